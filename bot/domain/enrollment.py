@@ -1,0 +1,293 @@
+"""Enrollment: the expectations survey, joining, editing, leaving and erasing personal data."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.domain.programs import all_topics
+from bot.i18n import N_
+from storage import repositories as repo
+from storage.models import (
+    Pair,
+    PairStatus,
+    Participant,
+    ParticipantStatus,
+    Program,
+    Role,
+    utcnow,
+)
+
+SENIORITY_BANDS = ("early_career", "professional", "senior", "manager", "executive")
+MEETING_FREQUENCIES = ("weekly", "biweekly", "monthly")
+MEETING_FORMATS = ("in_person", "video", "chat", "any")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
+TIMES_OF_DAY = ("morning", "afternoon", "any")
+MAX_TEXT = 1000
+MAX_DEPARTMENT = 100
+MAX_AVOID = 10
+
+
+class EnrollmentClosed(Exception):
+    """No programme, or its enrollment is closed."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """What Slack tells us about the person (the handler looks it up)."""
+
+    user_id: str
+    display_name: str
+    locale: str
+    timezone: str | None
+    utc_offset_minutes: int
+
+
+@dataclass
+class EnrollmentForm:
+    role: str | None
+    department: str = ""
+    seniority: str | None = None
+    topics_offered: list[str] = field(default_factory=list)
+    topics_wanted: list[str] = field(default_factory=list)
+    development_areas: list[str] = field(default_factory=list)
+    personal_goals: str = ""
+    meeting_frequency: str | None = None
+    meeting_format: str | None = None
+    success_definition: str = ""
+    available_days: list[str] = field(default_factory=list)
+    time_of_day: str | None = None
+    manager_user_id: str | None = None
+    avoid_user_ids: list[str] = field(default_factory=list)
+    shoutout_consent: bool = False
+
+
+def validate_enrollment(form: EnrollmentForm, program: Program, user_id: str) -> dict[str, str]:
+    """Field -> English message; empty when valid."""
+    errors: dict[str, str] = {}
+    if form.role not in (Role.MENTOR, Role.MENTEE):
+        errors["role"] = N_("Choose whether you join as a mentor or as a mentee.")
+    known = {topic["id"] for topic in all_topics(program)}
+    for name in ("topics_offered", "topics_wanted", "development_areas"):
+        if any(topic not in known for topic in getattr(form, name)):
+            errors[name] = N_("One of these topics is no longer offered; please pick again.")
+    if form.role == Role.MENTOR and not form.topics_offered and "topics_offered" not in errors:
+        errors["topics_offered"] = N_("As a mentor, pick at least one topic you can teach.")
+    if form.role == Role.MENTEE and not form.topics_wanted and "topics_wanted" not in errors:
+        errors["topics_wanted"] = N_("As a mentee, pick at least one topic you want to learn.")
+    if len(form.department) > MAX_DEPARTMENT:
+        errors["department"] = N_("Keep this under 100 characters.")
+    for name in ("personal_goals", "success_definition"):
+        if len(getattr(form, name)) > MAX_TEXT:
+            errors[name] = N_("Keep this under 1000 characters.")
+    if form.seniority is not None and form.seniority not in SENIORITY_BANDS:
+        errors["seniority"] = N_("Pick one of the options.")
+    if form.meeting_frequency is not None and form.meeting_frequency not in MEETING_FREQUENCIES:
+        errors["meeting_frequency"] = N_("Pick one of the options.")
+    if form.meeting_format is not None and form.meeting_format not in MEETING_FORMATS:
+        errors["meeting_format"] = N_("Pick one of the options.")
+    if any(day not in WEEKDAYS for day in form.available_days):
+        errors["available_days"] = N_("Pick one of the options.")
+    if form.time_of_day is not None and form.time_of_day not in TIMES_OF_DAY:
+        errors["time_of_day"] = N_("Pick one of the options.")
+    if form.manager_user_id == user_id:
+        errors["manager"] = N_("That is you: pick your manager, or leave it empty.")
+    if user_id in form.avoid_user_ids:
+        errors["avoid"] = N_("You cannot avoid yourself: remove your own name.")
+    elif len(form.avoid_user_ids) > MAX_AVOID:
+        errors["avoid"] = N_("Ten people at most.")
+    return errors
+
+
+def _apply(participant: Participant, form: EnrollmentForm, person: Person) -> None:
+    participant.role = form.role or Role.MENTEE
+    participant.display_name = person.display_name
+    participant.department = form.department.strip() or None
+    participant.seniority = form.seniority
+    participant.topics_offered = list(dict.fromkeys(form.topics_offered))
+    participant.topics_wanted = list(dict.fromkeys(form.topics_wanted))
+    participant.development_areas = list(dict.fromkeys(form.development_areas))
+    participant.personal_goals = form.personal_goals.strip() or None
+    participant.meeting_frequency = form.meeting_frequency
+    participant.meeting_format = form.meeting_format
+    participant.success_definition = form.success_definition.strip() or None
+    participant.available_days = [day for day in WEEKDAYS if day in form.available_days]
+    participant.time_of_day = form.time_of_day
+    participant.manager_slack_id = form.manager_user_id
+    participant.avoid_slack_ids = list(dict.fromkeys(form.avoid_user_ids))
+    participant.shoutout_consent = form.shoutout_consent
+    participant.timezone = person.timezone
+    participant.utc_offset_minutes = person.utc_offset_minutes
+    participant.locale = person.locale
+    participant.updated_at = utcnow()
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    participant: Participant
+    created: bool  # False: an existing profile was updated (double submit, re-join, edit)
+
+
+def enroll(
+    session: Session, program: Program, person: Person, form: EnrollmentForm
+) -> EnrollmentResult:
+    """Create the participant or update the existing one; safe against double submits."""
+    if not program.enrollment_open:
+        existing = repo.participant_by_user(session, program.id or 0, person.user_id)
+        if existing is None or existing.status == ParticipantStatus.LEFT:
+            raise EnrollmentClosed()
+    existing = repo.participant_by_user(session, program.id or 0, person.user_id)
+    if existing is not None:
+        rejoining = existing.status == ParticipantStatus.LEFT
+        if existing.role != form.role and existing.status == ParticipantStatus.PAIRED:
+            form.role = existing.role  # a paired person keeps their role; leave first to switch
+        _apply(existing, form, person)
+        if rejoining:
+            existing.status = ParticipantStatus.WAITING
+            existing.left_at = None
+            existing.training_read_at = None
+            existing.enrolled_at = utcnow()
+        repo.save(session, existing)
+        return EnrollmentResult(existing, created=rejoining)
+    participant = Participant(
+        program_id=program.id or 0, slack_user_id=person.user_id, role=form.role or Role.MENTEE
+    )
+    _apply(participant, form, person)
+    try:
+        with session.begin_nested():  # a concurrent double submit hits the unique constraint
+            session.add(participant)
+            session.flush()
+    except IntegrityError:
+        existing = repo.participant_by_user(session, program.id or 0, person.user_id)
+        if existing is None:
+            raise
+        _apply(existing, form, person)
+        return EnrollmentResult(repo.save(session, existing), created=False)
+    return EnrollmentResult(participant, created=True)
+
+
+def mark_training_read(session: Session, participant: Participant) -> bool:
+    """Records the first read; returns False when it was already recorded."""
+    if participant.training_read_at is not None:
+        return False
+    participant.training_read_at = utcnow()
+    repo.save(session, participant)
+    return True
+
+
+@dataclass(frozen=True)
+class EndedPair:
+    pair: Pair
+    partner: Participant
+
+
+def end_pair(
+    session: Session, pair: Pair, *, reason: str, actor: str | None
+) -> tuple[Participant, Participant]:
+    """Ends an active pair; members without another active pair return to the pool."""
+    pair.status = PairStatus.ENDED
+    pair.ended_at = utcnow()
+    pair.end_reason = reason
+    repo.save(session, pair)
+    repo.add_pair_event(session, pair.id or 0, "ended", actor, reason=reason)
+    members = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
+    for member in members.values():
+        if member.status == ParticipantStatus.PAIRED and not repo.pairs_of(
+            session, member.id or 0, [PairStatus.ACTIVE]
+        ):
+            member.status = ParticipantStatus.WAITING
+            repo.save(session, member)
+    return members[pair.mentor_id], members[pair.mentee_id]
+
+
+def leave(session: Session, participant: Participant, *, erase: bool) -> list[EndedPair]:
+    """Leaves the programme: active pairs end (partners go back to the pool), proposals drop."""
+    ended: list[EndedPair] = []
+    for pair in repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE]):
+        mentor, mentee = end_pair(session, pair, reason="left", actor=participant.slack_user_id)
+        ended.append(EndedPair(pair, mentee if mentor.id == participant.id else mentor))
+    for pair in repo.pairs_of(session, participant.id or 0, [PairStatus.PROPOSED]):
+        pair.status = PairStatus.DISCARDED
+        repo.save(session, pair)
+    participant.status = ParticipantStatus.LEFT
+    participant.left_at = utcnow()
+    if erase:
+        erase_personal_data(session, participant)
+    repo.save(session, participant)
+    return ended
+
+
+def erase_personal_data(session: Session, participant: Participant) -> None:
+    """Removes everything that identifies the person; role and dates stay for anonymous counts."""
+    participant.slack_user_id = f"erased-{uuid.uuid4().hex[:20]}"
+    participant.display_name = None
+    participant.department = None
+    participant.seniority = None
+    participant.topics_offered = []
+    participant.topics_wanted = []
+    participant.development_areas = []
+    participant.personal_goals = None
+    participant.success_definition = None
+    participant.meeting_frequency = None
+    participant.meeting_format = None
+    participant.available_days = []
+    participant.time_of_day = None
+    participant.manager_slack_id = None
+    participant.avoid_slack_ids = []
+    participant.shoutout_consent = False
+    participant.timezone = None
+    participant.utc_offset_minutes = 0
+    participant.erased_at = utcnow()
+    for response in repo.checkin_responses_of(session, participant.id or 0):
+        response.notes = None
+        response.topics_covered = []
+        repo.save(session, response)
+    for request in repo.rematch_requests_by(session, participant.id or 0):
+        request.reason = None
+        repo.save(session, request)
+
+
+def personal_data(session: Session, participant: Participant) -> dict[str, Any]:
+    """Everything stored about one person, for `/mentoring mydata`."""
+    pairs = repo.pairs_of(session, participant.id or 0)
+    people = repo.participants_by_ids(
+        session, [p.mentor_id for p in pairs] + [p.mentee_id for p in pairs]
+    )
+    profile = participant.model_dump(mode="json", exclude={"id", "program_id"})
+    return {
+        "profile": profile,
+        "pairs": [
+            {
+                "partner": people[
+                    p.mentee_id if p.mentor_id == participant.id else p.mentor_id
+                ].slack_user_id,
+                "status": p.status,
+                "created_at": p.created_at.isoformat(),
+                "ended_at": p.ended_at.isoformat() if p.ended_at else None,
+            }
+            for p in pairs
+            if p.status != PairStatus.DISCARDED
+        ],
+        "goals": [
+            goal.model_dump(mode="json", exclude={"id"})
+            for goal in repo.goals_of_pairs(session, [p.id or 0 for p in pairs])
+        ],
+        "checkins": [
+            response.model_dump(mode="json", exclude={"id", "participant_id"})
+            for response in repo.checkin_responses_of(session, participant.id or 0)
+        ],
+        "rematch_requests": [
+            request.model_dump(mode="json", exclude={"id"})
+            for request in repo.rematch_requests_by(session, participant.id or 0)
+        ],
+        "shoutouts": [
+            shoutout.message
+            for shoutout in repo.shoutouts_mentioning(
+                session, participant.program_id, participant.slack_user_id
+            )
+        ],
+    }

@@ -1,0 +1,250 @@
+"""The matching round around the pure engine: pool, proposals, approval, re-matching."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.domain.enrollment import end_pair
+from bot.domain.matching import MatchProfile, MatchWeights, compute_matches
+from storage import repositories as repo
+from storage.models import (
+    MatchRun,
+    MatchRunStatus,
+    Pair,
+    PairStatus,
+    Participant,
+    ParticipantStatus,
+    Program,
+    RematchRequest,
+    Role,
+    utcnow,
+)
+
+POOL_STATUSES = (ParticipantStatus.WAITING, ParticipantStatus.PAIRED)
+
+
+def weights_for(program: Program) -> MatchWeights:
+    """Programme settings may override any weight: settings["matching_weights"][name] = int."""
+    overrides = (program.settings or {}).get("matching_weights") or {}
+    known = {f.name for f in fields(MatchWeights)}
+    return MatchWeights(**{k: int(v) for k, v in overrides.items() if k in known})
+
+
+def profile_of(participant: Participant, capacity: int) -> MatchProfile:
+    return MatchProfile(
+        participant_id=participant.id or 0,
+        user_id=participant.slack_user_id,
+        role=participant.role,
+        department=(participant.department or "").strip().lower(),
+        topics_offered=frozenset(participant.topics_offered),
+        topics_wanted=frozenset(participant.topics_wanted),
+        development_areas=frozenset(participant.development_areas),
+        meeting_frequency=participant.meeting_frequency,
+        meeting_format=participant.meeting_format,
+        available_days=frozenset(participant.available_days),
+        time_of_day=participant.time_of_day,
+        utc_offset_minutes=participant.utc_offset_minutes,
+        manager_user_id=participant.manager_slack_id,
+        avoid_user_ids=frozenset(participant.avoid_slack_ids),
+        capacity=capacity if participant.role == Role.MENTOR else 1,
+    )
+
+
+@dataclass(frozen=True)
+class Proposal:
+    run: MatchRun
+    pairs: list[Pair]
+    people: dict[int, Participant]
+
+
+def _pool(session: Session, program: Program) -> tuple[list[Participant], list[Participant]]:
+    people = repo.participants(session, program.id or 0, POOL_STATUSES)
+    mentors = [p for p in people if p.role == Role.MENTOR]
+    mentees = [p for p in people if p.role == Role.MENTEE and p.status == ParticipantStatus.WAITING]
+    return mentors, mentees
+
+
+def propose(session: Session, program: Program, admin_id: str | None) -> Proposal:
+    """(Re)computes the open proposal for everyone in the pool; approved pairs are untouched."""
+    run = repo.open_match_run(session, program.id or 0)
+    if run is None:
+        run = repo.save(session, MatchRun(program_id=program.id or 0, created_by=admin_id))
+    for stale in repo.proposed_pairs(session, run.id or 0):
+        stale.status = PairStatus.DISCARDED
+        repo.save(session, stale)
+    mentors, mentees = _pool(session, program)
+    result = compute_matches(
+        [profile_of(m, program.mentor_capacity) for m in mentors],
+        [profile_of(m, 1) for m in mentees],
+        weights=weights_for(program),
+        managers=repo.manager_map(session),
+        previous_pairs=repo.earlier_pairs(session),
+        existing_load=repo.active_load(session, program.id or 0),
+    )
+    pairs = [
+        repo.save(
+            session,
+            Pair(
+                program_id=program.id or 0,
+                match_run_id=run.id,
+                mentor_id=proposed.mentor_id,
+                mentee_id=proposed.mentee_id,
+                score=proposed.score,
+                reasons=[{"code": r.code, "params": dict(r.params)} for r in proposed.reasons],
+            ),
+        )
+        for proposed in result.pairs
+    ]
+    run.waiting_list = [
+        {
+            "participant_id": item.participant_id,
+            "role": item.role,
+            "reason": {"code": item.reason.code, "params": dict(item.reason.params)},
+        }
+        for item in result.unmatched
+    ]
+    run.total_score = result.total_score
+    run.created_by = admin_id or run.created_by
+    repo.save(session, run)
+    return Proposal(run, pairs, {p.id or 0: p for p in mentors + mentees})
+
+
+def load_proposal(session: Session, run_id: int) -> Proposal | None:
+    run = session.get(MatchRun, run_id)
+    if run is None:
+        return None
+    pairs = list(repo.proposed_pairs(session, run_id))
+    ids = [p.mentor_id for p in pairs] + [p.mentee_id for p in pairs]
+    ids += [int(item["participant_id"]) for item in run.waiting_list]
+    return Proposal(run, pairs, repo.participants_by_ids(session, ids))
+
+
+def remove_proposed(session: Session, run_id: int, pair_id: int, admin_id: str) -> bool:
+    pair = session.get(Pair, pair_id)
+    if pair is None or pair.match_run_id != run_id or pair.status != PairStatus.PROPOSED:
+        return False
+    pair.status = PairStatus.DISCARDED
+    repo.save(session, pair)
+    repo.add_pair_event(session, pair_id, "removed_from_proposal", admin_id)
+    run = session.get(MatchRun, run_id)
+    if run is not None:
+        run.total_score -= pair.score
+        run.waiting_list = [
+            *run.waiting_list,
+            *(
+                {
+                    "participant_id": pid,
+                    "role": role,
+                    "reason": {"code": "removed_by_admin", "params": {}},
+                }
+                for pid, role in ((pair.mentor_id, Role.MENTOR), (pair.mentee_id, Role.MENTEE))
+            ),
+        ]
+        repo.save(session, run)
+    return True
+
+
+def approve(session: Session, run_id: int, admin_id: str) -> list[Pair]:
+    """Activates the run's proposed pairs that are still valid; closes the run."""
+    run = session.get(MatchRun, run_id)
+    if run is None or run.status != MatchRunStatus.OPEN:
+        return []
+    program = session.get(Program, run.program_id)
+    assert program is not None
+    load = repo.active_load(session, run.program_id)
+    approved: list[Pair] = []
+    for pair in repo.proposed_pairs(session, run_id):
+        people = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
+        mentor, mentee = people.get(pair.mentor_id), people.get(pair.mentee_id)
+        still_valid = (
+            mentor is not None
+            and mentee is not None
+            and mentor.status in POOL_STATUSES
+            and mentee.status == ParticipantStatus.WAITING
+            and load.get(pair.mentor_id, 0) < program.mentor_capacity
+        )
+        if not still_valid:
+            pair.status = PairStatus.DISCARDED
+            repo.save(session, pair)
+            continue
+        assert mentor is not None and mentee is not None
+        pair.status = PairStatus.ACTIVE
+        pair.approved_at = utcnow()
+        pair.approved_by = admin_id
+        load[pair.mentor_id] = load.get(pair.mentor_id, 0) + 1
+        mentor.status = mentee.status = ParticipantStatus.PAIRED
+        repo.save(session, mentor)
+        repo.save(session, mentee)
+        repo.save(session, pair)
+        repo.add_pair_event(session, pair.id or 0, "approved", admin_id, score=pair.score)
+        approved.append(pair)
+    run.status = MatchRunStatus.CLOSED
+    run.closed_at = utcnow()
+    repo.save(session, run)
+    return approved
+
+
+def request_rematch(
+    session: Session, participant: Participant, reason: str | None
+) -> RematchRequest | None:
+    """Records a private request on the person's active pair (one open request per pair)."""
+    active = repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE])
+    if not active:
+        return None
+    pair = active[0]
+    existing = [
+        r
+        for r in repo.open_rematch_requests(session, pair.id or 0)
+        if r.requested_by == participant.id
+    ]
+    if existing:
+        return existing[0]
+    request = repo.save(
+        session,
+        RematchRequest(
+            pair_id=pair.id or 0,
+            requested_by=participant.id or 0,
+            reason=(reason or "").strip()[:1000] or None,
+        ),
+    )
+    repo.add_pair_event(session, pair.id or 0, "rematch_requested", None)
+    return request
+
+
+@dataclass(frozen=True)
+class RematchOutcome:
+    request: RematchRequest
+    ended: bool
+    requester: Participant
+    partner: Participant
+
+
+def resolve_rematch(
+    session: Session, request_id: int, admin_id: str, *, end: bool
+) -> RematchOutcome | None:
+    request = session.get(RematchRequest, request_id)
+    if request is None or request.status != "open":
+        return None
+    pair = session.get(Pair, request.pair_id)
+    assert pair is not None
+    people = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
+    requester = people[request.requested_by]
+    partner = people[pair.mentee_id if request.requested_by == pair.mentor_id else pair.mentor_id]
+    ended = False
+    if end and pair.status == PairStatus.ACTIVE:
+        end_pair(session, pair, reason="rematch", actor=admin_id)
+        ended = True
+    for open_request in repo.open_rematch_requests(session, pair.id or 0):
+        open_request.status = "resolved" if end else "declined"
+        open_request.resolved_at = utcnow()
+        open_request.resolved_by = admin_id
+        repo.save(session, open_request)
+    return RematchOutcome(request, ended, requester, partner)
+
+
+def waiting_reason_params(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    reason = item.get("reason") or {}
+    return str(reason.get("code", "")), dict(reason.get("params") or {})

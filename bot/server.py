@@ -1,0 +1,118 @@
+"""Running the app: HTTP on gunicorn (threaded workers) or Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from bot.app import Services, create_app
+from bot.settings import Settings
+from bot.web import SlackWsgiApp
+
+log = logging.getLogger(__name__)
+DEFAULT_THREADS = 32
+
+
+class Runtime:
+    """The app, its services and its scheduler, started and stopped together."""
+
+    def __init__(self, settings: Settings, *, with_scheduler: bool = True) -> None:
+        from scheduler.runner import build_scheduler
+
+        self.app, self.services = create_app(settings)
+        self.wsgi = SlackWsgiApp(self.app, self.services.db, settings.slack_signing_secret)
+        self.scheduler = build_scheduler(self.services) if with_scheduler else None
+        self._stopped = threading.Event()
+
+    def start(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.start()
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self.services.db.dispose()
+        log.info("stopped")
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn with threaded workers: acks never queue behind slow listener work."""
+
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        self.runtime: Runtime | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        self.cfg.set("worker_exit", self._worker_exit)
+
+    def _worker_exit(self, _server: Any, _worker: Any) -> None:
+        if self.runtime is not None:
+            self.runtime.stop()
+
+    def load(self) -> SlackWsgiApp:
+        # Runs in the worker process (after fork): each worker owns its app and scheduler.
+        self.runtime = Runtime(self.settings)
+        self.runtime.start()
+        return self.runtime.wsgi
+
+
+def serve_http(
+    settings: Settings, host: str, port: int, workers: int = 1, threads: int = DEFAULT_THREADS
+) -> None:
+    log.info("serving HTTP", extra={"host": host, "port": port, "workers": workers})
+    GunicornServer(
+        settings,
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": threads,
+            "timeout": 60,
+            "graceful_timeout": 15,
+            "keepalive": 5,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": settings.log_level.lower(),
+            "proc_name": "reverse-mentoring",
+        },
+    ).run()
+
+
+def serve_socket_mode(settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    runtime = Runtime(settings)
+    assert settings.slack_app_token is not None
+    handler = SocketModeHandler(runtime.app, settings.slack_app_token)
+    done = threading.Event()
+
+    def shutdown(_signum: int, _frame: Any) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runtime.start()
+    handler.connect()
+    log.info("connected in Socket Mode")
+    done.wait()
+    handler.close()
+    runtime.stop()
+    sys.exit(0)
+
+
+def services_for_cli(settings: Settings) -> Services:
+    from bot.app import build_services
+
+    return build_services(settings)

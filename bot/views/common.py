@@ -1,0 +1,86 @@
+"""Short replies shared by many handlers (ephemeral answers to the slash command)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.i18n import N_, Translator
+from bot.views import kit
+
+# (subcommand, description, admin only) in the order the help lists them.
+COMMANDS: tuple[tuple[str, str, bool], ...] = (
+    ("join", N_("Join the programme: a short survey about what you offer and want"), False),
+    ("profile", N_("Edit your profile and expectations"), False),
+    ("rematch", N_("Privately ask for a different partner"), False),
+    ("mydata", N_("Get a copy of everything stored about you"), False),
+    ("leave", N_("Leave the programme (you can delete your data)"), False),
+    ("help", N_("Show this list"), False),
+    ("program", N_("Set up the programme: goals, dates, topics, cadence"), True),
+    ("match", N_("Propose pairs, review and approve them"), True),
+)
+
+
+def help_message(_: Translator, *, is_admin: bool) -> dict[str, Any]:
+    lines = [
+        f"• `/mentoring {name}`: {_(description)}"
+        for name, description, admin_only in COMMANDS
+        if is_admin or not admin_only
+    ]
+    blocks = [
+        kit.section("*" + _("Reverse mentoring: what you can do") + "*\n" + "\n".join(lines)),
+        kit.context(_("Tip: the app's Home tab shows your status at a glance.")),
+    ]
+    return kit.message(_("Reverse mentoring commands"), blocks)
+
+
+def unknown_command(_: Translator, text: str) -> dict[str, Any]:
+    return kit.message(
+        _(
+            "I don't know `{command}` yet. Try `/mentoring help` to see what I can do.",
+            command=kit.clip(text, 40),
+        )
+    )
+
+
+def admins_only(_: Translator) -> dict[str, Any]:
+    return kit.message(
+        _("Only programme admins can do that. Ask your HR team if you think you should be one.")
+    )
+
+
+def no_program(_: Translator, *, is_admin: bool) -> dict[str, Any]:
+    if is_admin:
+        return kit.message(_("There is no programme yet. Set one up with `/mentoring program`."))
+    return kit.message(_("There is no mentoring programme running yet. Watch this space!"))
+
+
+def enrollment_closed(_: Translator, program_name: str) -> dict[str, Any]:
+    return kit.message(
+        _(
+            "Enrollment for {program} is closed right now. Your programme team will announce "
+            "the next round.",
+            program=program_name,
+        )
+    )
+
+
+def not_enrolled(_: Translator) -> dict[str, Any]:
+    return kit.message(_("You're not enrolled yet. Join with `/mentoring join`."))
+
+
+def unknown_user(_: Translator) -> dict[str, Any]:
+    return kit.message(
+        _("Sorry, I couldn't look up your Slack profile just now. Please try again in a minute.")
+    )
+
+
+def try_again(_: Translator) -> dict[str, Any]:
+    return kit.message(
+        _("Something went wrong on our side and nothing was changed. Please try again.")
+    )
+
+
+def coming_soon(_: Translator) -> dict[str, Any]:
+    return kit.message(
+        _("This part of the programme is not available yet. `/mentoring help` lists what is.")
+    )

@@ -1,0 +1,148 @@
+"""The App Home tab: welcome, the person's status, and the admin's enrollment overview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.overview import EnrollmentOverview
+from bot.i18n import Translator
+from bot.views import kit
+from bot.views.enrollment import profile_summary
+from bot.views.labels import ROLE, STATUS, label
+from storage.models import Participant, Program
+
+JOIN_ACTION = "home_join"
+EDIT_ACTION = "home_edit_profile"
+LEAVE_ACTION = "home_leave"
+REMATCH_ACTION = "home_rematch"
+PROGRAM_ACTION = "home_program_settings"
+MATCH_ACTION = "home_run_matching"
+MAX_DEPARTMENTS = 8
+MAX_TOPICS = 12
+
+
+@dataclass(frozen=True)
+class HomeState:
+    program: Program | None
+    participant: Participant | None
+    partner_ids: list[str]
+    is_admin: bool
+    overview: EnrollmentOverview | None = None
+
+
+def _welcome(_: Translator) -> list[Any]:
+    return [
+        kit.header(_("Reverse mentoring")),
+        kit.section(
+            _(
+                "Younger colleagues coach leaders on technology, social media, AI and new ways "
+                "of working, and both sides learn. Join, get matched with a partner, meet "
+                "monthly, and grow together."
+            )
+        ),
+    ]
+
+
+def _program_blocks(program: Program, _: Translator) -> list[Any]:
+    goals = "\n".join(f"• {_(goal)}" for goal in program.goals)
+    text = f"*{program.name}*"
+    if program.start_date and program.end_date:
+        text += "\n" + _(
+            "{start} to {end}", start=_.date(program.start_date), end=_.date(program.end_date)
+        )
+    return [kit.section(text + "\n" + _("Programme goals:") + "\n" + goals)]
+
+
+def _participant_blocks(state: HomeState, _: Translator) -> list[Any]:
+    assert state.program and state.participant
+    person = state.participant
+    status = label(STATUS, person.status, _)
+    lines = ["*" + _("Your status") + "*: " + status]
+    if state.partner_ids:
+        partners = ", ".join(f"<@{user}>" for user in state.partner_ids)
+        lines.append("*" + _("Your partner") + "*: " + partners)
+    if person.training_read_at is None:
+        lines.append("📘 " + _("Your training pack is waiting in your messages."))
+    buttons = [
+        kit.button(_("Edit profile"), EDIT_ACTION, style="primary"),
+    ]
+    if state.partner_ids:
+        buttons.append(kit.button(_("Ask for a new match"), REMATCH_ACTION))
+    buttons.append(kit.button(_("Leave"), LEAVE_ACTION, style="danger"))
+    return [
+        kit.section("\n".join(lines)),
+        kit.fields(profile_summary(state.program, person, _)),
+        kit.actions(*buttons, block_id="participant_actions"),
+    ]
+
+
+def _admin_blocks(state: HomeState, _: Translator) -> list[Any]:
+    blocks: list[Any] = [kit.divider(), kit.header(_("Admin: enrollment overview"))]
+    buttons = [kit.button(_("Programme settings"), PROGRAM_ACTION)]
+    if state.program is not None:
+        buttons.append(kit.button(_("Run matching"), MATCH_ACTION, style="primary"))
+    overview = state.overview
+    if overview is not None:
+        roles = ", ".join(
+            f"{label(ROLE, role, _)}: {count}" for role, count in sorted(overview.by_role.items())
+        )
+        statuses = ", ".join(
+            f"{label(STATUS, status, _)}: {count}"
+            for status, count in sorted(overview.by_status.items())
+        )
+        departments = ", ".join(
+            f"{name}: {count}" for name, count in overview.by_department[:MAX_DEPARTMENTS]
+        )
+        blocks.append(
+            kit.section(
+                "\n".join(
+                    [
+                        "*" + _("Enrolled") + f"*: {overview.total} ({roles or '—'})",
+                        "*" + _("Status") + f"*: {statuses or '—'}",
+                        "*" + _("Departments") + f"*: {departments or '—'}",
+                        "*" + _("Training read") + f"*: {overview.training_read}/{overview.total}",
+                    ]
+                )
+            )
+        )
+        rows = []
+        for topic in overview.topics[:MAX_TOPICS]:
+            flag = "⚠️ " if topic.demand > topic.supply else ""
+            rows.append(
+                flag
+                + _(
+                    "{topic}: {supply} offer, {demand} want",
+                    topic=_(topic.label),
+                    supply=topic.supply,
+                    demand=topic.demand,
+                )
+            )
+        if rows:
+            blocks.append(kit.section("*" + _("Topic demand vs supply") + "*\n" + "\n".join(rows)))
+    blocks.append(kit.actions(*buttons, block_id="admin_actions"))
+    return blocks
+
+
+def home_view(state: HomeState, _: Translator) -> dict[str, Any]:
+    blocks = _welcome(_)
+    if state.program is None:
+        blocks.append(
+            kit.section(_("There is no mentoring programme running yet. Watch this space!"))
+        )
+    else:
+        blocks.extend(_program_blocks(state.program, _))
+        if state.participant is not None and state.participant.status != "left":
+            blocks.extend(_participant_blocks(state, _))
+        elif state.program.enrollment_open:
+            blocks.append(
+                kit.actions(
+                    kit.button(_("Join the programme"), JOIN_ACTION, style="primary"),
+                    block_id="join",
+                )
+            )
+        else:
+            blocks.append(kit.context(_("Enrollment is closed right now.")))
+    if state.is_admin:
+        blocks.extend(_admin_blocks(state, _))
+    return kit.home(blocks)

@@ -1,0 +1,57 @@
+"""Translatable labels for the stored option values."""
+
+from __future__ import annotations
+
+from bot.i18n import N_, Translator
+
+ROLE = {
+    "mentor": N_("Mentor"),
+    "mentee": N_("Mentee"),
+}
+ROLE_EXPLAINED = {
+    "mentor": N_("You share fresh perspectives on technology and new ways of working."),
+    "mentee": N_("You are a leader who wants to learn from a younger colleague."),
+}
+SENIORITY = {
+    "early_career": N_("Early career"),
+    "professional": N_("Professional"),
+    "senior": N_("Senior professional"),
+    "manager": N_("Manager"),
+    "executive": N_("Executive"),
+}
+FREQUENCY = {
+    "weekly": N_("Weekly"),
+    "biweekly": N_("Every two weeks"),
+    "monthly": N_("Monthly"),
+    "quarterly": N_("Quarterly"),
+    "off": N_("Off"),
+}
+FORMAT = {
+    "in_person": N_("In person"),
+    "video": N_("Video call"),
+    "chat": N_("Chat"),
+    "any": N_("Any format"),
+}
+WEEKDAY = {
+    "mon": N_("Monday"),
+    "tue": N_("Tuesday"),
+    "wed": N_("Wednesday"),
+    "thu": N_("Thursday"),
+    "fri": N_("Friday"),
+}
+TIME_OF_DAY = {
+    "morning": N_("Mornings"),
+    "afternoon": N_("Afternoons"),
+    "any": N_("Any time"),
+}
+STATUS = {
+    "waiting": N_("Enrolled, waiting for a match"),
+    "paired": N_("Paired"),
+    "left": N_("Left the programme"),
+}
+
+
+def label(mapping: dict[str, str], value: str | None, _: Translator) -> str:
+    if value is None:
+        return "—"
+    return _(mapping[value]) if value in mapping else value

@@ -1,0 +1,356 @@
+"""Match review modal, the pair introduction, goals and re-match dialogs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.models.blocks.block_elements import PlainTextInputElement
+
+from bot.domain.programs import all_topics
+from bot.domain.training import FIRST_MEETING_AGENDA
+from bot.i18n import N_, Translator, join_list
+from bot.views import kit
+from bot.views.labels import FORMAT, FREQUENCY, WEEKDAY, label
+from storage.models import Pair, Participant, Program
+
+REVIEW_CALLBACK_ID = "match_review"
+PAGE_ACTION = "match_page"
+REMOVE_ACTION = "match_remove"
+RERUN_ACTION = "match_rerun"
+GOALS_ACTION = "pair_set_goals"
+GOALS_CALLBACK_ID = "pair_goals"
+REMATCH_CALLBACK_ID = "rematch_request"
+REMATCH_END_ACTION = "rematch_end"
+REMATCH_KEEP_ACTION = "rematch_keep"
+REVIEW_ACTION = "match_review_open"
+PAGE_SIZE = 15
+MAX_GOALS = 3
+
+PAIR_REASONS = {
+    "shared_topics": N_("both care about {topics}"),
+    "secondary_topics": N_("{topics} is on the mentee's development list"),
+    "mutual_learning": N_("the mentor can learn {topics} in return"),
+    "overlap_hours": N_("{hours} h of shared working hours"),
+    "same_frequency": N_("both want to meet {frequency}"),
+    "compatible_format": N_("meeting formats fit ({format})"),
+    "shared_days": N_("both are free on {days}"),
+    "different_departments": N_("different departments"),
+}
+WAITING_REASONS = {
+    "no_counterpart": N_("nobody has joined on the other side yet"),
+    "no_mentor_offers": N_("no mentor offers {topics} yet"),
+    "no_mentee_wants": N_("no mentee wants {topics} yet"),
+    "all_candidates_excluded": N_(
+        "every possible partner is excluded (reporting line, earlier pair or a request to "
+        "avoid) or fully booked"
+    ),
+    "capacity_full": N_("suitable mentors are all taken in this round"),
+    "removed_by_admin": N_("removed from the proposal by an admin"),
+}
+
+
+def _topic_names(program: Program, ids: list[str], _: Translator) -> str:
+    names = {t["id"]: t["label"] for t in all_topics(program)}
+    return join_list([_(names.get(i, i)) for i in ids], _)
+
+
+def reason_text(program: Program, code: str, params: dict[str, Any], _: Translator) -> str:
+    template = PAIR_REASONS.get(code) or WAITING_REASONS.get(code)
+    if template is None:
+        return code
+    values: dict[str, Any] = {}
+    if "topics" in params:
+        values["topics"] = _topic_names(program, list(params["topics"]), _)
+    if "hours" in params:
+        values["hours"] = params["hours"]
+    if "frequency" in params:
+        values["frequency"] = label(FREQUENCY, params["frequency"], _).lower()
+    if "format" in params:
+        values["format"] = label(FORMAT, params["format"], _).lower()
+    if "days" in params:
+        values["days"] = join_list([label(WEEKDAY, d, _) for d in params["days"]], _)
+    return _(template, **values)
+
+
+def reasons_text(program: Program, reasons: list[dict[str, Any]], _: Translator) -> str:
+    parts = [reason_text(program, r["code"], r.get("params") or {}, _) for r in reasons]
+    return "; ".join(parts)
+
+
+def _name(person: Participant | None) -> str:
+    if person is None:
+        return "?"
+    return person.display_name or f"<@{person.slack_user_id}>"
+
+
+def loading_modal(_: Translator) -> dict[str, Any]:
+    return kit.modal(
+        title=_("Matching"),
+        callback_id=REVIEW_CALLBACK_ID,
+        close=_("Close"),
+        blocks=[kit.section("⏳ " + _("Computing the best pairs for the whole pool…"))],
+    )
+
+
+def review_modal(
+    program: Program,
+    run_id: int,
+    pairs: list[Pair],
+    waiting: list[dict[str, Any]],
+    people: dict[int, Participant],
+    _: Translator,
+    *,
+    page: int = 0,
+) -> dict[str, Any]:
+    pages = max(1, -(-len(pairs) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    total = sum(pair.score for pair in pairs)
+    blocks: list[Any] = [
+        kit.section(
+            _(
+                "*{pairs} proposed pairs* (total score {score}), *{waiting} on the waiting "
+                "list*. Nobody is told anything until you approve.",
+                pairs=len(pairs),
+                score=total,
+                waiting=len(waiting),
+            )
+        )
+    ]
+    for pair in pairs[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
+        mentor, mentee = people.get(pair.mentor_id), people.get(pair.mentee_id)
+        blocks.append(
+            kit.section(
+                _(
+                    "*{mentor}* (mentor) ↔ *{mentee}* (mentee) · score {score}",
+                    mentor=_name(mentor),
+                    mentee=_name(mentee),
+                    score=pair.score,
+                ),
+                accessory=kit.button(_("Remove"), REMOVE_ACTION, str(pair.id)),
+            )
+        )
+        blocks.append(kit.context(reasons_text(program, pair.reasons, _) or "—"))
+    if pages > 1:
+        navigation = []
+        if page > 0:
+            navigation.append(kit.button(_("Previous"), PAGE_ACTION + "_prev", str(page - 1)))
+        if page < pages - 1:
+            navigation.append(kit.button(_("Next"), PAGE_ACTION + "_next", str(page + 1)))
+        blocks.append(kit.context(_("Page {page} of {pages}", page=page + 1, pages=pages)))
+        blocks.append(kit.actions(*navigation, block_id="pages"))
+    if waiting:
+        lines = []
+        for item in waiting:
+            person = people.get(int(item["participant_id"]))
+            reason = item.get("reason") or {}
+            lines.append(
+                f"• {_name(person)}: "
+                + reason_text(program, reason.get("code", ""), reason.get("params") or {}, _)
+            )
+        text = "*" + _("Waiting list") + "*\n"
+        shown: list[str] = []
+        for line in lines:
+            if len(text) + sum(len(s) + 1 for s in shown) + len(line) > 2800:
+                break
+            shown.append(line)
+        more = len(lines) - len(shown)
+        blocks.append(
+            kit.section(
+                text
+                + "\n".join(shown)
+                + ("\n" + _("…and {count} more", count=more) if more else "")
+            )
+        )
+    blocks.append(kit.actions(kit.button(_("Re-run matching"), RERUN_ACTION), block_id="rerun"))
+    return kit.modal(
+        title=_("Review matches"),
+        submit=_("Approve all") if pairs else None,
+        close=_("Close"),
+        callback_id=REVIEW_CALLBACK_ID,
+        private_metadata=json.dumps({"run_id": run_id, "page": page}),
+        blocks=blocks,
+    )
+
+
+def approved_modal(count: int, _: Translator) -> dict[str, Any]:
+    return kit.modal(
+        title=_("Matches approved"),
+        close=_("Done"),
+        callback_id=REVIEW_CALLBACK_ID + "_done",
+        blocks=[
+            kit.section(
+                "✅ "
+                + _(
+                    "{count} pairs approved. Each pair now gets a warm introduction in a group "
+                    "message.",
+                    count=count,
+                )
+            )
+        ],
+    )
+
+
+def _person_block(program: Program, person: Participant, role: str, _: Translator) -> str:
+    lines = [f"*<@{person.slack_user_id}>* ({role})"]
+    if person.role == "mentor" and person.topics_offered:
+        lines.append(
+            _("Can teach: {topics}", topics=_topic_names(program, person.topics_offered, _))
+        )
+    if person.topics_wanted:
+        lines.append(
+            _("Wants to learn: {topics}", topics=_topic_names(program, person.topics_wanted, _))
+        )
+    if person.personal_goals:
+        lines.append(_("Goals: {goals}", goals=kit.clip(person.personal_goals, 500)))
+    expectations = []
+    if person.meeting_frequency:
+        expectations.append(label(FREQUENCY, person.meeting_frequency, _))
+    if person.meeting_format:
+        expectations.append(label(FORMAT, person.meeting_format, _))
+    if person.success_definition:
+        expectations.append(kit.clip(person.success_definition, 400))
+    if expectations:
+        lines.append(_("Expectations: {items}", items=" · ".join(expectations)))
+    return "\n".join(lines)
+
+
+def intro_blocks(
+    program: Program, pair: Pair, mentor: Participant, mentee: Participant, _: Translator
+) -> list[Any]:
+    agenda = "\n".join(f"{i}. {_(item)}" for i, item in enumerate(FIRST_MEETING_AGENDA, 1))
+    return [
+        kit.header(_(MEET_PARTNER)),
+        kit.section(
+            _(
+                "<@{mentor}>, meet <@{mentee}>: you're a pair in *{program}*. "
+                "Why we matched you: {reasons}.",
+                mentor=mentor.slack_user_id,
+                mentee=mentee.slack_user_id,
+                program=program.name,
+                reasons=reasons_text(program, pair.reasons, _),
+            )
+        ),
+        kit.section(_person_block(program, mentor, _("mentor"), _)),
+        kit.section(_person_block(program, mentee, _("mentee"), _)),
+        kit.section("*" + _("Suggested first-meeting agenda") + "*\n" + agenda),
+    ]
+
+
+SET_GOALS = N_("Set our goals")
+MEET_PARTNER = N_("Meet your mentoring partner!")
+
+
+def intro_message(
+    program: Program,
+    pair: Pair,
+    mentor: Participant,
+    mentee: Participant,
+    translators: list[Translator],
+) -> dict[str, Any]:
+    """In the language both read, or in both languages when they differ."""
+    blocks: list[Any] = []
+    for index, _ in enumerate(translators):
+        if index:
+            blocks.append(kit.divider())
+        blocks.extend(intro_blocks(program, pair, mentor, mentee, _))
+    goals_label = " / ".join(dict.fromkeys(t(SET_GOALS) for t in translators))
+    blocks.append(
+        kit.actions(
+            kit.button(goals_label, GOALS_ACTION, str(pair.id), style="primary"),
+            block_id="pair_actions",
+        )
+    )
+    text = " / ".join(dict.fromkeys(t(MEET_PARTNER) for t in translators))
+    return kit.message(text, blocks)
+
+
+def goals_modal(pair_id: int, _: Translator) -> dict[str, Any]:
+    blocks: list[Any] = [
+        kit.section(_("Agree on 1 to 3 goals for your pair, and how you'll know you got there."))
+    ]
+    for index in range(1, MAX_GOALS + 1):
+        blocks.append(
+            kit.input_block(
+                f"goal_{index}",
+                _("Goal {number}", number=index),
+                PlainTextInputElement(max_length=300),
+                optional=index > 1,
+            )
+        )
+        blocks.append(
+            kit.input_block(
+                f"measure_{index}",
+                _("How we'll measure it"),
+                PlainTextInputElement(max_length=500),
+                optional=True,
+            )
+        )
+    return kit.modal(
+        title=_("Our pair goals"),
+        submit=_("Save"),
+        close=_("Cancel"),
+        callback_id=GOALS_CALLBACK_ID,
+        private_metadata=json.dumps({"pair_id": pair_id}),
+        blocks=blocks,
+    )
+
+
+def goals_saved_message(titles: list[str], user_id: str, _: Translator) -> dict[str, Any]:
+    text = _("<@{user}> set your pair goals:", user=user_id)
+    bullets = "\n".join(f"• {kit.clip(title, 300)}" for title in titles)
+    return kit.message(text, [kit.section(text + "\n" + bullets)])
+
+
+def rematch_modal(_: Translator) -> dict[str, Any]:
+    return kit.modal(
+        title=_("Ask for a new match"),
+        submit=_("Send privately"),
+        close=_("Cancel"),
+        callback_id=REMATCH_CALLBACK_ID,
+        blocks=[
+            kit.section(
+                _(
+                    "Not every match works, and that's fine. Only the programme team sees this "
+                    "request; your partner is told only if the pair actually ends."
+                )
+            ),
+            kit.input_block(
+                "reason",
+                _("What isn't working? (optional)"),
+                PlainTextInputElement(multiline=True, max_length=1000),
+                optional=True,
+            ),
+        ],
+    )
+
+
+def rematch_admin_message(
+    request_id: int,
+    requester: Participant,
+    partner: Participant,
+    reason: str | None,
+    _: Translator,
+) -> dict[str, Any]:
+    text = _(
+        "<@{requester}> privately asks for a new match (currently paired with <@{partner}>).",
+        requester=requester.slack_user_id,
+        partner=partner.slack_user_id,
+    )
+    blocks: list[Any] = [kit.section("🔁 " + text)]
+    if reason:
+        blocks.append(kit.section("> " + kit.clip(reason, 1000)))
+    blocks.append(
+        kit.actions(
+            kit.button(
+                _("End pair and re-match"), REMATCH_END_ACTION, str(request_id), style="danger"
+            ),
+            kit.button(_("Keep the pair"), REMATCH_KEEP_ACTION, str(request_id)),
+            block_id="rematch_actions",
+        )
+    )
+    return kit.message(text, blocks)
+
+
+def rematch_resolved_message(text: str) -> dict[str, Any]:
+    return kit.message(text, [kit.section(text)])

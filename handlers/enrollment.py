@@ -1,0 +1,310 @@
+"""Joining, editing the profile, the training pack, leaving, and `mydata`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.app import Services
+from bot.domain import enrollment as domain
+from bot.i18n import Translator
+from bot.views import common, kit
+from bot.views import enrollment as views
+from bot.views.home import EDIT_ACTION, JOIN_ACTION, LEAVE_ACTION
+from handlers import payloads
+from handlers.commands import CommandContext, Routes
+from handlers.home import publish_home
+from scheduler import outbox
+from storage import repositories as repo
+from storage.models import Participant, ParticipantStatus, Program
+
+log = logging.getLogger(__name__)
+LANGUAGE_NAMES = {"en": "English", "de": "Deutsch", "vi": "Tiếng Việt"}
+
+
+def parse_enrollment_form(values: payloads.Values) -> domain.EnrollmentForm:
+    return domain.EnrollmentForm(
+        role=payloads.selected(values, "role"),
+        department=payloads.text(values, "department").strip(),
+        seniority=payloads.selected(values, "seniority"),
+        topics_offered=payloads.selected_many(values, "topics_offered"),
+        topics_wanted=payloads.selected_many(values, "topics_wanted"),
+        development_areas=payloads.selected_many(values, "development_areas"),
+        personal_goals=payloads.text(values, "personal_goals"),
+        meeting_frequency=payloads.selected(values, "meeting_frequency"),
+        meeting_format=payloads.selected(values, "meeting_format"),
+        success_definition=payloads.text(values, "success_definition"),
+        available_days=payloads.selected_many(values, "available_days"),
+        time_of_day=payloads.selected(values, "time_of_day"),
+        manager_user_id=payloads.user(values, "manager"),
+        avoid_user_ids=payloads.users(values, "avoid"),
+        shoutout_consent="yes" in payloads.selected_many(values, "consent"),
+    )
+
+
+def _current(services: Services, user_id: str) -> tuple[Program | None, Participant | None]:
+    with services.db.session() as session:
+        program = repo.active_program(session)
+        participant = (
+            repo.participant_by_user(session, program.id or 0, user_id) if program else None
+        )
+    return program, participant
+
+
+def open_enrollment(
+    services: Services, client: WebClient, user_id: str, trigger_id: str
+) -> dict[str, Any] | None:
+    """Opens the join (or, when enrolled, the prefilled profile) modal.
+
+    Returns a message for the person instead when there is nothing to open.
+    """
+    _ = services.translator_for(user_id)
+    person = services.person(user_id)
+    program, participant = _current(services, user_id)
+    if program is None:
+        return common.no_program(_, is_admin=services.is_admin(user_id))
+    enrolled = participant is not None and participant.status != ParticipantStatus.LEFT
+    if not enrolled and not program.enrollment_open:
+        return common.enrollment_closed(_, program.name)
+    form = (
+        views.form_from_participant(participant)
+        if participant is not None and enrolled
+        else domain.EnrollmentForm(role=None)
+    )
+    view = views.enrollment_modal(
+        program,
+        form,
+        _,
+        timezone=person.timezone if person else None,
+        locale_name=LANGUAGE_NAMES.get(_.locale, _.locale),
+        editing=enrolled,
+    )
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        log.warning("views.open failed", extra={"error": error.response.get("error")})
+        return kit.message(_("That took too long, sorry. Please try again."))
+    return None
+
+
+def send_training_pack(services: Services, participant: Participant) -> None:
+    """Queued under a unique key: one pack per enrollment, even on double submits."""
+    _ = services.translator_for(participant.slack_user_id)
+    key = f"training:{participant.id}:{participant.enrolled_at.isoformat()}"
+
+    def queue(session: Session) -> None:
+        outbox.enqueue(
+            session,
+            key=key,
+            kind="training",
+            recipient=participant.slack_user_id,
+            message=views.training_message(participant, _),
+            program_id=participant.program_id,
+        )
+
+    services.db.run(queue)
+    outbox.flush(services.db, services.client, keys=[key])
+
+
+def _dm(services: Services, user_id: str, message: dict[str, Any]) -> None:
+    try:
+        channel = services.client.conversations_open(users=user_id)["channel"]["id"]
+        services.client.chat_postMessage(channel=channel, **message)
+    except SlackApiError as error:
+        log.warning("DM failed", extra={"user": user_id, "error": error.response.get("error")})
+
+
+def _error_blocks(errors: dict[str, str], _: Translator) -> dict[str, str]:
+    return {field: _(message) for field, message in errors.items()}
+
+
+def register(app: App, services: Services, routes: Routes) -> None:
+    def join_command(ctx: CommandContext) -> None:
+        ctx.ack()
+        reply = open_enrollment(services, ctx.client, ctx.user_id, ctx.trigger_id)
+        if reply is not None:
+            ctx.respond(**reply, response_type="ephemeral")
+
+    routes.add("join", join_command)
+    routes.add("profile", join_command)
+
+    @app.action(JOIN_ACTION)
+    @app.action(EDIT_ACTION)
+    def join_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        reply = open_enrollment(services, client, user_id, body.get("trigger_id", ""))
+        if reply is not None:
+            _dm(services, user_id, reply)
+
+    @app.view(views.CALLBACK_ID)
+    def enrollment_submitted(ack: Ack, body: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        _ = services.translator_for(user_id)
+        slack_user = services.person(user_id)
+        program, _participant = _current(services, user_id)
+        if program is None or slack_user is None:
+            ack(response_action="errors", errors={"role": common.try_again(_)["text"]})
+            return
+        form = parse_enrollment_form(payloads.state_values(body))
+        errors = domain.validate_enrollment(form, program, user_id)
+        if errors:
+            ack(response_action="errors", errors=_error_blocks(errors, _))
+            return
+        person = domain.Person(
+            user_id=user_id,
+            display_name=slack_user.real_name or slack_user.name,
+            locale=_.locale,
+            timezone=slack_user.timezone,
+            utc_offset_minutes=slack_user.utc_offset_minutes,
+        )
+        try:
+            result = services.db.run(lambda session: domain.enroll(session, program, person, form))
+        except domain.EnrollmentClosed:
+            ack(
+                response_action="errors",
+                errors={"role": common.enrollment_closed(_, program.name)["text"]},
+            )
+            return
+        except Exception:
+            log.exception("enrollment failed")
+            ack(response_action="errors", errors={"role": common.try_again(_)["text"]})
+            return
+        ack()
+        log.info("enrolled", extra={"user": user_id, "created": result.created})
+        _dm(
+            services,
+            user_id,
+            views.enrolled_confirmation(program, result.participant, _, created=result.created),
+        )
+        if result.created:
+            send_training_pack(services, result.participant)
+            services.extras.get("on_enrolled", lambda _p: None)(result.participant)
+        publish_home(services, user_id)
+
+    @app.action(views.TRAINING_READ_ACTION)
+    def training_read(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        _ = services.translator_for(user_id)
+
+        def record(session: Session) -> Participant | None:
+            program = repo.active_program(session)
+            participant = (
+                repo.participant_by_user(session, program.id or 0, user_id) if program else None
+            )
+            if participant is not None:
+                domain.mark_training_read(session, participant)
+            return participant
+
+        participant = services.db.run(record)
+        if participant is None or participant.training_read_at is None:
+            return
+        read_on = _.date(participant.training_read_at.date())
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get(
+            "message_ts"
+        )
+        if channel and ts:
+            try:
+                client.chat_update(
+                    channel=channel,
+                    ts=ts,
+                    **views.training_message(participant, _, read_at=read_on),
+                )
+            except SlackApiError as error:
+                log.warning("chat.update failed", extra={"error": error.response.get("error")})
+        publish_home(services, user_id)
+
+    def open_leave(user_id: str, trigger_id: str, client: WebClient) -> dict[str, Any] | None:
+        _ = services.translator_for(user_id)
+        program, participant = _current(services, user_id)
+        if program is None or participant is None or participant.status == ParticipantStatus.LEFT:
+            return common.not_enrolled(_)
+        try:
+            client.views_open(
+                trigger_id=trigger_id,
+                view=views.leave_modal(
+                    program, _, paired=participant.status == ParticipantStatus.PAIRED
+                ),
+            )
+        except SlackApiError:
+            return kit.message(_("That took too long, sorry. Please try again."))
+        return None
+
+    def leave_command(ctx: CommandContext) -> None:
+        ctx.ack()
+        reply = open_leave(ctx.user_id, ctx.trigger_id, ctx.client)
+        if reply is not None:
+            ctx.respond(**reply, response_type="ephemeral")
+
+    routes.add("leave", leave_command)
+
+    @app.action(LEAVE_ACTION)
+    def leave_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        reply = open_leave(user_id, body.get("trigger_id", ""), client)
+        if reply is not None:
+            _dm(services, user_id, reply)
+
+    @app.view(views.LEAVE_CALLBACK_ID)
+    def leave_submitted(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        _ = services.translator_for(user_id)
+        erase = "erase" in payloads.selected_many(payloads.state_values(body), "erase")
+
+        def leave(session: Session) -> list[domain.EndedPair] | None:
+            program = repo.active_program(session)
+            participant = (
+                repo.participant_by_user(session, program.id or 0, user_id) if program else None
+            )
+            if participant is None or participant.status == ParticipantStatus.LEFT:
+                return None
+            return domain.leave(session, participant, erase=erase)
+
+        ended = services.db.run(leave)
+        if ended is None:
+            return
+        log.info("left the programme", extra={"erased": erase})
+        _dm(services, user_id, views.left_message(_, erased=erase))
+        for item in ended:
+            partner = item.partner.slack_user_id
+            _dm(services, partner, views.partner_left_message(services.translator_for(partner)))
+            publish_home(services, partner)
+        publish_home(services, user_id)
+
+    def mydata_command(ctx: CommandContext) -> None:
+        ctx.ack(text=ctx._("I'm sending you a copy of your data in a direct message."))
+
+        def collect(session: Session) -> list[dict[str, Any]]:
+            rows = repo.participations_of_user(session, ctx.user_id)
+            return [domain.personal_data(session, row) for row in rows]
+
+        records = services.db.run(collect)
+        if not records:
+            _dm(services, ctx.user_id, kit.message(ctx._("I have no data stored about you.")))
+            return
+        data = records[0] if len(records) == 1 else {"programmes": records}
+        _dm(services, ctx.user_id, views.mydata_message(records[-1], ctx._))
+        try:
+            channel = services.client.conversations_open(users=ctx.user_id)["channel"]["id"]
+            services.client.files_upload_v2(
+                channel=channel,
+                filename="my-mentoring-data.json",
+                content=json.dumps(data, ensure_ascii=False, indent=2),
+                title=ctx._("Your mentoring data"),
+            )
+        except SlackApiError as error:
+            log.warning("data export upload failed", extra={"error": error.response.get("error")})
+
+    routes.add("mydata", mydata_command)

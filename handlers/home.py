@@ -1,0 +1,57 @@
+"""App Home: published on `app_home_opened` and after anything that changes what it shows."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+
+from bot.app import Services
+from bot.domain.overview import enrollment_overview
+from bot.views.home import HomeState, home_view
+from storage import repositories as repo
+from storage.models import PairStatus
+
+log = logging.getLogger(__name__)
+
+
+def home_state(services: Services, user_id: str) -> HomeState:
+    is_admin = services.is_admin(user_id)
+    with services.db.session() as session:
+        program = repo.active_program(session)
+        participant = None
+        partner_ids: list[str] = []
+        overview = None
+        if program is not None:
+            participant = repo.participant_by_user(session, program.id or 0, user_id)
+            if participant is not None:
+                active = repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE])
+                others = [
+                    p.mentee_id if p.mentor_id == participant.id else p.mentor_id for p in active
+                ]
+                people = repo.participants_by_ids(session, others)
+                partner_ids = [people[i].slack_user_id for i in others if i in people]
+            if is_admin:
+                overview = enrollment_overview(session, program)
+    return HomeState(program, participant, partner_ids, is_admin, overview)
+
+
+def publish_home(services: Services, user_id: str) -> None:
+    """Best effort: a failed publish is logged, never raised into the caller's flow."""
+    try:
+        view = home_view(home_state(services, user_id), services.translator_for(user_id))
+        services.client.views_publish(user_id=user_id, view=view)
+    except SlackApiError as error:
+        log.warning(
+            "views.publish failed", extra={"user": user_id, "error": error.response.get("error")}
+        )
+
+
+def register(app: App, services: Services) -> None:
+    @app.event("app_home_opened")
+    def on_home_opened(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home" or not isinstance(event.get("user"), str):
+            return
+        publish_home(services, event["user"])

@@ -1,0 +1,74 @@
+"""Reading Slack's `view.state.values` defensively: missing or odd values become None/empty."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+Values = dict[str, dict[str, dict[str, Any]]]
+
+
+def _element(values: Values, field: str) -> dict[str, Any]:
+    block = values.get(field) or {}
+    element = block.get(field)
+    if element is None and block:
+        element = next(iter(block.values()))
+    return element if isinstance(element, dict) else {}
+
+
+def text(values: Values, field: str) -> str:
+    value = _element(values, field).get("value")
+    return value if isinstance(value, str) else ""
+
+
+def lines(values: Values, field: str) -> list[str]:
+    return [line.strip() for line in text(values, field).splitlines() if line.strip()]
+
+
+def selected(values: Values, field: str) -> str | None:
+    option = _element(values, field).get("selected_option")
+    if isinstance(option, dict) and isinstance(option.get("value"), str):
+        return option["value"]
+    return None
+
+
+def selected_many(values: Values, field: str) -> list[str]:
+    options = _element(values, field).get("selected_options") or []
+    return [o["value"] for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)]
+
+
+def user(values: Values, field: str) -> str | None:
+    value = _element(values, field).get("selected_user")
+    return value if isinstance(value, str) and value else None
+
+
+def users(values: Values, field: str) -> list[str]:
+    value = _element(values, field).get("selected_users") or []
+    return [item for item in value if isinstance(item, str)]
+
+
+def conversation(values: Values, field: str) -> str | None:
+    element = _element(values, field)
+    value = element.get("selected_conversation") or element.get("selected_channel")
+    return value if isinstance(value, str) and value else None
+
+
+def day(values: Values, field: str) -> date | None:
+    value = _element(values, field).get("selected_date")
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def integer(values: Values, field: str) -> int | None:
+    value = _element(values, field).get("value")
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def state_values(body: dict[str, Any]) -> Values:
+    values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+    return values if isinstance(values, dict) else {}

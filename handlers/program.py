@@ -1,0 +1,127 @@
+"""`/mentoring program`: the admin's programme settings modal."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.app import Services
+from bot.domain.programs import (
+    DEFAULT_GOALS,
+    DEFAULT_TOPICS,
+    ProgramForm,
+    form_from_program,
+    save_program,
+    validate_program,
+)
+from bot.i18n import Translator
+from bot.views import common
+from bot.views.home import PROGRAM_ACTION
+from bot.views.program import CALLBACK_ID, program_modal
+from handlers import payloads
+from handlers.commands import CommandContext, Routes
+from handlers.home import publish_home
+from storage import repositories as repo
+
+log = logging.getLogger(__name__)
+# Form field -> the modal's block id (they match, but errors name blocks, so keep it explicit).
+FIELD_BLOCKS = {
+    "name": "name",
+    "goals": "goals",
+    "start_date": "start_date",
+    "end_date": "end_date",
+    "checkin_cadence": "checkin_cadence",
+    "pulse_cadence": "pulse_cadence",
+    "topics": "topics",
+    "mentor_capacity": "mentor_capacity",
+    "anonymity_threshold": "anonymity_threshold",
+}
+
+
+def _untranslate(lines: list[str], defaults: tuple[str, ...], _: Translator) -> list[str]:
+    """Default texts shown in the admin's language are stored as their English msgids."""
+    reverse = {_(default): default for default in defaults}
+    return [reverse.get(line, line) for line in lines]
+
+
+def parse_program_form(values: payloads.Values, _: Translator) -> ProgramForm:
+    return ProgramForm(
+        name=payloads.text(values, "name"),
+        goals=_untranslate(payloads.lines(values, "goals"), DEFAULT_GOALS, _),
+        start_date=payloads.day(values, "start_date"),
+        end_date=payloads.day(values, "end_date"),
+        enrollment_open=payloads.selected(values, "enrollment") != "closed",
+        checkin_cadence=payloads.selected(values, "checkin_cadence") or "",
+        pulse_cadence=payloads.selected(values, "pulse_cadence") or "",
+        topics=_untranslate(payloads.lines(values, "topics"), DEFAULT_TOPICS, _),
+        mentor_capacity=payloads.integer(values, "mentor_capacity"),
+        anonymity_threshold=payloads.integer(values, "anonymity_threshold"),
+        community_channel=payloads.conversation(values, "community_channel"),
+    )
+
+
+def open_program_modal(
+    services: Services, client: WebClient, user_id: str, trigger_id: str
+) -> bool:
+    _ = services.translator_for(user_id)
+    with services.db.session() as session:
+        program = repo.active_program(session)
+    form = form_from_program(program, date.today())
+    try:
+        client.views_open(
+            trigger_id=trigger_id, view=program_modal(form, _, is_new=program is None)
+        )
+    except SlackApiError as error:
+        log.warning("views.open failed", extra={"error": error.response.get("error")})
+        return False
+    return True
+
+
+def register(app: App, services: Services, routes: Routes) -> None:
+    def program_command(ctx: CommandContext) -> None:
+        ctx.ack()
+        if not open_program_modal(services, ctx.client, ctx.user_id, ctx.trigger_id):
+            ctx.respond(**common.try_again(ctx._), response_type="ephemeral")
+
+    routes.add("program", program_command)
+
+    @app.action(PROGRAM_ACTION)
+    def program_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        if services.is_admin(user_id):
+            open_program_modal(services, client, user_id, body.get("trigger_id", ""))
+
+    @app.view(CALLBACK_ID)
+    def program_submitted(ack: Ack, body: dict[str, Any]) -> None:
+        user_id = body["user"]["id"]
+        _ = services.translator_for(user_id)
+        if not services.is_admin(user_id):
+            ack(response_action="errors", errors={"name": _("Only programme admins can do that.")})
+            return
+        form = parse_program_form(payloads.state_values(body), _)
+        errors = validate_program(form)
+        if errors:
+            ack(
+                response_action="errors",
+                errors={FIELD_BLOCKS.get(f, f): _(message) for f, message in errors.items()},
+            )
+            return
+
+        def save(session: Any) -> None:
+            save_program(session, form, admin_id=user_id, program=repo.active_program(session))
+
+        try:
+            services.db.run(save)
+        except Exception:
+            log.exception("saving the programme failed")
+            ack(response_action="errors", errors={"name": common.try_again(_)["text"]})
+            return
+        ack()
+        log.info("programme saved", extra={"admin": user_id})
+        publish_home(services, user_id)

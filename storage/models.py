@@ -1,0 +1,356 @@
+"""The whole product's data model (SQLModel tables).
+
+Designed up front for every wave: programmes (cohorts over time), participants, pairs and their
+history, match runs, goals, check-in cycles and responses, pulse surveys with anonymous answers,
+shout-outs, milestones, and an outbox plus job-run ledger for exactly-once delivery.
+Schema changes go through Alembic migrations in `storage/migrations`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Always timezone-aware UTC on the way out (SQLite forgets the zone on the way in)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(nullable: bool = True, **kwargs: Any) -> Any:
+    """A timezone-aware timestamp column (SQLite stores it as text, PostgreSQL as timestamptz)."""
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable), **kwargs)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def _json(default: Any) -> Any:
+    factory = list if isinstance(default, list) else dict
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=False))
+
+
+class Role(StrEnum):
+    MENTOR = "mentor"
+    MENTEE = "mentee"
+
+
+class ProgramStatus(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class ParticipantStatus(StrEnum):
+    WAITING = "waiting"  # enrolled, in the matching pool
+    PAIRED = "paired"  # has an active pair (a mentor may still have spare capacity)
+    LEFT = "left"  # left the programme; personal data may be erased
+
+
+class PairStatus(StrEnum):
+    PROPOSED = "proposed"  # in a match run, awaiting admin review; nobody told
+    ACTIVE = "active"  # approved and introduced
+    ENDED = "ended"  # re-matched, left, or completed
+    DISCARDED = "discarded"  # proposal removed by an admin or superseded by a re-run
+
+
+class MatchRunStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Program(SQLModel, table=True):
+    __tablename__ = "program"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=150)
+    goals: list[str] = _json([])
+    start_date: date | None = None
+    end_date: date | None = None
+    enrollment_open: bool = True
+    checkin_cadence: str = Field(default="monthly", max_length=20)
+    pulse_cadence: str = Field(default="quarterly", max_length=20)
+    topic_catalogue: list[dict[str, str]] = _json([])  # [{"id": "ai_tools", "label": "..."}]
+    mentor_capacity: int = 1
+    anonymity_threshold: int = 5
+    community_channel: str | None = Field(default=None, max_length=100)
+    # Extension point: matching weights, quiet hours, send hour, ... (documented in README).
+    settings: dict[str, Any] = _json({})
+    status: str = Field(default=ProgramStatus.ACTIVE, max_length=20, index=True)
+    created_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Participant(SQLModel, table=True):
+    __tablename__ = "participant"
+    __table_args__ = (UniqueConstraint("program_id", "slack_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    slack_user_id: str = Field(max_length=32, index=True)
+    role: str = Field(max_length=10)
+    status: str = Field(default=ParticipantStatus.WAITING, max_length=20, index=True)
+    display_name: str | None = Field(default=None, max_length=200)
+    department: str | None = Field(default=None, max_length=100)
+    seniority: str | None = Field(default=None, max_length=30)
+    topics_offered: list[str] = _json([])
+    topics_wanted: list[str] = _json([])
+    development_areas: list[str] = _json([])
+    personal_goals: str | None = Field(default=None, max_length=3000)
+    meeting_frequency: str | None = Field(default=None, max_length=20)
+    meeting_format: str | None = Field(default=None, max_length=20)
+    success_definition: str | None = Field(default=None, max_length=3000)
+    available_days: list[str] = _json([])
+    time_of_day: str | None = Field(default=None, max_length=20)
+    manager_slack_id: str | None = Field(default=None, max_length=32)
+    avoid_slack_ids: list[str] = _json([])
+    shoutout_consent: bool = False
+    timezone: str | None = Field(default=None, max_length=64)
+    utc_offset_minutes: int = 0
+    locale: str = Field(default="en", max_length=10)
+    training_read_at: datetime | None = _ts()
+    enrolled_at: datetime = _created()
+    updated_at: datetime = _created()
+    left_at: datetime | None = _ts()
+    erased_at: datetime | None = _ts()
+
+
+class MatchRun(SQLModel, table=True):
+    """One matching proposal an admin reviews; its pairs are PROPOSED until approved."""
+
+    __tablename__ = "match_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    status: str = Field(default=MatchRunStatus.OPEN, max_length=20)
+    created_by: str | None = Field(default=None, max_length=32)
+    # [{"participant_id": 1, "role": "mentee", "reason": {"code": ..., "params": {...}}}]
+    waiting_list: list[dict[str, Any]] = _json([])
+    total_score: int = 0
+    created_at: datetime = _created()
+    closed_at: datetime | None = _ts()
+
+
+class Pair(SQLModel, table=True):
+    __tablename__ = "pair"
+    __table_args__ = (Index("ix_pair_program_status", "program_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id")
+    match_run_id: int | None = Field(default=None, foreign_key="match_run.id", index=True)
+    mentor_id: int = Field(foreign_key="participant.id", index=True)
+    mentee_id: int = Field(foreign_key="participant.id", index=True)
+    status: str = Field(default=PairStatus.PROPOSED, max_length=20)
+    score: int = 0
+    reasons: list[dict[str, Any]] = _json([])
+    conversation_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _created()
+    approved_at: datetime | None = _ts()
+    approved_by: str | None = Field(default=None, max_length=32)
+    introduced_at: datetime | None = _ts()
+    ended_at: datetime | None = _ts()
+    end_reason: str | None = Field(default=None, max_length=40)
+    last_met_at: datetime | None = _ts()
+
+
+class PairEvent(SQLModel, table=True):
+    """The pair's history: proposed, approved, introduced, rematch requested, ended, ..."""
+
+    __tablename__ = "pair_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    kind: str = Field(max_length=40)
+    actor_slack_id: str | None = Field(default=None, max_length=32)
+    detail: dict[str, Any] = _json({})
+    created_at: datetime = _created()
+
+
+class RematchRequest(SQLModel, table=True):
+    """A private request to be re-matched; only admins see who asked."""
+
+    __tablename__ = "rematch_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    requested_by: int = Field(foreign_key="participant.id")
+    reason: str | None = Field(default=None, max_length=1000)
+    status: str = Field(default="open", max_length=20)  # open | resolved | declined
+    created_at: datetime = _created()
+    resolved_at: datetime | None = _ts()
+    resolved_by: str | None = Field(default=None, max_length=32)
+
+
+class Goal(SQLModel, table=True):
+    __tablename__ = "goal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    title: str = Field(max_length=300)
+    measure: str | None = Field(default=None, max_length=500)
+    target_date: date | None = None
+    progress: int = 0  # percent
+    status: str = Field(default="open", max_length=20)  # open | done | dropped
+    created_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class CheckInCycle(SQLModel, table=True):
+    __tablename__ = "checkin_cycle"
+    __table_args__ = (UniqueConstraint("program_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    period: str = Field(max_length=20)  # e.g. "2026-12"
+    opens_at: datetime = _created()
+    closes_at: datetime | None = _ts()
+    status: str = Field(default="open", max_length=20)
+
+
+class CheckInResponse(SQLModel, table=True):
+    __tablename__ = "checkin_response"
+    __table_args__ = (UniqueConstraint("cycle_id", "participant_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="checkin_cycle.id", index=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id")
+    met: bool | None = None
+    sessions: int = 0
+    topics_covered: list[str] = _json([])
+    notes: str | None = Field(default=None, max_length=3000)
+    rating: int | None = None
+    submitted_at: datetime = _created()
+
+
+class PulseSurvey(SQLModel, table=True):
+    __tablename__ = "pulse_survey"
+    __table_args__ = (UniqueConstraint("program_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    period: str = Field(max_length=20)
+    questions: list[dict[str, Any]] = _json([])
+    opens_at: datetime = _created()
+    closes_at: datetime | None = _ts()
+    status: str = Field(default="open", max_length=20)
+
+
+class PulseParticipation(SQLModel, table=True):
+    """Who has answered (to stop double answers). Deliberately not linked to any answer."""
+
+    __tablename__ = "pulse_participation"
+    __table_args__ = (UniqueConstraint("survey_id", "participant_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(foreign_key="pulse_survey.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id")
+    answered_on: date | None = None  # a day, never a time: timestamps could re-identify
+
+
+class PulseAnswer(SQLModel, table=True):
+    """An anonymous answer: random key, coarse group only, no person, no timestamp."""
+
+    __tablename__ = "pulse_answer"
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, primary_key=True, max_length=32)
+    survey_id: int = Field(foreign_key="pulse_survey.id", index=True)
+    respondent_group: str = Field(max_length=20)  # "mentor" | "mentee"
+    answers: dict[str, Any] = _json({})
+
+
+class ShoutOut(SQLModel, table=True):
+    __tablename__ = "shout_out"
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    author_slack_id: str = Field(max_length=32)
+    recipient_slack_ids: list[str] = _json([])
+    message: str = Field(max_length=3000)
+    channel: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _created()
+
+
+class Milestone(SQLModel, table=True):
+    __tablename__ = "milestone"
+    __table_args__ = (UniqueConstraint("pair_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    kind: str = Field(max_length=40)  # first_meeting, three_sessions, completed, ...
+    achieved_at: datetime = _created()
+    celebrated_at: datetime | None = _ts()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to send exactly once: the dedupe key is unique, a claim is a row update."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=40)
+    program_id: int | None = Field(default=None, foreign_key="program.id")
+    recipient: str = Field(max_length=200)  # user id, several ids joined by "," (group DM), channel
+    payload: dict[str, Any] = _json({})
+    status: str = Field(default=OutboxStatus.PENDING, max_length=20)
+    attempts: int = 0
+    not_before: datetime = _created()
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _created()
+
+
+class JobRun(SQLModel, table=True):
+    """Ledger of scheduled job runs: the unique run key makes a run happen once across replicas."""
+
+    __tablename__ = "job_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_key: str = Field(max_length=200, unique=True)  # e.g. "checkins:program=1:2026-12"
+    job_name: str = Field(max_length=60)
+    owner: str | None = Field(default=None, max_length=100)
+    status: str = Field(default="running", max_length=20)
+    started_at: datetime = _created()
+    finished_at: datetime | None = _ts()
+    detail: dict[str, Any] = _json({})

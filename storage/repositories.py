@@ -1,0 +1,212 @@
+"""The small set of queries the app runs, over SQLModel sessions (no Slack in here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, SQLModel, col, select
+
+from storage.models import (
+    CheckInResponse,
+    Goal,
+    MatchRun,
+    MatchRunStatus,
+    Pair,
+    PairEvent,
+    PairStatus,
+    Participant,
+    Program,
+    ProgramStatus,
+    RematchRequest,
+    ShoutOut,
+)
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def save(session: Session, row: M) -> M:
+    session.add(row)
+    session.flush()
+    return row
+
+
+# Programmes ---------------------------------------------------------------------------------
+
+
+def active_program(session: Session) -> Program | None:
+    return session.exec(
+        select(Program)
+        .where(Program.status == ProgramStatus.ACTIVE)
+        .order_by(col(Program.id).desc())
+    ).first()
+
+
+# Participants -------------------------------------------------------------------------------
+
+
+def participant_by_user(session: Session, program_id: int, user_id: str) -> Participant | None:
+    return session.exec(
+        select(Participant).where(
+            Participant.program_id == program_id, Participant.slack_user_id == user_id
+        )
+    ).first()
+
+
+def participants(
+    session: Session, program_id: int, statuses: Iterable[str] | None = None
+) -> Sequence[Participant]:
+    query = select(Participant).where(Participant.program_id == program_id)
+    if statuses is not None:
+        query = query.where(col(Participant.status).in_(list(statuses)))
+    return session.exec(query.order_by(col(Participant.id))).all()
+
+
+def participations_of_user(session: Session, user_id: str) -> Sequence[Participant]:
+    """The person's enrollments across programmes, oldest first."""
+    return session.exec(
+        select(Participant)
+        .where(Participant.slack_user_id == user_id)
+        .order_by(col(Participant.id))
+    ).all()
+
+
+def participants_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Participant]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = session.exec(select(Participant).where(col(Participant.id).in_(wanted))).all()
+    return {row.id: row for row in rows if row.id is not None}
+
+
+def manager_map(session: Session) -> dict[str, str | None]:
+    """Everyone's named manager across programmes (reporting lines outlive a cohort)."""
+    rows = session.exec(
+        select(Participant.slack_user_id, Participant.manager_slack_id).order_by(
+            col(Participant.id)
+        )
+    ).all()
+    return {user: manager for user, manager in rows if manager}
+
+
+# Pairs --------------------------------------------------------------------------------------
+
+
+def pairs(
+    session: Session, program_id: int, statuses: Iterable[str] | None = None
+) -> Sequence[Pair]:
+    query = select(Pair).where(Pair.program_id == program_id)
+    if statuses is not None:
+        query = query.where(col(Pair.status).in_(list(statuses)))
+    return session.exec(query.order_by(col(Pair.id))).all()
+
+
+def pairs_of(
+    session: Session, participant_id: int, statuses: Iterable[str] | None = None
+) -> Sequence[Pair]:
+    query = select(Pair).where(
+        or_(Pair.mentor_id == participant_id, Pair.mentee_id == participant_id)
+    )
+    if statuses is not None:
+        query = query.where(col(Pair.status).in_(list(statuses)))
+    return session.exec(query.order_by(col(Pair.id))).all()
+
+
+def active_load(session: Session, program_id: int) -> dict[int, int]:
+    """Mentor participant id -> number of active pairs."""
+    rows = session.exec(
+        select(Pair.mentor_id, func.count())
+        .where(Pair.program_id == program_id, Pair.status == PairStatus.ACTIVE)
+        .group_by(Pair.mentor_id)
+    ).all()
+    return {mentor_id: count for mentor_id, count in rows}
+
+
+def earlier_pairs(session: Session) -> set[frozenset[str]]:
+    """Slack user ids of every pair that was ever introduced, in any programme."""
+    mentor = Participant.__table__.alias("mentor")  # type: ignore[attr-defined]
+    mentee = Participant.__table__.alias("mentee")  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(mentor.c.slack_user_id, mentee.c.slack_user_id)
+        .select_from(Pair)
+        .join(mentor, mentor.c.id == Pair.mentor_id)
+        .join(mentee, mentee.c.id == Pair.mentee_id)
+        .where(col(Pair.status).in_([PairStatus.ACTIVE, PairStatus.ENDED]))
+    ).all()
+    return {frozenset(row) for row in rows}
+
+
+def add_pair_event(
+    session: Session, pair_id: int, kind: str, actor: str | None = None, **detail: object
+) -> PairEvent:
+    return save(session, PairEvent(pair_id=pair_id, kind=kind, actor_slack_id=actor, detail=detail))
+
+
+def pair_events(session: Session, pair_id: int) -> Sequence[PairEvent]:
+    return session.exec(
+        select(PairEvent).where(PairEvent.pair_id == pair_id).order_by(col(PairEvent.id))
+    ).all()
+
+
+# Match runs ---------------------------------------------------------------------------------
+
+
+def open_match_run(session: Session, program_id: int) -> MatchRun | None:
+    return session.exec(
+        select(MatchRun)
+        .where(MatchRun.program_id == program_id, MatchRun.status == MatchRunStatus.OPEN)
+        .order_by(col(MatchRun.id).desc())
+    ).first()
+
+
+def proposed_pairs(session: Session, match_run_id: int) -> Sequence[Pair]:
+    return session.exec(
+        select(Pair)
+        .where(Pair.match_run_id == match_run_id, Pair.status == PairStatus.PROPOSED)
+        .order_by(col(Pair.id))
+    ).all()
+
+
+# Rematch, goals, responses, shout-outs (for a person's data export) -------------------------
+
+
+def open_rematch_requests(session: Session, pair_id: int) -> Sequence[RematchRequest]:
+    return session.exec(
+        select(RematchRequest).where(
+            RematchRequest.pair_id == pair_id, RematchRequest.status == "open"
+        )
+    ).all()
+
+
+def rematch_requests_by(session: Session, participant_id: int) -> Sequence[RematchRequest]:
+    return session.exec(
+        select(RematchRequest).where(RematchRequest.requested_by == participant_id)
+    ).all()
+
+
+def goals_of_pairs(session: Session, pair_ids: Iterable[int]) -> Sequence[Goal]:
+    ids = list(pair_ids)
+    if not ids:
+        return []
+    return session.exec(select(Goal).where(col(Goal.pair_id).in_(ids)).order_by(col(Goal.id))).all()
+
+
+def checkin_responses_of(session: Session, participant_id: int) -> Sequence[CheckInResponse]:
+    return session.exec(
+        select(CheckInResponse).where(CheckInResponse.participant_id == participant_id)
+    ).all()
+
+
+def shoutouts_mentioning(session: Session, program_id: int, user_id: str) -> list[ShoutOut]:
+    rows = session.exec(select(ShoutOut).where(ShoutOut.program_id == program_id)).all()
+    return [row for row in rows if user_id in row.recipient_slack_ids]
+
+
+def count_by_status(session: Session, program_id: int) -> dict[str, int]:
+    rows = session.exec(
+        select(Participant.status, func.count())
+        .where(Participant.program_id == program_id)
+        .group_by(Participant.status)
+    ).all()
+    return {status: count for status, count in rows}

@@ -1,0 +1,114 @@
+"""Steps a person takes in Slack, driven through the signed-request harness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.conftest import ADMIN, RunningApp
+from tests.harness import slack_requests as sr
+
+LOCALES = {"en": ("en-US", "America/New_York", -18000), "de": ("de-DE", "Europe/Berlin", 3600),
+           "vi": ("vi-VN", "Asia/Ho_Chi_Minh", 25200)}
+
+
+def program_values(
+    *,
+    name: str = "Digital Leaders 2027",
+    goals: str = "80% of leaders complete 6 sessions\nLeaders rate digital confidence +1",
+    start: str | None = "2027-01-01",
+    end: str | None = "2027-06-30",
+    enrollment: str = "open",
+    checkin: str = "monthly",
+    pulse: str = "quarterly",
+    topics: str = "AI tools\nSocial media\nCybersecurity hygiene\nData literacy",
+    capacity: int | str | None = 1,
+    threshold: int | str | None = 5,
+    channel: str | None = "C0MENTORING",
+) -> dict[str, Any]:
+    return sr.values_from(
+        {
+            "name": sr.plain(name),
+            "goals": sr.plain(goals),
+            "start_date": sr.datepicker(start),
+            "end_date": sr.datepicker(end),
+            "enrollment": sr.radio(enrollment),
+            "checkin_cadence": sr.static_select(checkin),
+            "pulse_cadence": sr.static_select(pulse),
+            "topics": sr.plain(topics),
+            "mentor_capacity": sr.number(capacity),
+            "anonymity_threshold": sr.number(threshold),
+            "community_channel": sr.conversations_select(channel),
+        }
+    )
+
+
+def open_modal(app: RunningApp, user_id: str, text: str) -> dict[str, Any]:
+    """Runs a slash command and returns the modal it opened."""
+    before = len(app.fake.calls("views.open"))
+    response = app.slack.command(user_id, text)
+    assert response.status == 200, response.body
+    calls = app.fake.wait_for_count("views.open", before + 1)
+    call = calls[-1]
+    assert call.ok, call.error
+    assert call.response is not None
+    return call.response["view"]
+
+
+def setup_program(app: RunningApp, **overrides: Any) -> dict[str, Any]:
+    view = open_modal(app, ADMIN, "program")
+    response = app.slack.view_submission(ADMIN, view, program_values(**overrides))
+    assert response.status == 200, response.body
+    return view
+
+
+@dataclass
+class Person:
+    user_id: str
+    role: str
+    language: str = "en"
+    department: str = "Marketing"
+    offered: list[str] = field(default_factory=list)
+    wanted: list[str] = field(default_factory=list)
+    development: list[str] = field(default_factory=list)
+    manager: str | None = None
+    avoid: list[str] = field(default_factory=list)
+    frequency: str | None = "monthly"
+    meeting_format: str | None = "video"
+    days: list[str] = field(default_factory=lambda: ["tue", "thu"])
+    time_of_day: str | None = "any"
+    consent: bool = True
+
+    def add_to(self, app: RunningApp, **extra: Any) -> None:
+        locale, tz, offset = LOCALES[self.language]
+        app.fake.add_user(
+            self.user_id, real_name=f"Person {self.user_id}", locale=locale, tz=tz,
+            tz_offset=offset, **extra,
+        )
+
+
+def enrollment_values(person: Person, **overrides: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "role": sr.radio(person.role),
+        "department": sr.plain(person.department),
+        "seniority": sr.static_select("executive" if person.role == "mentee" else "early_career"),
+        "topics_offered": sr.multi_static_select(person.offered),
+        "topics_wanted": sr.multi_static_select(person.wanted),
+        "development_areas": sr.multi_static_select(person.development),
+        "personal_goals": sr.plain("Learn by doing"),
+        "meeting_frequency": sr.static_select(person.frequency),
+        "meeting_format": sr.static_select(person.meeting_format),
+        "success_definition": sr.plain("Using two new tools every week"),
+        "available_days": sr.checkboxes(person.days),
+        "time_of_day": sr.static_select(person.time_of_day),
+        "manager": sr.users_select(person.manager),
+        "avoid": sr.multi_users_select(person.avoid),
+        "consent": sr.checkboxes(["yes"] if person.consent else []),
+    }
+    fields.update(overrides)
+    return sr.values_from(fields)
+
+
+def enroll(app: RunningApp, person: Person, **overrides: Any) -> sr.Response:
+    view = open_modal(app, person.user_id, "join")
+    return app.slack.view_submission(person.user_id, view, enrollment_values(person, **overrides))

@@ -1,0 +1,1310 @@
+"""A local, in-process fake of the Slack Web API for end-to-end tests.
+
+The app under test talks to it through a real ``slack_sdk.WebClient`` whose ``base_url`` is
+:attr:`FakeSlack.api_url`. Every request is recorded as a :class:`Call`; tests assert on the
+recorded calls (``calls``, ``wait_for``, ``messages``, ``dm_texts`` …) and can inject faults
+(``fail_next``) to exercise the app's retry handlers.
+
+Only the standard library is used: ``http.server.ThreadingHTTPServer`` in a daemon thread.
+
+Clocks and freezegun
+--------------------
+Trigger expiry (3 s) and the ``wait_for`` timeouts must run on *real* time even while a test
+has frozen the clock with freezegun. freezegun does not patch only the calling thread: while a
+freeze is active it replaces ``time.time``/``time.monotonic``/``time.perf_counter`` for the whole
+process (every thread, including this server's request threads), and it also rewrites every
+module-level global that still refers to one of the real functions. A plain
+``_clock = time.perf_counter`` global would therefore be swapped for the fake as well, and a
+``wait_for`` deadline computed from it would never arrive. We take ``time.perf_counter`` (and
+``time.time`` for :attr:`Call.at`) once at import and keep the references inside a tuple, which
+freezegun's module scan does not look into; if this module happens to be imported while a
+freeze is already active we fetch freezegun's saved real functions instead.
+Tests that need to move the trigger clock (e.g. to expire a trigger without sleeping) can
+monkeypatch :func:`trigger_clock` in this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import copy
+import hashlib
+import itertools
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Final, Self
+from urllib.parse import parse_qsl
+
+
+def _resolve_real(name: str) -> Callable[[], float]:
+    func: Callable[[], float] = getattr(time, name)
+    if getattr(func, "__module__", "") == "time":
+        return func
+    # Imported while freezegun is active: time.<name> is freezegun's fake right now.
+    from freezegun import api as freezegun_api  # pragma: no cover - only under an active freeze
+
+    return getattr(freezegun_api, f"real_{name}")  # type: ignore[no-any-return]
+
+
+# Kept in a tuple on purpose: freezegun rewrites module globals that point at the real
+# functions, but it does not look inside containers (see the module docstring).
+_REAL_CLOCKS: Final[tuple[Callable[[], float], Callable[[], float]]] = (
+    _resolve_real("perf_counter"),
+    _resolve_real("time"),
+)
+
+
+def real_monotonic() -> float:
+    """A monotonic clock that freezegun does not affect."""
+    return _REAL_CLOCKS[0]()
+
+
+def real_time() -> float:
+    """The real wall clock (seconds since the epoch), unaffected by freezegun."""
+    return _REAL_CLOCKS[1]()
+
+
+def trigger_clock() -> float:
+    """The clock trigger expiry is measured on. Monkeypatch this in tests to age triggers."""
+    return real_monotonic()
+
+
+TRIGGER_TTL_SECONDS: Final = 3.0
+MESSAGE_BLOCK_LIMIT: Final = 50
+VIEW_BLOCK_LIMIT: Final = 100
+VIEW_MAX_BYTES: Final = 250_000
+BOT_USER_ID: Final = "U0BOT"
+BOT_ID: Final = "B0BOT"
+
+# Parameters that Slack expects as JSON; slack_sdk sends them as JSON strings in form bodies.
+_JSON_PARAMS: Final = frozenset(
+    {
+        "blocks",
+        "attachments",
+        "view",
+        "files",
+        "metadata",
+        "user_auth_blocks",
+        "outputs",
+        "inputs",
+        "unfurls",
+        "options",
+        "option_groups",
+        "profile",
+    }
+)
+
+_TZ_LABELS: Final = {
+    "Europe/Berlin": "Central European Time",
+    "Europe/Paris": "Central European Time",
+    "Europe/London": "Greenwich Mean Time",
+    "America/New_York": "Eastern Standard Time",
+    "America/Los_Angeles": "Pacific Standard Time",
+    "Asia/Ho_Chi_Minh": "Indochina Time",
+    "Asia/Tokyo": "Japan Standard Time",
+    "UTC": "Coordinated Universal Time",
+}
+
+
+@dataclass
+class Call:
+    """One request the fake received.
+
+    ``params`` are the request parameters (query string and body merged, ``token`` removed,
+    JSON strings such as ``blocks``/``view``/``files`` decoded). ``at`` is the real wall-clock
+    time of receipt. ``ok``/``error``/``status``/``response`` describe what the fake answered
+    (failed and fault-injected calls are recorded too).
+    """
+
+    method: str
+    params: dict[str, Any]
+    at: float
+    ok: bool = True
+    error: str | None = None
+    status: int = 200
+    response: dict[str, Any] | None = None
+
+
+@dataclass
+class _Fault:
+    status: int
+    retry_after: int | None
+    error: str | None
+
+
+@dataclass
+class _Trigger:
+    issued_at: float
+    used: bool = False
+
+
+@dataclass
+class _Upload:
+    file_id: str
+    filename: str
+    length: int
+    data: bytes | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+class _ApiError(Exception):
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def _json_reply(
+    status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+) -> _Reply:
+    all_headers = {"Content-Type": "application/json; charset=utf-8"}
+    all_headers.update(headers or {})
+    return _Reply(status, json.dumps(payload).encode("utf-8"), all_headers)
+
+
+def _text_of(obj: Any) -> str | None:
+    if isinstance(obj, dict):
+        text = obj.get("text")
+        return text if isinstance(text, str) else None
+    return obj if isinstance(obj, str) else None
+
+
+def _summarise(value: Any, limit: int = 160) -> str:
+    text = json.dumps(value, default=repr, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------------------------
+# Block Kit validation (the limits Slack enforces; messages are Slack's own wording)
+# --------------------------------------------------------------------------------------------
+
+
+def _check_len(
+    errors: list[str], value: Any, max_len: int, pointer: str, *, min_len: int = 0
+) -> None:
+    if not isinstance(value, str):
+        return
+    if len(value) > max_len:
+        errors.append(f"must be less than {max_len + 1} characters [json-pointer:{pointer}]")
+    elif len(value) < min_len:
+        errors.append(f"must be more than {min_len - 1} characters [json-pointer:{pointer}]")
+
+
+def _check_count(errors: list[str], items: Any, max_items: int, pointer: str) -> None:
+    if isinstance(items, list) and len(items) > max_items:
+        errors.append(f"no more than {max_items} items allowed [json-pointer:{pointer}]")
+
+
+_OPTION_LIMITS: Final = {
+    "static_select": 100,
+    "multi_static_select": 100,
+    "radio_buttons": 10,
+    "checkboxes": 10,
+    "overflow": 5,
+}
+
+
+def _check_options(errors: list[str], options: Any, pointer: str) -> None:
+    if not isinstance(options, list):
+        return
+    for i, option in enumerate(options):
+        if not isinstance(option, dict):
+            continue
+        _check_len(errors, _text_of(option.get("text")), 75, f"{pointer}/{i}/text/text")
+        _check_len(errors, option.get("value"), 150, f"{pointer}/{i}/value")
+
+
+def _check_element(errors: list[str], element: Any, pointer: str) -> None:
+    if not isinstance(element, dict):
+        return
+    kind = element.get("type")
+    _check_len(errors, element.get("action_id"), 255, f"{pointer}/action_id")
+    _check_len(errors, _text_of(element.get("placeholder")), 150, f"{pointer}/placeholder/text")
+    if kind == "button":
+        _check_len(errors, _text_of(element.get("text")), 75, f"{pointer}/text/text", min_len=1)
+        _check_len(errors, element.get("value"), 2000, f"{pointer}/value")
+        _check_len(errors, element.get("url"), 3000, f"{pointer}/url")
+    if isinstance(kind, str) and kind in _OPTION_LIMITS:
+        _check_count(errors, element.get("options"), _OPTION_LIMITS[kind], f"{pointer}/options")
+        _check_options(errors, element.get("options"), f"{pointer}/options")
+    groups = element.get("option_groups")
+    if isinstance(groups, list):
+        _check_count(errors, groups, 100, f"{pointer}/option_groups")
+        for g, group in enumerate(groups):
+            if isinstance(group, dict):
+                gptr = f"{pointer}/option_groups/{g}"
+                _check_len(errors, _text_of(group.get("label")), 75, f"{gptr}/label/text")
+                _check_count(errors, group.get("options"), 100, f"{gptr}/options")
+                _check_options(errors, group.get("options"), f"{gptr}/options")
+
+
+def validate_blocks(blocks: Any, *, max_blocks: int, pointer: str = "/blocks") -> list[str]:
+    """Return Slack-style error strings for ``blocks`` (empty when valid)."""
+    if not isinstance(blocks, list):
+        return [f"must provide an array [json-pointer:{pointer}]"]
+    errors: list[str] = []
+    _check_count(errors, blocks, max_blocks, pointer)
+    seen_ids: set[str] = set()
+    for i, block in enumerate(blocks):
+        bptr = f"{pointer}/{i}"
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            errors.append(f"missing required field: type [json-pointer:{bptr}]")
+            continue
+        block_id = block.get("block_id")
+        if isinstance(block_id, str):
+            _check_len(errors, block_id, 255, f"{bptr}/block_id")
+            if block_id in seen_ids:
+                errors.append(f"duplicate block_id {block_id!r} [json-pointer:{bptr}/block_id]")
+            seen_ids.add(block_id)
+        kind = block["type"]
+        if kind == "section":
+            text = _text_of(block.get("text"))
+            fields = block.get("fields")
+            if text is None and not fields:
+                errors.append(f"must provide text or fields [json-pointer:{bptr}]")
+            _check_len(errors, text, 3000, f"{bptr}/text/text", min_len=1)
+            _check_count(errors, fields, 10, f"{bptr}/fields")
+            if isinstance(fields, list):
+                for f, item in enumerate(fields):
+                    _check_len(errors, _text_of(item), 2000, f"{bptr}/fields/{f}/text", min_len=1)
+            _check_element(errors, block.get("accessory"), f"{bptr}/accessory")
+        elif kind == "header":
+            _check_len(errors, _text_of(block.get("text")), 150, f"{bptr}/text/text", min_len=1)
+        elif kind == "actions":
+            elements = block.get("elements")
+            _check_count(errors, elements, 25, f"{bptr}/elements")
+            for e, element in enumerate(elements if isinstance(elements, list) else []):
+                _check_element(errors, element, f"{bptr}/elements/{e}")
+        elif kind == "context":
+            _check_count(errors, block.get("elements"), 10, f"{bptr}/elements")
+        elif kind == "input":
+            _check_len(errors, _text_of(block.get("label")), 2000, f"{bptr}/label/text", min_len=1)
+            _check_len(errors, _text_of(block.get("hint")), 2000, f"{bptr}/hint/text")
+            _check_element(errors, block.get("element"), f"{bptr}/element")
+    return errors
+
+
+def validate_view(view: Any, *, expected_type: str | None = None) -> tuple[str, list[str]] | None:
+    """Return ``(error_code, errors)`` when Slack would reject ``view``; ``None`` when valid."""
+    if not isinstance(view, dict):
+        return "invalid_arguments", ["must provide an object [json-pointer:/view]"]
+    if len(json.dumps(view).encode("utf-8")) > VIEW_MAX_BYTES:
+        return "view_too_large", [f"view JSON larger than {VIEW_MAX_BYTES} bytes"]
+    errors: list[str] = []
+    kind = view.get("type")
+    if kind not in ("modal", "home"):
+        errors.append("must be one of modal, home [json-pointer:/view/type]")
+    elif expected_type is not None and kind != expected_type:
+        errors.append(f"must be {expected_type} for this method [json-pointer:/view/type]")
+    if kind == "modal":
+        title = _text_of(view.get("title"))
+        if title is None:
+            errors.append("missing required field: title [json-pointer:/view/title]")
+        _check_len(errors, title, 24, "/view/title/text", min_len=1)
+        _check_len(errors, _text_of(view.get("submit")), 24, "/view/submit/text", min_len=1)
+        _check_len(errors, _text_of(view.get("close")), 24, "/view/close/text", min_len=1)
+        blocks = view.get("blocks")
+        has_input = isinstance(blocks, list) and any(
+            isinstance(b, dict) and b.get("type") == "input" for b in blocks
+        )
+        if has_input and view.get("submit") is None:
+            errors.append(
+                "must provide submit when the view has input blocks [json-pointer:/view/submit]"
+            )
+    _check_len(errors, view.get("private_metadata"), 3000, "/view/private_metadata")
+    _check_len(errors, view.get("callback_id"), 255, "/view/callback_id")
+    _check_len(errors, view.get("external_id"), 255, "/view/external_id")
+    errors.extend(
+        validate_blocks(view.get("blocks", []), max_blocks=VIEW_BLOCK_LIMIT, pointer="/view/blocks")
+    )
+    return ("invalid_arguments", errors) if errors else None
+
+
+def _invalid(error: str, errors: list[str]) -> _ApiError:
+    return _ApiError(
+        error, errors=errors, response_metadata={"messages": [f"[ERROR] {e}" for e in errors]}
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Request parsing
+# --------------------------------------------------------------------------------------------
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    header = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1")
+    message = BytesParser(policy=policy.HTTP).parsebytes(header + body)
+    params: dict[str, Any] = {}
+    if not message.is_multipart():
+        return params
+    for part in message.iter_parts():
+        assert isinstance(part, Message)
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            params[name] = {"filename": filename, "bytes": data}
+        else:
+            params[name] = data.decode("utf-8", "replace")
+    return params
+
+
+def _decode_json_params(params: dict[str, Any]) -> dict[str, Any]:
+    decoded = dict(params)
+    for key in _JSON_PARAMS & decoded.keys():
+        value = decoded[key]
+        if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+            # left as sent when it is not JSON; the method handler rejects it
+            with contextlib.suppress(json.JSONDecodeError):
+                decoded[key] = json.loads(value)
+    return decoded
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self._dispatch()
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        try:
+            reply = self.server.fake._handle(self.command, self.path, self.headers, body)
+        except Exception as exc:  # never let a harness bug hang the client
+            reply = _json_reply(500, {"ok": False, "error": f"fake_slack_bug: {exc!r}"})
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+# --------------------------------------------------------------------------------------------
+# The fake
+# --------------------------------------------------------------------------------------------
+
+
+class FakeSlack:
+    """A fake Slack Web API server. See the module docstring."""
+
+    def __init__(
+        self,
+        bot_token: str = "xoxb-test",
+        team_id: str = "T0TEST",
+        *,
+        app_id: str = "A0TEST",
+        strict_text_fallback: bool = True,
+        strict_users: bool = False,
+    ) -> None:
+        self.bot_token = bot_token
+        self.team_id = team_id
+        self.app_id = app_id
+        #: record a warning in :attr:`warnings` when a message has blocks but no ``text``
+        self.strict_text_fallback = strict_text_fallback
+        #: when True, ``conversations.open`` rejects users missing from the directory
+        self.strict_users = strict_users
+        #: trigger lifetime in seconds (Slack: 3)
+        self.trigger_ttl = TRIGGER_TTL_SECONDS
+        self.warnings: list[str] = []
+
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._calls: list[Call] = []
+        self._users: dict[str, dict[str, Any]] = {}
+        self._members: dict[str, list[str]] = {}
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._reactions: dict[tuple[str, str], set[str]] = {}
+        self._triggers: dict[str, _Trigger] = {}
+        self._views: dict[str, dict[str, Any]] = {}
+        self._homes: dict[str, str] = {}
+        self._uploads: dict[str, _Upload] = {}
+        self._completed: list[dict[str, Any]] = []
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._ts_counter = itertools.count(1)
+        self._id_counter = itertools.count(1)
+
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+        self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "auth.test": self._auth_test,
+            "users.info": self._users_info,
+            "users.list": self._users_list,
+            "conversations.open": self._conversations_open,
+            "conversations.members": self._conversations_members,
+            "chat.postMessage": self._chat_post_message,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "reactions.add": self._reactions_add,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
+        }
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"FakeSlack:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (no trailing slash)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """The WebClient ``base_url``: ``http://127.0.0.1:PORT/api/`` (trailing slash)."""
+        return f"{self.base_url}/api/"
+
+    # ---------------------------------------------------------------- directory
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        real_name: str | None = None,
+        tz: str = "Europe/Berlin",
+        tz_offset: int = 3600,
+        tz_label: str | None = None,
+        locale: str = "en-US",
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_bot: bool = False,
+        deleted: bool = False,
+    ) -> dict[str, Any]:
+        """Add (or replace) a user in the directory; returns the user object (with locale)."""
+        handle = name if name is not None else user_id.lower()
+        full = real_name if real_name is not None else handle
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": handle,
+            "deleted": deleted,
+            "real_name": full,
+            "tz": tz,
+            "tz_label": tz_label if tz_label is not None else _TZ_LABELS.get(tz, tz),
+            "tz_offset": tz_offset,
+            "profile": {
+                "real_name": full,
+                "real_name_normalized": full,
+                "display_name": handle,
+                "display_name_normalized": handle,
+                "team": self.team_id,
+            },
+            "is_admin": is_admin,
+            "is_owner": is_owner,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "updated": 1700000000,
+            "locale": locale,
+        }
+        with self._lock:
+            self._users[user_id] = user
+        return copy.deepcopy(user)
+
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        """The directory entry (including ``locale``) or None."""
+        with self._lock:
+            found = self._users.get(user_id)
+            return copy.deepcopy(found) if found is not None else None
+
+    def _public_user(self, user: dict[str, Any], include_locale: bool) -> dict[str, Any]:
+        result = copy.deepcopy(user)
+        if not include_locale:
+            result.pop("locale", None)
+        return result
+
+    # ---------------------------------------------------------------- triggers / urls
+
+    def issue_trigger(self) -> str:
+        """A trigger_id valid for one ``views.open``/``views.push`` within 3 seconds."""
+        trigger_id = f"{next(self._id_counter)}.{secrets.randbelow(10**9)}.{secrets.token_hex(16)}"
+        with self._lock:
+            self._triggers[trigger_id] = _Trigger(issued_at=trigger_clock())
+        return trigger_id
+
+    def response_url(self, token: str | None = None) -> str:
+        """A response_url pointing at this server; POSTs to it are recorded as ``response_url``."""
+        return f"{self.base_url}/response/{token or uuid.uuid4().hex}"
+
+    @staticmethod
+    def dm_channel(user_id: str) -> str:
+        """The DM channel id ``conversations.open`` returns for a single user."""
+        return f"D{user_id}"
+
+    @staticmethod
+    def group_channel(user_ids: Iterable[str]) -> str:
+        """The (deterministic) group DM id ``conversations.open`` returns for several users."""
+        key = ",".join(sorted(set(user_ids)))
+        return "G" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10].upper()
+
+    # ---------------------------------------------------------------- faults
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        retry_after: int | None = 1,
+        error: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail.
+
+        ``status`` 429 answers with a ``Retry-After`` header (unless ``retry_after`` is None);
+        500/503 answer with a JSON error body; ``status=200`` with ``error`` answers
+        ``{"ok": false, "error": error}``. ``method`` may also be ``"response_url"`` or
+        ``"upload"`` (the file upload POST).
+        """
+        with self._lock:
+            queue = self._faults.setdefault(method, deque())
+            for _ in range(times):
+                queue.append(_Fault(status=status, retry_after=retry_after, error=error))
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        with self._lock:
+            queue = self._faults.get(method)
+            return queue.popleft() if queue else None
+
+    @staticmethod
+    def _fault_reply(fault: _Fault) -> tuple[_Reply, dict[str, Any]]:
+        headers: dict[str, str] = {}
+        if fault.status in (429, 503) and fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        default_errors = {429: "ratelimited", 500: "internal_error", 503: "service_unavailable"}
+        error = fault.error or default_errors.get(fault.status, "fatal_error")
+        payload = {"ok": False, "error": error}
+        return _json_reply(fault.status, payload, headers), payload
+
+    # ---------------------------------------------------------------- recording / queries
+
+    def _record(self, call: Call) -> None:
+        with self._cond:
+            self._calls.append(call)
+            self._cond.notify_all()
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        """Recorded calls (all, including failed ones), oldest first."""
+        with self._lock:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def reset_calls(self) -> None:
+        """Forget recorded calls and warnings (state such as messages/views is kept)."""
+        with self._lock:
+            self._calls.clear()
+            self.warnings.clear()
+
+    def _matching(self, method: str, predicate: Callable[[Call], bool] | None) -> list[Call]:
+        return [
+            c for c in self._calls if c.method == method and (predicate is None or predicate(c))
+        ]
+
+    def _timeout_message(self, what: str, timeout: float) -> str:
+        lines = [f"timed out after {timeout:.1f}s waiting for {what}; recorded calls:"]
+        recent = self._calls[-60:]
+        if len(self._calls) > len(recent):
+            lines.append(f"  … {len(self._calls) - len(recent)} earlier calls omitted")
+        for c in recent:
+            state = "ok" if c.ok else f"{c.status} {c.error}"
+            lines.append(f"  - {c.method} [{state}] {_summarise(c.params)}")
+        if not self._calls:
+            lines.append("  (none)")
+        return "\n".join(lines)
+
+    def wait_for(
+        self,
+        method: str,
+        predicate: Callable[[Call], bool] | None = None,
+        timeout: float = 5.0,
+    ) -> Call:
+        """Wait until a call of ``method`` matching ``predicate`` was recorded; return the first.
+
+        Raises AssertionError listing the recorded calls on timeout. Failed calls match too;
+        use ``lambda c: c.ok`` to wait for a successful one.
+        """
+        return self.wait_for_count(method, 1, predicate, timeout)[0]
+
+    def wait_for_count(
+        self,
+        method: str,
+        n: int,
+        predicate: Callable[[Call], bool] | None = None,
+        timeout: float = 5.0,
+    ) -> list[Call]:
+        """Wait until at least ``n`` matching calls were recorded; return all matching calls."""
+        deadline = real_monotonic() + timeout
+        with self._cond:
+            while True:
+                found = self._matching(method, predicate)
+                if len(found) >= n:
+                    return found
+                remaining = deadline - real_monotonic()
+                if remaining <= 0:
+                    what = f"{n} x {method}" + (" matching predicate" if predicate else "")
+                    what += f" (got {len(found)})"
+                    raise AssertionError(self._timeout_message(what, timeout))
+                self._cond.wait(min(remaining, 0.25))
+
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Params of successful ``chat.postMessage`` calls, in order.
+
+        ``channel`` matches either the channel as sent or as resolved (a user id → ``D<id>``).
+        """
+        result = []
+        for c in self.calls("chat.postMessage"):
+            if not c.ok:
+                continue
+            resolved = (c.response or {}).get("channel")
+            if channel is None or channel in (c.params.get("channel"), resolved):
+                result.append(c.params)
+        return result
+
+    def posted_messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Current message objects (after updates, without deleted ones), each with
+        ``channel`` and ``ts`` — handy for :meth:`SlackRequests.block_action`."""
+        with self._lock:
+            return [
+                copy.deepcopy(m)
+                for (ch, _ts), m in self._messages.items()
+                if channel is None or ch == channel
+            ]
+
+    @staticmethod
+    def message_text(params: dict[str, Any]) -> str:
+        """``text`` plus the texts of section blocks (text and fields), newline-joined."""
+        parts: list[str] = []
+        text = params.get("text")
+        if isinstance(text, str) and text:
+            parts.append(text)
+        blocks = params.get("blocks")
+        for block in blocks if isinstance(blocks, list) else []:
+            if not isinstance(block, dict) or block.get("type") != "section":
+                continue
+            section_text = _text_of(block.get("text"))
+            if section_text:
+                parts.append(section_text)
+            for item in block.get("fields") or []:
+                field_text = _text_of(item)
+                if field_text:
+                    parts.append(field_text)
+        return "\n".join(parts)
+
+    def dm_texts(self, user_id: str) -> list[str]:
+        """Texts of messages posted to the user's DM (``D<user_id>`` or the user id)."""
+        targets = {self.dm_channel(user_id), user_id}
+        return [self.message_text(p) for p in self.messages() if p.get("channel") in targets]
+
+    def ephemerals(self, user_id: str) -> list[dict[str, Any]]:
+        """Params of successful ``chat.postEphemeral`` calls addressed to ``user_id``."""
+        return [
+            c.params
+            for c in self.calls("chat.postEphemeral")
+            if c.ok and c.params.get("user") == user_id
+        ]
+
+    def opened_views(self) -> list[dict[str, Any]]:
+        """The views (as returned, with ``id``/``hash``) of successful ``views.open`` calls."""
+        return [
+            c.response["view"]
+            for c in self.calls("views.open")
+            if c.ok and c.response is not None and "view" in c.response
+        ]
+
+    def view(self, view_id: str) -> dict[str, Any] | None:
+        """The current state of a modal or home view by id."""
+        with self._lock:
+            found = self._views.get(view_id)
+            return copy.deepcopy(found) if found is not None else None
+
+    def home_of(self, user_id: str) -> dict[str, Any] | None:
+        """The latest view published to the user's App Home, or None."""
+        with self._lock:
+            view_id = self._homes.get(user_id)
+            return copy.deepcopy(self._views[view_id]) if view_id is not None else None
+
+    def conversation_members(self, channel_id: str) -> list[str]:
+        with self._lock:
+            return list(self._members.get(channel_id, []))
+
+    def uploaded_files(self) -> list[dict[str, Any]]:
+        """Completed uploads: id, name, title, bytes, channel, initial_comment, thread_ts."""
+        with self._lock:
+            return [dict(f) for f in self._completed]
+
+    def responses(self, token: str | None = None) -> list[dict[str, Any]]:
+        """Bodies POSTed to response URLs (optionally for one token)."""
+        return [
+            c.params
+            for c in self.calls("response_url")
+            if c.ok and (token is None or c.params.get("_token") == token)
+        ]
+
+    # ---------------------------------------------------------------- HTTP entry point
+
+    def _handle(self, verb: str, raw_path: str, headers: Message, body: bytes) -> _Reply:
+        path, _, query = raw_path.partition("?")
+        if path.startswith("/api/"):
+            return self._handle_api(path[len("/api/") :], query, headers, body)
+        if path.startswith("/upload/") and verb == "POST":
+            return self._handle_upload(path[len("/upload/") :], body)
+        if path.startswith("/response/") and verb == "POST":
+            return self._handle_response_url(path[len("/response/") :], headers, body)
+        return _Reply(404, b"not found", {"Content-Type": "text/plain"})
+
+    def _parse_params(self, query: str, headers: Message, body: bytes) -> dict[str, Any]:
+        params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+        content_type = headers.get("Content-Type") or ""
+        if not body:
+            return params
+        if content_type.startswith("application/json"):
+            decoded = json.loads(body.decode("utf-8"))
+            if not isinstance(decoded, dict):
+                raise _ApiError("invalid_json")
+            params.update(decoded)
+        elif content_type.startswith("multipart/form-data"):
+            params.update(_parse_multipart(content_type, body))
+        else:
+            params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        return params
+
+    def _handle_api(self, method: str, query: str, headers: Message, body: bytes) -> _Reply:
+        at = real_time()
+        try:
+            params = self._parse_params(query, headers, body)
+        except (json.JSONDecodeError, UnicodeDecodeError, _ApiError):
+            payload = {"ok": False, "error": "invalid_json"}
+            self._record(
+                Call(
+                    method,
+                    {"_raw": body.decode("utf-8", "replace")},
+                    at,
+                    False,
+                    "invalid_json",
+                    200,
+                    payload,
+                )
+            )
+            return _json_reply(200, payload)
+
+        token: str | None = None
+        auth = headers.get("Authorization") or ""
+        if auth.startswith("Bearer "):
+            token = auth[len("Bearer ") :].strip()
+        body_token = params.pop("token", None)
+        if not token and isinstance(body_token, str):
+            token = body_token
+        params = _decode_json_params(params)
+
+        fault = self._take_fault(method)
+        if fault is not None:
+            reply, payload = self._fault_reply(fault)
+            self._record(Call(method, params, at, False, payload["error"], fault.status, payload))
+            return reply
+
+        with self._lock:
+            handler = self._methods.get(method)
+            if handler is None:
+                payload = {"ok": False, "error": "unknown_method"}
+            elif not token:
+                payload = {"ok": False, "error": "not_authed"}
+            elif token != self.bot_token:
+                payload = {"ok": False, "error": "invalid_auth"}
+            else:
+                try:
+                    payload = {"ok": True, **handler(params)}
+                except _ApiError as exc:
+                    payload = {"ok": False, "error": exc.error, **exc.extra}
+            ok = bool(payload.get("ok"))
+            error = None if ok else str(payload.get("error"))
+            self._record(Call(method, params, at, ok, error, 200, payload))
+        return _json_reply(200, payload)
+
+    def _handle_upload(self, file_id: str, body: bytes) -> _Reply:
+        at = real_time()
+        params = {"file_id": file_id, "size": len(body)}
+        fault = self._take_fault("upload")
+        if fault is not None:
+            reply, payload = self._fault_reply(fault)
+            self._record(Call("upload", params, at, False, payload["error"], fault.status, payload))
+            return reply
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None:
+                self._record(Call("upload", params, at, False, "file_not_found", 404, None))
+                return _Reply(404, b"file not found", {"Content-Type": "text/plain"})
+            upload.data = body
+            self._record(Call("upload", params, at, True, None, 200, None))
+        return _Reply(200, f"OK - {len(body)}".encode(), {"Content-Type": "text/plain"})
+
+    def _handle_response_url(self, token: str, headers: Message, body: bytes) -> _Reply:
+        at = real_time()
+        content_type = headers.get("Content-Type") or ""
+        try:
+            if content_type.startswith("application/json") or body.lstrip()[:1] == b"{":
+                decoded = json.loads(body.decode("utf-8")) if body else {}
+            else:
+                form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+                decoded = json.loads(form["payload"]) if "payload" in form else form
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            decoded = None
+        if not isinstance(decoded, dict):
+            payload = {"ok": False, "error": "invalid_payload"}
+            params = {"_raw": body.decode("utf-8", "replace"), "_token": token}
+            self._record(Call("response_url", params, at, False, "invalid_payload", 400, payload))
+            return _json_reply(400, payload)
+        params = {**_decode_json_params(decoded), "_token": token}
+        fault = self._take_fault("response_url")
+        if fault is not None:
+            reply, payload = self._fault_reply(fault)
+            self._record(
+                Call("response_url", params, at, False, payload["error"], fault.status, payload)
+            )
+            return reply
+        payload = {"ok": True}
+        self._record(Call("response_url", params, at, True, None, 200, payload))
+        return _json_reply(200, payload)
+
+    # ---------------------------------------------------------------- helpers for methods
+
+    def _next_ts(self) -> str:
+        micros = 1_700_000_000_000_000 + next(self._ts_counter) * 100
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _resolve_channel(self, channel: Any) -> str:
+        if not isinstance(channel, str) or not channel:
+            raise _ApiError("channel_not_found")
+        if channel[0] in "UW":  # posting to a user id goes to the bot's DM with that user
+            dm = self.dm_channel(channel)
+            self._members.setdefault(dm, [channel])
+            return dm
+        return channel
+
+    def _check_message_content(self, method: str, params: dict[str, Any], channel: str) -> None:
+        text = params.get("text")
+        blocks = params.get("blocks")
+        has_text = isinstance(text, str) and text != ""
+        if not has_text and blocks in (None, "", []) and not params.get("attachments"):
+            raise _ApiError("no_text")
+        if isinstance(text, str) and len(text) > 40_000:
+            raise _ApiError("msg_too_long")
+        if blocks is not None:
+            errors = validate_blocks(blocks, max_blocks=MESSAGE_BLOCK_LIMIT)
+            if errors:
+                raise _invalid("invalid_blocks", errors)
+            if not has_text and self.strict_text_fallback:
+                self.warnings.append(
+                    f"{method} to {channel}: blocks without a `text` fallback "
+                    "(notifications and screen readers show nothing)"
+                )
+
+    def _message_object(self, params: dict[str, Any], ts: str) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": self.app_id,
+            "team": self.team_id,
+            "text": params.get("text") or "",
+            "ts": ts,
+        }
+        for key in ("blocks", "attachments", "thread_ts", "metadata"):
+            if params.get(key) not in (None, ""):
+                message[key] = copy.deepcopy(params[key])
+        return message
+
+    def _use_trigger(self, params: dict[str, Any]) -> str:
+        trigger_id = params.get("trigger_id") or params.get("interactivity_pointer")
+        trigger = self._triggers.get(trigger_id) if isinstance(trigger_id, str) else None
+        if trigger is None:
+            raise _ApiError("expired_trigger_id")
+        if trigger.used:
+            raise _ApiError("exchanged_trigger_id")
+        if trigger_clock() - trigger.issued_at > self.trigger_ttl:
+            raise _ApiError("expired_trigger_id")
+        return str(trigger_id)
+
+    def _checked_view(self, params: dict[str, Any], expected_type: str | None) -> dict[str, Any]:
+        view = params.get("view")
+        if view is None:
+            raise _ApiError("invalid_arguments", errors=["missing required field: view"])
+        problem = validate_view(view, expected_type=expected_type)
+        if problem is not None:
+            code, errors = problem
+            raise _invalid(code, errors)
+        assert isinstance(view, dict)
+        return view
+
+    def _new_hash(self) -> str:
+        return f"{1_700_000_000 + next(self._id_counter)}.{secrets.token_hex(4)}"
+
+    def _store_view(
+        self,
+        view: dict[str, Any],
+        *,
+        view_id: str | None = None,
+        root_view_id: str | None = None,
+        previous_view_id: str | None = None,
+    ) -> dict[str, Any]:
+        vid = view_id or f"V{next(self._id_counter):010d}"
+        stored: dict[str, Any] = {
+            "id": vid,
+            "team_id": self.team_id,
+            "type": view.get("type"),
+            "blocks": copy.deepcopy(view.get("blocks", [])),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", ""),
+            "state": {"values": {}},
+            "hash": self._new_hash(),
+            "clear_on_close": bool(view.get("clear_on_close", False)),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+            "root_view_id": root_view_id or vid,
+            "previous_view_id": previous_view_id,
+            "app_id": self.app_id,
+            "app_installed_team_id": self.team_id,
+            "bot_id": BOT_ID,
+        }
+        for key in ("title", "submit", "close"):
+            if key in view:
+                stored[key] = copy.deepcopy(view[key])
+        self._views[vid] = stored
+        return copy.deepcopy(stored)
+
+    # ---------------------------------------------------------------- Web API methods
+
+    def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": "https://test-team.slack.com/",
+            "team": "Test Team",
+            "user": "bot",
+            "team_id": self.team_id,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = self._users.get(str(params.get("user") or ""))
+        if user is None:
+            raise _ApiError("user_not_found")
+        return {"user": self._public_user(user, _truthy(params.get("include_locale")))}
+
+    def _users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            limit = int(params.get("limit") or 0)
+        except (TypeError, ValueError):
+            raise _ApiError("invalid_limit") from None
+        limit = limit if limit > 0 else 1000
+        offset = 0
+        cursor = params.get("cursor")
+        if cursor:
+            try:
+                prefix, _, number = base64.b64decode(str(cursor)).decode().partition(":")
+                offset = int(number)
+                if prefix != "offset" or offset < 0:
+                    raise ValueError(cursor)
+            except ValueError:
+                raise _ApiError("invalid_cursor") from None
+        include_locale = _truthy(params.get("include_locale"))
+        users = list(self._users.values())
+        page = users[offset : offset + limit]
+        next_offset = offset + limit
+        next_cursor = (
+            base64.b64encode(f"offset:{next_offset}".encode()).decode()
+            if next_offset < len(users)
+            else ""
+        )
+        return {
+            "members": [self._public_user(u, include_locale) for u in page],
+            "cache_ts": 1700000000,
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
+    def _conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        if channel:
+            if channel not in self._members:
+                raise _ApiError("channel_not_found")
+            return {"channel": {"id": channel}, "no_op": True, "already_open": True}
+        raw = params.get("users")
+        users_raw = raw if isinstance(raw, list) else str(raw or "").split(",")
+        users = list(dict.fromkeys(u.strip() for u in users_raw if u and u.strip()))
+        if not users:
+            raise _ApiError("users_list_not_supplied")
+        if len(users) > 8:
+            raise _ApiError("too_many_users")
+        for uid in users:
+            known = self._users.get(uid)
+            if (self.strict_users and known is None) or (known is not None and known["deleted"]):
+                raise _ApiError("user_not_found")
+        if len(users) == 1:
+            channel_id = self.dm_channel(users[0])
+            info: dict[str, Any] = {"id": channel_id, "is_im": True, "user": users[0]}
+        else:
+            channel_id = self.group_channel(users)
+            info = {"id": channel_id, "is_mpim": True, "is_im": False}
+        already = channel_id in self._members
+        self._members[channel_id] = users
+        return {"channel": info, "no_op": already, "already_open": already}
+
+    def _conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel")
+        if not isinstance(channel, str) or channel not in self._members:
+            raise _ApiError("channel_not_found")
+        return {
+            "members": list(self._members[channel]),
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(params.get("channel"))
+        self._check_message_content("chat.postMessage", params, channel)
+        ts = self._next_ts()
+        message = self._message_object(params, ts)
+        self._messages[(channel, ts)] = {**message, "channel": channel}
+        return {"channel": channel, "ts": ts, "message": message}
+
+    def _chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(params.get("channel"))
+        if not params.get("user"):
+            raise _ApiError("user_not_found")
+        self._check_message_content("chat.postEphemeral", params, channel)
+        return {"message_ts": self._next_ts()}
+
+    def _existing_message(self, params: dict[str, Any]) -> tuple[str, str]:
+        channel = self._resolve_channel(params.get("channel"))
+        ts = params.get("ts")
+        if not isinstance(ts, str) or (channel, ts) not in self._messages:
+            raise _ApiError("message_not_found")
+        return channel, ts
+
+    def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = self._existing_message(params)
+        self._check_message_content("chat.update", params, channel)
+        stored = self._messages[(channel, ts)]
+        stored["text"] = params.get("text") or ""
+        for key in ("blocks", "attachments"):  # omitted → kept, like Slack
+            if key in params:
+                stored[key] = copy.deepcopy(params[key])
+        stored["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
+        message = {k: copy.deepcopy(v) for k, v in stored.items() if k != "channel"}
+        return {"channel": channel, "ts": ts, "text": stored["text"], "message": message}
+
+    def _chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = self._existing_message(params)
+        del self._messages[(channel, ts)]
+        return {"channel": channel, "ts": ts}
+
+    def _reactions_add(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params.get("name")
+        if not isinstance(name, str) or not name:
+            raise _ApiError("invalid_name")
+        channel = self._resolve_channel(params.get("channel"))
+        timestamp = params.get("timestamp")
+        if not isinstance(timestamp, str) or not timestamp:
+            raise _ApiError("no_item_specified")
+        names = self._reactions.setdefault((channel, timestamp), set())
+        if name in names:
+            raise _ApiError("already_reacted")
+        names.add(name)
+        return {}
+
+    def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = self._checked_view(params, "modal")
+        trigger_id = self._use_trigger(params)
+        self._triggers[trigger_id].used = True
+        return {"view": self._store_view(view)}
+
+    def _views_push(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = self._checked_view(params, "modal")
+        trigger_id = self._use_trigger(params)
+        self._triggers[trigger_id].used = True
+        return {"view": self._store_view(view)}
+
+    def _views_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        view_id = params.get("view_id")
+        external_id = params.get("external_id")
+        current: dict[str, Any] | None = None
+        if view_id:
+            current = self._views.get(str(view_id))
+        elif external_id:
+            current = next(
+                (v for v in self._views.values() if v.get("external_id") == external_id), None
+            )
+        else:
+            raise _ApiError("invalid_arguments", errors=["must provide view_id or external_id"])
+        if current is None:
+            raise _ApiError("not_found")
+        view = self._checked_view(params, str(current["type"]))
+        if params.get("hash") and params["hash"] != current["hash"]:
+            raise _ApiError("hash_conflict")
+        if not view.get("external_id") and current.get("external_id"):
+            view = {**view, "external_id": current["external_id"]}  # keep the lookup key
+        return {
+            "view": self._store_view(
+                view,
+                view_id=current["id"],
+                root_view_id=current["root_view_id"],
+                previous_view_id=current["previous_view_id"],
+            )
+        }
+
+    def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        user_id = params.get("user_id")
+        if not isinstance(user_id, str) or not user_id:
+            raise _ApiError("invalid_arguments", errors=["missing required field: user_id"])
+        known = self._users.get(user_id)
+        if known is not None and known["deleted"]:
+            raise _ApiError("user_not_found")
+        view = self._checked_view(params, "home")
+        existing_id = self._homes.get(user_id)
+        sent_hash = params.get("hash")
+        if existing_id is not None and sent_hash and sent_hash != self._views[existing_id]["hash"]:
+            raise _ApiError("hash_conflict")
+        stored = self._store_view(view, view_id=existing_id)
+        self._homes[user_id] = stored["id"]
+        return {"view": stored}
+
+    def _files_get_upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        filename = params.get("filename")
+        try:
+            length = int(params.get("length"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise _ApiError("invalid_arguments", errors=["length must be an integer"]) from None
+        if not isinstance(filename, str) or not filename:
+            raise _ApiError("invalid_arguments", errors=["missing required field: filename"])
+        file_id = f"F{next(self._id_counter):010d}"
+        extra = {k: params[k] for k in ("alt_txt", "snippet_type") if k in params}
+        self._uploads[file_id] = _Upload(file_id, filename, length, extra=extra)
+        return {"upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
+        files = params.get("files")
+        if not isinstance(files, list) or not files:
+            raise _ApiError("invalid_arguments", errors=["files must be a non-empty JSON array"])
+        channel = params.get("channel_id")
+        if not channel and params.get("channels"):
+            channel = str(params["channels"]).split(",")[0]
+        result: list[dict[str, Any]] = []
+        completed: list[dict[str, Any]] = []
+        for item in files:
+            file_id = item.get("id") if isinstance(item, dict) else None
+            upload = self._uploads.get(file_id) if isinstance(file_id, str) else None
+            if upload is None:
+                raise _ApiError("file_not_found")
+            if upload.data is None:
+                raise _ApiError("file_upload_not_completed")
+            title = item.get("title") or upload.filename
+            result.append(
+                {
+                    "id": upload.file_id,
+                    "name": upload.filename,
+                    "title": title,
+                    "size": len(upload.data),
+                    "channels": [channel] if channel else [],
+                }
+            )
+            completed.append(
+                {
+                    "id": upload.file_id,
+                    "name": upload.filename,
+                    "title": title,
+                    "bytes": upload.data,
+                    "length": upload.length,
+                    "channel": channel or None,
+                    "initial_comment": params.get("initial_comment"),
+                    "thread_ts": params.get("thread_ts"),
+                }
+            )
+        self._completed.extend(completed)
+        return {"files": result}

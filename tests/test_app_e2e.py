@@ -1,0 +1,171 @@
+"""The foundation, end to end: signed requests in, Web API calls out to the fake Slack."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+
+from storage import repositories as repo
+from tests.conftest import ADMIN, RunningApp
+from tests.flows import setup_program
+
+USER = "UEMPLOYEE1"
+
+
+@pytest.fixture
+def app(running_app: RunningApp) -> RunningApp:
+    running_app.fake.add_user(USER, real_name="Erin Employee", locale="en-US")
+    return running_app
+
+
+@pytest.mark.parametrize("text", ["help", "", "  HELP  "])
+def test_help_lists_commands_ephemerally(app: RunningApp, text: str) -> None:
+    response = app.slack.command(USER, text)
+    assert response.status == 200
+    body = response.json()
+    rendered = json.dumps(body)
+    assert "/mentoring join" in rendered and "/mentoring leave" in rendered
+    assert "/mentoring match" not in rendered  # admin commands are not offered to everyone
+    assert body.get("response_type", "ephemeral") == "ephemeral"
+
+
+def test_admin_help_includes_admin_commands(app: RunningApp) -> None:
+    assert "/mentoring match" in app.slack.command(ADMIN, "help").body
+
+
+def test_unknown_subcommand_gets_friendly_hint(app: RunningApp) -> None:
+    response = app.slack.command(USER, "dance")
+    assert response.status == 200
+    assert "`dance`" in response.json()["text"] and "/mentoring help" in response.json()["text"]
+
+
+def test_help_is_in_the_users_slack_language(app: RunningApp) -> None:
+    app.fake.add_user("UGERMAN01", locale="de-DE")
+    app.fake.add_user("UVIET0001", locale="vi-VN")
+    english = app.slack.command(USER, "help").json()["text"]
+    german = app.slack.command("UGERMAN01", "help").json()["text"]
+    vietnamese = app.slack.command("UVIET0001", "help").json()["text"]
+    assert len({english, german, vietnamese}) == 3
+    users_info = app.fake.calls("users.info")
+    assert users_info and all(c.params.get("include_locale") in (True, "true", "1") for c in users_info)
+
+
+@pytest.mark.parametrize("subcommand", ["program", "match", "report", "shoutout"])
+def test_admin_only_commands_refused_for_others(app: RunningApp, subcommand: str) -> None:
+    response = app.slack.command(USER, subcommand)
+    assert response.status == 200
+    assert "Only programme admins" in response.json()["text"]
+    assert app.fake.calls("views.open") == []
+    with app.db.session() as session:
+        assert repo.active_program(session) is None
+
+
+def test_workspace_admins_count_as_admins(app: RunningApp) -> None:
+    app.fake.add_user("UOWNER001", is_owner=True)
+    app.slack.command("UOWNER001", "program")
+    call = app.fake.wait_for("views.open")
+    assert call.ok and call.params["view"]["callback_id"] == "program_settings"
+
+
+def test_app_home_welcomes_newcomers_with_join_button(app: RunningApp) -> None:
+    setup_program(app)
+    response = app.slack.app_home_opened(USER)
+    assert response.status == 200
+    call = app.fake.wait_for("views.publish", lambda c: c.params.get("user_id") == USER)
+    assert call.ok, call.error
+    actions = [
+        element["action_id"]
+        for block in call.params["view"]["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+    assert "home_join" in actions
+    assert "Digital Leaders 2027" in json.dumps(call.params["view"])
+
+
+def test_app_home_without_programme(app: RunningApp) -> None:
+    app.slack.app_home_opened(USER)
+    view = app.fake.wait_for("views.publish").params["view"]
+    assert "no mentoring programme running yet" in json.dumps(view)
+
+
+def test_event_redelivery_is_handled_once(app: RunningApp) -> None:
+    event = {"type": "app_home_opened", "user": USER, "channel": "D1", "tab": "home",
+             "event_ts": "1.0"}
+    assert app.slack.event(event, event_id="Ev0001").status == 200
+    assert app.slack.event(event, event_id="Ev0001", retry_num=1).status == 200
+    app.fake.wait_for("views.publish")
+    time.sleep(0.3)
+    assert len(app.fake.calls("views.publish")) == 1
+
+
+def test_bad_signature_is_rejected_and_nothing_runs(app: RunningApp) -> None:
+    body = b"command=%2Fmentoring&text=help&user_id=" + USER.encode()
+    response = app.slack.raw(body, signature="v0=" + "0" * 64)
+    assert response.status == 401
+    assert app.fake.calls() == []
+
+
+def test_stale_timestamp_is_rejected(app: RunningApp) -> None:
+    body = b"command=%2Fmentoring&text=help&user_id=" + USER.encode()
+    response = app.slack.raw(body, timestamp=str(int(time.time()) - 600))
+    assert response.status == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"payload=%7Bnot-json", "application/x-www-form-urlencoded"),
+        (b"payload=%5B1%2C2%5D", "application/x-www-form-urlencoded"),
+        (b"{broken", "application/json"),
+        (b"\xff\xfe\x00", "application/x-www-form-urlencoded"),
+        (b"", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_malformed_bodies_get_4xx(app: RunningApp, body: bytes, content_type: str) -> None:
+    response = app.slack.raw(body, content_type=content_type)
+    assert 400 <= response.status < 500, response.status
+
+
+def test_unknown_payload_type_is_4xx_not_500(app: RunningApp) -> None:
+    response = app.slack.payload({"type": "something_new", "user": {"id": USER}})
+    assert 400 <= response.status < 500 or response.status == 200
+    assert response.status != 500
+
+
+def test_url_verification(app: RunningApp) -> None:
+    response = app.slack.url_verification("challenge-123")
+    assert response.status == 200 and "challenge-123" in response.body
+
+
+def test_healthz_checks_the_database(app: RunningApp) -> None:
+    url = app.url.replace("/slack/events", "/healthz")
+    with urllib.request.urlopen(url, timeout=5) as response:
+        assert response.status == 200
+        assert json.loads(response.read()) == {"status": "ok", "database": "ok"}
+
+
+def test_web_api_429_is_retried_with_retry_after(app: RunningApp) -> None:
+    app.fake.fail_next("views.publish", status=429, retry_after=1)
+    app.slack.app_home_opened(USER)
+    ok = app.fake.wait_for("views.publish", lambda c: c.ok, timeout=10)
+    failed = [c for c in app.fake.calls("views.publish") if not c.ok]
+    assert failed and failed[0].status == 429
+    assert ok.at - failed[0].at >= 0.9  # waited for Retry-After
+
+
+def test_web_api_5xx_is_retried(app: RunningApp) -> None:
+    app.fake.fail_next("users.info", status=503)
+    response = app.slack.command(USER, "help")
+    assert response.status == 200
+    assert len([c for c in app.fake.calls("users.info") if not c.ok]) == 1
+    assert any(c.ok for c in app.fake.calls("users.info"))
+
+
+def test_unknown_user_still_gets_an_answer(app: RunningApp) -> None:
+    response = app.slack.command("UGHOST0001", "help")
+    assert response.status == 200
+    assert "/mentoring join" in response.body

@@ -1,0 +1,125 @@
+"""Settings: validation, defaults, and one clear line on a bad setting (no stack trace)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import DEFAULT_API_URL, SettingsError, load_settings, parse_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+VALID = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "s3cr3t-value"}
+
+
+def test_defaults() -> None:
+    settings = parse_settings(VALID)
+    assert settings.slack_api_url == DEFAULT_API_URL
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.socket_mode is False
+    assert settings.admin_user_ids == frozenset()
+    assert settings.default_locale == "en"
+    assert settings.log_level == "INFO"
+
+
+def test_every_setting_is_read() -> None:
+    settings = parse_settings(
+        VALID
+        | {
+            "SLACK_APP_TOKEN": "xapp-1-A1-xyz",
+            "SLACK_API_URL": "http://127.0.0.1:9999/api",
+            "DATABASE_URL": "postgresql://u@127.0.0.1/test",
+            "ADMIN_USER_IDS": "U01ABC, W02DEF ,",
+            "RECOGNITION_CHANNEL": "#mentoring-wins",
+            "DEFAULT_LOCALE": "de-DE",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    assert settings.socket_mode is True
+    assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
+    assert settings.database_url == "postgresql+psycopg://u@127.0.0.1/test"
+    assert settings.admin_user_ids == frozenset({"U01ABC", "W02DEF"})
+    assert settings.recognition_channel == "#mentoring-wins"
+    assert settings.default_locale == "de"
+    assert settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("SLACK_BOT_TOKEN", "", "SLACK_BOT_TOKEN is missing"),
+        ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN is malformed"),
+        ("SLACK_SIGNING_SECRET", "  ", "SLACK_SIGNING_SECRET is missing"),
+        ("SLACK_APP_TOKEN", "xoxb-wrong", "SLACK_APP_TOKEN is malformed"),
+        ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL is malformed"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL is malformed"),
+        ("ADMIN_USER_IDS", "U01ABC,alice", "ADMIN_USER_IDS is malformed"),
+        ("RECOGNITION_CHANNEL", "Mentoring Wins", "RECOGNITION_CHANNEL is malformed"),
+        ("DEFAULT_LOCALE", "fr", "DEFAULT_LOCALE is malformed"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL is malformed"),
+    ],
+)
+def test_bad_setting_is_named(name: str, value: str, fragment: str) -> None:
+    with pytest.raises(SettingsError, match=fragment):
+        parse_settings(VALID | {name: value})
+
+
+def test_repr_hides_secrets() -> None:
+    settings = parse_settings(VALID | {"DATABASE_URL": "postgresql://u:pw@h/db"})
+    shown = repr(settings)
+    assert "xoxb-1-2-abc" not in shown and "s3cr3t-value" not in shown and ":pw@" not in shown
+
+
+def test_env_file_is_read_and_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "SLACK_BOT_TOKEN=xoxb-from-file\nSLACK_SIGNING_SECRET=file-secret\nLOG_LEVEL=DEBUG\n"
+    )
+    for key in list(os.environ):
+        if key.startswith(("SLACK_", "DATABASE_URL", "ADMIN_", "LOG_LEVEL", "DEFAULT_LOCALE")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    settings = load_settings(env_file)
+    assert settings.slack_bot_token == "xoxb-from-file"
+    assert settings.log_level == "WARNING"
+
+
+def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=clean | env | {"PYTHONPATH": str(ROOT)},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_missing_setting_stops_with_one_clear_line(tmp_path: Path) -> None:
+    result = _run_cli(["serve"], {"SLACK_SIGNING_SECRET": "x" * 12}, tmp_path)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == ["reverse-mentoring: SLACK_BOT_TOKEN is missing: set it in the environment or in .env"]
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_command_migrates(tmp_path: Path) -> None:
+    database = tmp_path / "cli.db"
+    result = _run_cli(
+        ["db", "upgrade"],
+        VALID | {"DATABASE_URL": f"sqlite:///{database}"},
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert database.exists()
+    import sqlite3
+
+    tables = {row[0] for row in sqlite3.connect(database).execute(
+        "select name from sqlite_master where type='table'")}
+    assert {"program", "participant", "pair", "outbox_message", "job_run"} <= tables
