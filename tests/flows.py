@@ -112,3 +112,16 @@ def enrollment_values(person: Person, **overrides: Any) -> dict[str, Any]:
 def enroll(app: RunningApp, person: Person, **overrides: Any) -> sr.Response:
     view = open_modal(app, person.user_id, "join")
     return app.slack.view_submission(person.user_id, view, enrollment_values(person, **overrides))
+
+
+def eventually(check: Any, timeout: float = 5.0, interval: float = 0.05) -> Any:
+    """Polls `check` until it returns something truthy (listeners finish after their ack)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            assert result, "condition not met in time"
+            return result
+        time.sleep(interval)

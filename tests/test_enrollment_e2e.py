@@ -1,0 +1,310 @@
+"""Programme set-up and enrollment, end to end through signed requests and the fake Slack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from storage import repositories as repo
+from storage.models import OutboxMessage, Pair, PairStatus, Participant, Program
+from tests.conftest import ADMIN, RunningApp
+from tests.flows import (
+    Person,
+    enroll,
+    enrollment_values,
+    eventually,
+    open_modal,
+    program_values,
+    setup_program,
+)
+
+MENTOR = Person("UMENTOR001", "mentor", "de", offered=["ai_tools", "social_media"])
+MENTEE = Person("UMENTEE001", "mentee", "vi", department="Finance", wanted=["ai_tools"])
+
+
+def _program(app: RunningApp) -> Program | None:
+    with app.db.session() as session:
+        return repo.active_program(session)
+
+
+def _participants(app: RunningApp) -> list[Participant]:
+    with app.db.session() as session:
+        return list(session.exec(select(Participant)).all())
+
+
+def _errors(response: Any) -> dict[str, str]:
+    body = response.json()
+    assert body["response_action"] == "errors", body
+    return body["errors"]
+
+
+# Programme set-up ---------------------------------------------------------------------------
+
+
+def test_admin_sets_up_the_programme(running_app: RunningApp) -> None:
+    view = open_modal(running_app, ADMIN, "program")
+    assert view["title"]["text"] == "New programme"
+    topics = next(b for b in view["blocks"] if b.get("block_id") == "topics")
+    assert "Gen Z perspectives" in topics["element"]["initial_value"]  # sensible defaults
+    response = running_app.slack.view_submission(ADMIN, view, program_values(capacity=2))
+    assert response.status == 200 and response.body in ("", "{}")
+    program = _program(running_app)
+    assert program is not None
+    assert program.name == "Digital Leaders 2027"
+    assert program.goals == ["80% of leaders complete 6 sessions", "Leaders rate digital confidence +1"]
+    assert [t["id"] for t in program.topic_catalogue] == [
+        "ai_tools", "social_media", "cybersecurity_hygiene", "data_literacy"]
+    assert program.mentor_capacity == 2 and program.anonymity_threshold == 5
+    assert program.community_channel == "C0MENTORING"
+    assert str(program.end_date) == "2027-06-30"
+    # Editing keeps one programme and shows the saved values.
+    again = open_modal(running_app, ADMIN, "program")
+    assert again["title"]["text"] == "Programme settings"
+    running_app.slack.view_submission(ADMIN, again, program_values(name="Round 2", capacity=3))
+    with running_app.db.session() as session:
+        assert len(session.exec(select(Program)).all()) == 1
+    assert _program(running_app).name == "Round 2"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "block"),
+    [
+        ({"start": "2027-06-30", "end": "2027-01-01"}, "end_date"),
+        ({"goals": "   "}, "goals"),
+        ({"goals": "a\nb\nc\nd"}, "goals"),
+        ({"capacity": 0}, "mentor_capacity"),
+        ({"capacity": "many"}, "mentor_capacity"),
+        ({"threshold": 1}, "anonymity_threshold"),
+        ({"name": ""}, "name"),
+        ({"topics": ""}, "topics"),
+    ],
+)
+def test_invalid_programme_values_are_shown_inline(
+    running_app: RunningApp, overrides: dict[str, Any], block: str
+) -> None:
+    view = open_modal(running_app, ADMIN, "program")
+    response = running_app.slack.view_submission(ADMIN, view, program_values(**overrides))
+    assert block in _errors(response)
+    assert _program(running_app) is None
+
+
+def test_forged_programme_submission_by_non_admin_changes_nothing(running_app: RunningApp) -> None:
+    view = open_modal(running_app, ADMIN, "program")
+    running_app.fake.add_user("UNOBODY01")
+    response = running_app.slack.view_submission("UNOBODY01", view, program_values())
+    assert "name" in _errors(response)
+    assert _program(running_app) is None
+
+
+# Enrollment ---------------------------------------------------------------------------------
+
+
+def test_join_without_programme_or_when_closed_gives_clear_message(running_app: RunningApp) -> None:
+    MENTEE.add_to(running_app)
+    running_app.slack.command(MENTEE.user_id, "join")
+    reply = running_app.fake.wait_for("response_url")
+    assert "no mentoring programme" in json.dumps(reply.params).lower() or "chương trình" in json.dumps(reply.params, ensure_ascii=False)
+    setup_program(running_app, enrollment="closed")
+    running_app.fake.reset_calls()
+    running_app.slack.command(MENTEE.user_id, "join")
+    running_app.fake.wait_for("response_url")
+    assert running_app.fake.calls("views.open") == []
+    assert _participants(running_app) == []
+
+
+def test_twenty_people_enroll_in_three_languages(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    people = []
+    for index in range(20):
+        language = ("en", "de", "vi")[index % 3]
+        role = "mentor" if index % 2 else "mentee"
+        person = Person(
+            f"UPERSON{index:03d}", role, language, department=f"Dept {index % 4}",
+            offered=["ai_tools", "data_literacy"] if role == "mentor" else [],
+            wanted=["ai_tools"] if role == "mentee" else [],
+        )
+        person.add_to(running_app)
+        response = enroll(running_app, person)
+        assert response.status == 200 and response.body in ("", "{}"), response.body
+        people.append(person)
+    stored = {p.slack_user_id: p for p in _participants(running_app)}
+    assert len(stored) == 20
+    for person in people:
+        row = stored[person.user_id]
+        assert row.role == person.role
+        assert row.locale == person.language
+        assert row.status == "waiting"
+        assert row.timezone is not None
+    # Everyone gets a confirmation and a training pack, in their own language.
+    running_app.fake.wait_for_count("chat.postMessage", 40, timeout=15)
+    german = running_app.fake.dm_texts("UPERSON001")
+    english = running_app.fake.dm_texts("UPERSON003")
+    assert len(german) == 2 and len(english) == 2
+    assert german != english
+
+    def all_sent() -> bool:
+        with running_app.db.session() as session:
+            packs = session.exec(
+                select(OutboxMessage).where(OutboxMessage.kind == "training")
+            ).all()
+        return len(packs) == 20 and all(p.status == "sent" for p in packs)
+
+    eventually(all_sent)
+
+
+def test_invalid_enrollment_gets_inline_errors_and_stores_nothing(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    mentor = Person("UMENTOR002", "mentor", offered=[])
+    mentor.add_to(running_app)
+    view = open_modal(running_app, mentor.user_id, "join")
+    response = running_app.slack.view_submission(mentor.user_id, view, enrollment_values(mentor))
+    assert "topics_offered" in _errors(response)
+    mentee = Person("UMENTEE002", "mentee", wanted=[], manager="UMENTEE002")
+    mentee.add_to(running_app)
+    view = open_modal(running_app, mentee.user_id, "join")
+    errors = _errors(running_app.slack.view_submission(mentee.user_id, view, enrollment_values(mentee)))
+    assert {"topics_wanted", "manager"} <= set(errors)
+    nobody = Person("UNOROLE001", "mentee", wanted=["ai_tools"])
+    nobody.add_to(running_app)
+    view = open_modal(running_app, nobody.user_id, "join")
+    from tests.harness import slack_requests as sr
+
+    errors = _errors(
+        running_app.slack.view_submission(
+            nobody.user_id, view, enrollment_values(nobody, role=sr.radio(None),
+                                                    topics_wanted=sr.multi_static_select(["nope"]))
+        )
+    )
+    assert {"role", "topics_wanted"} <= set(errors)
+    assert _participants(running_app) == []
+
+
+def test_double_submit_creates_one_participant(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    MENTOR.add_to(running_app)
+    view = open_modal(running_app, MENTOR.user_id, "join")
+    values = enrollment_values(MENTOR)
+    first = running_app.slack.view_submission(MENTOR.user_id, view, values)
+    second = running_app.slack.view_submission(MENTOR.user_id, view, values)
+    assert first.status == second.status == 200
+    assert len(_participants(running_app)) == 1
+    running_app.fake.wait_for_count("chat.postMessage", 3)
+    with running_app.db.session() as session:
+        packs = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "training")).all()
+    assert len(packs) == 1
+
+
+def test_join_again_opens_the_prefilled_profile(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    MENTOR.add_to(running_app)
+    enroll(running_app, MENTOR)
+    view = open_modal(running_app, MENTOR.user_id, "join")
+    assert view["title"]["text"] != "Join the programme"
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    assert blocks["role"]["element"]["initial_option"]["value"] == "mentor"
+    offered = [o["value"] for o in blocks["topics_offered"]["element"]["initial_options"]]
+    assert offered == ["ai_tools", "social_media"]
+    # Saving the profile updates, never duplicates.
+    response = running_app.slack.view_submission(
+        MENTOR.user_id, view, enrollment_values(MENTOR, department={"type": "plain_text_input",
+                                                                     "value": "Design"})
+    )
+    assert response.status == 200
+    rows = _participants(running_app)
+    assert len(rows) == 1 and rows[0].department == "Design"
+
+
+def test_training_pack_read_is_recorded(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    MENTEE.add_to(running_app)
+    enroll(running_app, MENTEE)
+    pack = running_app.fake.wait_for(
+        "chat.postMessage", lambda c: "training_read" in json.dumps(c.params.get("blocks", []))
+    )
+    assert pack.ok
+    assert pack.response is not None
+    button = next(
+        e for b in pack.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+    )
+    assert button["action_id"] == "training_read"
+    running_app.slack.block_action(
+        MENTEE.user_id, "training_read", value=button["value"], block_id="training",
+        message=pack.response["message"], channel_id=pack.response["channel"],
+    )
+    update = running_app.fake.wait_for("chat.update")
+    assert update.ok and "✅" in json.dumps(update.params["blocks"], ensure_ascii=False)
+    assert _participants(running_app)[0].training_read_at is not None
+
+
+def test_home_shows_status_and_admin_overview(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    for person in (MENTOR, MENTEE):
+        person.add_to(running_app)
+        enroll(running_app, person)
+    running_app.fake.reset_calls()
+    running_app.slack.app_home_opened(MENTEE.user_id)
+    home = running_app.fake.wait_for("views.publish").params["view"]
+    actions = [e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert {"home_edit_profile", "home_leave"} <= set(actions)
+    running_app.slack.app_home_opened(ADMIN)
+    admin_home = running_app.fake.wait_for(
+        "views.publish", lambda c: c.params["user_id"] == ADMIN
+    ).params["view"]
+    text = json.dumps(admin_home, ensure_ascii=False)
+    assert "Enrolled" in text and "AI tools: 1 offer, 1 want" in text
+
+
+def test_leave_with_deletion_removes_personal_data(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    for person in (MENTOR, MENTEE):
+        person.add_to(running_app)
+        enroll(running_app, person)
+    # Pair them directly in storage; matching has its own tests.
+    with running_app.db.session() as session:
+        mentor, mentee = (repo.participant_by_user(session, 1, p.user_id) for p in (MENTOR, MENTEE))
+        assert mentor and mentee
+        session.add(Pair(program_id=1, mentor_id=mentor.id, mentee_id=mentee.id,
+                         status=PairStatus.ACTIVE))
+        mentor.status = mentee.status = "paired"
+        session.add(mentor)
+        session.add(mentee)
+    view = open_modal(running_app, MENTEE.user_id, "leave")
+    from tests.harness import slack_requests as sr
+
+    running_app.slack.view_submission(
+        MENTEE.user_id, view, sr.values_from({"erase": sr.checkboxes(["erase"])})
+    )
+    running_app.fake.wait_for(
+        "chat.postMessage", lambda c: c.params.get("channel") == "D" + MENTOR.user_id
+        and "partner" in c.params.get("text", "").lower() or "Partner" in c.params.get("text", "")
+    )
+    rows = {p.role: p for p in _participants(running_app)}
+    erased, partner = rows["mentee"], rows["mentor"]
+    assert erased.slack_user_id.startswith("erased-")
+    assert erased.display_name is None and erased.department is None
+    assert erased.topics_wanted == [] and erased.personal_goals is None
+    assert erased.status == "left" and erased.erased_at is not None
+    assert partner.status == "waiting"  # back in the pool
+    dump = json.dumps([p.model_dump(mode="json") for p in _participants(running_app)])
+    assert MENTEE.user_id not in dump
+    with running_app.db.session() as session:
+        pairs = session.exec(select(Pair)).all()
+    assert len(pairs) == 1 and pairs[0].status == "ended"  # anonymous aggregate survives
+    assert len(_participants(running_app)) == 2
+
+
+def test_mydata_sends_everything_stored(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    MENTOR.add_to(running_app)
+    enroll(running_app, MENTOR)
+    response = running_app.slack.command(MENTOR.user_id, "mydata")
+    assert response.status == 200
+    upload = running_app.fake.wait_for("files.completeUploadExternal", timeout=10)
+    assert upload.ok
+    files = running_app.fake.uploaded_files()
+    data = json.loads(files[-1]["bytes"])
+    assert data["profile"]["slack_user_id"] == MENTOR.user_id
+    assert data["profile"]["topics_offered"] == ["ai_tools", "social_media"]
