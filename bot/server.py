@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from slack_sdk.errors import SlackApiError
 
 from bot.app import Services, create_app
 from bot.settings import Settings
@@ -103,8 +104,17 @@ def serve_socket_mode(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
+    try:
+        handler.connect()
+    except SlackApiError as error:
+        runtime.stop()
+        print(
+            "reverse-mentoring: cannot open a Socket Mode connection with SLACK_APP_TOKEN "
+            f"({error.response.get('error')})",
+            file=sys.stderr,
+        )
+        sys.exit(2)
     runtime.start()
-    handler.connect()
     log.info("connected in Socket Mode")
     done.wait()
     handler.close()

@@ -44,15 +44,21 @@ LEAVE_CALLBACK_ID = "leave_programme"
 TRAINING_READ_ACTION = "training_read"
 
 
+def topic_label(topic: dict[str, str], _: Translator) -> str:
+    """Default topics are msgids and get translated; an admin's own topics pass through."""
+    text = topic["label"]
+    return _(text)
+
+
 def _topic_options(program: Program, _: Translator) -> list[Any]:
     return [
         kit.option_group(
             _("Programme topics"),
-            [kit.option(_(t["label"]), t["id"]) for t in program.topic_catalogue],
+            [kit.option(topic_label(t, _), t["id"]) for t in program.topic_catalogue],
         ),
         kit.option_group(
             _("Leadership and career"),
-            [kit.option(_(t["label"]), t["id"]) for t in growth_catalogue()],
+            [kit.option(topic_label(t, _), t["id"]) for t in growth_catalogue()],
         ),
     ]
 
@@ -300,15 +306,12 @@ def profile_summary(program: Program, participant: Participant, _: Translator) -
 def enrolled_confirmation(
     program: Program, participant: Participant, _: Translator, *, created: bool
 ) -> dict[str, Any]:
-    headline = (
-        _(
-            "Welcome to {program}! You're enrolled as a {role}.",
-            program=program.name,
-            role=label(ROLE, participant.role, _).lower(),
-        )
-        if created
-        else _("Your profile is updated.")
-    )
+    if not created:
+        headline = _("Your profile is updated.")
+    elif participant.role == "mentor":
+        headline = _("Welcome to {program}! You're enrolled as a mentor.", program=program.name)
+    else:
+        headline = _("Welcome to {program}! You're enrolled as a mentee.", program=program.name)
     blocks = [
         kit.section("*" + headline + "*"),
         kit.fields(profile_summary(program, participant, _)),

@@ -32,7 +32,7 @@ PAIR_REASONS = {
     "secondary_topics": N_("{topics} is on the mentee's development list"),
     "mutual_learning": N_("the mentor can learn {topics} in return"),
     "overlap_hours": N_("{hours} h of shared working hours"),
-    "same_frequency": N_("both want to meet {frequency}"),
+    "same_frequency": N_("same meeting rhythm ({frequency})"),
     "compatible_format": N_("meeting formats fit ({format})"),
     "shared_days": N_("both are free on {days}"),
     "different_departments": N_("different departments"),
@@ -65,9 +65,9 @@ def reason_text(program: Program, code: str, params: dict[str, Any], _: Translat
     if "hours" in params:
         values["hours"] = params["hours"]
     if "frequency" in params:
-        values["frequency"] = label(FREQUENCY, params["frequency"], _).lower()
+        values["frequency"] = label(FREQUENCY, params["frequency"], _)
     if "format" in params:
-        values["format"] = label(FORMAT, params["format"], _).lower()
+        values["format"] = label(FORMAT, params["format"], _)
     if "days" in params:
         values["days"] = join_list([label(WEEKDAY, d, _) for d in params["days"]], _)
     return _(template, **values)

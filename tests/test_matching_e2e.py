@@ -1,0 +1,189 @@
+"""Matching and introductions, end to end: review, approve, intros in group DMs, re-match."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import select
+
+from storage.models import MatchRun, Pair, Participant
+from tests.conftest import ADMIN, RunningApp
+from tests.flows import Person, enroll, eventually, open_modal, setup_program
+from tests.harness import slack_requests as sr
+
+TOPICS = ["ai_tools", "social_media", "cybersecurity_hygiene", "data_literacy"]
+
+
+def _enroll_pool(app: RunningApp, mentors: int, mentees: int) -> list[Person]:
+    people = []
+    for index in range(mentors + mentees):
+        role = "mentor" if index < mentors else "mentee"
+        language = ("en", "de", "vi")[index % 3]
+        topic = TOPICS[index % len(TOPICS)]
+        person = Person(
+            f"UPOOL{index:04d}", role, language, department=f"Dept {index % 5}",
+            offered=[topic, TOPICS[(index + 1) % 4]] if role == "mentor" else [],
+            wanted=[topic] if role == "mentee" else [],
+        )
+        person.add_to(app)
+        assert enroll(app, person).status == 200
+        people.append(person)
+    # Enrollment listeners finish after their ack (DMs, training pack, home): let them settle.
+    eventually(lambda: all(app.fake.home_of(p.user_id) for p in people), timeout=15)
+    return people
+
+
+def _review(app: RunningApp) -> dict[str, Any]:
+    """Runs `/mentoring match` and returns the review modal once computed."""
+    def is_review(call: Any) -> bool:
+        return call.params["view"].get("callback_id") == "match_review"
+
+    before = len([c for c in app.fake.calls("views.update") if is_review(c)])
+    response = app.slack.command(ADMIN, "match")
+    assert response.status == 200
+    update = app.fake.wait_for_count("views.update", before + 1, is_review)[-1]
+    assert update.ok, update.error
+    assert update.response is not None
+    return update.response["view"]
+
+
+def _pairs(app: RunningApp, status: str | None = None) -> list[Pair]:
+    with app.db.session() as session:
+        query = select(Pair)
+        if status:
+            query = query.where(Pair.status == status)
+        return list(session.exec(query).all())
+
+
+def test_admin_matches_twenty_people_and_pairs_get_introduced(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    people = _enroll_pool(running_app, 10, 10)
+    running_app.fake.reset_calls()
+    view = _review(running_app)
+    text = json.dumps(view, ensure_ascii=False)
+    assert "10 proposed pairs" in text
+    assert "both care about" in text  # reasons are shown to the admin
+    proposed = _pairs(running_app, "proposed")
+    assert len(proposed) == 10
+    # Nothing is announced before approval.
+    assert not [c for c in running_app.fake.calls("chat.postMessage")
+                if c.params["channel"].startswith("G")]
+    response = running_app.slack.view_submission(ADMIN, view, {})
+    assert response.status == 200 and response.json()["response_action"] == "update"
+    intros = running_app.fake.wait_for_count(
+        "chat.postMessage", 10, lambda c: c.params["channel"].startswith("G"), timeout=15
+    )
+    by_user = {p.user_id: p for p in people}
+    for intro in intros:
+        assert intro.ok
+        members = running_app.fake.conversation_members(intro.params["channel"])
+        assert len(members) == 2
+        roles = {by_user[m].role for m in members}
+        assert roles == {"mentor", "mentee"}
+        blocks = json.dumps(intro.params["blocks"], ensure_ascii=False)
+        for member in members:
+            assert f"<@{member}>" in blocks
+        assert "pair_set_goals" in blocks
+        languages = {by_user[m].language for m in members}
+        dividers = sum(1 for b in intro.params["blocks"] if b["type"] == "divider")
+        assert dividers == (1 if len(languages) == 2 else 0)  # both languages when they differ
+    active = _pairs(running_app, "active")
+    assert len(active) == 10
+    eventually(lambda: all(p.conversation_id for p in _pairs(running_app, "active")))
+    with running_app.db.session() as session:
+        statuses = {p.status for p in session.exec(select(Participant)).all()}
+        assert statuses == {"paired"}
+        runs = session.exec(select(MatchRun)).all()
+        assert [run.status for run in runs] == ["closed"], [r.model_dump() for r in runs]
+    # Approving twice (double click) sends nothing more.
+    running_app.slack.view_submission(ADMIN, view, {})
+    assert len([c for c in running_app.fake.calls("chat.postMessage")
+                if c.params["channel"].startswith("G")]) == 10
+
+
+def test_remove_and_rerun_keep_approved_pairs(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    _enroll_pool(running_app, 3, 3)
+    view = _review(running_app)
+    first_pair = _pairs(running_app, "proposed")[0]
+    running_app.slack.block_action(
+        ADMIN, "match_remove", value=str(first_pair.id), view=view, block_id="x"
+    )
+    updated = running_app.fake.wait_for_count("views.update", 2)[-1]
+    assert "2 proposed pairs" in json.dumps(updated.params["view"])
+    assert "removed from the proposal" in json.dumps(updated.params["view"])
+    running_app.slack.view_submission(ADMIN, updated.response["view"], {})  # type: ignore[index]
+    eventually(lambda: len(_pairs(running_app, "active")) == 2)
+    # Re-running only matches the pool: approved pairs stay, the removed pair is proposed again.
+    view = _review(running_app)
+    assert "1 proposed pairs" in json.dumps(view)
+    assert len(_pairs(running_app, "active")) == 2
+
+
+def test_large_pool_is_paginated_within_block_kit_limits(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    _enroll_pool(running_app, 20, 20)
+    view = _review(running_app)
+    assert len(view["blocks"]) <= 100
+    assert "Page 1 of 2" in json.dumps(view)
+    running_app.slack.block_action(ADMIN, "match_page_next", value="1", view=view, block_id="pages")
+    page_two = running_app.fake.wait_for_count("views.update", 2)[-1]
+    assert page_two.ok and "Page 2 of 2" in json.dumps(page_two.params["view"])
+
+
+def test_pair_member_asks_privately_for_a_rematch(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    people = _enroll_pool(running_app, 1, 1)
+    mentor, mentee = people
+    view = _review(running_app)
+    running_app.slack.view_submission(ADMIN, view, {})
+    running_app.fake.wait_for("chat.postMessage", lambda c: c.params["channel"].startswith("G"))
+    running_app.fake.reset_calls()
+    modal = open_modal(running_app, mentee.user_id, "rematch")
+    running_app.slack.view_submission(
+        mentee.user_id, modal, sr.values_from({"reason": sr.plain("Our schedules never fit")})
+    )
+    notice = running_app.fake.wait_for(
+        "chat.postMessage", lambda c: c.params["channel"] == "D" + ADMIN
+    )
+    assert "Our schedules never fit" in json.dumps(notice.params["blocks"])
+    # The partner hears nothing while the pair is not ended.
+    assert running_app.fake.dm_texts(mentor.user_id) == []
+    button = next(
+        e for b in notice.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+        if e["action_id"] == "rematch_end"
+    )
+    assert notice.response is not None
+    running_app.slack.block_action(
+        ADMIN, "rematch_end", value=button["value"], message=notice.response["message"],
+        channel_id=notice.response["channel"],
+    )
+    told = running_app.fake.wait_for(
+        "chat.postMessage", lambda c: c.params["channel"] == "D" + mentor.user_id
+    )
+    assert told.ok
+    eventually(lambda: {p.status for p in _pairs(running_app)} == {"ended"})
+    with running_app.db.session() as session:
+        assert {p.status for p in session.exec(select(Participant)).all()} == {"waiting"}
+    # The earlier pair is never proposed again.
+    view = _review(running_app)
+    assert "0 proposed pairs" in json.dumps(view)
+
+
+def test_newcomer_fitting_the_waiting_list_is_proposed_to_admins(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    _enroll_pool(running_app, 1, 2)  # one mentee waits
+    view = _review(running_app)
+    running_app.slack.view_submission(ADMIN, view, {})
+    eventually(lambda: len(_pairs(running_app, "active")) == 1)
+    running_app.fake.reset_calls()
+    newcomer = Person("UNEWMENTOR", "mentor", offered=TOPICS)
+    newcomer.add_to(running_app)
+    enroll(running_app, newcomer)
+    notice = running_app.fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.params["channel"] == "D" + ADMIN and "suggestion" in c.params.get("text", ""),
+    )
+    assert notice.ok
+    assert len(_pairs(running_app, "proposed")) == 1
