@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot.i18n import translator
+from bot.views.enrollment import partner_left_message
 from storage import repositories as repo
 from storage.models import OutboxMessage, Pair, PairStatus, Participant, Program
 from tests.conftest import ADMIN, RunningApp
@@ -277,10 +279,13 @@ def test_leave_with_deletion_removes_personal_data(running_app: RunningApp) -> N
     running_app.slack.view_submission(
         MENTEE.user_id, view, sr.values_from({"erase": sr.checkboxes(["erase"])})
     )
-    running_app.fake.wait_for(
-        "chat.postMessage", lambda c: c.params.get("channel") == "D" + MENTOR.user_id
-        and "partner" in c.params.get("text", "").lower() or "Partner" in c.params.get("text", "")
+    kind_words = partner_left_message(translator(MENTOR.language))["text"]
+    told = running_app.fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.params.get("channel") == "D" + MENTOR.user_id
+        and c.params.get("text") == kind_words,
     )
+    assert told.ok
     rows = {p.role: p for p in _participants(running_app)}
     erased, partner = rows["mentee"], rows["mentor"]
     assert erased.slack_user_id.startswith("erased-")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -109,9 +110,9 @@ def test_healthy(database: Database) -> None:
     assert broken.healthy() is False
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(database: Database) -> None:
-    if database.is_postgres:
-        pytest.skip("SQLite only")
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'wal.db'}")
+    database.migrate()
     with database.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
