@@ -8,8 +8,11 @@ from typing import Any
 from tests.conftest import ADMIN, RunningApp
 from tests.harness import slack_requests as sr
 
-LOCALES = {"en": ("en-US", "America/New_York", -18000), "de": ("de-DE", "Europe/Berlin", 3600),
-           "vi": ("vi-VN", "Asia/Ho_Chi_Minh", 25200)}
+LOCALES = {
+    "en": ("en-US", "America/New_York", -18000),
+    "de": ("de-DE", "Europe/Berlin", 3600),
+    "vi": ("vi-VN", "Asia/Ho_Chi_Minh", 25200),
+}
 
 
 def program_values(
@@ -82,8 +85,12 @@ class Person:
     def add_to(self, app: RunningApp, **extra: Any) -> None:
         locale, tz, offset = LOCALES[self.language]
         app.fake.add_user(
-            self.user_id, real_name=f"Person {self.user_id}", locale=locale, tz=tz,
-            tz_offset=offset, **extra,
+            self.user_id,
+            real_name=f"Person {self.user_id}",
+            locale=locale,
+            tz=tz,
+            tz_offset=offset,
+            **extra,
         )
 
 

@@ -50,7 +50,9 @@ def test_help_is_in_the_users_slack_language(app: RunningApp) -> None:
     vietnamese = app.slack.command("UVIET0001", "help").json()["text"]
     assert len({english, german, vietnamese}) == 3
     users_info = app.fake.calls("users.info")
-    assert users_info and all(c.params.get("include_locale") in (True, "true", "1") for c in users_info)
+    assert users_info and all(
+        c.params.get("include_locale") in (True, "true", "1") for c in users_info
+    )
 
 
 @pytest.mark.parametrize("subcommand", ["program", "match", "report", "shoutout"])
@@ -93,8 +95,13 @@ def test_app_home_without_programme(app: RunningApp) -> None:
 
 
 def test_event_redelivery_is_handled_once(app: RunningApp) -> None:
-    event = {"type": "app_home_opened", "user": USER, "channel": "D1", "tab": "home",
-             "event_ts": "1.0"}
+    event = {
+        "type": "app_home_opened",
+        "user": USER,
+        "channel": "D1",
+        "tab": "home",
+        "event_ts": "1.0",
+    }
     assert app.slack.event(event, event_id="Ev0001").status == 200
     assert app.slack.event(event, event_id="Ev0001", retry_num=1).status == 200
     app.fake.wait_for("views.publish")
@@ -169,3 +176,72 @@ def test_unknown_user_still_gets_an_answer(app: RunningApp) -> None:
     response = app.slack.command("UGHOST0001", "help")
     assert response.status == 200
     assert "/mentoring join" in response.body
+
+
+def test_briefly_locked_database_does_not_lose_the_request(app: RunningApp) -> None:
+    """A writer holding the database for a moment delays a request; it does not fail it."""
+    import threading
+
+    from sqlalchemy import text
+
+    setup_program(app)
+    release = threading.Event()
+    locked = threading.Event()
+
+    def hold_lock() -> None:
+        with app.db.engine.connect() as connection:
+            if app.db.is_postgres:
+                connection.execute(text("LOCK TABLE program IN ACCESS EXCLUSIVE MODE"))
+            else:
+                connection.exec_driver_sql("BEGIN EXCLUSIVE")
+            locked.set()
+            release.wait(5)
+            connection.rollback()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    locked.wait(5)
+    threading.Timer(1.0, release.set).start()
+    started = time.monotonic()
+    app.slack.app_home_opened(USER)
+    call = app.fake.wait_for("views.publish", timeout=15)
+    holder.join()
+    assert call.ok and "home_join" in json.dumps(call.params["view"])
+    assert time.monotonic() - started >= 0.9
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_postgres_connections_dropped_by_the_server_are_replaced(app: RunningApp) -> None:
+    from sqlalchemy import text
+
+    setup_program(app)
+    app.slack.app_home_opened(USER)
+    app.fake.wait_for("views.publish")
+    with app.db.engine.connect() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    app.fake.reset_calls()
+    response = app.slack.command(ADMIN, "help")
+    assert response.status == 200
+    app.slack.app_home_opened(ADMIN)
+    assert app.fake.wait_for("views.publish").ok
+
+
+def test_healthz_reports_an_unreachable_database() -> None:
+    from bot.web import SlackWsgiApp
+    from storage.db import Database
+
+    broken = SlackWsgiApp(object(), Database("postgresql+psycopg://x@127.0.0.1:1/x"), "s")  # type: ignore[arg-type]
+    statuses: list[str] = []
+    body = b"".join(
+        broken(
+            {"REQUEST_METHOD": "GET", "PATH_INFO": "/healthz", "SERVER_PROTOCOL": "HTTP/1.1"},
+            lambda status, headers: statuses.append(status),
+        )
+    )
+    assert statuses == ["503 Service Unavailable"]
+    assert json.loads(body)["database"] == "unreachable"

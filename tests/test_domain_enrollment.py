@@ -15,8 +15,13 @@ from storage.models import MatchRun, PairStatus, Participant, Program
 
 def _program(db: Database, capacity: int = 1, open_: bool = True) -> Program:
     form = ProgramForm(
-        name="P", goals=["g"], start_date=date(2027, 1, 1), end_date=date(2027, 6, 30),
-        topics=["AI tools", "Social media"], mentor_capacity=capacity, enrollment_open=open_,
+        name="P",
+        goals=["g"],
+        start_date=date(2027, 1, 1),
+        end_date=date(2027, 6, 30),
+        topics=["AI tools", "Social media"],
+        mentor_capacity=capacity,
+        enrollment_open=open_,
     )
     with db.session() as session:
         return save_program(session, form, admin_id="UADMIN")
@@ -27,7 +32,9 @@ def _person(user_id: str) -> enrollment.Person:
 
 
 def _join(db: Database, program: Program, user_id: str, role: str, **extra: object) -> Participant:
-    topics = {"topics_offered": ["ai_tools"]} if role == "mentor" else {"topics_wanted": ["ai_tools"]}
+    topics = (
+        {"topics_offered": ["ai_tools"]} if role == "mentor" else {"topics_wanted": ["ai_tools"]}
+    )
     form = enrollment.EnrollmentForm(role=role, **(topics | extra))  # type: ignore[arg-type]
     with db.session() as session:
         return enrollment.enroll(session, program, _person(user_id), form).participant
@@ -35,17 +42,27 @@ def _join(db: Database, program: Program, user_id: str, role: str, **extra: obje
 
 def test_validation_rules() -> None:
     program = Program(name="P", topic_catalogue=[{"id": "ai_tools", "label": "AI tools"}])
-    assert enrollment.validate_enrollment(
-        enrollment.EnrollmentForm(role="mentor", topics_offered=["ai_tools"]), program, "U1"
-    ) == {}
+    assert (
+        enrollment.validate_enrollment(
+            enrollment.EnrollmentForm(role="mentor", topics_offered=["ai_tools"]), program, "U1"
+        )
+        == {}
+    )
     errors = enrollment.validate_enrollment(
-        enrollment.EnrollmentForm(role="boss", personal_goals="x" * 1001, avoid_user_ids=["U1"],
-                                  manager_user_id="U1", meeting_format="telepathy"),
-        program, "U1",
+        enrollment.EnrollmentForm(
+            role="boss",
+            personal_goals="x" * 1001,
+            avoid_user_ids=["U1"],
+            manager_user_id="U1",
+            meeting_format="telepathy",
+        ),
+        program,
+        "U1",
     )
     assert set(errors) == {"role", "personal_goals", "avoid", "manager", "meeting_format"}
-    growth = enrollment.EnrollmentForm(role="mentor", topics_offered=["ai_tools"],
-                                       development_areas=["growth_strategic_thinking"])
+    growth = enrollment.EnrollmentForm(
+        role="mentor", topics_offered=["ai_tools"], development_areas=["growth_strategic_thinking"]
+    )
     assert enrollment.validate_enrollment(growth, program, "U1") == {}
 
 
@@ -58,7 +75,9 @@ def test_enroll_is_idempotent_and_rejoin_works(database: Database) -> None:
         enrollment.leave(session, repo.participant_by_user(session, program.id, "U1"), erase=False)
     with database.session() as session:
         result = enrollment.enroll(
-            session, program, _person("U1"),
+            session,
+            program,
+            _person("U1"),
             enrollment.EnrollmentForm(role="mentor", topics_offered=["ai_tools"]),
         )
     assert result.created is True and result.participant.status == "waiting"
@@ -131,8 +150,9 @@ def test_capacity_two_mentor_takes_two_mentees(database: Database) -> None:
 
 def test_personal_data_export_and_erasure(database: Database) -> None:
     program = _program(database)
-    mentor = _join(database, program, "UM", "mentor", personal_goals="Teach AI",
-                   manager_user_id="UBOSS")
+    mentor = _join(
+        database, program, "UM", "mentor", personal_goals="Teach AI", manager_user_id="UBOSS"
+    )
     with database.session() as session:
         data = enrollment.personal_data(session, session.get(Participant, mentor.id))
     assert data["profile"]["personal_goals"] == "Teach AI"

@@ -21,8 +21,10 @@ from storage.db import Database
 
 def _form(**changes: object) -> ProgramForm:
     form = ProgramForm(
-        name="Digital Leaders", goals=["80% of leaders complete 6 sessions"],
-        start_date=date(2027, 1, 1), end_date=date(2027, 6, 30),
+        name="Digital Leaders",
+        goals=["80% of leaders complete 6 sessions"],
+        start_date=date(2027, 1, 1),
+        end_date=date(2027, 6, 30),
     )
     for key, value in changes.items():
         setattr(form, key, value)
@@ -60,7 +62,9 @@ def test_invalid_values_name_their_field(changes: dict[str, object], field: str)
 def test_topic_ids_are_stable_and_ascii() -> None:
     assert topic_id("Diversity & inclusion") == "diversity_inclusion"
     assert topic_id("Công cụ AI") == "cong_cu_ai"
-    assert topic_id("人工智能") == topic_id("人工智能") and topic_id("人工智能").startswith("topic_")
+    assert topic_id("人工智能") == topic_id("人工智能") and topic_id("人工智能").startswith(
+        "topic_"
+    )
     catalogue = catalogue_from_labels(["AI tools", "AI Tools", "Data literacy"])
     assert [t["id"] for t in catalogue] == ["ai_tools", "data_literacy"]
 
@@ -78,8 +82,9 @@ def test_saving_twice_updates_one_programme(database: Database) -> None:
         save_program(session, _form(), admin_id="UADMIN")
     with database.session() as session:
         program = repo.active_program(session)
-        save_program(session, _form(name="Round 2", mentor_capacity=3), admin_id="UADMIN",
-                     program=program)
+        save_program(
+            session, _form(name="Round 2", mentor_capacity=3), admin_id="UADMIN", program=program
+        )
     with database.session() as session:
         program = repo.active_program(session)
         assert program is not None and program.name == "Round 2" and program.mentor_capacity == 3

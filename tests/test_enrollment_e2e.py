@@ -56,9 +56,16 @@ def test_admin_sets_up_the_programme(running_app: RunningApp) -> None:
     program = _program(running_app)
     assert program is not None
     assert program.name == "Digital Leaders 2027"
-    assert program.goals == ["80% of leaders complete 6 sessions", "Leaders rate digital confidence +1"]
+    assert program.goals == [
+        "80% of leaders complete 6 sessions",
+        "Leaders rate digital confidence +1",
+    ]
     assert [t["id"] for t in program.topic_catalogue] == [
-        "ai_tools", "social_media", "cybersecurity_hygiene", "data_literacy"]
+        "ai_tools",
+        "social_media",
+        "cybersecurity_hygiene",
+        "data_literacy",
+    ]
     assert program.mentor_capacity == 2 and program.anonymity_threshold == 5
     assert program.community_channel == "C0MENTORING"
     assert str(program.end_date) == "2027-06-30"
@@ -108,7 +115,9 @@ def test_join_without_programme_or_when_closed_gives_clear_message(running_app: 
     MENTEE.add_to(running_app)
     running_app.slack.command(MENTEE.user_id, "join")
     reply = running_app.fake.wait_for("response_url")
-    assert "no mentoring programme" in json.dumps(reply.params).lower() or "chương trình" in json.dumps(reply.params, ensure_ascii=False)
+    assert "no mentoring programme" in json.dumps(
+        reply.params
+    ).lower() or "chương trình" in json.dumps(reply.params, ensure_ascii=False)
     setup_program(running_app, enrollment="closed")
     running_app.fake.reset_calls()
     running_app.slack.command(MENTEE.user_id, "join")
@@ -124,7 +133,10 @@ def test_twenty_people_enroll_in_three_languages(running_app: RunningApp) -> Non
         language = ("en", "de", "vi")[index % 3]
         role = "mentor" if index % 2 else "mentee"
         person = Person(
-            f"UPERSON{index:03d}", role, language, department=f"Dept {index % 4}",
+            f"UPERSON{index:03d}",
+            role,
+            language,
+            department=f"Dept {index % 4}",
             offered=["ai_tools", "data_literacy"] if role == "mentor" else [],
             wanted=["ai_tools"] if role == "mentee" else [],
         )
@@ -167,7 +179,9 @@ def test_invalid_enrollment_gets_inline_errors_and_stores_nothing(running_app: R
     mentee = Person("UMENTEE002", "mentee", wanted=[], manager="UMENTEE002")
     mentee.add_to(running_app)
     view = open_modal(running_app, mentee.user_id, "join")
-    errors = _errors(running_app.slack.view_submission(mentee.user_id, view, enrollment_values(mentee)))
+    errors = _errors(
+        running_app.slack.view_submission(mentee.user_id, view, enrollment_values(mentee))
+    )
     assert {"topics_wanted", "manager"} <= set(errors)
     nobody = Person("UNOROLE001", "mentee", wanted=["ai_tools"])
     nobody.add_to(running_app)
@@ -176,8 +190,11 @@ def test_invalid_enrollment_gets_inline_errors_and_stores_nothing(running_app: R
 
     errors = _errors(
         running_app.slack.view_submission(
-            nobody.user_id, view, enrollment_values(nobody, role=sr.radio(None),
-                                                    topics_wanted=sr.multi_static_select(["nope"]))
+            nobody.user_id,
+            view,
+            enrollment_values(
+                nobody, role=sr.radio(None), topics_wanted=sr.multi_static_select(["nope"])
+            ),
         )
     )
     assert {"role", "topics_wanted"} <= set(errors)
@@ -211,8 +228,9 @@ def test_join_again_opens_the_prefilled_profile(running_app: RunningApp) -> None
     assert offered == ["ai_tools", "social_media"]
     # Saving the profile updates, never duplicates.
     response = running_app.slack.view_submission(
-        MENTOR.user_id, view, enrollment_values(MENTOR, department={"type": "plain_text_input",
-                                                                     "value": "Design"})
+        MENTOR.user_id,
+        view,
+        enrollment_values(MENTOR, department={"type": "plain_text_input", "value": "Design"}),
     )
     assert response.status == 200
     rows = _participants(running_app)
@@ -228,13 +246,15 @@ def test_training_pack_read_is_recorded(running_app: RunningApp) -> None:
     )
     assert pack.ok
     assert pack.response is not None
-    button = next(
-        e for b in pack.params["blocks"] if b["type"] == "actions" for e in b["elements"]
-    )
+    button = next(e for b in pack.params["blocks"] if b["type"] == "actions" for e in b["elements"])
     assert button["action_id"] == "training_read"
     running_app.slack.block_action(
-        MENTEE.user_id, "training_read", value=button["value"], block_id="training",
-        message=pack.response["message"], channel_id=pack.response["channel"],
+        MENTEE.user_id,
+        "training_read",
+        value=button["value"],
+        block_id="training",
+        message=pack.response["message"],
+        channel_id=pack.response["channel"],
     )
     update = running_app.fake.wait_for("chat.update")
     assert update.ok and "✅" in json.dumps(update.params["blocks"], ensure_ascii=False)
@@ -249,7 +269,9 @@ def test_home_shows_status_and_admin_overview(running_app: RunningApp) -> None:
     running_app.fake.reset_calls()
     running_app.slack.app_home_opened(MENTEE.user_id)
     home = running_app.fake.wait_for("views.publish").params["view"]
-    actions = [e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    actions = [
+        e["action_id"] for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
     assert {"home_edit_profile", "home_leave"} <= set(actions)
     running_app.slack.app_home_opened(ADMIN)
     admin_home = running_app.fake.wait_for(
@@ -268,8 +290,9 @@ def test_leave_with_deletion_removes_personal_data(running_app: RunningApp) -> N
     with running_app.db.session() as session:
         mentor, mentee = (repo.participant_by_user(session, 1, p.user_id) for p in (MENTOR, MENTEE))
         assert mentor and mentee
-        session.add(Pair(program_id=1, mentor_id=mentor.id, mentee_id=mentee.id,
-                         status=PairStatus.ACTIVE))
+        session.add(
+            Pair(program_id=1, mentor_id=mentor.id, mentee_id=mentee.id, status=PairStatus.ACTIVE)
+        )
         mentor.status = mentee.status = "paired"
         session.add(mentor)
         session.add(mentee)
@@ -282,8 +305,9 @@ def test_leave_with_deletion_removes_personal_data(running_app: RunningApp) -> N
     kind_words = partner_left_message(translator(MENTOR.language))["text"]
     told = running_app.fake.wait_for(
         "chat.postMessage",
-        lambda c: c.params.get("channel") == "D" + MENTOR.user_id
-        and c.params.get("text") == kind_words,
+        lambda c: (
+            c.params.get("channel") == "D" + MENTOR.user_id and c.params.get("text") == kind_words
+        ),
     )
     assert told.ok
     rows = {p.role: p for p in _participants(running_app)}
@@ -313,3 +337,22 @@ def test_mydata_sends_everything_stored(running_app: RunningApp) -> None:
     data = json.loads(files[-1]["bytes"])
     assert data["profile"]["slack_user_id"] == MENTOR.user_id
     assert data["profile"]["topics_offered"] == ["ai_tools", "social_media"]
+
+
+def test_home_buttons_open_join_profile_and_leave(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    MENTEE.add_to(running_app)
+    running_app.slack.block_action(MENTEE.user_id, "home_join", block_id="join")
+    joined = running_app.fake.wait_for(
+        "views.open", lambda c: c.params["view"]["callback_id"] == "enrollment"
+    )
+    assert joined.ok
+    enroll(running_app, MENTEE)
+    for action, callback in (
+        ("home_edit_profile", "enrollment"),
+        ("home_leave", "leave_programme"),
+    ):
+        before = len(running_app.fake.calls("views.open"))
+        running_app.slack.block_action(MENTEE.user_id, action, block_id="participant_actions")
+        opened = running_app.fake.wait_for_count("views.open", before + 1)[-1]
+        assert opened.ok and opened.params["view"]["callback_id"] == callback

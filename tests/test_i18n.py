@@ -26,7 +26,9 @@ PLACEHOLDER = re.compile(r"\{(\w*)\}")
 def test_catalogs_cover_every_string() -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "i18n.py"), "--check"],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
 
@@ -58,19 +60,31 @@ def test_translator_translates_and_formats() -> None:
 
 def _program() -> Program:
     return Program(
-        id=1, name="Ein sehr langer Programmname für Führungskräfte " * 2,
-        goals=["Ziel " * 50] * 3, start_date=date(2027, 1, 1), end_date=date(2027, 6, 30),
+        id=1,
+        name="Ein sehr langer Programmname für Führungskräfte " * 2,
+        goals=["Ziel " * 50] * 3,
+        start_date=date(2027, 1, 1),
+        end_date=date(2027, 6, 30),
         topic_catalogue=catalogue_from_labels(list(DEFAULT_TOPICS) + [f"T{i}" for i in range(50)]),
     )
 
 
 def _person(index: int, role: str) -> Participant:
     return Participant(
-        id=index, program_id=1, slack_user_id=f"U{index:05d}", role=role,
-        display_name="Nguyễn Thị Minh Khai " * 3, department="Finance",
-        topics_offered=["ai_tools", "social_media"], topics_wanted=["ai_tools"],
-        personal_goals="x" * 1000, success_definition="y" * 1000, meeting_frequency="monthly",
-        meeting_format="video", available_days=["mon", "tue"], time_of_day="morning",
+        id=index,
+        program_id=1,
+        slack_user_id=f"U{index:05d}",
+        role=role,
+        display_name="Nguyễn Thị Minh Khai " * 3,
+        department="Finance",
+        topics_offered=["ai_tools", "social_media"],
+        topics_wanted=["ai_tools"],
+        personal_goals="x" * 1000,
+        success_definition="y" * 1000,
+        meeting_frequency="monthly",
+        meeting_format="video",
+        available_days=["mon", "tue"],
+        time_of_day="morning",
     )
 
 
@@ -79,23 +93,39 @@ def test_every_view_fits_slack_limits(language: str) -> None:
     """The kit validates limits on render; German and Vietnamese run longest."""
     _ = translator(language)
     program, mentor, mentee = _program(), _person(1, "mentor"), _person(2, "mentee")
-    pair = Pair(id=1, program_id=1, mentor_id=1, mentee_id=2, score=12, reasons=[
-        {"code": "shared_topics", "params": {"topics": ["ai_tools", "social_media"]}},
-        {"code": "overlap_hours", "params": {"hours": 3}},
-        {"code": "same_frequency", "params": {"frequency": "monthly"}},
-        {"code": "shared_days", "params": {"days": ["mon", "tue"]}},
-        {"code": "different_departments", "params": {}},
-    ])
+    pair = Pair(
+        id=1,
+        program_id=1,
+        mentor_id=1,
+        mentee_id=2,
+        score=12,
+        reasons=[
+            {"code": "shared_topics", "params": {"topics": ["ai_tools", "social_media"]}},
+            {"code": "overlap_hours", "params": {"hours": 3}},
+            {"code": "same_frequency", "params": {"frequency": "monthly"}},
+            {"code": "shared_days", "params": {"days": ["mon", "tue"]}},
+            {"code": "different_departments", "params": {}},
+        ],
+    )
     many_pairs = [pair] * 40
-    waiting = [{"participant_id": 2, "role": "mentee",
-                "reason": {"code": "no_mentor_offers", "params": {"topics": ["ai_tools"]}}}] * 300
+    waiting = [
+        {
+            "participant_id": 2,
+            "role": "mentee",
+            "reason": {"code": "no_mentor_offers", "params": {"topics": ["ai_tools"]}},
+        }
+    ] * 300
     people = {1: mentor, 2: mentee}
     views = [
         common.help_message(_, is_admin=True),
         program_views.program_modal(form_from_program(None, date(2027, 1, 1)), _, is_new=True),
         enrollment_views.enrollment_modal(
-            program, EnrollmentForm(role="mentor"), _, timezone="Asia/Ho_Chi_Minh",
-            locale_name="Tiếng Việt", editing=False,
+            program,
+            EnrollmentForm(role="mentor"),
+            _,
+            timezone="Asia/Ho_Chi_Minh",
+            locale_name="Tiếng Việt",
+            editing=False,
         ),
         enrollment_views.enrolled_confirmation(program, mentor, _, created=True),
         enrollment_views.training_message(mentor, _),

@@ -22,7 +22,10 @@ def _enroll_pool(app: RunningApp, mentors: int, mentees: int) -> list[Person]:
         language = ("en", "de", "vi")[index % 3]
         topic = TOPICS[index % len(TOPICS)]
         person = Person(
-            f"UPOOL{index:04d}", role, language, department=f"Dept {index % 5}",
+            f"UPOOL{index:04d}",
+            role,
+            language,
+            department=f"Dept {index % 5}",
             offered=[topic, TOPICS[(index + 1) % 4]] if role == "mentor" else [],
             wanted=[topic] if role == "mentee" else [],
         )
@@ -36,6 +39,7 @@ def _enroll_pool(app: RunningApp, mentors: int, mentees: int) -> list[Person]:
 
 def _review(app: RunningApp) -> dict[str, Any]:
     """Runs `/mentoring match` and returns the review modal once computed."""
+
     def is_review(call: Any) -> bool:
         return call.params["view"].get("callback_id") == "match_review"
 
@@ -67,8 +71,9 @@ def test_admin_matches_twenty_people_and_pairs_get_introduced(running_app: Runni
     proposed = _pairs(running_app, "proposed")
     assert len(proposed) == 10
     # Nothing is announced before approval.
-    assert not [c for c in running_app.fake.calls("chat.postMessage")
-                if c.params["channel"].startswith("G")]
+    assert not [
+        c for c in running_app.fake.calls("chat.postMessage") if c.params["channel"].startswith("G")
+    ]
     response = running_app.slack.view_submission(ADMIN, view, {})
     assert response.status == 200 and response.json()["response_action"] == "update"
     intros = running_app.fake.wait_for_count(
@@ -98,8 +103,16 @@ def test_admin_matches_twenty_people_and_pairs_get_introduced(running_app: Runni
         assert [run.status for run in runs] == ["closed"], [r.model_dump() for r in runs]
     # Approving twice (double click) sends nothing more.
     running_app.slack.view_submission(ADMIN, view, {})
-    assert len([c for c in running_app.fake.calls("chat.postMessage")
-                if c.params["channel"].startswith("G")]) == 10
+    assert (
+        len(
+            [
+                c
+                for c in running_app.fake.calls("chat.postMessage")
+                if c.params["channel"].startswith("G")
+            ]
+        )
+        == 10
+    )
 
 
 def test_remove_and_rerun_keep_approved_pairs(running_app: RunningApp) -> None:
@@ -151,12 +164,18 @@ def test_pair_member_asks_privately_for_a_rematch(running_app: RunningApp) -> No
     # The partner hears nothing while the pair is not ended.
     assert running_app.fake.dm_texts(mentor.user_id) == []
     button = next(
-        e for b in notice.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+        e
+        for b in notice.params["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
         if e["action_id"] == "rematch_end"
     )
     assert notice.response is not None
     running_app.slack.block_action(
-        ADMIN, "rematch_end", value=button["value"], message=notice.response["message"],
+        ADMIN,
+        "rematch_end",
+        value=button["value"],
+        message=notice.response["message"],
         channel_id=notice.response["channel"],
     )
     told = running_app.fake.wait_for(

@@ -23,7 +23,10 @@ def _queue(db: Database, count: int, prefix: str = "m") -> None:
     with db.session() as session:
         for index in range(count):
             outbox.enqueue(
-                session, key=f"{prefix}:{index}", kind="test", recipient=f"U{index:05d}",
+                session,
+                key=f"{prefix}:{index}",
+                kind="test",
+                recipient=f"U{index:05d}",
                 message={"text": f"hello {index}"},
             )
 
@@ -53,8 +56,9 @@ def test_concurrent_replicas_send_each_message_exactly_once(
             total += count
         sent.append(total)
 
-    threads = [threading.Thread(target=replica, args=(db, f"r{i}"))
-               for i, db in enumerate(replicas)]
+    threads = [
+        threading.Thread(target=replica, args=(db, f"r{i}")) for i, db in enumerate(replicas)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -93,8 +97,9 @@ def test_failed_send_is_retried_later_with_backoff(
 def test_gives_up_after_max_attempts(database: Database, fake_slack: FakeSlack) -> None:
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)
     _queue(database, 1)
-    fake_slack.fail_next("chat.postMessage", status=200, error="is_archived",
-                         times=outbox.MAX_ATTEMPTS)
+    fake_slack.fail_next(
+        "chat.postMessage", status=200, error="is_archived", times=outbox.MAX_ATTEMPTS
+    )
     with freeze_time(utcnow()) as frozen:
         for _attempt in range(outbox.MAX_ATTEMPTS):
             outbox.flush(database, client)
@@ -107,8 +112,9 @@ def test_gives_up_after_max_attempts(database: Database, fake_slack: FakeSlack) 
 def test_group_recipients_get_a_group_dm(database: Database, fake_slack: FakeSlack) -> None:
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)
     with database.session() as session:
-        outbox.enqueue(session, key="g", kind="t", recipient="UAAAA1,UBBBB2",
-                       message={"text": "hi both"})
+        outbox.enqueue(
+            session, key="g", kind="t", recipient="UAAAA1,UBBBB2", message={"text": "hi both"}
+        )
     assert outbox.flush(database, client, keys=["g"]) == 1
     post = fake_slack.wait_for("chat.postMessage")
     assert sorted(fake_slack.conversation_members(post.params["channel"])) == ["UAAAA1", "UBBBB2"]

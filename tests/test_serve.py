@@ -30,15 +30,19 @@ def _free_port() -> int:
 
 def _env(fake: FakeSlack, tmp_path: Path, **extra: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
-    return base | {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake.api_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
-        "ADMIN_USER_IDS": "UADMIN01",
-        "PYTHONPATH": str(ROOT),
-        "LOG_LEVEL": "INFO",
-    } | extra
+    return (
+        base
+        | {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "ADMIN_USER_IDS": "UADMIN01",
+            "PYTHONPATH": str(ROOT),
+            "LOG_LEVEL": "INFO",
+        }
+        | extra
+    )
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) -> dict:
@@ -59,18 +63,24 @@ def test_http_server_serves_concurrently_and_stops_cleanly(tmp_path: Path) -> No
         port = _free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve", "--http", "--port", str(port)],
-            env=_env(fake, tmp_path), cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+            env=_env(fake, tmp_path),
+            cwd=tmp_path,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             health = _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
             assert health == {"status": "ok", "database": "ok"}
-            slack = SlackRequests(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET, fake=fake)
+            slack = SlackRequests(
+                f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET, fake=fake
+            )
             for index in range(60):
                 fake.add_user(f"UCONC{index:04d}")
             started = time.monotonic()
             with ThreadPoolExecutor(max_workers=60) as pool:
-                responses = list(pool.map(lambda i: slack.command(f"UCONC{i:04d}", "help"),
-                                          range(60)))
+                responses = list(
+                    pool.map(lambda i: slack.command(f"UCONC{i:04d}", "help"), range(60))
+                )
             elapsed = time.monotonic() - started
             assert [r.status for r in responses] == [200] * 60
             assert all("/mentoring join" in r.body for r in responses)
@@ -96,7 +106,10 @@ def test_socket_mode_is_used_when_an_app_token_is_set(tmp_path: Path) -> None:
         result = subprocess.run(
             [sys.executable, "-m", "bot", "serve"],
             env=_env(fake, tmp_path, SLACK_APP_TOKEN="xapp-1-A0-test"),
-            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         opened = fake.calls("apps.connections.open")
     assert opened, "Socket Mode should open a connection through SLACK_API_URL"
@@ -108,7 +121,11 @@ def test_bad_token_fails_fast_with_one_line(tmp_path: Path) -> None:
     with FakeSlack(bot_token="xoxb-the-real-one") as fake:
         result = subprocess.run(
             [sys.executable, "-m", "bot", "serve", "--http"],
-            env=_env(fake, tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=60,
+            env=_env(fake, tmp_path),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN was refused by Slack (invalid_auth)" in result.stderr

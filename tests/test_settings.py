@@ -105,7 +105,9 @@ def test_missing_setting_stops_with_one_clear_line(tmp_path: Path) -> None:
     result = _run_cli(["serve"], {"SLACK_SIGNING_SECRET": "x" * 12}, tmp_path)
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines == ["reverse-mentoring: SLACK_BOT_TOKEN is missing: set it in the environment or in .env"]
+    assert lines == [
+        "reverse-mentoring: SLACK_BOT_TOKEN is missing: set it in the environment or in .env"
+    ]
     assert "Traceback" not in result.stderr
 
 
@@ -120,6 +122,10 @@ def test_db_upgrade_command_migrates(tmp_path: Path) -> None:
     assert database.exists()
     import sqlite3
 
-    tables = {row[0] for row in sqlite3.connect(database).execute(
-        "select name from sqlite_master where type='table'")}
+    tables = {
+        row[0]
+        for row in sqlite3.connect(database).execute(
+            "select name from sqlite_master where type='table'"
+        )
+    }
     assert {"program", "participant", "pair", "outbox_message", "job_run"} <= tables

@@ -1,4 +1,4 @@
-"""Storage on SQLite and PostgreSQL: migrations match the models, constraints hold, times are UTC."""
+"""Storage on SQLite and PostgreSQL: migrations match the models, constraints hold, UTC times."""
 
 from __future__ import annotations
 
@@ -57,8 +57,9 @@ def test_times_come_back_as_utc(database: Database) -> None:
     berlin = timezone(timedelta(hours=1))
     moment = datetime(2027, 3, 1, 10, 0, tzinfo=berlin)
     with database.session() as session:
-        person = Participant(program_id=program_id, slack_user_id="U1", role="mentor",
-                             left_at=moment)
+        person = Participant(
+            program_id=program_id, slack_user_id="U1", role="mentor", left_at=moment
+        )
         session.add(person)
     with database.session() as session:
         stored = session.exec(select(Participant)).one()
@@ -71,8 +72,14 @@ def test_times_come_back_as_utc(database: Database) -> None:
 def test_json_columns_round_trip(database: Database) -> None:
     program_id = _program(database)
     with database.session() as session:
-        session.add(Participant(program_id=program_id, slack_user_id="U1", role="mentor",
-                                topics_offered=["ai_tools", "Công cụ AI"]))
+        session.add(
+            Participant(
+                program_id=program_id,
+                slack_user_id="U1",
+                role="mentor",
+                topics_offered=["ai_tools", "Công cụ AI"],
+            )
+        )
     with database.session() as session:
         assert session.exec(select(Participant)).one().topics_offered == ["ai_tools", "Công cụ AI"]
 
@@ -85,12 +92,27 @@ def test_pulse_answers_carry_no_person_and_no_time() -> None:
 def test_earlier_pairs_span_programmes(database: Database) -> None:
     first = _program(database)
     with database.session() as session:
-        mentor = repo.save(session, Participant(program_id=first, slack_user_id="UA", role="mentor"))
-        mentee = repo.save(session, Participant(program_id=first, slack_user_id="UB", role="mentee"))
-        repo.save(session, Pair(program_id=first, mentor_id=mentor.id, mentee_id=mentee.id,
-                                status=PairStatus.ENDED))
-        repo.save(session, Pair(program_id=first, mentor_id=mentor.id, mentee_id=mentee.id,
-                                status=PairStatus.DISCARDED))
+        mentor = repo.save(
+            session, Participant(program_id=first, slack_user_id="UA", role="mentor")
+        )
+        mentee = repo.save(
+            session, Participant(program_id=first, slack_user_id="UB", role="mentee")
+        )
+        repo.save(
+            session,
+            Pair(
+                program_id=first, mentor_id=mentor.id, mentee_id=mentee.id, status=PairStatus.ENDED
+            ),
+        )
+        repo.save(
+            session,
+            Pair(
+                program_id=first,
+                mentor_id=mentor.id,
+                mentee_id=mentee.id,
+                status=PairStatus.DISCARDED,
+            ),
+        )
     with database.session() as session:
         assert repo.earlier_pairs(session) == {frozenset({"UA", "UB"})}
 
