@@ -11,7 +11,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from slack_sdk.errors import SlackApiError
 
-from bot.app import Services, create_app
+from bot.app import create_app
 from bot.settings import Settings
 from bot.web import SlackWsgiApp
 
@@ -120,9 +120,3 @@ def serve_socket_mode(settings: Settings) -> None:
     handler.close()
     runtime.stop()
     sys.exit(0)
-
-
-def services_for_cli(settings: Settings) -> Services:
-    from bot.app import build_services
-
-    return build_services(settings)

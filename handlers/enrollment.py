@@ -20,6 +20,7 @@ from bot.views.home import EDIT_ACTION, JOIN_ACTION, LEAVE_ACTION
 from handlers import payloads
 from handlers.commands import CommandContext, Routes
 from handlers.home import publish_home
+from handlers.messaging import send_dm
 from scheduler import outbox
 from storage import repositories as repo
 from storage.models import Participant, ParticipantStatus, Program
@@ -112,14 +113,6 @@ def send_training_pack(services: Services, participant: Participant) -> None:
     outbox.flush(services.db, services.client, keys=[key])
 
 
-def _dm(services: Services, user_id: str, message: dict[str, Any]) -> None:
-    try:
-        channel = services.client.conversations_open(users=user_id)["channel"]["id"]
-        services.client.chat_postMessage(channel=channel, **message)
-    except SlackApiError as error:
-        log.warning("DM failed", extra={"user": user_id, "error": error.response.get("error")})
-
-
 def _error_blocks(errors: dict[str, str], _: Translator) -> dict[str, str]:
     return {field: _(message) for field, message in errors.items()}
 
@@ -141,7 +134,7 @@ def register(app: App, services: Services, routes: Routes) -> None:
         user_id = body["user"]["id"]
         reply = open_enrollment(services, client, user_id, body.get("trigger_id", ""))
         if reply is not None:
-            _dm(services, user_id, reply)
+            send_dm(services, user_id, reply)
 
     @app.view(views.CALLBACK_ID)
     def enrollment_submitted(ack: Ack, body: dict[str, Any]) -> None:
@@ -178,7 +171,7 @@ def register(app: App, services: Services, routes: Routes) -> None:
             return
         ack()
         log.info("enrolled", extra={"user": user_id, "created": result.created})
-        _dm(
+        send_dm(
             services,
             user_id,
             views.enrolled_confirmation(program, result.participant, _, created=result.created),
@@ -254,7 +247,7 @@ def register(app: App, services: Services, routes: Routes) -> None:
         user_id = body["user"]["id"]
         reply = open_leave(user_id, body.get("trigger_id", ""), client)
         if reply is not None:
-            _dm(services, user_id, reply)
+            send_dm(services, user_id, reply)
 
     @app.view(views.LEAVE_CALLBACK_ID)
     def leave_submitted(ack: Ack, body: dict[str, Any]) -> None:
@@ -276,10 +269,10 @@ def register(app: App, services: Services, routes: Routes) -> None:
         if ended is None:
             return
         log.info("left the programme", extra={"erased": erase})
-        _dm(services, user_id, views.left_message(_, erased=erase))
+        send_dm(services, user_id, views.left_message(_, erased=erase))
         for item in ended:
             partner = item.partner.slack_user_id
-            _dm(services, partner, views.partner_left_message(services.translator_for(partner)))
+            send_dm(services, partner, views.partner_left_message(services.translator_for(partner)))
             publish_home(services, partner)
         publish_home(services, user_id)
 
@@ -292,12 +285,13 @@ def register(app: App, services: Services, routes: Routes) -> None:
 
         records = services.db.run(collect)
         if not records:
-            _dm(services, ctx.user_id, kit.message(ctx._("I have no data stored about you.")))
+            send_dm(services, ctx.user_id, kit.message(ctx._("I have no data stored about you.")))
             return
         data = records[0] if len(records) == 1 else {"programmes": records}
-        _dm(services, ctx.user_id, views.mydata_message(records[-1], ctx._))
+        channel = send_dm(services, ctx.user_id, views.mydata_message(records[-1], ctx._))
+        if channel is None:
+            return
         try:
-            channel = services.client.conversations_open(users=ctx.user_id)["channel"]["id"]
             services.client.files_upload_v2(
                 channel=channel,
                 filename="my-mentoring-data.json",

@@ -20,6 +20,7 @@ from bot.views.home import MATCH_ACTION, REMATCH_ACTION
 from handlers import payloads
 from handlers.commands import CommandContext, Routes
 from handlers.home import publish_home
+from handlers.messaging import send_dm
 from scheduler import outbox
 from storage import repositories as repo
 from storage.models import Goal, OutboxMessage, Pair, PairStatus, Participant, Program, utcnow
@@ -114,17 +115,8 @@ def notify_admins_of_suggestions(services: Services, count: int) -> None:
     for admin in services.admin_ids():
         _ = services.translator_for(admin)
         text = _("{count} new match suggestions are waiting for your review.", count=count)
-        try:
-            channel = services.client.conversations_open(users=admin)["channel"]["id"]
-            services.client.chat_postMessage(
-                channel=channel,
-                text=text,
-                blocks=kit.render(
-                    [kit.section(text, accessory=kit.button(_("Review"), views.REVIEW_ACTION))]
-                ),
-            )
-        except SlackApiError as error:
-            log.warning("admin notice failed", extra={"error": error.response.get("error")})
+        button = kit.button(_("Review"), views.REVIEW_ACTION)
+        send_dm(services, admin, kit.message(text, [kit.section(text, accessory=button)]))
 
 
 def match_newcomer(services: Services, participant: Participant) -> None:
@@ -373,26 +365,18 @@ def register(app: App, services: Services, routes: Routes) -> None:
             return
         request_id, requester, partner = recorded
         for admin in services.admin_ids():
-            admin_ = services.translator_for(admin)
-            try:
-                channel = client.conversations_open(users=admin)["channel"]["id"]
-                client.chat_postMessage(
-                    channel=channel,
-                    **views.rematch_admin_message(request_id, requester, partner, reason, admin_),
-                )
-            except SlackApiError as error:
-                log.warning("rematch notice failed", extra={"error": error.response.get("error")})
-        try:
-            channel = client.conversations_open(users=user_id)["channel"]["id"]
-            client.chat_postMessage(
-                channel=channel,
-                text=_(
-                    "Thanks for telling us. Only the programme team sees your request; "
-                    "they'll be in touch soon."
+            send_dm(
+                services,
+                admin,
+                views.rematch_admin_message(
+                    request_id, requester, partner, reason, services.translator_for(admin)
                 ),
             )
-        except SlackApiError as error:
-            log.warning("rematch receipt failed", extra={"error": error.response.get("error")})
+        receipt = _(
+            "Thanks for telling us. Only the programme team sees your request; "
+            "they'll be in touch soon."
+        )
+        send_dm(services, user_id, kit.message(receipt))
 
     def resolve(body: dict[str, Any], client: WebClient, *, end: bool) -> None:
         admin_id = body["user"]["id"]
@@ -418,8 +402,12 @@ def register(app: App, services: Services, routes: Routes) -> None:
                 log.warning("chat.update failed", extra={"error": error.response.get("error")})
         if outcome is None or not outcome.ended:
             return
-        _dm(services, outcome.partner.slack_user_id, PAIR_ENDED_FOR_PARTNER)
-        _dm(services, outcome.requester.slack_user_id, PAIR_ENDED_FOR_REQUESTER)
+        for person, msgid in (
+            (outcome.partner, PAIR_ENDED_FOR_PARTNER),
+            (outcome.requester, PAIR_ENDED_FOR_REQUESTER),
+        ):
+            user_id = person.slack_user_id
+            send_dm(services, user_id, kit.message(services.translator_for(user_id)(msgid)))
         for person in (outcome.partner, outcome.requester):
             publish_home(services, person.slack_user_id)
 
@@ -432,13 +420,3 @@ def register(app: App, services: Services, routes: Routes) -> None:
     def rematch_keep(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         resolve(body, client, end=False)
-
-
-def _dm(services: Services, user_id: str, msgid: str) -> None:
-    """A plain DM in the recipient's own language."""
-    text = services.translator_for(user_id)(msgid)
-    try:
-        channel = services.client.conversations_open(users=user_id)["channel"]["id"]
-        services.client.chat_postMessage(channel=channel, text=text)
-    except SlackApiError as error:
-        log.warning("DM failed", extra={"user": user_id, "error": error.response.get("error")})
