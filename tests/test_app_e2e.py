@@ -245,3 +245,12 @@ def test_healthz_reports_an_unreachable_database() -> None:
     )
     assert statuses == ["503 Service Unavailable"]
     assert json.loads(body)["database"] == "unreachable"
+
+
+def test_listener_client_retries_too(app: RunningApp) -> None:
+    """Bolt hands listeners their own WebClient: it must carry the retry handlers as well."""
+    app.fake.fail_next("views.open", status=429, retry_after=1)
+    assert app.slack.command(ADMIN, "program").status == 200
+    opened = app.fake.wait_for("views.open", lambda c: c.ok, timeout=10)
+    assert opened.params["view"]["callback_id"] == "program_settings"
+    assert [c.status for c in app.fake.calls("views.open")] == [429, 200]
