@@ -170,7 +170,7 @@ def register(app: App, services: Services, routes: Routes) -> None:
             ack(response_action="errors", errors={"role": common.try_again(_)["text"]})
             return
         ack()
-        log.info("enrolled", extra={"user": user_id, "created": result.created})
+        log.info("enrolled", extra={"user": user_id, "new_participant": result.created})
         send_dm(
             services,
             user_id,

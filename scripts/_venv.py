@@ -1,4 +1,4 @@
-"""Shared by scripts/run and scripts/test: create or refresh .venv only when needed (stdlib only)."""
+"""Shared by scripts/run and scripts/test: create or refresh .venv when needed (stdlib only)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def python() -> Path:
 
 def ensure(extras: str) -> Path:
     """Installs the project (with `extras`) into .venv unless pyproject.toml is unchanged."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - runs under whatever python3 the user has
         sys.exit("reverse-mentoring needs Python 3.11 or newer")
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     if python().exists() and STAMP.exists() and STAMP.read_text() == digest:

@@ -83,10 +83,7 @@ def missing(template: Catalog) -> dict[str, list[str]]:
                 continue
             found = catalog.get(message.id)
             strings = found.string if found else None
-            if isinstance(strings, tuple):
-                ok = all(strings)
-            else:
-                ok = bool(strings)
+            ok = all(strings) if isinstance(strings, tuple) else bool(strings)
             if not ok or (found is not None and found.fuzzy):
                 gaps.append(str(message.id))
         if gaps:

@@ -174,3 +174,11 @@ def running_app(fake_slack: FakeSlack, database: Database) -> Iterator[RunningAp
         server.server_close()
         # Let listeners still working after their ack finish before the database goes.
         services.extras["listener_executor"].shutdown(wait=True)
+
+
+@pytest.fixture(autouse=True)
+def no_listener_crashes(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A listener that raises after its ack is invisible to Slack: fail the test instead."""
+    yield
+    crashes = [r for r in caplog.records if r.getMessage() == "listener failed"]
+    assert not crashes, [r.exc_text or r.exc_info for r in crashes]

@@ -4,25 +4,26 @@ Rows are mentors with a capacity (how many mentees each may take), columns are m
 mentor each). ``scores[i, j] > 0`` is the value of pairing row ``i`` with column ``j``; entries
 ``<= 0`` are forbidden pairs. Not everyone has to be matched: the total score is maximised.
 
-Why not just hand the dense matrix to a linear assignment solver: a 5,000 x 5,000 dense solve
-takes seconds, while the optimum of these instances only ever uses a thin band of good pairs.
-So the solver works on a sparse *candidate* graph and proves optimality on the full matrix:
+Why not hand the dense matrix to a linear assignment solver: a 5,000 x 5,000 dense solve takes
+seconds, while the optimum only ever uses a thin band of good pairs. So the solver works on a
+sparse *candidate* graph and proves optimality on the full matrix with LP duality:
 
-1. Pick candidates: each row's and each column's best entries.
+1. Candidates: each row's and each column's best entries.
 2. Solve the candidate graph exactly with SciPy's sparse LAPJV
-   (``min_weight_full_bipartite_matching``), rows expanded into one slot per unit of
-   capacity and one zero-value dummy column per slot so a full matching always exists.
-3. Recover LP dual prices ``u`` (slots) and ``v`` (columns) for that optimum: the least
-   fixed point of ``v_j = max(0, max_s(w_sj - u_s))`` with ``u_s = w_s,mate(s) - v_mate(s)``,
-   a Bellman-Ford run over the residual graph.
+   (``min_weight_full_bipartite_matching``): rows expanded into one slot per unit of
+   capacity, plus one zero-value dummy column per slot so a full matching always exists.
+3. Recover dual prices ``u`` (slots) and ``v`` (columns) proving that matching optimal on the
+   candidate graph (:class:`_PriceSearch`, a Bellman-Ford run).
 4. Certify on the dense matrix: if ``scores[i, j] <= min_slot(u_i) + v_j`` everywhere, the
-   duals are feasible for the whole problem and complementary slackness holds, so by LP
-   duality the matching is optimal for the full matrix. Otherwise add every entry that is
-   nearly tight under the current prices (plus every violating row's best entry, so each
-   round strictly grows the graph) and go back to 2.
+   prices are feasible for the whole problem and complementary slackness holds, so by weak
+   duality no matching of the full matrix scores more. Otherwise add the entries that are
+   nearly tight under the current prices (plus each violating row's best entry, so every
+   round grows the graph) and solve again: from scratch while far from optimal, else only
+   on the near-tight subgraph (the Hungarian method's equality graph, a few percent of the
+   edges), falling back to the whole candidate graph if that answer does not price out.
 
-The certificate, not the candidate heuristics, is what guarantees optimality; the
-heuristics only decide how many rounds it takes (usually two).
+The certificate, not the candidate heuristics, is what guarantees optimality; the heuristics
+only decide how much work it takes (usually two full sparse solves and one small one).
 """
 
 from __future__ import annotations
@@ -35,20 +36,20 @@ from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 # Rows processed per dense pass: a chunk of int8 scores stays in the CPU cache.
 _CHUNK_ROWS = 256
-# Candidate band widths and per-row/per-column caps, tuned on 5,000 x 5,000 benchmarks.
+# Candidate bands: how far below the best (or tight) value to reach, and per-row caps.
 _INITIAL_SLACK = 1
 _INITIAL_CAP = 40
 _REPAIR_SLACK = 1
-_REPAIR_CAP = 64
 _REPAIR_DEPTH = 6
-# With more violating rows than this share, re-solve instead of repairing path by path.
-_REPAIR_BY_PATHS_MAX = 0.05
-# Rounds of path-by-path repair before falling back to a fresh solve.
-_MAX_IMPROVE_ROUNDS = 40
-# Ties at a row's best value beyond this many are thinned by a deterministic hash.
+_REPAIR_CAP = 64
+# Ties at a row's or column's best value beyond this many are thinned by a hash.
 _TIE_CAP = 96
+# Re-solve only the near-tight subgraph once at most this share of rows violates the
+# certificate; with more, the prices are too far off to guide pruning.
+_PRUNED_RESOLVE_MAX_SHARE = 0.05
+# Largest reduced cost (u_i + v_j - w_ij) kept in the near-tight subgraph.
+_PRUNED_SLACK = 0
 
-_DEBUG = False
 _EMPTY = np.zeros(0, dtype=np.int64)
 
 
@@ -61,9 +62,8 @@ class BMatching:
     total: int  # sum of scores over the pairs
     row_duals: np.ndarray  # per row: its slots' lowest price (0 for rows without slots)
     col_duals: np.ndarray  # per column price; scores <= row_duals + col_duals everywhere
-    solves: int  # sparse LAPJV solves
+    solves: int  # sparse LAPJV solves (full candidate graph or near-tight subgraph)
     checks: int  # dense certificate passes
-    improvements: int  # improving paths or cycles applied between solves
     candidate_edges: int  # size of the final candidate graph
 
 
@@ -76,47 +76,42 @@ def max_weight_b_matching(scores: np.ndarray, capacity: np.ndarray) -> BMatching
     if capacity.shape[0] != n_rows:
         raise ValueError("capacity must have one entry per row")
 
-    positive_per_row = _count_positive_per_row(scores)
     # Slots beyond a row's number of usable columns can never be filled.
-    slots_per_row = np.minimum(np.maximum(capacity, 0), positive_per_row)
+    slots_per_row = np.minimum(np.maximum(capacity, 0), _count_positive_per_row(scores))
     if n_cols == 0 or not slots_per_row.any():
-        return BMatching(
-            _EMPTY, _EMPTY, 0, np.zeros(n_rows, np.int64), np.zeros(n_cols, np.int64), 0, 0, 0, 0
-        )
+        no_prices = np.zeros(n_rows, np.int64), np.zeros(n_cols, np.int64)
+        return BMatching(_EMPTY, _EMPTY, 0, *no_prices, 0, 0, 0)
 
     active_rows = slots_per_row > 0
     candidates = _initial_candidates(scores, active_rows)
-    graph = _SlotGraph(scores, candidates, slots_per_row)
+    graph = _SlotGraph.from_candidates(scores, candidates, slots_per_row)
     pair_rows, pair_cols = graph.solve()
-    solves, checks, improvements = 1, 0, 0
+    prices = graph.prices(pair_rows, pair_cols)
+    solves, checks = 1, 0
     while True:
-        outcome = graph.improve(pair_rows, pair_cols)
-        improvements += outcome.improvements
-        pair_rows, pair_cols = outcome.pair_rows, outcome.pair_cols
-        if outcome.prices is None:
-            # Too far from optimal for path-by-path repair: solve the candidate graph afresh.
-            pair_rows, pair_cols = graph.solve()
-            solves += 1
-            continue
-        row_price, col_price = outcome.prices
+        if prices is None:
+            raise RuntimeError("sparse solver returned a matching that does not price out")
+        row_price, col_price = prices
         best_reduced = _best_reduced_per_row(scores, col_price)
         checks += 1
         violating = active_rows & (best_reduced > row_price)
-        if _DEBUG:
-            print(
-                f"check {checks} solves {solves} improvements {improvements} "
-                f"edges {graph.n_edges} violating {int(violating.sum())} "
-                f"value {int(scores[pair_rows, pair_cols].astype(np.int64).sum())}"
-            )
         if not violating.any():
             break
         _add_repair_candidates(
             scores, candidates, col_price, row_price, best_reduced, violating, active_rows
         )
-        graph = _SlotGraph(scores, candidates, slots_per_row)
-        if np.count_nonzero(violating) > _REPAIR_BY_PATHS_MAX * n_rows:
-            pair_rows, pair_cols = graph.solve()
-            solves += 1
+        graph = _SlotGraph.from_candidates(scores, candidates, slots_per_row)
+        solves += 1
+        share_violating = np.count_nonzero(violating) / np.count_nonzero(active_rows)
+        if share_violating <= _PRUNED_RESOLVE_MAX_SHARE:
+            near_tight = graph.near_tight(row_price, col_price, pair_rows, pair_cols)
+            pair_rows, pair_cols = near_tight.solve()
+            prices = graph.prices(pair_rows, pair_cols)
+            if prices is not None:
+                continue
+            solves += 1  # the pruned answer is not optimal on all candidates
+        pair_rows, pair_cols = graph.solve()
+        prices = graph.prices(pair_rows, pair_cols)
 
     order = np.lexsort((pair_cols, pair_rows))
     pair_rows, pair_cols = pair_rows[order], pair_cols[order]
@@ -128,7 +123,6 @@ def max_weight_b_matching(scores: np.ndarray, capacity: np.ndarray) -> BMatching
         col_duals=col_price,
         solves=solves,
         checks=checks,
-        improvements=improvements,
         candidate_edges=graph.n_edges,
     )
 
@@ -137,19 +131,20 @@ def max_weight_b_matching(scores: np.ndarray, capacity: np.ndarray) -> BMatching
 
 
 def _as_signed_integer_matrix(scores: np.ndarray) -> np.ndarray:
+    """Signed integers with every forbidden entry at exactly 0, so that ``score - price``
+    (prices lie in [0, max score]) can never wrap around in a narrow dtype."""
     scores = np.asarray(scores)
     if scores.ndim != 2:
         raise ValueError("scores must be a 2-D matrix")
     if not np.issubdtype(scores.dtype, np.integer):
         raise TypeError("scores must be integers")
-    if np.issubdtype(scores.dtype, np.signedinteger):
-        return scores
-    # Reduced values (score - price) go negative, so unsigned input needs a wider signed type.
-    peak = int(scores.max(initial=0))
-    for dtype in (np.int8, np.int16, np.int32, np.int64):
-        if peak <= np.iinfo(dtype).max:
-            return scores.astype(dtype)
-    raise ValueError("scores too large")
+    if np.issubdtype(scores.dtype, np.unsignedinteger):
+        peak = int(scores.max(initial=0))
+        dtype = next(t for t in (np.int8, np.int16, np.int32, np.int64) if peak <= np.iinfo(t).max)
+        return scores.astype(dtype)
+    if scores.size and scores.min() < 0:
+        return np.maximum(scores, 0)
+    return scores
 
 
 def _row_chunks(n_rows: int) -> range:
@@ -196,17 +191,30 @@ def _tie_hash(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return (mixed & np.uint64(0xFFFF)).astype(np.float64) / 65536.0
 
 
+def _in_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Thresholds cast to the block's dtype (clipped), so comparisons stay narrow and fast;
+    comparing int8 blocks against int64 thresholds would widen every element."""
+    info = np.iinfo(dtype)
+    return np.clip(values, info.min, info.max).astype(dtype)
+
+
 def _capped_thresholds(
-    reduced: np.ndarray, usable: np.ndarray, threshold: np.ndarray, best: np.ndarray, cap: int
+    values: np.ndarray, usable: np.ndarray, threshold: np.ndarray, best: np.ndarray, cap: int
 ) -> np.ndarray:
     """Raise each row's threshold (never above its best value) until at most ``cap``
-    usable entries reach it. Works on one chunk along axis 1; only crowded rows are recounted."""
+    usable entries reach it. Works on one chunk along axis 1; only crowded rows are
+    recounted."""
     threshold = threshold.copy()
-    rows = np.arange(reduced.shape[0])
-    while rows.size:
-        counts = _count(usable[rows] & (reduced[rows] >= threshold[rows, None]), 1)
-        rows = rows[(counts > cap) & (threshold[rows] < best[rows])]
+    reached = values >= _in_dtype(threshold, values.dtype)[:, None]
+    reached &= usable
+    counts = _count(reached, 1)
+    rows = np.flatnonzero((counts > cap) & (threshold < best))
+    while rows.shape[0]:
         threshold[rows] += 1
+        reached = values[rows] >= _in_dtype(threshold[rows], values.dtype)[:, None]
+        reached &= usable[rows]
+        counts = _count(reached, 1)
+        rows = rows[(counts > cap) & (threshold[rows] < best[rows])]
     return threshold
 
 
@@ -214,7 +222,7 @@ def _initial_candidates(scores: np.ndarray, active_rows: np.ndarray) -> np.ndarr
     """Each active row's best entries and each column's best entries (among active rows)."""
     n_rows, n_cols = scores.shape
     candidates = np.zeros((n_rows, n_cols), dtype=bool)
-    col_best = np.zeros(n_cols, dtype=np.int64)
+    col_best = np.zeros(n_cols, dtype=scores.dtype)
     all_active = bool(active_rows.all())
     for start in _row_chunks(n_rows):
         block = _active_block(scores, active_rows, start, all_active)
@@ -224,34 +232,40 @@ def _initial_candidates(scores: np.ndarray, active_rows: np.ndarray) -> np.ndarr
     # Per-column counts at each slack level, accumulated over row chunks.
     levels = _INITIAL_SLACK + 1
     col_counts = np.zeros((levels, n_cols), dtype=np.int64)
+    level_thresholds = [
+        _in_dtype(col_best.astype(np.int64) - k, scores.dtype) for k in range(levels)
+    ]
     for start in _row_chunks(n_rows):
         block = _active_block(scores, active_rows, start, all_active)
         for slack in range(levels):
-            col_counts[slack] += _count(block >= (col_best - slack).astype(block.dtype), 0)
+            col_counts[slack] += _count(block >= level_thresholds[slack], 0)
     col_slack = np.zeros(n_cols, dtype=np.int64)
     for slack in range(1, levels):
         col_slack[col_counts[slack] <= _INITIAL_CAP] = slack
-    col_threshold = np.maximum(col_best - col_slack, 1)
+    col_threshold = _in_dtype(np.maximum(col_best.astype(np.int64) - col_slack, 1), scores.dtype)
     col_keep_ratio = np.minimum(1.0, _TIE_CAP / np.maximum(col_counts[0], 1))
     col_keep_ratio[col_slack > 0] = 1.0
 
     for start in _row_chunks(n_rows):
         block = scores[start : start + _CHUNK_ROWS]
         active = active_rows[start : start + _CHUNK_ROWS]
-        usable = (block > 0) & active[:, None]
+        usable = block > 0
+        if not all_active:
+            usable &= active[:, None]
         row_best = block.max(axis=1).astype(np.int64)
         row_threshold = _capped_thresholds(
             block, usable, np.maximum(row_best - _INITIAL_SLACK, 1), row_best, _INITIAL_CAP
         )
-        by_row = usable & (block >= row_threshold[:, None])
-        by_col = usable & (block >= col_threshold[None, :])
+        by_row = block >= _in_dtype(row_threshold, block.dtype)[:, None]
+        by_row &= usable
+        by_col = block >= col_threshold
+        by_col &= usable
         rows, cols = _nonzero(by_row | by_col)
         keep = _keep_after_thinning(rows, cols, by_row, by_col, col_keep_ratio, start)
         candidates[rows[keep] + start, cols[keep]] = True
         # Each active row's single best entry, so no row starts without a real edge.
-        best_col = np.argmax(np.where(usable, block, np.iinfo(block.dtype).min), axis=1)
-        has_edge = usable.any(axis=1)
-        candidates[np.flatnonzero(has_edge) + start, best_col[has_edge]] = True
+        has_edge = np.flatnonzero(active & (row_best > 0))
+        candidates[has_edge + start, block[has_edge].argmax(axis=1)] = True
     return candidates
 
 
@@ -293,72 +307,121 @@ def _add_repair_candidates(
     """Add the nearly tight entries under the current prices (for every row: prices move
     globally when violations are fixed), and each violating row's best entry."""
     price = col_price.astype(scores.dtype)
+    # Near-tight entries, but never deeper than a few levels below the row's best.
+    threshold = np.minimum(row_price - _REPAIR_SLACK, best_reduced)
+    threshold = np.maximum(threshold, best_reduced - _REPAIR_DEPTH)
     for start in _row_chunks(scores.shape[0]):
         stop = start + _CHUNK_ROWS
-        block = scores[start:stop]
+        active = np.flatnonzero(active_rows[start:stop])
+        if active.shape[0] == 0:
+            continue
+        block = scores[start:stop][active]
         reduced = block - price
-        usable = (block > 0) & active_rows[start:stop, None]
-        best = best_reduced[start:stop]
-        # Near-tight entries, but never deeper than a few levels below the row's best.
-        threshold = np.minimum(row_price[start:stop] - _REPAIR_SLACK, best)
-        threshold = np.maximum(threshold, best - _REPAIR_DEPTH)
-        threshold = _capped_thresholds(reduced, usable, threshold, best, _REPAIR_CAP)
-        band = usable & (reduced >= threshold[:, None])
+        usable = block > 0
+        best = best_reduced[start:stop][active]
+        row_threshold = _capped_thresholds(
+            reduced, usable, threshold[start:stop][active], best, _REPAIR_CAP
+        )
+        band = reduced >= _in_dtype(row_threshold, reduced.dtype)[:, None]
+        band &= usable
         rows, cols = _nonzero(band)
         row_counts = np.bincount(rows, minlength=block.shape[0])
         keep_ratio = np.minimum(1.0, _TIE_CAP / np.maximum(row_counts, 1))
         if (keep_ratio < 1.0).any():
-            keep = _tie_hash(rows + start, cols) < keep_ratio[rows]
+            keep = _tie_hash(active[rows] + start, cols) < keep_ratio[rows]
             rows, cols = rows[keep], cols[keep]
-        candidates[rows + start, cols] = True
-        fix_rows = np.flatnonzero(violating[start:stop])
-        if fix_rows.size:
-            candidates[fix_rows + start, np.argmax(reduced[fix_rows], axis=1)] = True
+        candidates[active[rows] + start, cols] = True
+        fix_rows = np.flatnonzero(violating[start:stop][active])
+        if fix_rows.shape[0]:
+            fix_cols = np.argmax(reduced[fix_rows], axis=1)
+            candidates[active[fix_rows] + start, fix_cols] = True
 
 
-# --- sparse solve and duals -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    pair_rows: np.ndarray
-    pair_cols: np.ndarray
-    prices: tuple[np.ndarray, np.ndarray] | None  # (row, column) prices if proven optimal
-    improvements: int
+# --- sparse solve and prices -----------------------------------------------------------
 
 
 class _SlotGraph:
-    """The candidate edges with every row expanded into one slot per unit of capacity."""
+    """Candidate edges (mentor level, sorted by row then column) with every row expanded
+    into one slot per unit of capacity for the solver."""
 
-    def __init__(self, scores: np.ndarray, candidates: np.ndarray, slots_per_row: np.ndarray):
-        n_rows, n_cols = candidates.shape
-        self.n_cols = n_cols
-        edge_rows, edge_cols = _nonzero(candidates)  # sorted by row, then column
-        edge_weights = scores[edge_rows, edge_cols].astype(np.int64)
+    def __init__(
+        self,
+        scores: np.ndarray,
+        edge_rows: np.ndarray,
+        edge_cols: np.ndarray,
+        slots_per_row: np.ndarray,
+    ):
+        n_rows, n_cols = scores.shape
+        self.scores, self.n_cols = scores, n_cols
+        self.slots_per_row = slots_per_row
+        self.edge_rows, self.edge_cols = edge_rows, edge_cols
+        self.edge_weights = scores[edge_rows, edge_cols].astype(np.int64)
         self.n_edges = edge_rows.shape[0]
-        self.scores = scores
         self.slot_owner = np.repeat(np.arange(n_rows), slots_per_row)
-        self.first_slot_of_row = np.concatenate(([0], np.cumsum(slots_per_row)[:-1]))
+        self.first_slot_of_row = np.cumsum(slots_per_row) - slots_per_row
         self.active_rows = slots_per_row > 0
         n_slots = self.slot_owner.shape[0]
 
         # Every slot carries a copy of its row's edges.
         edges_per_row = np.bincount(edge_rows, minlength=n_rows)
-        row_edge_start = np.concatenate(([0], np.cumsum(edges_per_row)[:-1]))
+        row_edge_start = np.cumsum(edges_per_row) - edges_per_row
         slot_degree = edges_per_row[self.slot_owner]
         self.slot_indptr = np.concatenate(([0], np.cumsum(slot_degree)))
         edge_index = _segment_ranges(row_edge_start[self.slot_owner], slot_degree)
         self.cols = edge_cols[edge_index]
-        self.weights = edge_weights[edge_index]
+        self.weights = self.edge_weights[edge_index]
         self.slots = np.repeat(np.arange(n_slots), slot_degree)
 
+    @classmethod
+    def from_candidates(
+        cls, scores: np.ndarray, candidates: np.ndarray, slots_per_row: np.ndarray
+    ) -> _SlotGraph:
+        return cls(scores, *_nonzero(candidates), slots_per_row)
+
+    def near_tight(
+        self,
+        row_price: np.ndarray,
+        col_price: np.ndarray,
+        pair_rows: np.ndarray,
+        pair_cols: np.ndarray,
+    ) -> _SlotGraph:
+        """The edges within ``_PRUNED_SLACK`` of tight under the given prices (violating
+        ones included), plus the current pairs so the old matching stays feasible."""
+        reduced = row_price[self.edge_rows] + col_price[self.edge_cols] - self.edge_weights
+        keep = reduced <= _PRUNED_SLACK
+        keys = np.union1d(
+            self.edge_rows[keep] * self.n_cols + self.edge_cols[keep],
+            pair_rows * self.n_cols + pair_cols,
+        )
+        rows, cols = np.divmod(keys, self.n_cols)
+        return _SlotGraph(self.scores, rows, cols, self.slots_per_row)
+
     def solve(self) -> tuple[np.ndarray, np.ndarray]:
-        """Optimal pairs (row, column) on the candidate edges, via sparse LAPJV."""
+        """Optimal pairs (row, column) on these edges, via sparse LAPJV."""
         n_slots, n_cols = self.slot_owner.shape[0], self.n_cols
+        # Costs are positive so no entry is mistaken for a structural zero.
+        ceiling = int(self.weights.max(initial=0)) + 1
+        if n_cols < n_slots:
+            # LAPJV runs one shortest-path search per row of its input, so let the smaller
+            # side be the rows: here the columns, each with a dummy "stays unmatched" slot.
+            graph = csr_matrix(
+                (
+                    np.concatenate((ceiling - self.weights, np.full(n_cols, ceiling))),
+                    (
+                        np.concatenate((self.cols, np.arange(n_cols))),
+                        np.concatenate((self.slots, n_slots + np.arange(n_cols))),
+                    ),
+                ),
+                shape=(n_cols, n_slots + n_cols),
+                dtype=np.float64,
+            )
+            matched_cols, matched_slots = min_weight_full_bipartite_matching(graph)
+            real = matched_slots < n_slots
+            return self.slot_owner[matched_slots[real]], matched_cols[real].astype(np.int64)
+
         n_real = self.cols.shape[0]
         # One dummy column per slot ("slot stays empty"), last in each CSR row so indices
-        # stay sorted. Costs are positive so no entry is mistaken for a structural zero.
-        ceiling = int(self.weights.max(initial=0)) + 1
+        # stay sorted.
         indptr = self.slot_indptr + np.arange(n_slots + 1)
         dummy_positions = indptr[1:] - 1
         is_real = np.ones(n_real + n_slots, dtype=bool)
@@ -374,44 +437,31 @@ class _SlotGraph:
         real = matched_cols < n_cols
         return self.slot_owner[matched_slots[real]], matched_cols[real].astype(np.int64)
 
-    def improve(self, pair_rows: np.ndarray, pair_cols: np.ndarray) -> _Outcome:
-        """Prove the pairs optimal on the candidate edges, repairing them first if needed.
-
-        Each round computes least dual prices (:meth:`_price`); if that fails, it applies
-        the improving alternating paths or cycles it found, which are vertex-disjoint and
-        each raise the total by at least 1, and tries again. Gives up (prices None) after
-        ``_MAX_IMPROVE_ROUNDS`` rounds, leaving a fresh solve to the caller.
-        """
-        state = _SlotState.from_pairs(self, pair_rows, pair_cols)
-        applied = 0
-        for _ in range(_MAX_IMPROVE_ROUNDS):
-            search = _PriceSearch(self, state)
-            if search.failures is None:
-                rows, cols = state.pairs(self)
-                return _Outcome(rows, cols, search.prices(self), applied)
-            count = search.apply_improvements()
-            if count == 0:
-                break  # nothing usable was found; let a fresh solve settle it
-            applied += count
-        rows, cols = state.pairs(self)
-        return _Outcome(rows, cols, None, applied)
-
-    def weight(self, slot: int, col: int) -> int:
-        return int(self.scores[self.slot_owner[slot], col])
+    def prices(
+        self, pair_rows: np.ndarray, pair_cols: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(per-row lowest slot price, per-column price) proving the pairs optimal on these
+        edges, or None if they are not optimal here."""
+        return _PriceSearch(self, pair_rows, pair_cols).prices()
 
 
-class _SlotState:
-    """A matching on the slot graph: each slot's column and each column's slot (-1 = none)."""
+class _PriceSearch:
+    """Least dual prices for a matching on a slot graph, if it is optimal there.
 
-    def __init__(self, col_of_slot: np.ndarray, slot_of_col: np.ndarray, weight: np.ndarray):
-        self.col_of_slot = col_of_slot
-        self.slot_of_col = slot_of_col
-        self.weight = weight  # weight of each slot's pair, 0 when free
+    Column prices start at 0 and only rise: v_j = max(0, max_s (w_sj - u_s)), where a
+    matched slot's price is u_s = w_s,mate - v_mate and a free slot's is 0. This is a
+    Bellman-Ford run over the residual graph (only slots whose price just fell are
+    re-scanned): v_j is the best gain of an alternating path that ends by handing column j
+    to a new slot. Any optimal dual bounds these prices from above, so the run settles with
+    every u >= 0 and every free column at 0 exactly when the matching is optimal; otherwise
+    it stops as soon as a free column gains a price (an augmenting path) or a slot's price
+    turns negative (the slot does better empty). Positive cycles end the same way, since a
+    price cannot exceed the largest weight without some slot going negative.
+    """
 
-    @classmethod
-    def from_pairs(
-        cls, graph: _SlotGraph, pair_rows: np.ndarray, pair_cols: np.ndarray
-    ) -> _SlotState:
+    def __init__(self, graph: _SlotGraph, pair_rows: np.ndarray, pair_cols: np.ndarray):
+        self.graph = graph
+        n_slots = graph.slot_owner.shape[0]
         # Slots of a row are interchangeable: give a row's k-th pair to its k-th slot.
         order = np.lexsort((pair_cols, pair_rows))
         pair_rows, pair_cols = pair_rows[order], pair_cols[order]
@@ -419,152 +469,42 @@ class _SlotState:
         group_start = np.flatnonzero(np.r_[True, pair_rows[1:] != pair_rows[:-1]])
         rank = np.arange(n_pairs) - np.repeat(group_start, np.diff(np.r_[group_start, n_pairs]))
         pair_slots = graph.first_slot_of_row[pair_rows] + rank
-        n_slots = graph.slot_owner.shape[0]
-        col_of_slot = np.full(n_slots, -1, dtype=np.int64)
-        col_of_slot[pair_slots] = pair_cols
-        slot_of_col = np.full(graph.n_cols, -1, dtype=np.int64)
-        slot_of_col[pair_cols] = pair_slots
-        weight = np.zeros(n_slots, dtype=np.int64)
-        weight[pair_slots] = graph.scores[pair_rows, pair_cols]
-        return cls(col_of_slot, slot_of_col, weight)
+        self.col_of_slot = np.full(n_slots, -1, dtype=np.int64)
+        self.col_of_slot[pair_slots] = pair_cols
+        self.slot_of_col = np.full(graph.n_cols, -1, dtype=np.int64)
+        self.slot_of_col[pair_cols] = pair_slots
+        self.pair_weight = np.zeros(n_slots, dtype=np.int64)
+        self.pair_weight[pair_slots] = graph.scores[pair_rows, pair_cols]
 
-    def pairs(self, graph: _SlotGraph) -> tuple[np.ndarray, np.ndarray]:
-        slots = np.flatnonzero(self.col_of_slot >= 0)
-        return graph.slot_owner[slots], self.col_of_slot[slots]
-
-
-class _PriceSearch:
-    """Least dual prices for a matching, or the improving paths that show it is not optimal.
-
-    Column prices start at 0 and only rise: v_j = max(0, max_s (w_sj - u_s)), where a
-    matched slot's price is u_s = w_s,mate - v_mate and a free slot's is 0. This is a
-    Bellman-Ford run over the residual graph (only slots whose price just fell are
-    re-scanned); v_j is the best gain of an alternating path that ends by giving column j
-    to a new slot. Any optimal dual bounds these prices from above, so the run settles with
-    u >= 0 and free columns at price 0 exactly when the matching is optimal. Otherwise it
-    stops at the first step where a free column gains a price (an augmenting path) or a
-    slot's price turns negative (the slot does better empty); positive cycles end that way
-    too, since prices cannot exceed the largest weight without a slot going negative.
-    Predecessors record each column's best offering slot, to trace those paths.
-    """
-
-    def __init__(self, graph: _SlotGraph, state: _SlotState):
-        self.graph, self.state = graph, state
-        n_slots, n_cols = graph.slot_owner.shape[0], graph.n_cols
-        matched = state.col_of_slot >= 0
-        self.col_price = np.zeros(n_cols, dtype=np.int64)
-        self.offered_by = np.full(n_cols, -1, dtype=np.int64)
-        self.slot_price = np.where(matched, state.weight, 0)
-        self.failures: tuple[np.ndarray, np.ndarray] | None = None
-        frontier = np.arange(n_slots)
+    def prices(self) -> tuple[np.ndarray, np.ndarray] | None:
+        graph = self.graph
+        col_price = np.zeros(graph.n_cols, dtype=np.int64)
+        slot_price = self.pair_weight.copy()  # free slots have weight 0
+        frontier = np.arange(graph.slot_owner.shape[0])
+        # Prices are integers bounded by the largest weight, so this always terminates.
         while frontier.shape[0]:
             first = graph.slot_indptr[frontier]
             edge_ids = _segment_ranges(first, graph.slot_indptr[frontier + 1] - first)
             cols = graph.cols[edge_ids]
-            offers = graph.weights[edge_ids] - self.slot_price[graph.slots[edge_ids]]
-            better = offers > self.col_price[cols]
+            offers = graph.weights[edge_ids] - slot_price[graph.slots[edge_ids]]
+            better = offers > col_price[cols]
             if not better.any():
                 break
-            cols, offers, slots = cols[better], offers[better], graph.slots[edge_ids[better]]
-            raised = self.col_price.copy()
-            np.maximum.at(raised, cols, offers)
-            best = offers == raised[cols]
-            # Deterministic tie-break: the first best edge in graph order.
-            changed, first_best = np.unique(cols[best], return_index=True)
-            self.offered_by[changed] = slots[best][first_best]
-            self.col_price[changed] = raised[changed]
-            owners = state.slot_of_col[changed]
-            free_gaining = changed[owners < 0]
-            owners = owners[owners >= 0]
-            self.slot_price[owners] = (
-                state.weight[owners] - self.col_price[state.col_of_slot[owners]]
-            )
-            negative = owners[self.slot_price[owners] < 0]
-            if free_gaining.shape[0] or negative.shape[0]:
-                self.failures = (free_gaining, negative)
-                return
-            frontier = owners
-
-    def prices(self, graph: _SlotGraph) -> tuple[np.ndarray, np.ndarray]:
-        """(per-row lowest slot price, per-column price); free slots are priced 0."""
+            raised = col_price.copy()
+            np.maximum.at(raised, cols[better], offers[better])
+            changed = np.flatnonzero(raised > col_price)
+            col_price = raised
+            frontier = self.slot_of_col[changed]
+            if (frontier < 0).any():
+                return None  # a free column gained a price: augmenting path
+            slot_price[frontier] = self.pair_weight[frontier] - col_price[changed]
+            if (slot_price[frontier] < 0).any():
+                return None  # a slot would gain by letting its column go
         row_price = np.zeros(graph.active_rows.shape[0], dtype=np.int64)
         row_price[graph.active_rows] = np.minimum.reduceat(
-            self.slot_price, graph.first_slot_of_row[graph.active_rows]
+            slot_price, graph.first_slot_of_row[graph.active_rows]
         )
-        return row_price, self.col_price
-
-    def apply_improvements(self) -> int:
-        """Apply vertex-disjoint improving paths/cycles traced from the failures."""
-        assert self.failures is not None
-        free_gaining, negative = self.failures
-        used_slots: set[int] = set()
-        used_cols: set[int] = set()
-        applied = 0
-        starts = [(int(c), -1) for c in free_gaining] + [
-            (int(self.state.col_of_slot[s]), int(s)) for s in negative
-        ]
-        for col, dropping_slot in starts:
-            traced = self._trace(col)
-            if traced is None:
-                continue
-            moves, is_cycle = traced
-            if dropping_slot >= 0 and not is_cycle:
-                moves = [*moves, (dropping_slot, -1)]
-            slots = {slot for slot, _ in moves}
-            cols = {c for _, c in moves if c >= 0} | {
-                int(self.state.col_of_slot[slot]) for slot in slots
-            }
-            if slots & used_slots or cols & used_cols or self._gain(moves) <= 0:
-                continue
-            used_slots |= slots
-            used_cols |= cols
-            self._apply(moves)
-            applied += 1
-        return applied
-
-    def _trace(self, col: int) -> tuple[list[tuple[int, int]], bool] | None:
-        """Moves (slot, new column) of the path that ends by giving ``col`` to its best
-        offering slot, walked back through predecessors, and whether the walk closed a
-        cycle instead (then the cycle alone is returned; it improves on its own)."""
-        moves: list[tuple[int, int]] = []
-        position_of_slot: dict[int, int] = {}
-        while True:
-            slot = int(self.offered_by[col])
-            if slot < 0:
-                return None
-            if slot in position_of_slot:
-                # Closed a cycle: it starts where this slot first moved.
-                start = position_of_slot[slot]
-                return [(slot, col), *moves[start + 1 :]], True
-            position_of_slot[slot] = len(moves)
-            moves.append((slot, col))
-            previous = int(self.state.col_of_slot[slot])
-            if previous < 0 or self.offered_by[previous] < 0:
-                return moves, False  # starts at a free slot, or leaves `previous` free
-            col = previous
-
-    def _gain(self, moves: list[tuple[int, int]]) -> int:
-        graph, state = self.graph, self.state
-        gain = 0
-        for slot, col in moves:
-            gain -= int(state.weight[slot])
-            if col >= 0:
-                gain += graph.weight(slot, col)
-        return gain
-
-    def _apply(self, moves: list[tuple[int, int]]) -> None:
-        state, graph = self.state, self.graph
-        for slot, _ in moves:
-            old = state.col_of_slot[slot]
-            if old >= 0 and state.slot_of_col[old] == slot:
-                state.slot_of_col[old] = -1
-        for slot, col in moves:
-            state.col_of_slot[slot] = col
-            if col >= 0:
-                state.slot_of_col[col] = slot
-                state.weight[slot] = graph.weight(slot, col)
-            else:
-                state.weight[slot] = 0
+        return row_price, col_price
 
 
 def _segment_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
