@@ -164,3 +164,10 @@ def test_personal_data_export_and_erasure(database: Database) -> None:
         assert erased.personal_goals is None and erased.manager_slack_id is None
         assert erased.slack_user_id.startswith("erased-") and erased.role == "mentor"
         assert repo.manager_map(session) == {}
+
+
+def test_matching_weights_come_from_programme_settings() -> None:
+    program = Program(name="P", settings={"matching_weights": {"central_topic": 5, "bogus": 9}})
+    assert pairing.weights_for(program).central_topic == 5
+    broken = Program(name="P", settings={"matching_weights": {"central_topic": -1}})
+    assert pairing.weights_for(broken) == pairing.MatchWeights()

@@ -206,3 +206,50 @@ def test_newcomer_fitting_the_waiting_list_is_proposed_to_admins(running_app: Ru
     )
     assert notice.ok
     assert len(_pairs(running_app, "proposed")) == 1
+
+
+def test_pair_sets_its_goals_from_the_introduction(running_app: RunningApp) -> None:
+    from storage.models import Goal
+
+    setup_program(running_app)
+    mentor, _mentee = _enroll_pool(running_app, 1, 1)
+    running_app.slack.view_submission(ADMIN, _review(running_app), {})
+    intro = running_app.fake.wait_for(
+        "chat.postMessage", lambda c: c.params["channel"].startswith("G")
+    )
+    button = next(
+        e for b in intro.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+    )
+    eventually(lambda: all(p.conversation_id for p in _pairs(running_app, "active")))
+    # Someone outside the pair cannot open it.
+    running_app.fake.add_user("UOUTSIDER")
+    running_app.slack.block_action("UOUTSIDER", "pair_set_goals", value=button["value"])
+    running_app.slack.block_action(mentor.user_id, "pair_set_goals", value=button["value"])
+    opened = running_app.fake.wait_for(
+        "views.open", lambda c: c.params["view"]["callback_id"] == "pair_goals"
+    )
+    assert len([c for c in running_app.fake.calls("views.open")
+                if c.params["view"]["callback_id"] == "pair_goals"]) == 1
+    assert opened.response is not None
+    empty = running_app.slack.view_submission(mentor.user_id, opened.response["view"], {})
+    assert "goal_1" in empty.json()["errors"]
+    values = sr.values_from({
+        "goal_1": sr.plain("Set up an AI assistant for my team"),
+        "measure_1": sr.plain("Used daily by March"),
+        "goal_2": sr.plain("Post on LinkedIn monthly"),
+    })
+    assert running_app.slack.view_submission(
+        mentor.user_id, opened.response["view"], values
+    ).status == 200
+    summary = running_app.fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.params["channel"] == intro.response["channel"]  # type: ignore[index]
+        and "AI assistant" in json.dumps(c.params.get("blocks", [])),
+    )
+    assert summary.ok
+    with running_app.db.session() as session:
+        goals = session.exec(select(Goal)).all()
+    assert [(g.title, g.measure) for g in goals] == [
+        ("Set up an AI assistant for my team", "Used daily by March"),
+        ("Post on LinkedIn monthly", None),
+    ]

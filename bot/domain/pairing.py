@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -23,6 +24,7 @@ from storage.models import (
     utcnow,
 )
 
+log = logging.getLogger(__name__)
 POOL_STATUSES = (ParticipantStatus.WAITING, ParticipantStatus.PAIRED)
 
 
@@ -30,7 +32,11 @@ def weights_for(program: Program) -> MatchWeights:
     """Programme settings may override any weight: settings["matching_weights"][name] = int."""
     overrides = (program.settings or {}).get("matching_weights") or {}
     known = {f.name for f in fields(MatchWeights)}
-    return MatchWeights(**{k: int(v) for k, v in overrides.items() if k in known})
+    try:
+        return MatchWeights(**{k: int(v) for k, v in overrides.items() if k in known})
+    except (TypeError, ValueError):
+        log.warning("ignoring invalid matching weights", extra={"program_id": program.id})
+        return MatchWeights()
 
 
 def profile_of(participant: Participant, capacity: int) -> MatchProfile:
