@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from bot.app import Services
 from bot.domain import pairing
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, translator
 from bot.views import common, kit
 from bot.views import matching as views
 from bot.views.home import MATCH_ACTION, REMATCH_ACTION
@@ -90,10 +90,9 @@ def introduce(services: Services, pairs: list[Pair]) -> None:
             program = session.get(Program, pair.program_id)
             people = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
             mentor, mentee = people[pair.mentor_id], people[pair.mentee_id]
-            locales = list(dict.fromkeys([mentor.locale, mentee.locale]))
-            translators = [services.translator_for(p.slack_user_id) for p in (mentor, mentee)]
-            translators = [t for t in translators if t.locale in locales]
-            unique = list({t.locale: t for t in translators}.values())
+            # One language when both read it; otherwise both, the mentor's first.
+            languages = dict.fromkeys([mentor.locale, mentee.locale])
+            translators = [translator(language) for language in languages]
             key = f"intro:{pair.id}"
             assert program is not None
             outbox.enqueue(
@@ -101,7 +100,7 @@ def introduce(services: Services, pairs: list[Pair]) -> None:
                 key=key,
                 kind="intro",
                 recipient=f"{mentor.slack_user_id},{mentee.slack_user_id}",
-                message=views.intro_message(program, pair, mentor, mentee, unique),
+                message=views.intro_message(program, pair, mentor, mentee, translators),
                 program_id=pair.program_id,
                 extra={"pair_id": pair.id},
             )
@@ -114,7 +113,7 @@ def introduce(services: Services, pairs: list[Pair]) -> None:
 def notify_admins_of_suggestions(services: Services, count: int) -> None:
     for admin in services.admin_ids():
         _ = services.translator_for(admin)
-        text = _("{count} new match suggestions are waiting for your review.", count=count)
+        text = _("New match suggestions are waiting for your review: {count}", count=count)
         button = kit.button(_("Review"), views.REVIEW_ACTION)
         send_dm(services, admin, kit.message(text, [kit.section(text, accessory=button)]))
 

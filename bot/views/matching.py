@@ -109,8 +109,8 @@ def review_modal(
     blocks: list[Any] = [
         kit.section(
             _(
-                "*{pairs} proposed pairs* (total score {score}), *{waiting} on the waiting "
-                "list*. Nobody is told anything until you approve.",
+                "*Proposed pairs: {pairs}* (total score {score}) · *Waiting list: {waiting}*\n"
+                "Nobody is told anything until you approve.",
                 pairs=len(pairs),
                 score=total,
                 waiting=len(waiting),
@@ -182,7 +182,7 @@ def approved_modal(count: int, _: Translator) -> dict[str, Any]:
             kit.section(
                 "✅ "
                 + _(
-                    "{count} pairs approved. Each pair now gets a warm introduction in a group "
+                    "Pairs approved: {count}. Each pair now gets a warm introduction in a group "
                     "message.",
                     count=count,
                 )
