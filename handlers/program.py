@@ -72,6 +72,9 @@ def open_program_modal(
     with services.db.session() as session:
         program = repo.active_program(session)
     form = form_from_program(program, date.today())
+    default_channel = services.settings.recognition_channel
+    if program is None and default_channel and not default_channel.startswith("#"):
+        form.community_channel = default_channel  # the picker needs an ID, not a #name
     try:
         client.views_open(
             trigger_id=trigger_id, view=program_modal(form, _, is_new=program is None)

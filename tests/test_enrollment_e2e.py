@@ -356,3 +356,19 @@ def test_home_buttons_open_join_profile_and_leave(running_app: RunningApp) -> No
         running_app.slack.block_action(MENTEE.user_id, action, block_id="participant_actions")
         opened = running_app.fake.wait_for_count("views.open", before + 1)[-1]
         assert opened.ok and opened.params["view"]["callback_id"] == callback
+
+
+def test_new_programme_defaults_to_the_recognition_channel(
+    fake_slack: Any, database: Any
+) -> None:
+    from bot.app import build_services
+    from handlers.program import open_program_modal
+    from tests.conftest import make_settings
+
+    services = build_services(
+        make_settings(fake_slack, database.url, RECOGNITION_CHANNEL="C0WINS"), db=database
+    )
+    assert open_program_modal(services, services.client, ADMIN, fake_slack.issue_trigger())
+    view = fake_slack.wait_for("views.open").params["view"]
+    channel = next(b for b in view["blocks"] if b.get("block_id") == "community_channel")
+    assert channel["element"]["initial_conversation"] == "C0WINS"
