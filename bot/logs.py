@@ -49,3 +49,5 @@ def configure_logging(level: str = "INFO", secrets: tuple[str, ...] = ()) -> Non
     # Bolt and slack_sdk log request bodies at DEBUG; keep them quieter than our own logs.
     for noisy in ("slack_bolt", "slack_sdk", "apscheduler", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.INFO))
+    # Alembic narrates every start at INFO; its news is only worth a line when it fails.
+    logging.getLogger("alembic").setLevel(max(logging.getLevelName(level), logging.WARNING))
