@@ -16,7 +16,8 @@ from bot.slack_api import PeopleDirectory, SlackUser, make_web_client
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-LISTENER_THREADS = 32
+# Listeners mostly wait on the Web API; a deep pool keeps a slow Slack from delaying acks.
+LISTENER_THREADS = 128
 
 
 @dataclass

@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.web import SlackWsgiApp
 
 log = logging.getLogger(__name__)
-DEFAULT_THREADS = 32
+DEFAULT_THREADS = 64
 
 
 class Runtime:

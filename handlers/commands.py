@@ -22,15 +22,23 @@ NOT_YET_AVAILABLE = frozenset({"goals", "status", "report", "shoutout"})
 
 @dataclass
 class CommandContext:
+    """A slash command, already acknowledged: replies go out through its response_url."""
+
     services: Services
     user_id: str
     args: str
     trigger_id: str
     channel_id: str
-    ack: Ack
     respond: Respond
     client: WebClient
     _: Translator
+
+    def reply(self, message: dict[str, Any]) -> None:
+        """An ephemeral answer only the person who typed the command sees."""
+        try:
+            self.respond(**message, response_type="ephemeral", replace_original=False)
+        except Exception:  # noqa: BLE001 - a lost reply is logged, never raised to Bolt
+            log.exception("reply through response_url failed")
 
 
 Route = Callable[[CommandContext], None]
@@ -47,55 +55,38 @@ class Routes:
         return self._routes.get(name)
 
 
-def _ephemeral(ack: Ack) -> Ack:
-    """Replies to a slash command are only for the person who typed it."""
-
-    def ephemeral_ack(**message: Any) -> Any:
-        if message:
-            message.setdefault("response_type", "ephemeral")
-        return ack(**message)
-
-    return ephemeral_ack  # type: ignore[return-value]
-
-
 def register(app: App, services: Services, routes: Routes) -> None:
     def show_help(ctx: CommandContext) -> None:
-        ctx.ack(**common.help_message(ctx._, is_admin=ctx.services.is_admin(ctx.user_id)))
+        ctx.reply(common.help_message(ctx._, is_admin=ctx.services.is_admin(ctx.user_id)))
 
     routes.add("help", show_help)
 
     @app.command("/mentoring")
     def mentoring(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack = _ephemeral(ack)
+        # Acknowledge first, before any lookup: a slow Web API must never cost the 3 s window.
+        ack()
         user_id = str(command.get("user_id") or "")
         text = str(command.get("text") or "").strip()
         name, _sep, args = text.partition(" ")
         name = name.lower() or "help"
         _ = services.translator_for(user_id)
+        ctx = CommandContext(
+            services=services,
+            user_id=user_id,
+            args=args.strip(),
+            trigger_id=str(command.get("trigger_id") or ""),
+            channel_id=str(command.get("channel_id") or ""),
+            respond=respond,
+            client=client,
+            _=_,
+        )
         if name in ADMIN_ONLY and not services.is_admin(user_id):
             log.info("admin command refused", extra={"user": user_id, "subcommand": name})
-            ack(**common.admins_only(_))
+            ctx.reply(common.admins_only(_))
             return
         route = routes.get(name)
         if route is None:
-            ack(
-                **(
-                    common.coming_soon(_)
-                    if name in NOT_YET_AVAILABLE
-                    else common.unknown_command(_, name)
-                )
-            )
+            unknown = name not in NOT_YET_AVAILABLE
+            ctx.reply(common.unknown_command(_, name) if unknown else common.coming_soon(_))
             return
-        route(
-            CommandContext(
-                services=services,
-                user_id=user_id,
-                args=args.strip(),
-                trigger_id=str(command.get("trigger_id") or ""),
-                channel_id=str(command.get("channel_id") or ""),
-                ack=ack,
-                respond=respond,
-                client=client,
-                _=_,
-            )
-        )
+        route(ctx)

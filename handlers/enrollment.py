@@ -119,10 +119,9 @@ def _error_blocks(errors: dict[str, str], _: Translator) -> dict[str, str]:
 
 def register(app: App, services: Services, routes: Routes) -> None:
     def join_command(ctx: CommandContext) -> None:
-        ctx.ack()
         reply = open_enrollment(services, ctx.client, ctx.user_id, ctx.trigger_id)
         if reply is not None:
-            ctx.respond(**reply, response_type="ephemeral")
+            ctx.reply(reply)
 
     routes.add("join", join_command)
     routes.add("profile", join_command)
@@ -234,10 +233,9 @@ def register(app: App, services: Services, routes: Routes) -> None:
         return None
 
     def leave_command(ctx: CommandContext) -> None:
-        ctx.ack()
         reply = open_leave(ctx.user_id, ctx.trigger_id, ctx.client)
         if reply is not None:
-            ctx.respond(**reply, response_type="ephemeral")
+            ctx.reply(reply)
 
     routes.add("leave", leave_command)
 
@@ -277,7 +275,7 @@ def register(app: App, services: Services, routes: Routes) -> None:
         publish_home(services, user_id)
 
     def mydata_command(ctx: CommandContext) -> None:
-        ctx.ack(text=ctx._("I'm sending you a copy of your data in a direct message."))
+        ctx.reply(kit.message(ctx._("I'm sending you a copy of your data in a direct message.")))
 
         def collect(session: Session) -> list[dict[str, Any]]:
             rows = repo.participations_of_user(session, ctx.user_id)

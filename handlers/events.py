@@ -1,4 +1,4 @@
-"""Events API plumbing: drop Slack's re-deliveries of events we already handled."""
+"""Request plumbing: early acknowledgements, and dropping Slack's re-deliveries of events."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import Ack, App, BoltResponse
 
 from bot.app import Services
 
@@ -32,8 +32,21 @@ class SeenEvents:
             return True
 
 
+# Payloads whose acknowledgement carries nothing: acked in the request thread, so a listener
+# pool busy with slow Web API work can never push them past Slack's 3-second window.
+EARLY_ACK_TYPES = frozenset({"block_actions", "view_closed"})
+
+
 def register(app: App, services: Services) -> None:
     seen = SeenEvents()
+
+    @app.middleware
+    def acknowledge_early(
+        body: dict[str, Any], ack: Ack, next: Callable[[], BoltResponse]  # noqa: A002
+    ) -> BoltResponse | None:
+        if "command" in body or body.get("type") in EARLY_ACK_TYPES:
+            ack()
+        return next()
 
     @app.middleware
     def skip_duplicate_events(

@@ -158,10 +158,9 @@ def register(app: App, services: Services, routes: Routes) -> None:
         return None
 
     def match_command(ctx: CommandContext) -> None:
-        ctx.ack()
         reply = open_review(ctx.client, ctx.user_id, ctx.trigger_id)
         if reply is not None:
-            ctx.respond(**reply, response_type="ephemeral")
+            ctx.reply(reply)
 
     routes.add("match", match_command)
 
@@ -324,10 +323,9 @@ def register(app: App, services: Services, routes: Routes) -> None:
         return None
 
     def rematch_command(ctx: CommandContext) -> None:
-        ctx.ack()
         reply = open_rematch(ctx.user_id, ctx.trigger_id, ctx.client)
         if reply is not None:
-            ctx.respond(**reply, response_type="ephemeral")
+            ctx.reply(reply)
 
     routes.add("rematch", rematch_command)
 

@@ -87,9 +87,8 @@ def open_program_modal(
 
 def register(app: App, services: Services, routes: Routes) -> None:
     def program_command(ctx: CommandContext) -> None:
-        ctx.ack()
         if not open_program_modal(services, ctx.client, ctx.user_id, ctx.trigger_id):
-            ctx.respond(**common.try_again(ctx._), response_type="ephemeral")
+            ctx.reply(common.try_again(ctx._))
 
     routes.add("program", program_command)
 

@@ -132,3 +132,14 @@ def eventually(check: Any, timeout: float = 5.0, interval: float = 0.05) -> Any:
             assert result, "condition not met in time"
             return result
         time.sleep(interval)
+
+
+def command_reply(app: RunningApp, user_id: str, text: str) -> dict[str, Any]:
+    """Runs a slash command and returns the ephemeral reply posted to its response_url."""
+    response = app.slack.command(user_id, text)
+    assert response.status == 200, response.body
+    assert response.response_url is not None
+    token = response.response_url.rsplit("/", 1)[-1]
+    call = app.fake.wait_for("response_url", lambda c: c.params.get("_token") == token)
+    assert call.params.get("response_type") == "ephemeral"
+    return call.params

@@ -10,7 +10,7 @@ import pytest
 
 from storage import repositories as repo
 from tests.conftest import ADMIN, RunningApp
-from tests.flows import setup_program
+from tests.flows import command_reply, setup_program
 
 USER = "UEMPLOYEE1"
 
@@ -24,30 +24,28 @@ def app(running_app: RunningApp) -> RunningApp:
 @pytest.mark.parametrize("text", ["help", "", "  HELP  "])
 def test_help_lists_commands_ephemerally(app: RunningApp, text: str) -> None:
     response = app.slack.command(USER, text)
-    assert response.status == 200
-    body = response.json()
-    rendered = json.dumps(body)
+    assert response.status == 200 and response.body == ""  # acknowledged at once
+    reply = command_reply(app, USER, text)
+    rendered = json.dumps(reply)
     assert "/mentoring join" in rendered and "/mentoring leave" in rendered
     assert "/mentoring match" not in rendered  # admin commands are not offered to everyone
-    assert body.get("response_type", "ephemeral") == "ephemeral"
 
 
 def test_admin_help_includes_admin_commands(app: RunningApp) -> None:
-    assert "/mentoring match" in app.slack.command(ADMIN, "help").body
+    assert "/mentoring match" in json.dumps(command_reply(app, ADMIN, "help"))
 
 
 def test_unknown_subcommand_gets_friendly_hint(app: RunningApp) -> None:
-    response = app.slack.command(USER, "dance")
-    assert response.status == 200
-    assert "`dance`" in response.json()["text"] and "/mentoring help" in response.json()["text"]
+    text = command_reply(app, USER, "dance")["text"]
+    assert "`dance`" in text and "/mentoring help" in text
 
 
 def test_help_is_in_the_users_slack_language(app: RunningApp) -> None:
     app.fake.add_user("UGERMAN01", locale="de-DE")
     app.fake.add_user("UVIET0001", locale="vi-VN")
-    english = app.slack.command(USER, "help").json()["text"]
-    german = app.slack.command("UGERMAN01", "help").json()["text"]
-    vietnamese = app.slack.command("UVIET0001", "help").json()["text"]
+    english = command_reply(app, USER, "help")["text"]
+    german = command_reply(app, "UGERMAN01", "help")["text"]
+    vietnamese = command_reply(app, "UVIET0001", "help")["text"]
     assert len({english, german, vietnamese}) == 3
     users_info = app.fake.calls("users.info")
     assert users_info and all(
@@ -57,9 +55,7 @@ def test_help_is_in_the_users_slack_language(app: RunningApp) -> None:
 
 @pytest.mark.parametrize("subcommand", ["program", "match", "report", "shoutout"])
 def test_admin_only_commands_refused_for_others(app: RunningApp, subcommand: str) -> None:
-    response = app.slack.command(USER, subcommand)
-    assert response.status == 200
-    assert "Only programme admins" in response.json()["text"]
+    assert "Only programme admins" in command_reply(app, USER, subcommand)["text"]
     assert app.fake.calls("views.open") == []
     with app.db.session() as session:
         assert repo.active_program(session) is None
@@ -166,16 +162,13 @@ def test_web_api_429_is_retried_with_retry_after(app: RunningApp) -> None:
 
 def test_web_api_5xx_is_retried(app: RunningApp) -> None:
     app.fake.fail_next("users.info", status=503)
-    response = app.slack.command(USER, "help")
-    assert response.status == 200
+    assert "/mentoring join" in json.dumps(command_reply(app, USER, "help"))
     assert len([c for c in app.fake.calls("users.info") if not c.ok]) == 1
     assert any(c.ok for c in app.fake.calls("users.info"))
 
 
 def test_unknown_user_still_gets_an_answer(app: RunningApp) -> None:
-    response = app.slack.command("UGHOST0001", "help")
-    assert response.status == 200
-    assert "/mentoring join" in response.body
+    assert "/mentoring join" in json.dumps(command_reply(app, "UGHOST0001", "help"))
 
 
 def test_briefly_locked_database_does_not_lose_the_request(app: RunningApp) -> None:
@@ -225,8 +218,7 @@ def test_postgres_connections_dropped_by_the_server_are_replaced(app: RunningApp
             )
         )
     app.fake.reset_calls()
-    response = app.slack.command(ADMIN, "help")
-    assert response.status == 200
+    assert "/mentoring match" in json.dumps(command_reply(app, ADMIN, "help"))
     app.slack.app_home_opened(ADMIN)
     assert app.fake.wait_for("views.publish").ok
 
@@ -254,3 +246,15 @@ def test_listener_client_retries_too(app: RunningApp) -> None:
     opened = app.fake.wait_for("views.open", lambda c: c.ok, timeout=10)
     assert opened.params["view"]["callback_id"] == "program_settings"
     assert [c.status for c in app.fake.calls("views.open")] == [429, 200]
+
+
+def test_acks_do_not_wait_for_a_slow_web_api(app: RunningApp) -> None:
+    """Slack gives 3 s: commands and button clicks are acknowledged before any Web API call."""
+    app.fake.latency = {"users.info": 3.5, "views.publish": 3.5}
+    started = time.monotonic()
+    command = app.slack.command("USLOWUSER1", "help")
+    click = app.slack.block_action("USLOWUSER2", "home_join", block_id="join")
+    event = app.slack.app_home_opened("USLOWUSER3")
+    assert [command.status, click.status, event.status] == [200, 200, 200]
+    assert time.monotonic() - started < 1.5
+    app.fake.wait_for("response_url", timeout=10)  # the reply still arrives, later

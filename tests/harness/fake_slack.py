@@ -32,6 +32,7 @@ import hashlib
 import itertools
 import json
 import secrets
+import sys
 import threading
 import time
 import uuid
@@ -419,10 +420,17 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # bursts of concurrent clients, like Slack's own front door
 
     def __init__(self, fake: FakeSlack) -> None:
         self.fake = fake
         super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up (an app stopping mid-call) is not the fake's error.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 # --------------------------------------------------------------------------------------------
@@ -452,6 +460,8 @@ class FakeSlack:
         #: trigger lifetime in seconds (Slack: 3)
         self.trigger_ttl = TRIGGER_TTL_SECONDS
         self.warnings: list[str] = []
+        # method -> seconds to wait before answering (a slow Slack, for load benchmarks)
+        self.latency: dict[str, float] = {}
 
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -884,6 +894,10 @@ class FakeSlack:
         if not token and isinstance(body_token, str):
             token = body_token
         params = _decode_json_params(params)
+
+        delay = self.latency.get(method, 0.0)
+        if delay > 0:
+            threading.Event().wait(delay)  # not time.sleep: freezegun must not shorten it
 
         fault = self._take_fault(method)
         if fault is not None:
