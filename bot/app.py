@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from bot.i18n import Translator, translator
 from bot.settings import Settings
 from bot.slack_api import PeopleDirectory, SlackUser, make_web_client
 from storage.db import Database
+from storage.models import Participant
 
 log = logging.getLogger(__name__)
 # Listeners mostly wait on the Web API; a deep pool keeps a slow Slack from delaying acks.
@@ -28,7 +30,9 @@ class Services:
     db: Database
     client: WebClient
     people: PeopleDirectory
-    extras: dict[str, Any] = field(default_factory=dict)
+    listener_executor: ThreadPoolExecutor | None = None
+    # Called after someone enrolls (e.g. matching the waiting list); handlers subscribe.
+    on_enrolled: list[Callable[[Participant], None]] = field(default_factory=list)
 
     def is_admin(self, user_id: str) -> bool:
         """ADMIN_USER_IDS, plus Slack workspace admins and owners (checked on the server)."""
@@ -65,7 +69,7 @@ def create_app(settings: Settings, services: Services | None = None) -> tuple[Ap
     services = services or build_services(settings)
     # Acks go out first; the listener's slow work continues on this pool.
     executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
-    services.extras["listener_executor"] = executor
+    services.listener_executor = executor
     app = App(
         client=services.client,
         signing_secret=settings.slack_signing_secret,

@@ -177,7 +177,8 @@ def register(app: App, services: Services, routes: Routes) -> None:
         )
         if result.created:
             send_training_pack(services, result.participant)
-            services.extras.get("on_enrolled", lambda _p: None)(result.participant)
+            for subscriber in services.on_enrolled:
+                subscriber(result.participant)
         publish_home(services, user_id)
 
     @app.action(views.TRAINING_READ_ACTION)

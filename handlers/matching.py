@@ -139,7 +139,7 @@ def match_newcomer(services: Services, participant: Participant) -> None:
 
 
 def register(app: App, services: Services, routes: Routes) -> None:
-    services.extras["on_enrolled"] = lambda participant: match_newcomer(services, participant)
+    services.on_enrolled.append(lambda participant: match_newcomer(services, participant))
 
     def open_review(client: WebClient, user_id: str, trigger_id: str) -> dict[str, Any] | None:
         _ = services.translator_for(user_id)

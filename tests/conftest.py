@@ -173,7 +173,8 @@ def running_app(fake_slack: FakeSlack, database: Database) -> Iterator[RunningAp
         server.shutdown()
         server.server_close()
         # Let listeners still working after their ack finish before the database goes.
-        services.extras["listener_executor"].shutdown(wait=True)
+        assert services.listener_executor is not None
+        services.listener_executor.shutdown(wait=True)
 
 
 @pytest.fixture(autouse=True)
