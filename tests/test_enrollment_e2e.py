@@ -372,3 +372,27 @@ def test_new_programme_defaults_to_the_recognition_channel(
     view = fake_slack.wait_for("views.open").params["view"]
     channel = next(b for b in view["blocks"] if b.get("block_id") == "community_channel")
     assert channel["element"]["initial_conversation"] == "C0WINS"
+
+
+def test_simultaneous_double_submit_creates_one_participant(running_app: RunningApp) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    setup_program(running_app)
+    MENTOR.add_to(running_app)
+    view = open_modal(running_app, MENTOR.user_id, "join")
+    values = enrollment_values(MENTOR)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(
+            lambda _i: running_app.slack.view_submission(MENTOR.user_id, view, values), range(4)
+        ))
+    assert [r.status for r in responses] == [200] * 4
+    assert len(_participants(running_app)) == 1
+
+    def one_pack() -> bool:
+        with running_app.db.session() as session:
+            packs = session.exec(
+                select(OutboxMessage).where(OutboxMessage.kind == "training")
+            ).all()
+        return len(packs) == 1 and packs[0].status == "sent"
+
+    eventually(one_pack)
