@@ -189,7 +189,7 @@ def register(app: App, services: Services, routes: Routes) -> None:
     def change_page(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         if services.is_admin(body["user"]["id"]):
-            update_review(body, client, page=int(body["actions"][0].get("value") or 0))
+            update_review(body, client, page=payloads.action_number(body))
 
     @app.action(views.REMOVE_ACTION)
     def remove_pair(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -198,7 +198,7 @@ def register(app: App, services: Services, routes: Routes) -> None:
         if not services.is_admin(user_id):
             return
         run_id = int(_metadata(body).get("run_id") or 0)
-        pair_id = int(body["actions"][0].get("value") or 0)
+        pair_id = payloads.action_number(body)
         services.db.run(lambda s: pairing.remove_proposed(s, run_id, pair_id, user_id))
         update_review(body, client)
 
@@ -248,7 +248,7 @@ def register(app: App, services: Services, routes: Routes) -> None:
         ack()
         user_id = body["user"]["id"]
         _ = services.translator_for(user_id)
-        pair_id = int(body["actions"][0].get("value") or 0)
+        pair_id = payloads.action_number(body)
         with services.db.session() as session:
             pair = _member_pair(session, pair_id, user_id)
         if pair is None:
@@ -379,7 +379,7 @@ def register(app: App, services: Services, routes: Routes) -> None:
         admin_id = body["user"]["id"]
         if not services.is_admin(admin_id):
             return
-        request_id = int(body["actions"][0].get("value") or 0)
+        request_id = payloads.action_number(body)
         outcome = services.db.run(
             lambda s: pairing.resolve_rematch(s, request_id, admin_id, end=end)
         )

@@ -72,3 +72,13 @@ def integer(values: Values, field: str) -> int | None:
 def state_values(body: dict[str, Any]) -> Values:
     values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
     return values if isinstance(values, dict) else {}
+
+
+def action_number(body: dict[str, Any]) -> int:
+    """The clicked button's value as a number (ids, pages); 0 when missing or not a number."""
+    actions = body.get("actions") or [{}]
+    value = actions[0].get("value") if isinstance(actions[0], dict) else None
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return 0
