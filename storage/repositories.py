@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from sqlalchemy import func, or_
+from sqlalchemy import String, func, or_
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
@@ -13,6 +13,7 @@ from storage.models import (
     Goal,
     MatchRun,
     MatchRunStatus,
+    OutboxMessage,
     Pair,
     PairEvent,
     PairStatus,
@@ -201,6 +202,38 @@ def checkin_responses_of(session: Session, participant_id: int) -> Sequence[Chec
 def shoutouts_mentioning(session: Session, program_id: int, user_id: str) -> list[ShoutOut]:
     rows = session.exec(select(ShoutOut).where(ShoutOut.program_id == program_id)).all()
     return [row for row in rows if user_id in row.recipient_slack_ids]
+
+
+def forget_user(session: Session, user_id: str) -> None:
+    """Removes a Slack user id from every record outside their participant row.
+
+    Delivered or pending messages that name the person (introductions quote goals) are
+    deleted: their only remaining purpose was the exactly-once ledger.
+    """
+    for goal in session.exec(select(Goal).where(Goal.created_by == user_id)).all():
+        goal.created_by = None
+        session.add(goal)
+    for event in session.exec(select(PairEvent).where(PairEvent.actor_slack_id == user_id)):
+        event.actor_slack_id = None
+        session.add(event)
+    for shoutout in session.exec(select(ShoutOut)).all():
+        if user_id in shoutout.recipient_slack_ids or shoutout.author_slack_id == user_id:
+            shoutout.recipient_slack_ids = [r for r in shoutout.recipient_slack_ids if r != user_id]
+            if shoutout.author_slack_id == user_id:
+                shoutout.author_slack_id = "erased"
+            session.add(shoutout)
+    mentions = or_(
+        col(OutboxMessage.recipient).contains(user_id),
+        func.cast(OutboxMessage.payload, String).contains(user_id),
+    )
+    for message in session.exec(select(OutboxMessage).where(mentions)).all():
+        session.delete(message)
+    for request in session.exec(
+        select(RematchRequest).where(RematchRequest.resolved_by == user_id)
+    ):
+        request.resolved_by = None
+        session.add(request)
+    session.flush()
 
 
 def count_by_status(session: Session, program_id: int) -> dict[str, int]:

@@ -223,6 +223,7 @@ def leave(session: Session, participant: Participant, *, erase: bool) -> list[En
 
 def erase_personal_data(session: Session, participant: Participant) -> None:
     """Removes everything that identifies the person; role and dates stay for anonymous counts."""
+    repo.forget_user(session, participant.slack_user_id)
     participant.slack_user_id = f"erased-{uuid.uuid4().hex[:20]}"
     participant.display_name = None
     participant.department = None
