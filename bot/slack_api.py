@@ -19,6 +19,7 @@ from bot.i18n import normalize_locale
 
 log = logging.getLogger(__name__)
 USER_CACHE_SECONDS = 600.0
+UNKNOWN_USER_CACHE_SECONDS = 60.0
 
 
 def retry_handlers() -> list:  # type: ignore[type-arg]
@@ -34,6 +35,10 @@ def make_web_client(token: str, base_url: str, timeout: int = 15) -> WebClient:
     return WebClient(
         token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers()
     )
+
+
+class _LookupFailed(Exception):
+    """users.info failed for a reason that may pass (rate limit, outage)."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,15 @@ class PeopleDirectory:
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(user_id)
-        if cached and now - cached[0] < USER_CACHE_SECONDS:
-            return cached[1]
-        user = self._fetch(user_id)
+        if cached is not None:
+            fetched_at, user = cached
+            ttl = USER_CACHE_SECONDS if user is not None else UNKNOWN_USER_CACHE_SECONDS
+            if now - fetched_at < ttl:
+                return user
+        try:
+            user = self._fetch(user_id)
+        except _LookupFailed:
+            return None  # a passing failure is not remembered: the next request asks again
         with self._lock:
             self._cache[user_id] = (now, user)
         return user
@@ -78,13 +89,18 @@ class PeopleDirectory:
         return user.locale if user else self._default_locale
 
     def _fetch(self, user_id: str) -> SlackUser | None:
+        """The user, None when Slack says there is no such user; raises on other failures."""
         try:
             data = self._client.users_info(user=user_id, include_locale=True)["user"]
         except SlackApiError as error:
-            log.warning(
-                "users.info failed", extra={"user": user_id, "error": error.response.get("error")}
-            )
-            return None
+            code = error.response.get("error")
+            log.warning("users.info failed", extra={"user": user_id, "error": code})
+            if code in ("user_not_found", "user_not_visible"):
+                return None
+            raise _LookupFailed(code) from error
+        except Exception as error:  # noqa: BLE001 - network trouble after the retries
+            log.warning("users.info failed", extra={"user": user_id, "error": type(error).__name__})
+            raise _LookupFailed(type(error).__name__) from error
         profile = data.get("profile") or {}
         return SlackUser(
             id=data["id"],
