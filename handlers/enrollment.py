@@ -20,7 +20,7 @@ from bot.views.home import EDIT_ACTION, JOIN_ACTION, LEAVE_ACTION
 from handlers import payloads
 from handlers.commands import CommandContext, Routes
 from handlers.home import publish_home
-from handlers.messaging import send_dm
+from handlers.messaging import apologise, send_dm
 from scheduler import outbox
 from storage import repositories as repo
 from storage.models import Participant, ParticipantStatus, Program
@@ -264,7 +264,12 @@ def register(app: App, services: Services, routes: Routes) -> None:
                 return None
             return domain.leave(session, participant, erase=erase)
 
-        ended = services.db.run(leave)
+        try:
+            ended = services.db.run(leave)
+        except Exception:
+            log.exception("leaving failed")
+            apologise(services, user_id)
+            return
         if ended is None:
             return
         log.info("left the programme", extra={"erased": erase})

@@ -20,7 +20,7 @@ from bot.views.home import MATCH_ACTION, REMATCH_ACTION
 from handlers import payloads
 from handlers.commands import CommandContext, Routes
 from handlers.home import publish_home
-from handlers.messaging import send_dm
+from handlers.messaging import apologise, send_dm
 from scheduler import outbox
 from storage import repositories as repo
 from storage.models import Goal, OutboxMessage, Pair, PairStatus, Participant, Program, utcnow
@@ -221,7 +221,12 @@ def register(app: App, services: Services, routes: Routes) -> None:
             ack()
             return
         run_id = int(_metadata(body).get("run_id") or 0)
-        approved = services.db.run(lambda s: pairing.approve(s, run_id, user_id))
+        try:
+            approved = services.db.run(lambda s: pairing.approve(s, run_id, user_id))
+        except Exception:
+            log.exception("approving pairs failed")
+            ack(response_action="update", view=views.failed_modal(_))
+            return
         ack(response_action="update", view=views.approved_modal(len(approved), _))
         log.info("pairs approved", extra={"count": len(approved), "admin": user_id})
         introduce(services, approved)
@@ -289,7 +294,12 @@ def register(app: App, services: Services, routes: Routes) -> None:
                 )
             return pair
 
-        pair = services.db.run(save)
+        try:
+            pair = services.db.run(save)
+        except Exception:
+            log.exception("saving pair goals failed")
+            ack(response_action="errors", errors={"goal_1": common.try_again(_)["text"]})
+            return
         ack()
         if pair is not None and pair.conversation_id:
             try:
@@ -357,7 +367,12 @@ def register(app: App, services: Services, routes: Routes) -> None:
             partner = repo.participants_by_ids(session, [other])[other]
             return request.id or 0, participant, partner
 
-        recorded = services.db.run(record)
+        try:
+            recorded = services.db.run(record)
+        except Exception:
+            log.exception("recording a re-match request failed")
+            apologise(services, user_id)
+            return
         if recorded is None:
             return
         request_id, requester, partner = recorded

@@ -21,3 +21,10 @@ def send_dm(services: Services, user_id: str, message: dict[str, Any]) -> str | 
         log.warning("DM failed", extra={"user": user_id, "error": error.response.get("error")})
         return None
     return str(channel)
+
+
+def apologise(services: Services, user_id: str) -> None:
+    """Tells the person their action did not go through (after an ack there is no modal left)."""
+    from bot.views import common
+
+    send_dm(services, user_id, common.try_again(services.translator_for(user_id)))

@@ -409,3 +409,20 @@ def test_simultaneous_double_submit_creates_one_participant(running_app: Running
         return len(packs) == 1 and packs[0].status == "sent"
 
     eventually(one_pack)
+
+
+def test_enrollment_when_slack_profile_lookup_fails_keeps_the_modal(
+    running_app: RunningApp,
+) -> None:
+    setup_program(running_app)
+    MENTOR.add_to(running_app)
+    view = open_modal(running_app, MENTOR.user_id, "join")
+    running_app.services.people.forget(MENTOR.user_id)
+    running_app.fake.fail_next("users.info", status=200, error="internal_error", times=2)
+    response = running_app.slack.view_submission(MENTOR.user_id, view, enrollment_values(MENTOR))
+    assert "try again" in _errors(response)["role"]
+    assert _participants(running_app) == []
+    # The person submits again (the modal kept their answers) and it works.
+    ok = running_app.slack.view_submission(MENTOR.user_id, view, enrollment_values(MENTOR))
+    assert ok.status == 200 and ok.body in ("", "{}")
+    assert len(_participants(running_app)) == 1

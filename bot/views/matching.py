@@ -191,6 +191,19 @@ def approved_modal(count: int, _: Translator) -> dict[str, Any]:
     )
 
 
+def failed_modal(_: Translator) -> dict[str, Any]:
+    return kit.modal(
+        title=_("Matching"),
+        close=_("Close"),
+        callback_id=REVIEW_CALLBACK_ID + "_failed",
+        blocks=[
+            kit.section(
+                _("Something went wrong on our side and nothing was changed. Please try again.")
+            )
+        ],
+    )
+
+
 def _person_block(program: Program, person: Participant, role: str, _: Translator) -> str:
     lines = [f"*<@{person.slack_user_id}>* ({role})"]
     if person.role == "mentor" and person.topics_offered:
