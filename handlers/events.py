@@ -42,7 +42,9 @@ def register(app: App, services: Services) -> None:
 
     @app.middleware
     def acknowledge_early(
-        body: dict[str, Any], ack: Ack, next: Callable[[], BoltResponse]  # noqa: A002
+        body: dict[str, Any],
+        ack: Ack,
+        next: Callable[[], BoltResponse],  # noqa: A002
     ) -> BoltResponse | None:
         if "command" in body or body.get("type") in EARLY_ACK_TYPES:
             ack()

@@ -228,23 +228,36 @@ def test_pair_sets_its_goals_from_the_introduction(running_app: RunningApp) -> N
     opened = running_app.fake.wait_for(
         "views.open", lambda c: c.params["view"]["callback_id"] == "pair_goals"
     )
-    assert len([c for c in running_app.fake.calls("views.open")
-                if c.params["view"]["callback_id"] == "pair_goals"]) == 1
+    assert (
+        len(
+            [
+                c
+                for c in running_app.fake.calls("views.open")
+                if c.params["view"]["callback_id"] == "pair_goals"
+            ]
+        )
+        == 1
+    )
     assert opened.response is not None
     empty = running_app.slack.view_submission(mentor.user_id, opened.response["view"], {})
     assert "goal_1" in empty.json()["errors"]
-    values = sr.values_from({
-        "goal_1": sr.plain("Set up an AI assistant for my team"),
-        "measure_1": sr.plain("Used daily by March"),
-        "goal_2": sr.plain("Post on LinkedIn monthly"),
-    })
-    assert running_app.slack.view_submission(
-        mentor.user_id, opened.response["view"], values
-    ).status == 200
+    values = sr.values_from(
+        {
+            "goal_1": sr.plain("Set up an AI assistant for my team"),
+            "measure_1": sr.plain("Used daily by March"),
+            "goal_2": sr.plain("Post on LinkedIn monthly"),
+        }
+    )
+    assert (
+        running_app.slack.view_submission(mentor.user_id, opened.response["view"], values).status
+        == 200
+    )
     summary = running_app.fake.wait_for(
         "chat.postMessage",
-        lambda c: c.params["channel"] == intro.response["channel"]  # type: ignore[index]
-        and "AI assistant" in json.dumps(c.params.get("blocks", [])),
+        lambda c: (
+            c.params["channel"] == intro.response["channel"]  # type: ignore[index]
+            and "AI assistant" in json.dumps(c.params.get("blocks", []))
+        ),
     )
     assert summary.ok
     with running_app.db.session() as session:
