@@ -9,6 +9,7 @@ mean two replicas never claim the same row. Only the claimer sends, then marks t
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -126,42 +127,58 @@ def _release_stale_claims(db: Database, now: datetime) -> None:
 
 
 def flush(
-    db: Database, client: WebClient, *, keys: Iterable[str] | None = None, owner: str = "app"
+    db: Database,
+    client: WebClient,
+    *,
+    keys: Iterable[str] | None = None,
+    owner: str = "app",
+    budget_seconds: float = 0.0,
 ) -> int:
-    """Send due messages (or only `keys`); returns how many were sent by this call."""
-    now = utcnow()
-    if keys is None:
-        _release_stale_claims(db, now)
-    token = f"{owner}:{uuid.uuid4().hex[:12]}"
+    """Sends due messages (or only `keys`); returns how many this call sent.
+
+    One batch at least; with a budget, further batches until it is spent or nothing is due
+    (the scheduler's run), so a large backlog drains without one call holding a thread forever.
+    """
+    wanted = list(keys) if keys is not None else None
+    if wanted is None:
+        _release_stale_claims(db, utcnow())
+    deadline = time.monotonic() + budget_seconds
     sent = 0
-    for message_id in _claim(db, token, keys, now):
-        with db.session() as session:
-            row = session.get(OutboxMessage, message_id)
-        if row is None:  # erased with the person it was for
-            continue
-        try:
-            channel_id, ts = _send(client, row)
-        except SlackApiError as error:
-            _record_failure(db, message_id, str(error.response.get("error")))
-            continue
-        except Exception as error:  # noqa: BLE001 - network trouble: retry later
-            _record_failure(db, message_id, type(error).__name__)
-            continue
-        with db.session() as session:
-            row = session.get(OutboxMessage, message_id)
-            if row is None:
-                continue
-            row.status = OutboxStatus.SENT
-            row.sent_at = utcnow()
-            row.channel_id = channel_id
-            row.message_ts = ts
-            row.attempts += 1
-            session.add(row)
-            hook = _sent_hooks.get(row.kind)
-            if hook is not None:
-                hook(session, row)
-        sent += 1
-    return sent
+    while True:
+        token = f"{owner}:{uuid.uuid4().hex[:12]}"
+        claimed = _claim(db, token, wanted, utcnow())
+        sent += sum(_deliver(db, client, message_id) for message_id in claimed)
+        if len(claimed) < BATCH or time.monotonic() >= deadline:
+            return sent
+
+
+def _deliver(db: Database, client: WebClient, message_id: int) -> bool:
+    with db.session() as session:
+        row = session.get(OutboxMessage, message_id)
+    if row is None:  # erased with the person it was for
+        return False
+    try:
+        channel_id, ts = _send(client, row)
+    except SlackApiError as error:
+        _record_failure(db, message_id, str(error.response.get("error")))
+        return False
+    except Exception as error:  # noqa: BLE001 - network trouble: retry later
+        _record_failure(db, message_id, type(error).__name__)
+        return False
+    with db.session() as session:
+        row = session.get(OutboxMessage, message_id)
+        if row is None:
+            return False
+        row.status = OutboxStatus.SENT
+        row.sent_at = utcnow()
+        row.channel_id = channel_id
+        row.message_ts = ts
+        row.attempts += 1
+        session.add(row)
+        hook = _sent_hooks.get(row.kind)
+        if hook is not None:
+            hook(session, row)
+    return True
 
 
 def _record_failure(db: Database, message_id: int, error: str) -> None:

@@ -61,7 +61,9 @@ def run_once(services: Services, run_key: str, job_name: str, work: Callable[[],
 
 
 def deliver_outbox(services: Services) -> int:
-    return outbox.flush(services.db, services.client, owner=replica_id())
+    # Leave a margin before the next run; max_instances=1 keeps runs from overlapping anyway.
+    budget = OUTBOX_INTERVAL_SECONDS * 0.8
+    return outbox.flush(services.db, services.client, owner=replica_id(), budget_seconds=budget)
 
 
 def build_scheduler(services: Services) -> BackgroundScheduler:

@@ -146,3 +146,16 @@ def test_scheduler_has_the_outbox_job(database: Database, fake_slack: FakeSlack)
     services = build_services(make_settings(fake_slack, database.url), db=database)
     scheduler = build_scheduler(services)
     assert [job.id for job in scheduler.get_jobs()] == ["deliver_outbox"]
+
+
+def test_a_scheduled_run_drains_a_backlog_larger_than_one_batch(
+    database: Database, fake_slack: FakeSlack
+) -> None:
+    from scheduler.runner import deliver_outbox
+
+    _queue(database, outbox.BATCH * 3 + 7)
+    services = build_services(make_settings(fake_slack, database.url), db=database)
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    assert outbox.flush(database, client) == outbox.BATCH  # an immediate flush: one batch
+    assert deliver_outbox(services) == outbox.BATCH * 2 + 7  # the scheduler: the rest
+    assert len([c for c in fake_slack.calls("chat.postMessage") if c.ok]) == outbox.BATCH * 3 + 7

@@ -15,6 +15,7 @@ from storage.models import (
     MatchRun,
     MatchRunStatus,
     Pair,
+    PairEvent,
     PairStatus,
     Participant,
     ParticipantStatus,
@@ -91,19 +92,18 @@ def propose(session: Session, program: Program, admin_id: str | None) -> Proposa
         existing_load=repo.active_load(session, program.id or 0),
     )
     pairs = [
-        repo.save(
-            session,
-            Pair(
-                program_id=program.id or 0,
-                match_run_id=run.id,
-                mentor_id=proposed.mentor_id,
-                mentee_id=proposed.mentee_id,
-                score=proposed.score,
-                reasons=[{"code": r.code, "params": dict(r.params)} for r in proposed.reasons],
-            ),
+        Pair(
+            program_id=program.id or 0,
+            match_run_id=run.id,
+            mentor_id=proposed.mentor_id,
+            mentee_id=proposed.mentee_id,
+            score=proposed.score,
+            reasons=[{"code": r.code, "params": dict(r.params)} for r in proposed.reasons],
         )
         for proposed in result.pairs
     ]
+    session.add_all(pairs)
+    session.flush()
     run.waiting_list = [
         {
             "participant_id": item.participant_id,
@@ -161,9 +161,12 @@ def approve(session: Session, run_id: int, admin_id: str) -> list[Pair]:
     program = session.get(Program, run.program_id)
     assert program is not None
     load = repo.active_load(session, run.program_id)
+    proposed = repo.proposed_pairs(session, run_id)
+    people = repo.participants_by_ids(
+        session, [p.mentor_id for p in proposed] + [p.mentee_id for p in proposed]
+    )
     approved: list[Pair] = []
-    for pair in repo.proposed_pairs(session, run_id):
-        people = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
+    for pair in proposed:
         mentor, mentee = people.get(pair.mentor_id), people.get(pair.mentee_id)
         still_valid = (
             mentor is not None
@@ -174,7 +177,7 @@ def approve(session: Session, run_id: int, admin_id: str) -> list[Pair]:
         )
         if not still_valid:
             pair.status = PairStatus.DISCARDED
-            repo.save(session, pair)
+            session.add(pair)
             continue
         assert mentor is not None and mentee is not None
         pair.status = PairStatus.ACTIVE
@@ -182,11 +185,17 @@ def approve(session: Session, run_id: int, admin_id: str) -> list[Pair]:
         pair.approved_by = admin_id
         load[pair.mentor_id] = load.get(pair.mentor_id, 0) + 1
         mentor.status = mentee.status = ParticipantStatus.PAIRED
-        repo.save(session, mentor)
-        repo.save(session, mentee)
-        repo.save(session, pair)
-        repo.add_pair_event(session, pair.id or 0, "approved", admin_id, score=pair.score)
+        session.add_all([mentor, mentee, pair])
+        session.add(
+            PairEvent(
+                pair_id=pair.id or 0,
+                kind="approved",
+                actor_slack_id=admin_id,
+                detail={"score": pair.score},
+            )
+        )
         approved.append(pair)
+    session.flush()
     run.status = MatchRunStatus.CLOSED
     run.closed_at = utcnow()
     repo.save(session, run)
