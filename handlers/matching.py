@@ -60,11 +60,11 @@ def _review_view(services: Services, run_id: int, _: Translator, page: int) -> d
         proposal = pairing.load_proposal(session, run_id)
         program = session.get(Program, proposal.run.program_id) if proposal else None
     if proposal is None or program is None:
-        return kit.modal(
+        return kit.notice_modal(
             title=_("Matching"),
-            callback_id="match_gone",
+            text=_("This proposal is no longer available."),
             close=_("Close"),
-            blocks=[kit.section(_("This proposal is no longer available."))],
+            callback_id="match_gone",
         )
     return views.review_modal(
         program, run_id, proposal.pairs, proposal.run.waiting_list, proposal.people, _, page=page

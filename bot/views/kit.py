@@ -149,6 +149,11 @@ def modal(
     return rendered
 
 
+def notice_modal(*, title: str, text: str, close: str, callback_id: str) -> dict[str, Any]:
+    """A modal that only tells something (progress, success, failure)."""
+    return modal(title=title, close=close, callback_id=callback_id, blocks=[section(text)])
+
+
 def home(blocks: list[Block]) -> dict[str, Any]:
     view = View(type="home", blocks=blocks)
     rendered = view.to_dict()

@@ -85,11 +85,11 @@ def _name(person: Participant | None) -> str:
 
 
 def loading_modal(_: Translator) -> dict[str, Any]:
-    return kit.modal(
+    return kit.notice_modal(
         title=_("Matching"),
-        callback_id=REVIEW_CALLBACK_ID,
+        text="⏳ " + _("Computing the best pairs for the whole pool…"),
         close=_("Close"),
-        blocks=[kit.section("⏳ " + _("Computing the best pairs for the whole pool…"))],
+        callback_id=REVIEW_CALLBACK_ID,
     )
 
 
@@ -174,33 +174,24 @@ def review_modal(
 
 
 def approved_modal(count: int, _: Translator) -> dict[str, Any]:
-    return kit.modal(
+    text = _(
+        "Pairs approved: {count}. Each pair now gets a warm introduction in a group message.",
+        count=count,
+    )
+    return kit.notice_modal(
         title=_("Matches approved"),
+        text="✅ " + text,
         close=_("Done"),
         callback_id=REVIEW_CALLBACK_ID + "_done",
-        blocks=[
-            kit.section(
-                "✅ "
-                + _(
-                    "Pairs approved: {count}. Each pair now gets a warm introduction in a group "
-                    "message.",
-                    count=count,
-                )
-            )
-        ],
     )
 
 
 def failed_modal(_: Translator) -> dict[str, Any]:
-    return kit.modal(
+    return kit.notice_modal(
         title=_("Matching"),
+        text=_("Something went wrong on our side and nothing was changed. Please try again."),
         close=_("Close"),
         callback_id=REVIEW_CALLBACK_ID + "_failed",
-        blocks=[
-            kit.section(
-                _("Something went wrong on our side and nothing was changed. Please try again.")
-            )
-        ],
     )
 
 
