@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 LISTENER_THREADS = 128
 
 
+class AlreadyReported(Exception):
+    """A listener stopped after telling the person what went wrong: nothing more to log."""
+
+
 @dataclass
 class Services:
     """Everything a handler needs besides the payload: no globals anywhere."""
@@ -81,6 +85,8 @@ def create_app(settings: Settings, services: Services | None = None) -> tuple[Ap
 
     @app.error
     def _on_error(error: Exception, body: dict[str, Any], response: BoltResponse) -> None:
+        if isinstance(error, AlreadyReported):
+            return
         log.error(
             "listener failed",
             exc_info=error,

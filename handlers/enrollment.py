@@ -20,7 +20,12 @@ from bot.views.home import EDIT_ACTION, JOIN_ACTION, LEAVE_ACTION
 from handlers import payloads
 from handlers.commands import CommandContext, Routes
 from handlers.home import publish_home
-from handlers.messaging import apologise, send_dm
+from handlers.messaging import (
+    open_or_explain,
+    send_dm,
+    store_or_apologise,
+    update_message,
+)
 from scheduler import outbox
 from storage import repositories as repo
 from storage.models import Participant, ParticipantStatus, Program
@@ -51,11 +56,7 @@ def parse_enrollment_form(values: payloads.Values) -> domain.EnrollmentForm:
 
 def _current(services: Services, user_id: str) -> tuple[Program | None, Participant | None]:
     with services.db.session() as session:
-        program = repo.active_program(session)
-        participant = (
-            repo.participant_by_user(session, program.id or 0, user_id) if program else None
-        )
-    return program, participant
+        return repo.current_participant(session, user_id)
 
 
 def open_enrollment(
@@ -86,12 +87,7 @@ def open_enrollment(
         locale_name=LANGUAGE_NAMES.get(_.locale, _.locale),
         editing=enrolled,
     )
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:
-        log.warning("views.open failed", extra={"error": error.response.get("error")})
-        return kit.message(_("That took too long, sorry. Please try again."))
-    return None
+    return open_or_explain(client, trigger_id, view, _)
 
 
 def send_training_pack(services: Services, participant: Participant) -> None:
@@ -188,33 +184,16 @@ def register(app: App, services: Services, routes: Routes) -> None:
         _ = services.translator_for(user_id)
 
         def record(session: Session) -> Participant | None:
-            program = repo.active_program(session)
-            participant = (
-                repo.participant_by_user(session, program.id or 0, user_id) if program else None
-            )
+            _program, participant = repo.current_participant(session, user_id)
             if participant is not None:
                 domain.mark_training_read(session, participant)
             return participant
 
-        participant = services.db.run(record)
+        participant = store_or_apologise(services, user_id, record, action="training_read")
         if participant is None or participant.training_read_at is None:
             return
         read_on = _.date(participant.training_read_at.date())
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-            "channel_id"
-        )
-        ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get(
-            "message_ts"
-        )
-        if channel and ts:
-            try:
-                client.chat_update(
-                    channel=channel,
-                    ts=ts,
-                    **views.training_message(participant, _, read_at=read_on),
-                )
-            except SlackApiError as error:
-                log.warning("chat.update failed", extra={"error": error.response.get("error")})
+        update_message(services, body, views.training_message(participant, _, read_at=read_on))
         publish_home(services, user_id)
 
     def open_leave(user_id: str, trigger_id: str, client: WebClient) -> dict[str, Any] | None:
@@ -222,16 +201,8 @@ def register(app: App, services: Services, routes: Routes) -> None:
         program, participant = _current(services, user_id)
         if program is None or participant is None or participant.status == ParticipantStatus.LEFT:
             return common.not_enrolled(_)
-        try:
-            client.views_open(
-                trigger_id=trigger_id,
-                view=views.leave_modal(
-                    program, _, paired=participant.status == ParticipantStatus.PAIRED
-                ),
-            )
-        except SlackApiError:
-            return kit.message(_("That took too long, sorry. Please try again."))
-        return None
+        view = views.leave_modal(program, _, paired=participant.status == ParticipantStatus.PAIRED)
+        return open_or_explain(client, trigger_id, view, _)
 
     def leave_command(ctx: CommandContext) -> None:
         reply = open_leave(ctx.user_id, ctx.trigger_id, ctx.client)
@@ -256,20 +227,12 @@ def register(app: App, services: Services, routes: Routes) -> None:
         erase = "erase" in payloads.selected_many(payloads.state_values(body), "erase")
 
         def leave(session: Session) -> list[domain.EndedPair] | None:
-            program = repo.active_program(session)
-            participant = (
-                repo.participant_by_user(session, program.id or 0, user_id) if program else None
-            )
+            _program, participant = repo.current_participant(session, user_id)
             if participant is None or participant.status == ParticipantStatus.LEFT:
                 return None
             return domain.leave(session, participant, erase=erase)
 
-        try:
-            ended = services.db.run(leave)
-        except Exception:
-            log.exception("leaving failed")
-            apologise(services, user_id)
-            return
+        ended = store_or_apologise(services, user_id, leave, action="leave")
         if ended is None:
             return
         log.info("left the programme", extra={"erased": erase})
@@ -287,7 +250,7 @@ def register(app: App, services: Services, routes: Routes) -> None:
             rows = repo.participations_of_user(session, ctx.user_id)
             return [domain.personal_data(session, row) for row in rows]
 
-        records = services.db.run(collect)
+        records = store_or_apologise(services, ctx.user_id, collect, action="mydata")
         if not records:
             send_dm(services, ctx.user_id, kit.message(ctx._("I have no data stored about you.")))
             return

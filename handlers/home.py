@@ -12,7 +12,6 @@ from bot.app import Services
 from bot.domain.overview import enrollment_overview
 from bot.views.home import HomeState, home_view
 from storage import repositories as repo
-from storage.models import PairStatus
 
 log = logging.getLogger(__name__)
 
@@ -20,21 +19,10 @@ log = logging.getLogger(__name__)
 def home_state(services: Services, user_id: str) -> HomeState:
     is_admin = services.is_admin(user_id)
     with services.db.session() as session:
-        program = repo.active_program(session)
-        participant = None
-        partner_ids: list[str] = []
-        overview = None
-        if program is not None:
-            participant = repo.participant_by_user(session, program.id or 0, user_id)
-            if participant is not None:
-                active = repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE])
-                others = [
-                    p.mentee_id if p.mentor_id == participant.id else p.mentor_id for p in active
-                ]
-                people = repo.participants_by_ids(session, others)
-                partner_ids = [people[i].slack_user_id for i in others if i in people]
-            if is_admin:
-                overview = enrollment_overview(session, program)
+        program, participant = repo.current_participant(session, user_id)
+        partners = repo.active_partners(session, participant) if participant else []
+        overview = enrollment_overview(session, program) if program and is_admin else None
+    partner_ids = [partner.slack_user_id for partner in partners]
     return HomeState(program, participant, partner_ids, is_admin, overview)
 
 

@@ -20,10 +20,17 @@ from bot.views.home import MATCH_ACTION, REMATCH_ACTION
 from handlers import payloads
 from handlers.commands import CommandContext, Routes
 from handlers.home import publish_home
-from handlers.messaging import apologise, send_dm
+from handlers.messaging import (
+    open_modal,
+    open_or_explain,
+    send_dm,
+    store_or_apologise,
+    too_slow,
+    update_message,
+)
 from scheduler import outbox
 from storage import repositories as repo
-from storage.models import Goal, OutboxMessage, Pair, PairStatus, Participant, Program, utcnow
+from storage.models import OutboxMessage, Pair, Participant, Program, utcnow
 
 log = logging.getLogger(__name__)
 PAIR_ENDED_FOR_PARTNER = N_(
@@ -121,16 +128,8 @@ def notify_admins_of_suggestions(services: Services, count: int) -> None:
 def match_newcomer(services: Services, participant: Participant) -> None:
     """Someone joined: if matching has begun and they fit someone waiting, propose it."""
 
-    def work(session: Session) -> int:
-        program = repo.active_program(session)
-        if program is None or not repo.pairs(session, program.id or 0, [PairStatus.ACTIVE]):
-            return 0
-        proposal = pairing.propose(session, program, None)
-        involved = [p for p in proposal.pairs if participant.id in (p.mentor_id, p.mentee_id)]
-        return len(proposal.pairs) if involved else 0
-
     try:
-        count = services.db.run(work)
+        count = services.db.run(lambda session: pairing.propose_for_newcomer(session, participant))
     except Exception:
         log.exception("matching a newcomer failed")
         return
@@ -147,14 +146,13 @@ def register(app: App, services: Services, routes: Routes) -> None:
             program = repo.active_program(session)
         if program is None:
             return common.no_program(_, is_admin=True)
-        try:
-            opened = client.views_open(trigger_id=trigger_id, view=views.loading_modal(_))
-        except SlackApiError:
-            return kit.message(_("That took too long, sorry. Please try again."))
+        opened = open_modal(client, trigger_id, views.loading_modal(_))
+        if opened is None:
+            return too_slow(_)
         run_id = _compute(services, user_id)
         if run_id is None:
             return common.no_program(_, is_admin=True)
-        client.views_update(view_id=opened["view"]["id"], view=_review_view(services, run_id, _, 0))
+        client.views_update(view_id=opened["id"], view=_review_view(services, run_id, _, 0))
         return None
 
     def match_command(ctx: CommandContext) -> None:
@@ -240,30 +238,16 @@ def register(app: App, services: Services, routes: Routes) -> None:
 
     # Pair goals -----------------------------------------------------------------------------
 
-    def _member_pair(session: Session, pair_id: int, user_id: str) -> Pair | None:
-        pair = session.get(Pair, pair_id)
-        if pair is None or pair.status != PairStatus.ACTIVE:
-            return None
-        people = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
-        members = {p.slack_user_id for p in people.values()}
-        return pair if user_id in members else None
-
     @app.action(views.GOALS_ACTION)
     def open_goals(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         user_id = body["user"]["id"]
-        _ = services.translator_for(user_id)
         pair_id = payloads.action_number(body)
         with services.db.session() as session:
-            pair = _member_pair(session, pair_id, user_id)
-        if pair is None:
-            return
-        try:
-            client.views_open(
-                trigger_id=body.get("trigger_id", ""), view=views.goals_modal(pair_id, _)
-            )
-        except SlackApiError as error:
-            log.warning("views.open failed", extra={"error": error.response.get("error")})
+            pair = pairing.pair_of_member(session, pair_id, user_id)
+        if pair is not None:
+            view = views.goals_modal(pair_id, services.translator_for(user_id))
+            open_modal(client, body.get("trigger_id", ""), view)
 
     @app.view(views.GOALS_CALLBACK_ID)
     def goals_submitted(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -272,40 +256,31 @@ def register(app: App, services: Services, routes: Routes) -> None:
         values = payloads.state_values(body)
         pair_id = int(_metadata(body).get("pair_id") or 0)
         entries = [
-            (
-                payloads.text(values, f"goal_{i}").strip(),
-                payloads.text(values, f"measure_{i}").strip(),
-            )
-            for i in range(1, views.MAX_GOALS + 1)
+            (payloads.text(values, f"goal_{i}"), payloads.text(values, f"measure_{i}"))
+            for i in range(1, pairing.MAX_PAIR_GOALS + 1)
         ]
-        goals = [(title, measure) for title, measure in entries if title]
-        if not goals:
+        if not any(title.strip() for title, _measure in entries):
             ack(response_action="errors", errors={"goal_1": _("Add at least one goal.")})
             return
 
-        def save(session: Session) -> Pair | None:
-            pair = _member_pair(session, pair_id, user_id)
+        def save(session: Session) -> tuple[Pair, list[str]] | None:
+            pair = pairing.pair_of_member(session, pair_id, user_id)
             if pair is None:
                 return None
-            for title, measure in goals:
-                repo.save(
-                    session,
-                    Goal(pair_id=pair_id, title=title, measure=measure or None, created_by=user_id),
-                )
-            return pair
+            return pair, [goal.title for goal in pairing.add_goals(session, pair, entries, user_id)]
 
         try:
-            pair = services.db.run(save)
+            saved = services.db.run(save)
         except Exception:
             log.exception("saving pair goals failed")
             ack(response_action="errors", errors={"goal_1": common.try_again(_)["text"]})
             return
         ack()
-        if pair is not None and pair.conversation_id:
+        if saved is not None and saved[0].conversation_id:
+            pair, titles = saved
             try:
                 client.chat_postMessage(
-                    channel=pair.conversation_id,
-                    **views.goals_saved_message([t for t, _m in goals], user_id, _),
+                    channel=pair.conversation_id, **views.goals_saved_message(titles, user_id, _)
                 )
             except SlackApiError as error:
                 log.warning("goal summary failed", extra={"error": error.response.get("error")})
@@ -315,22 +290,11 @@ def register(app: App, services: Services, routes: Routes) -> None:
     def open_rematch(user_id: str, trigger_id: str, client: WebClient) -> dict[str, Any] | None:
         _ = services.translator_for(user_id)
         with services.db.session() as session:
-            program = repo.active_program(session)
-            participant = (
-                repo.participant_by_user(session, program.id or 0, user_id) if program else None
-            )
-            active = (
-                repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE])
-                if participant
-                else []
-            )
-        if not active:
+            _program, participant = repo.current_participant(session, user_id)
+            partners = repo.active_partners(session, participant) if participant else []
+        if not partners:
             return kit.message(_("You don't have a partner yet, so there is nothing to re-match."))
-        try:
-            client.views_open(trigger_id=trigger_id, view=views.rematch_modal(_))
-        except SlackApiError:
-            return kit.message(_("That took too long, sorry. Please try again."))
-        return None
+        return open_or_explain(client, trigger_id, views.rematch_modal(_), _)
 
     def rematch_command(ctx: CommandContext) -> None:
         reply = open_rematch(ctx.user_id, ctx.trigger_id, ctx.client)
@@ -352,27 +316,14 @@ def register(app: App, services: Services, routes: Routes) -> None:
         reason = payloads.text(payloads.state_values(body), "reason")
 
         def record(session: Session) -> tuple[int, Participant, Participant] | None:
-            program = repo.active_program(session)
-            participant = (
-                repo.participant_by_user(session, program.id or 0, user_id) if program else None
-            )
-            if participant is None:
+            _program, participant = repo.current_participant(session, user_id)
+            request = pairing.request_rematch(session, participant, reason) if participant else None
+            if participant is None or request is None:
                 return None
-            request = pairing.request_rematch(session, participant, reason)
-            if request is None:
-                return None
-            pair = session.get(Pair, request.pair_id)
-            assert pair is not None
-            other = pair.mentee_id if pair.mentor_id == participant.id else pair.mentor_id
-            partner = repo.participants_by_ids(session, [other])[other]
+            partner = repo.active_partners(session, participant)[0]
             return request.id or 0, participant, partner
 
-        try:
-            recorded = services.db.run(record)
-        except Exception:
-            log.exception("recording a re-match request failed")
-            apologise(services, user_id)
-            return
+        recorded = store_or_apologise(services, user_id, record, action="rematch_request")
         if recorded is None:
             return
         request_id, requester, partner = recorded
@@ -395,8 +346,11 @@ def register(app: App, services: Services, routes: Routes) -> None:
         if not services.is_admin(admin_id):
             return
         request_id = payloads.action_number(body)
-        outcome = services.db.run(
-            lambda s: pairing.resolve_rematch(s, request_id, admin_id, end=end)
+        outcome = store_or_apologise(
+            services,
+            admin_id,
+            lambda s: pairing.resolve_rematch(s, request_id, admin_id, end=end),
+            action="rematch_resolve",
         )
         _ = services.translator_for(admin_id)
         if outcome is None:
@@ -405,13 +359,7 @@ def register(app: App, services: Services, routes: Routes) -> None:
             done = _("Pair ended. Both are back in the matching pool.")
         else:
             done = _("You kept the pair.")
-        channel = (body.get("channel") or {}).get("id")
-        ts = (body.get("message") or {}).get("ts")
-        if channel and ts:
-            try:
-                client.chat_update(channel=channel, ts=ts, **views.rematch_resolved_message(done))
-            except SlackApiError as error:
-                log.warning("chat.update failed", extra={"error": error.response.get("error")})
+        update_message(services, body, views.rematch_resolved_message(done))
         if outcome is None or not outcome.ended:
             return
         for person, msgid in (

@@ -82,3 +82,11 @@ def action_number(body: dict[str, Any]) -> int:
         return int(str(value))
     except (TypeError, ValueError):
         return 0
+
+
+def message_location(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(channel id, message ts) of the message whose button was clicked."""
+    container = body.get("container") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
+    return channel, ts

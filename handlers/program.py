@@ -8,7 +8,6 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.app import Services
 from bot.domain.programs import (
@@ -26,6 +25,7 @@ from bot.views.program import CALLBACK_ID, program_modal
 from handlers import payloads
 from handlers.commands import CommandContext, Routes
 from handlers.home import publish_home
+from handlers.messaging import open_modal
 from storage import repositories as repo
 
 log = logging.getLogger(__name__)
@@ -75,14 +75,8 @@ def open_program_modal(
     default_channel = services.settings.recognition_channel
     if program is None and default_channel and not default_channel.startswith("#"):
         form.community_channel = default_channel  # the picker needs an ID, not a #name
-    try:
-        client.views_open(
-            trigger_id=trigger_id, view=program_modal(form, _, is_new=program is None)
-        )
-    except SlackApiError as error:
-        log.warning("views.open failed", extra={"error": error.response.get("error")})
-        return False
-    return True
+    view = program_modal(form, _, is_new=program is None)
+    return open_modal(client, trigger_id, view) is not None
 
 
 def register(app: App, services: Services, routes: Routes) -> None:

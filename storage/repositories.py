@@ -64,6 +64,16 @@ def participants(
     return session.exec(query.order_by(col(Participant.id))).all()
 
 
+def current_participant(
+    session: Session, user_id: str
+) -> tuple[Program | None, Participant | None]:
+    """The active programme and the person's enrollment in it (either may be None)."""
+    program = active_program(session)
+    if program is None:
+        return None, None
+    return program, participant_by_user(session, program.id or 0, user_id)
+
+
 def participations_of_user(session: Session, user_id: str) -> Sequence[Participant]:
     """The person's enrollments across programmes, oldest first."""
     return session.exec(
@@ -112,6 +122,14 @@ def pairs_of(
     if statuses is not None:
         query = query.where(col(Pair.status).in_(list(statuses)))
     return session.exec(query.order_by(col(Pair.id))).all()
+
+
+def active_partners(session: Session, participant: Participant) -> list[Participant]:
+    """The people the participant is actively paired with."""
+    active = pairs_of(session, participant.id or 0, [PairStatus.ACTIVE])
+    others = [p.mentee_id if p.mentor_id == participant.id else p.mentor_id for p in active]
+    people = participants_by_ids(session, others)
+    return [people[other] for other in others if other in people]
 
 
 def active_load(session: Session, program_id: int) -> dict[int, int]:

@@ -171,3 +171,33 @@ def test_matching_weights_come_from_programme_settings() -> None:
     assert pairing.weights_for(program).central_topic == 5
     broken = Program(name="P", settings={"matching_weights": {"central_topic": -1}})
     assert pairing.weights_for(broken) == pairing.MatchWeights()
+
+
+def test_pair_goals_only_for_members_and_newcomer_proposals(database: Database) -> None:
+    program = _program(database)
+    _join(database, program, "UM", "mentor")
+    _join(database, program, "UE", "mentee")
+    with database.session() as session:
+        newcomer = repo.participant_by_user(session, program.id, "UE")
+        assert pairing.propose_for_newcomer(session, newcomer) == 0  # matching not begun yet
+        proposal = pairing.propose(session, program, "UADMIN")
+        pair = pairing.approve(session, proposal.run.id or 0, "UADMIN")[0]
+    with database.session() as session:
+        assert pairing.pair_of_member(session, pair.id or 0, "UOTHER") is None
+        member_pair = pairing.pair_of_member(session, pair.id or 0, "UE")
+        assert member_pair is not None
+        goals = pairing.add_goals(
+            session, member_pair, [("Learn prompts", "Weekly"), ("  ", ""), ("Post", "")], "UE"
+        )
+        assert [(g.title, g.measure) for g in goals] == [
+            ("Learn prompts", "Weekly"),
+            ("Post", None),
+        ]
+    later = _join(database, program, "UE2", "mentee")
+    with database.session() as session:
+        # The only mentor is taken, so the newcomer fits nobody yet.
+        assert pairing.propose_for_newcomer(session, session.get(Participant, later.id)) == 0
+    _join(database, program, "UM2", "mentor")
+    with database.session() as session:
+        mentor = repo.participant_by_user(session, program.id, "UM2")
+        assert pairing.propose_for_newcomer(session, mentor) == 1

@@ -12,6 +12,7 @@ from bot.domain.enrollment import end_pair
 from bot.domain.matching import MatchProfile, MatchWeights, compute_matches
 from storage import repositories as repo
 from storage.models import (
+    Goal,
     MatchRun,
     MatchRunStatus,
     Pair,
@@ -118,6 +119,19 @@ def propose(session: Session, program: Program, admin_id: str | None) -> Proposa
     return Proposal(run, pairs, {p.id or 0: p for p in mentors + mentees})
 
 
+def propose_for_newcomer(session: Session, newcomer: Participant) -> int:
+    """Once matching has begun, a newcomer re-opens the proposal if they fit someone waiting.
+
+    Returns how many pairs the refreshed proposal holds (0 when the newcomer fits nobody).
+    """
+    program = session.get(Program, newcomer.program_id)
+    if program is None or not repo.pairs(session, program.id or 0, [PairStatus.ACTIVE]):
+        return 0
+    proposal = propose(session, program, None)
+    involved = any(newcomer.id in (p.mentor_id, p.mentee_id) for p in proposal.pairs)
+    return len(proposal.pairs) if involved else 0
+
+
 def load_proposal(session: Session, run_id: int) -> Proposal | None:
     run = session.get(MatchRun, run_id)
     if run is None:
@@ -200,6 +214,37 @@ def approve(session: Session, run_id: int, admin_id: str) -> list[Pair]:
     run.closed_at = utcnow()
     repo.save(session, run)
     return approved
+
+
+def pair_of_member(session: Session, pair_id: int, user_id: str) -> Pair | None:
+    """The active pair, only when `user_id` is one of its two members."""
+    pair = session.get(Pair, pair_id)
+    if pair is None or pair.status != PairStatus.ACTIVE:
+        return None
+    members = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
+    return pair if user_id in {p.slack_user_id for p in members.values()} else None
+
+
+MAX_PAIR_GOALS = 3
+
+
+def add_goals(
+    session: Session, pair: Pair, goals: list[tuple[str, str]], user_id: str
+) -> list[Goal]:
+    """Records the pair's goals (title, how it is measured); empty titles are skipped."""
+    rows = [
+        Goal(
+            pair_id=pair.id or 0,
+            title=title.strip()[:300],
+            measure=measure.strip()[:500] or None,
+            created_by=user_id,
+        )
+        for title, measure in goals[:MAX_PAIR_GOALS]
+        if title.strip()
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
 
 
 def request_rematch(

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_sdk.models.blocks.block_elements import PlainTextInputElement
 
+from bot.domain.pairing import MAX_PAIR_GOALS
 from bot.domain.programs import all_topics
 from bot.domain.training import FIRST_MEETING_AGENDA
 from bot.i18n import N_, Translator, join_list
@@ -25,7 +26,6 @@ REMATCH_END_ACTION = "rematch_end"
 REMATCH_KEEP_ACTION = "rematch_keep"
 REVIEW_ACTION = "match_review_open"
 PAGE_SIZE = 15
-MAX_GOALS = 3
 
 PAIR_REASONS = {
     "shared_topics": N_("both care about {topics}"),
@@ -273,7 +273,7 @@ def goals_modal(pair_id: int, _: Translator) -> dict[str, Any]:
     blocks: list[Any] = [
         kit.section(_("Agree on 1 to 3 goals for your pair, and how you'll know you got there."))
     ]
-    for index in range(1, MAX_GOALS + 1):
+    for index in range(1, MAX_PAIR_GOALS + 1):
         blocks.append(
             kit.input_block(
                 f"goal_{index}",
