@@ -18,9 +18,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from bot import clock
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now from the app's clock (bot.clock): freezegun, the sandbox and the demo can move it."""
+    return clock.utcnow()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
