@@ -1,0 +1,111 @@
+"""Every view and message the app builds, with long German/Vietnamese-sized content.
+
+Shared by the limit checks (test_i18n) and the sandbox renderer's tests; a new view is added
+here once and is then checked everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.domain.enrollment import EnrollmentForm
+from bot.domain.programs import DEFAULT_TOPICS, catalogue_from_labels, form_from_program
+from bot.i18n import Translator, translator
+from bot.views import common, home, matching
+from bot.views import enrollment as enrollment_views
+from bot.views import program as program_views
+from storage.models import Pair, Participant, Program
+
+
+def sample_program() -> Program:
+    return Program(
+        id=1,
+        name="Ein sehr langer Programmname für Führungskräfte " * 2,
+        goals=["Ziel " * 50] * 3,
+        start_date=date(2027, 1, 1),
+        end_date=date(2027, 6, 30),
+        topic_catalogue=catalogue_from_labels(list(DEFAULT_TOPICS) + [f"T{i}" for i in range(50)]),
+    )
+
+
+def sample_person(index: int, role: str) -> Participant:
+    return Participant(
+        id=index,
+        program_id=1,
+        slack_user_id=f"U{index:05d}",
+        role=role,
+        display_name="Nguyễn Thị Minh Khai " * 3,
+        department="Finance",
+        topics_offered=["ai_tools", "social_media"],
+        topics_wanted=["ai_tools"],
+        personal_goals="x" * 1000,
+        success_definition="y" * 1000,
+        meeting_frequency="monthly",
+        meeting_format="video",
+        available_days=["mon", "tue"],
+        time_of_day="morning",
+    )
+
+
+def sample_pair() -> Pair:
+    return Pair(
+        id=1,
+        program_id=1,
+        mentor_id=1,
+        mentee_id=2,
+        score=12,
+        reasons=[
+            {"code": "shared_topics", "params": {"topics": ["ai_tools", "social_media"]}},
+            {"code": "overlap_hours", "params": {"hours": 3}},
+            {"code": "same_frequency", "params": {"frequency": "monthly"}},
+            {"code": "shared_days", "params": {"days": ["mon", "tue"]}},
+            {"code": "different_departments", "params": {}},
+        ],
+    )
+
+
+def all_views(_: Translator) -> dict[str, dict[str, Any]]:
+    """Name -> rendered view or message payload, in the translator's language."""
+    program, mentor, mentee = sample_program(), sample_person(1, "mentor"), sample_person(2, "mentee")
+    pair = sample_pair()
+    waiting = [
+        {
+            "participant_id": 2,
+            "role": "mentee",
+            "reason": {"code": "no_mentor_offers", "params": {"topics": ["ai_tools"]}},
+        }
+    ] * 300
+    people = {1: mentor, 2: mentee}
+    return {
+        "help": common.help_message(_, is_admin=True),
+        "program_modal": program_views.program_modal(
+            form_from_program(None, date(2027, 1, 1)), _, is_new=True
+        ),
+        "enrollment_modal": enrollment_views.enrollment_modal(
+            program,
+            EnrollmentForm(role="mentor"),
+            _,
+            timezone="Asia/Ho_Chi_Minh",
+            locale_name="Tiếng Việt",
+            editing=False,
+        ),
+        "enrolled_confirmation": enrollment_views.enrolled_confirmation(
+            program, mentor, _, created=True
+        ),
+        "training_mentor": enrollment_views.training_message(mentor, _),
+        "training_mentee_read": enrollment_views.training_message(
+            mentee, _, read_at="1. Januar 2027"
+        ),
+        "leave_modal": enrollment_views.leave_modal(program, _, paired=True),
+        "review_modal": matching.review_modal(
+            program, 1, [pair] * 40, waiting, people, _, page=1
+        ),
+        "intro": matching.intro_message(program, pair, mentor, mentee, [_, translator("en")]),
+        "goals_modal": matching.goals_modal(1, _),
+        "rematch_modal": matching.rematch_modal(_),
+        "home_admin_participant": home.home_view(
+            home.HomeState(program, mentor, ["U00002"], True, None), _
+        ),
+        "home_newcomer": home.home_view(home.HomeState(program, None, [], False, None), _),
+    }
