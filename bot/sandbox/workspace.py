@@ -1,0 +1,104 @@
+"""The simulated workspace's people and channels: deterministic for a seed.
+
+Offices in Berlin (de), Hanoi (vi) and New York (en), a few departments, a manager line (every
+few people report to the first person of their office), and one admin who runs the programme.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+ADMIN_ID = "UADMIN0001"
+COMMUNITY_CHANNEL = ("C0MENTORING", "reverse-mentoring")
+GENERAL_CHANNEL = ("C0GENERAL", "general")
+
+
+@dataclass(frozen=True)
+class Office:
+    city: str
+    timezone: str
+    locale: str
+    first_names: tuple[str, ...]
+    last_names: tuple[str, ...]
+
+
+OFFICES = (
+    Office(
+        "Berlin",
+        "Europe/Berlin",
+        "de-DE",
+        (
+            "Jürgen",
+            "Lena",
+            "Jörg",
+            "Sophie",
+            "Maximilian",
+            "Anna",
+            "Lukas",
+            "Marie",
+            "Björn",
+            "Greta",
+        ),
+        ("Müller", "Schäfer", "Weiß", "Groß", "Köhler", "Brückner", "Fischer", "Hoffmann"),
+    ),
+    Office(
+        "Hanoi",
+        "Asia/Ho_Chi_Minh",
+        "vi-VN",
+        ("Minh", "Thảo", "Đức", "Hương", "Quang", "Ngọc", "Tuấn", "Lan", "Hải", "Phương"),
+        ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi"),
+    ),
+    Office(
+        "New York",
+        "America/New_York",
+        "en-US",
+        ("Ava", "Noah", "Mia", "Ethan", "Zoe", "Liam", "Chloe", "Owen", "Maya", "Caleb"),
+        ("Johnson", "Rivera", "Chen", "Okafor", "Brooks", "Patel", "Kim", "Walsh"),
+    ),
+)
+DEPARTMENTS = ("Marketing", "Finance", "Engineering", "Sales", "HR", "Operations")
+
+
+@dataclass(frozen=True)
+class SeedPerson:
+    user_id: str
+    name: str
+    office: Office
+    department: str
+    manager_id: str | None
+    is_admin: bool = False
+
+    @property
+    def vietnamese(self) -> bool:
+        return self.office.locale.startswith("vi")
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} ({self.office.city})"
+
+
+def seed_people(count: int, seed: int) -> list[SeedPerson]:
+    """The admin plus `count` members spread over the three offices."""
+    rng = random.Random(seed)
+    people = [
+        SeedPerson(ADMIN_ID, "Hannah Admin", OFFICES[0], "HR", None, is_admin=True),
+    ]
+    heads: dict[str, str] = {}
+    used: set[str] = set()
+    for index in range(count):
+        office = OFFICES[index % len(OFFICES)]
+        first = rng.choice(office.first_names)
+        last = rng.choice(office.last_names)
+        # Vietnamese names put the family name first.
+        name = f"{last} {first}" if office.locale.startswith("vi") else f"{first} {last}"
+        while name in used:
+            name += " Jr." if not office.locale.startswith("vi") else " B"
+        used.add(name)
+        user_id = f"U{index + 1:04d}{office.city[:2].upper()}"
+        head = heads.get(office.city)
+        manager = head if head is not None and index % 4 != 0 else None
+        if head is None:
+            heads[office.city] = user_id
+        people.append(SeedPerson(user_id, name, office, rng.choice(DEPARTMENTS), manager))
+    return people
