@@ -412,7 +412,7 @@ def block_html(block: Any, ctx: RenderContext) -> str:
         inner = element_html(element, ctx, block_id=block_id, interactive_kind="input")
         classes = "bk-input bk-has-error" if error else "bk-input"
         return (
-            f'<div class="{classes}" {_attrs(data_block_id=block_id)}>'
+            f'<div class="{classes}" {_attrs(data_block_id=block_id, data_required=not optional)}>'
             f"<label>{label}{suffix}</label>{inner}"
             + (f'<div class="bk-hint">{text_object(hint, ctx)}</div>' if hint else "")
             + (f'<div class="bk-error" role="alert">{_e(error)}</div>' if error else "")

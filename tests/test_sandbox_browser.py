@@ -1,0 +1,130 @@
+"""The sandbox in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+Walks what an adopter would try first: the admin sets up a programme, two people enroll, the
+admin matches and approves, and the pair reads its introduction. Screenshots of every step go to
+tests/artifacts/sandbox/ (git-ignored) so a person can look at them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox.server import Sandbox
+from bot.sandbox.workspace import ADMIN_ID
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).parent / "artifacts" / "sandbox"
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="the playwright package is not installed"
+)
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium installed (apt-get install chromium); .ci/run installs it"
+)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    box = Sandbox(port=0, people=4, seed=7, database_url=f"sqlite:///{tmp_path}/sandbox.db")
+    box.start()
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+@pytest.fixture
+def page(sandbox: Sandbox) -> Iterator[object]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(sandbox.url)
+        page.wait_for_selector("#member option")
+        yield page
+        browser.close()
+
+
+def _shot(page: object, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)  # type: ignore[attr-defined]
+
+
+def _as(page: object, user_id: str) -> None:
+    page.select_option("#member", user_id)  # type: ignore[attr-defined]
+    page.wait_for_selector(".bk-home, #messages p")  # type: ignore[attr-defined]
+
+
+def _command(page: object, text: str) -> None:
+    page.fill("#command", text)  # type: ignore[attr-defined]
+    page.press("#command", "Enter")  # type: ignore[attr-defined]
+
+
+def _input(page: object, block_id: str) -> str:
+    return f'.bk-modal [data-kind="input"][data-block-id="{block_id}"]'
+
+
+def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) -> None:
+    p = page  # the Playwright page
+    assert "Simulated workspace" in p.inner_text(".banner")  # type: ignore[attr-defined]
+    people = [person for person in sandbox.people if not person.is_admin]
+    mentee, mentor = people[0], people[1]
+
+    _as(p, ADMIN_ID)
+    _command(p, "/mentoring program")
+    p.wait_for_selector(".bk-modal")  # type: ignore[attr-defined]
+    p.fill(_input(p, "name"), "Digital Leaders 2027")  # type: ignore[attr-defined]
+    p.select_option(_input(p, "community_channel"), "C0MENTORING")  # type: ignore[attr-defined]
+    _shot(p, "01-program-modal")
+    p.click('.bk-modal [data-kind="submit"]')  # type: ignore[attr-defined]
+    p.wait_for_selector(".overlay:not(.open)", state="attached")  # type: ignore[attr-defined]
+
+    for person, role, field in (
+        (mentee, "mentee", "topics_wanted"),
+        (mentor, "mentor", "topics_offered"),
+    ):
+        _as(p, person.user_id)
+        _command(p, "/mentoring join")
+        p.wait_for_selector(".bk-modal")  # type: ignore[attr-defined]
+        p.check(f'{_input(p, "role")} input[value="{role}"]')  # type: ignore[attr-defined]
+        p.select_option(_input(p, "seniority"), index=1)  # type: ignore[attr-defined]
+        first_topic = p.eval_on_selector(  # type: ignore[attr-defined]
+            _input(p, field), "el => [...el.options].find(o => o.value).value"
+        )
+        p.select_option(_input(p, field), [first_topic])  # type: ignore[attr-defined]
+        _shot(p, f"02-join-{role}")
+        p.click('.bk-modal [data-kind="submit"]')  # type: ignore[attr-defined]
+        p.wait_for_selector(".overlay:not(.open)", state="attached")  # type: ignore[attr-defined]
+        p.click('[data-conversation^="D"]')  # type: ignore[attr-defined]
+        p.wait_for_selector(".msg")  # type: ignore[attr-defined]
+        assert p.locator(".msg").count() >= 2  # type: ignore[attr-defined]  # welcome + training
+        _shot(p, f"03-dm-{role}")
+
+    _as(p, ADMIN_ID)
+    _command(p, "/mentoring match")
+    p.wait_for_selector('.bk-modal [data-kind="submit"]')  # type: ignore[attr-defined]
+    _shot(p, "04-review")
+    p.click('.bk-modal [data-kind="submit"]')  # type: ignore[attr-defined]
+
+    _as(p, mentee.user_id)
+    group = p.locator('[data-conversation^="G"]')  # type: ignore[attr-defined]
+    group.first.wait_for()
+    group.first.click()
+    p.wait_for_selector(".msg")  # type: ignore[attr-defined]
+    text = p.inner_text("#messages")  # type: ignore[attr-defined]
+    assert mentor.name in text or "@" + mentor.name in text
+    _shot(p, "05-intro")
