@@ -170,9 +170,7 @@ class Program(SQLModel, table=True):
     settings: dict[str, Any] = _json({})
     status: str = Field(default=ProgramStatus.ACTIVE, max_length=20, index=True)
     # The IANA zone the programme's dates (start, end, cadences) are interpreted in.
-    timezone: str = Field(
-        default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"}
-    )
+    timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     created_by: str | None = Field(default=None, max_length=32)
     created_at: datetime = _created()
     updated_at: datetime = _created()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -142,9 +141,7 @@ def upgrade() -> None:
         sa.Column("personal_goals", sa.String(length=3000), nullable=True),
         sa.Column("meeting_frequency", sa.String(length=20), nullable=True),
         sa.Column("meeting_format", sa.String(length=20), nullable=True),
-        sa.Column(
-            "success_definition", sa.String(length=3000), nullable=True
-        ),
+        sa.Column("success_definition", sa.String(length=3000), nullable=True),
         sa.Column("available_days", sa.JSON(), nullable=False),
         sa.Column("time_of_day", sa.String(length=20), nullable=True),
         sa.Column("manager_slack_id", sa.String(length=32), nullable=True),

@@ -90,9 +90,7 @@ def upgrade() -> None:
     for table, columns in CHECKS.items():
         with op.batch_alter_table(table) as batch_op:
             for column, values in columns.items():
-                batch_op.create_check_constraint(
-                    f"ck_{table}_{column}", _condition(column, values)
-                )
+                batch_op.create_check_constraint(f"ck_{table}_{column}", _condition(column, values))
 
     op.create_index(
         "uq_program_one_active",
