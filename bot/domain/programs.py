@@ -97,7 +97,7 @@ def merge_catalogue(current: list[dict[str, Any]], labels: list[str]) -> list[di
     entries = [dict(topic) for topic in current]
     active = [topic for topic in entries if not is_archived(topic)]
     by_key: dict[str, dict[str, Any]] = {}
-    for topic in reversed(entries):  # active entries first in the file win on a tie
+    for topic in reversed(entries):  # the earliest entry wins a shared key, an active one first
         by_key[topic_id(topic["label"])] = topic
     for topic in active:
         by_key[topic_id(topic["label"])] = topic
