@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -59,6 +60,31 @@ def _json(default: Any) -> Any:
     return Field(default_factory=factory, sa_column=Column(JSON, nullable=False))
 
 
+# Topic choices are queried in SQL (json_each on SQLite, jsonb_array_elements on PostgreSQL).
+TOPIC_LIST = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _topics() -> Any:
+    return Field(default_factory=list, sa_column=Column(TOPIC_LIST, nullable=False))
+
+
+def _one_of(column: str, values: type[StrEnum], table: str) -> CheckConstraint:
+    """CHECK that a status-like column holds one of the enum's values."""
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"ck_{table}_{column}")
+
+
+def _only_one(name: str, columns: list[str], where: str) -> Index:
+    """A partial unique index: at most one row per `columns` where `where` holds."""
+    return Index(
+        name,
+        *columns,
+        unique=True,
+        sqlite_where=text(where),
+        postgresql_where=text(where),
+    )
+
+
 class Role(StrEnum):
     MENTOR = "mentor"
     MENTEE = "mentee"
@@ -94,8 +120,37 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
+class RematchStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    DECLINED = "declined"
+
+
+class GoalStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class CycleStatus(StrEnum):
+    """Check-in cycles and pulse surveys."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class JobRunStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class Program(SQLModel, table=True):
     __tablename__ = "program"
+    __table_args__ = (
+        _one_of("status", ProgramStatus, "program"),
+        _only_one("uq_program_one_active", ["status"], "status = 'active'"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=150)
@@ -105,13 +160,17 @@ class Program(SQLModel, table=True):
     enrollment_open: bool = True
     checkin_cadence: str = Field(default="monthly", max_length=20)
     pulse_cadence: str = Field(default="quarterly", max_length=20)
-    topic_catalogue: list[dict[str, str]] = _json([])  # [{"id": "ai_tools", "label": "..."}]
+    # [{"id": "ai_tools", "label": "AI tools"}, {"id": "t", "label": "...", "archived": true}]
+    # An id never changes once assigned (renames keep it); removed topics stay, archived.
+    topic_catalogue: list[dict[str, Any]] = _json([])
     mentor_capacity: int = 1
     anonymity_threshold: int = 5
     community_channel: str | None = Field(default=None, max_length=100)
     # Extension point: matching weights, quiet hours, send hour, ... (documented in README).
     settings: dict[str, Any] = _json({})
     status: str = Field(default=ProgramStatus.ACTIVE, max_length=20, index=True)
+    # The IANA zone the programme's dates (start, end, cadences) are interpreted in.
+    timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     created_by: str | None = Field(default=None, max_length=32)
     created_at: datetime = _created()
     updated_at: datetime = _created()
@@ -119,7 +178,11 @@ class Program(SQLModel, table=True):
 
 class Participant(SQLModel, table=True):
     __tablename__ = "participant"
-    __table_args__ = (UniqueConstraint("program_id", "slack_user_id"),)
+    __table_args__ = (
+        UniqueConstraint("program_id", "slack_user_id"),
+        _one_of("role", Role, "participant"),
+        _one_of("status", ParticipantStatus, "participant"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id", index=True)
@@ -129,9 +192,9 @@ class Participant(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=200)
     department: str | None = Field(default=None, max_length=100)
     seniority: str | None = Field(default=None, max_length=30)
-    topics_offered: list[str] = _json([])
-    topics_wanted: list[str] = _json([])
-    development_areas: list[str] = _json([])
+    topics_offered: list[str] = _topics()
+    topics_wanted: list[str] = _topics()
+    development_areas: list[str] = _topics()
     personal_goals: str | None = Field(default=None, max_length=3000)
     meeting_frequency: str | None = Field(default=None, max_length=20)
     meeting_format: str | None = Field(default=None, max_length=20)
@@ -155,6 +218,10 @@ class MatchRun(SQLModel, table=True):
     """One matching proposal an admin reviews; its pairs are PROPOSED until approved."""
 
     __tablename__ = "match_run"
+    __table_args__ = (
+        _one_of("status", MatchRunStatus, "match_run"),
+        _only_one("uq_match_run_one_open", ["program_id"], "status = 'open'"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id", index=True)
@@ -169,7 +236,10 @@ class MatchRun(SQLModel, table=True):
 
 class Pair(SQLModel, table=True):
     __tablename__ = "pair"
-    __table_args__ = (Index("ix_pair_program_status", "program_id", "status"),)
+    __table_args__ = (
+        Index("ix_pair_program_status", "program_id", "status"),
+        _one_of("status", PairStatus, "pair"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id")
@@ -206,12 +276,13 @@ class RematchRequest(SQLModel, table=True):
     """A private request to be re-matched; only admins see who asked."""
 
     __tablename__ = "rematch_request"
+    __table_args__ = (_one_of("status", RematchStatus, "rematch_request"),)
 
     id: int | None = Field(default=None, primary_key=True)
     pair_id: int = Field(foreign_key="pair.id", index=True)
     requested_by: int = Field(foreign_key="participant.id")
     reason: str | None = Field(default=None, max_length=1000)
-    status: str = Field(default="open", max_length=20)  # open | resolved | declined
+    status: str = Field(default=RematchStatus.OPEN, max_length=20)
     created_at: datetime = _created()
     resolved_at: datetime | None = _ts()
     resolved_by: str | None = Field(default=None, max_length=32)
@@ -219,6 +290,7 @@ class RematchRequest(SQLModel, table=True):
 
 class Goal(SQLModel, table=True):
     __tablename__ = "goal"
+    __table_args__ = (_one_of("status", GoalStatus, "goal"),)
 
     id: int | None = Field(default=None, primary_key=True)
     pair_id: int = Field(foreign_key="pair.id", index=True)
@@ -226,7 +298,7 @@ class Goal(SQLModel, table=True):
     measure: str | None = Field(default=None, max_length=500)
     target_date: date | None = None
     progress: int = 0  # percent
-    status: str = Field(default="open", max_length=20)  # open | done | dropped
+    status: str = Field(default=GoalStatus.OPEN, max_length=20)
     created_by: str | None = Field(default=None, max_length=32)
     created_at: datetime = _created()
     updated_at: datetime = _created()
@@ -234,14 +306,17 @@ class Goal(SQLModel, table=True):
 
 class CheckInCycle(SQLModel, table=True):
     __tablename__ = "checkin_cycle"
-    __table_args__ = (UniqueConstraint("program_id", "period"),)
+    __table_args__ = (
+        UniqueConstraint("program_id", "period"),
+        _one_of("status", CycleStatus, "checkin_cycle"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id", index=True)
     period: str = Field(max_length=20)  # e.g. "2026-12"
     opens_at: datetime = _created()
     closes_at: datetime | None = _ts()
-    status: str = Field(default="open", max_length=20)
+    status: str = Field(default=CycleStatus.OPEN, max_length=20)
 
 
 class CheckInResponse(SQLModel, table=True):
@@ -262,7 +337,10 @@ class CheckInResponse(SQLModel, table=True):
 
 class PulseSurvey(SQLModel, table=True):
     __tablename__ = "pulse_survey"
-    __table_args__ = (UniqueConstraint("program_id", "period"),)
+    __table_args__ = (
+        UniqueConstraint("program_id", "period"),
+        _one_of("status", CycleStatus, "pulse_survey"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id", index=True)
@@ -270,7 +348,7 @@ class PulseSurvey(SQLModel, table=True):
     questions: list[dict[str, Any]] = _json([])
     opens_at: datetime = _created()
     closes_at: datetime | None = _ts()
-    status: str = Field(default="open", max_length=20)
+    status: str = Field(default=CycleStatus.OPEN, max_length=20)
 
 
 class PulseParticipation(SQLModel, table=True):
@@ -324,7 +402,10 @@ class OutboxMessage(SQLModel, table=True):
     """A message to send exactly once: the dedupe key is unique, a claim is a row update."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before"),
+        _one_of("status", OutboxStatus, "outbox_message"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=200, unique=True)
@@ -348,12 +429,13 @@ class JobRun(SQLModel, table=True):
     """Ledger of scheduled job runs: the unique run key makes a run happen once across replicas."""
 
     __tablename__ = "job_run"
+    __table_args__ = (_one_of("status", JobRunStatus, "job_run"),)
 
     id: int | None = Field(default=None, primary_key=True)
     run_key: str = Field(max_length=200, unique=True)  # e.g. "checkins:program=1:2026-12"
     job_name: str = Field(max_length=60)
     owner: str | None = Field(default=None, max_length=100)
-    status: str = Field(default="running", max_length=20)
+    status: str = Field(default=JobRunStatus.RUNNING, max_length=20)
     started_at: datetime = _created()
     finished_at: datetime | None = _ts()
     detail: dict[str, Any] = _json({})

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import String, func, or_
+from sqlalchemy import String, and_, case, distinct, func, literal, or_, true, union_all
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
@@ -18,9 +19,12 @@ from storage.models import (
     PairEvent,
     PairStatus,
     Participant,
+    ParticipantStatus,
     Program,
     ProgramStatus,
     RematchRequest,
+    RematchStatus,
+    Role,
     ShoutOut,
 )
 
@@ -193,7 +197,7 @@ def proposed_pairs(session: Session, match_run_id: int) -> Sequence[Pair]:
 def open_rematch_requests(session: Session, pair_id: int) -> Sequence[RematchRequest]:
     return session.exec(
         select(RematchRequest).where(
-            RematchRequest.pair_id == pair_id, RematchRequest.status == "open"
+            RematchRequest.pair_id == pair_id, RematchRequest.status == RematchStatus.OPEN
         )
     ).all()
 
@@ -261,3 +265,67 @@ def count_by_status(session: Session, program_id: int) -> dict[str, int]:
         .group_by(Participant.status)
     ).all()
     return {status: count for status, count in rows}
+
+
+# Topics -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopicCounts:
+    offered: int = 0  # mentors offering the topic
+    wanted: int = 0  # mentees wanting it most
+    development: int = 0  # mentees with it as a development area
+    demand: int = 0  # mentees wanting it either way, each counted once
+
+
+def _array_elements(session: Session, column: Any) -> Any:
+    """The elements of a JSON array column as rows with one text column, `value`."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.jsonb_array_elements_text(column).table_valued("value")
+    return func.json_each(column).table_valued("value")
+
+
+def topic_demand_supply(
+    session: Session,
+    program_id: int,
+    statuses: Iterable[str] = (ParticipantStatus.WAITING, ParticipantStatus.PAIRED),
+) -> dict[str, TopicCounts]:
+    """Topic id -> who offers and wants it among the programme's participants, counted in SQL."""
+    chosen = []
+    for kind, column in (
+        ("offered", Participant.topics_offered),
+        ("wanted", Participant.topics_wanted),
+        ("development", Participant.development_areas),
+    ):
+        elements = _array_elements(session, column)
+        chosen.append(
+            select(
+                col(Participant.id).label("participant_id"),
+                col(Participant.role).label("role"),
+                literal(kind).label("kind"),
+                elements.c.value.label("topic"),
+            )
+            .select_from(Participant)
+            .join(elements, true())
+            .where(
+                Participant.program_id == program_id,
+                col(Participant.status).in_(list(statuses)),
+            )
+        )
+    rows = union_all(*chosen).subquery()
+
+    def people(condition: Any) -> Any:
+        return func.count(distinct(case((condition, rows.c.participant_id))))
+
+    mentee = rows.c.role == Role.MENTEE
+    query = select(
+        rows.c.topic,
+        people(and_(rows.c.role == Role.MENTOR, rows.c.kind == "offered")),
+        people(and_(mentee, rows.c.kind == "wanted")),
+        people(and_(mentee, rows.c.kind == "development")),
+        people(and_(mentee, rows.c.kind.in_(["wanted", "development"]))),
+    ).group_by(rows.c.topic)
+    return {
+        topic: TopicCounts(offered, wanted, development, demand)
+        for topic, offered, wanted, development, demand in session.execute(query).all()
+    }

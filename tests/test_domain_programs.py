@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
+from freezegun import freeze_time
 
+from bot.domain.enrollment import EnrollmentForm, Person, enroll, validate_enrollment
+from bot.domain.overview import enrollment_overview
+from bot.domain.pairing import propose
 from bot.domain.programs import (
     DEFAULT_TOPICS,
     ProgramForm,
     catalogue_from_labels,
+    enrollment_choices,
     form_from_program,
+    merge_catalogue,
+    program_today,
     save_program,
     topic_id,
     validate_program,
 )
+from bot.i18n import translator
+from bot.views.enrollment import enrollment_modal, profile_summary
+from bot.views.program import program_modal
 from storage import repositories as repo
 from storage.db import Database
+from storage.models import Program, ProgramStatus
 
 
 def _form(**changes: object) -> ProgramForm:
@@ -59,14 +71,80 @@ def test_invalid_values_name_their_field(changes: dict[str, object], field: str)
     assert field in validate_program(_form(**changes))
 
 
-def test_topic_ids_are_stable_and_ascii() -> None:
+def test_new_topic_ids_are_ascii_slugs() -> None:
     assert topic_id("Diversity & inclusion") == "diversity_inclusion"
     assert topic_id("Công cụ AI") == "cong_cu_ai"
-    assert topic_id("人工智能") == topic_id("人工智能") and topic_id("人工智能").startswith(
-        "topic_"
-    )
+    assert topic_id("人工智能").startswith("topic_") and topic_id("人工智能") != topic_id("人工")
     catalogue = catalogue_from_labels(["AI tools", "AI Tools", "Data literacy"])
     assert [t["id"] for t in catalogue] == ["ai_tools", "data_literacy"]
+
+
+def _ids(catalogue: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
+    return [(t["id"], t["label"], bool(t.get("archived"))) for t in catalogue]
+
+
+def test_renaming_a_line_keeps_its_id() -> None:
+    before = catalogue_from_labels(["AI tools", "Social media", "Data literacy"])
+    after = merge_catalogue(before, ["AI tools", "Social networks", "Data literacy"])
+    assert _ids(after) == [
+        ("ai_tools", "AI tools", False),
+        ("social_media", "Social networks", False),
+        ("data_literacy", "Data literacy", False),
+    ]
+    # A translated or re-cased default is the same kind of edit.
+    assert merge_catalogue(after, ["AI Tools", "Social networks", "Datenkompetenz"])[2] == {
+        "id": "data_literacy",
+        "label": "Datenkompetenz",
+    }
+
+
+def test_removed_topics_are_archived_and_come_back_with_their_id() -> None:
+    before = catalogue_from_labels(["AI tools", "Social media", "Data literacy"])
+    removed = merge_catalogue(before, ["AI tools", "Data literacy"])
+    assert _ids(removed) == [
+        ("ai_tools", "AI tools", False),
+        ("data_literacy", "Data literacy", False),
+        ("social_media", "Social media", True),
+    ]
+    back = merge_catalogue(removed, ["Social media", "AI tools", "Data literacy"])
+    assert _ids(back) == [
+        ("social_media", "Social media", False),
+        ("ai_tools", "AI tools", False),
+        ("data_literacy", "Data literacy", False),
+    ]
+
+
+def test_inserted_lines_are_new_topics_not_renames() -> None:
+    before = catalogue_from_labels(["AI tools", "Social media"])
+    after = merge_catalogue(before, ["Cloud", "AI tools", "Social media"])
+    assert _ids(after) == [
+        ("cloud", "Cloud", False),
+        ("ai_tools", "AI tools", False),
+        ("social_media", "Social media", False),
+    ]
+    # Moved and changed at once is not a rename (the position held another topic): the old
+    # one is archived, the new line is a new topic.
+    moved = merge_catalogue(after, ["AI tools", "Cloud computing", "Social media"])
+    assert _ids(moved) == [
+        ("ai_tools", "AI tools", False),
+        ("cloud_computing", "Cloud computing", False),
+        ("social_media", "Social media", False),
+        ("cloud", "Cloud", True),
+    ]
+
+
+def test_new_ids_never_reuse_an_existing_one() -> None:
+    archived = merge_catalogue(catalogue_from_labels(["AI tools", "Cloud"]), ["Cloud"])
+    # "AI-tools" has the archived topic's slug: it is that topic, brought back.
+    assert merge_catalogue(archived, ["Cloud", "AI-tools"])[1] == {
+        "id": "ai_tools",
+        "label": "AI-tools",
+    }
+    renamed = merge_catalogue(catalogue_from_labels(["AI tools"]), ["Machine learning"])
+    grown = merge_catalogue(renamed, ["Machine learning", "AI tools"])
+    assert [t["id"] for t in grown] == ["ai_tools", "ai_tools_2"]
+    growth = merge_catalogue([], ["Growth: strategic thinking"])
+    assert growth[0]["id"] == "growth_strategic_thinking_2"  # the growth area owns the slug
 
 
 def test_defaults_fit_reverse_mentoring() -> None:
@@ -89,3 +167,113 @@ def test_saving_twice_updates_one_programme(database: Database) -> None:
         program = repo.active_program(session)
         assert program is not None and program.name == "Round 2" and program.mentor_capacity == 3
         assert form_from_program(program, date(2027, 1, 1)).name == "Round 2"
+
+
+def _join(database: Database, program: Program, user: str, **form: Any) -> None:
+    person = Person(user, f"Name {user}", "en", "UTC", 0)
+    with database.session() as session:
+        enroll(session, program, person, EnrollmentForm(**form))
+
+
+def _snapshot(database: Database, program_id: int) -> tuple[list[Any], dict[str, Any]]:
+    with database.session() as session:
+        program = session.get(Program, program_id)
+        assert program is not None
+        proposal = propose(session, program, "UADMIN")
+        pairs = [(p.mentor_id, p.mentee_id, p.score, p.reasons) for p in proposal.pairs]
+        overview = enrollment_overview(session, program)
+        counts = {t.topic_id: (t.label, t.supply, t.demand, t.archived) for t in overview.topics}
+        return pairs, counts
+
+
+def test_renaming_and_removing_topics_keeps_everyones_choices(database: Database) -> None:
+    form = _form(topics=["AI tools", "Social media", "Data literacy"])
+    with database.session() as session:
+        program = save_program(session, form, admin_id="UADMIN")
+    _join(database, program, "UM", role="mentor", topics_offered=["ai_tools", "social_media"])
+    _join(database, program, "UE", role="mentee", topics_wanted=["social_media"])
+    _join(
+        database,
+        program,
+        "UF",
+        role="mentee",
+        topics_wanted=["data_literacy"],
+        development_areas=["ai_tools"],
+    )
+    pairs, counts = _snapshot(database, program.id or 0)
+    assert pairs and counts["social_media"] == ("Social media", 1, 1, False)
+
+    renamed = _form(topics=["AI tools", "Social networks", "Data literacy"])
+    with database.session() as session:
+        save_program(session, renamed, admin_id="UADMIN", program=repo.active_program(session))
+    pairs_after, counts_after = _snapshot(database, program.id or 0)
+    assert pairs_after == pairs
+    assert counts_after["social_media"] == ("Social networks", 1, 1, False)
+    assert {k: v[1:] for k, v in counts_after.items()} == {k: v[1:] for k, v in counts.items()}
+    with database.session() as session:
+        program = repo.active_program(session)
+        mentee = repo.participant_by_user(session, program.id or 0, "UE")
+        assert mentee is not None and mentee.topics_wanted == ["social_media"]
+        summary = profile_summary(program, mentee, translator("en"))
+        assert any("Social networks" in field for field in summary)
+
+    removed = _form(topics=["AI tools", "Social networks"])
+    with database.session() as session:
+        program = save_program(
+            session, removed, admin_id="UADMIN", program=repo.active_program(session)
+        )
+    assert [t["id"] for t in program.topic_catalogue] == [
+        "ai_tools",
+        "social_media",
+        "data_literacy",
+    ]
+    assert "data_literacy" not in {t["id"] for t in enrollment_choices(program)}
+    assert form_from_program(program, date(2027, 1, 1)).topics == ["AI tools", "Social networks"]
+    _, counts_removed = _snapshot(database, program.id or 0)
+    assert counts_removed["data_literacy"] == ("Data literacy", 0, 1, True)  # still held
+    # The form no longer offers it, and a stale submission is refused.
+    modal = enrollment_modal(
+        program,
+        EnrollmentForm(role="mentee", topics_wanted=["data_literacy"]),
+        translator("en"),
+        timezone="UTC",
+        locale_name="English",
+        editing=True,
+    )
+    assert "data_literacy" not in str(modal) and "social_media" in str(modal)
+    stale = EnrollmentForm(role="mentee", topics_wanted=["data_literacy"])
+    assert "topics_wanted" in validate_enrollment(stale, program, "UE")
+    with database.session() as session:
+        kept = repo.participant_by_user(session, program.id or 0, "UF")
+        assert kept is not None and kept.topics_wanted == ["data_literacy"]  # history stays
+
+
+def test_programme_timezone_is_kept_and_shown(database: Database) -> None:
+    with database.session() as session:
+        program = save_program(session, _form(), admin_id="UADMIN")
+        assert program.timezone == "UTC"
+        save_program(session, _form(), admin_id="UADMIN", program=program, timezone="Asia/Tokyo")
+        save_program(session, _form(name="Renamed"), admin_id="UADMIN", program=program)
+    with database.session() as session:
+        program = repo.active_program(session)
+        assert program is not None and program.timezone == "Asia/Tokyo"
+        with pytest.raises(ValueError):
+            save_program(session, _form(), admin_id="UADMIN", program=program, timezone="Mars/Base")
+    # 20:00 UTC on 31 December is already New Year's Day in Tokyo.
+    with freeze_time(datetime(2026, 12, 31, 20, 0, tzinfo=UTC)):
+        assert program_today(program) == date(2027, 1, 1)
+    form = form_from_program(program, date(2027, 1, 1))
+    modal = program_modal(form, translator("de"), is_new=False)
+    assert "Zeitzone des Programms, Asia/Tokyo" in str(modal)
+
+
+def test_a_new_programme_replaces_the_active_one(database: Database) -> None:
+    with database.session() as session:
+        first = save_program(session, _form(name="One"), admin_id="UADMIN")
+    with database.session() as session:
+        second = save_program(session, _form(name="Two"), admin_id="UADMIN")
+    with database.session() as session:
+        active = repo.active_program(session)
+        old = session.get(Program, first.id)
+    assert active is not None and active.id == second.id
+    assert old is not None and old.status == ProgramStatus.ARCHIVED

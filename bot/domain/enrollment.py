@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from bot.domain.programs import all_topics
+from bot.domain.programs import enrollment_choices
 from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import (
@@ -71,7 +71,7 @@ def validate_enrollment(form: EnrollmentForm, program: Program, user_id: str) ->
     errors: dict[str, str] = {}
     if form.role not in (Role.MENTOR, Role.MENTEE):
         errors["role"] = N_("Choose whether you join as a mentor or as a mentee.")
-    known = {topic["id"] for topic in all_topics(program)}
+    known = {topic["id"] for topic in enrollment_choices(program)}  # archived ones are not
     for name in ("topics_offered", "topics_wanted", "development_areas"):
         if any(topic not in known for topic in getattr(form, name)):
             errors[name] = N_("One of these topics is no longer offered; please pick again.")

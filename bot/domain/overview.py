@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from bot.domain.programs import all_topics
+from bot.domain.programs import all_topics, growth_catalogue, is_archived
 from storage import repositories as repo
-from storage.models import ParticipantStatus, Program, Role
+from storage.models import ParticipantStatus, Program
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class TopicBalance:
     label: str
     supply: int  # mentors offering it
     demand: int  # mentees wanting it (central or development area)
+    archived: bool = False  # removed from the catalogue; listed while people still hold it
 
 
 @dataclass(frozen=True)
@@ -34,18 +35,18 @@ def enrollment_overview(session: Session, program: Program) -> EnrollmentOvervie
     active = repo.participants(
         session, program.id or 0, [ParticipantStatus.WAITING, ParticipantStatus.PAIRED]
     )
-    supply: Counter[str] = Counter()
-    demand: Counter[str] = Counter()
-    for person in active:
-        if person.role == Role.MENTOR:
-            supply.update(set(person.topics_offered))
-        else:
-            demand.update(set(person.topics_wanted) | set(person.development_areas))
-    topics = [
-        TopicBalance(t["id"], t["label"], supply[t["id"]], demand[t["id"]])
-        for t in all_topics(program)
-        if supply[t["id"]] or demand[t["id"]] or not t["id"].startswith("growth_")
-    ]
+    counts = repo.topic_demand_supply(session, program.id or 0)
+    growth = {t["id"] for t in growth_catalogue()}
+    topics = []
+    for topic in all_topics(program):
+        held = counts.get(topic["id"], repo.TopicCounts())
+        optional = topic["id"] in growth or is_archived(topic)  # listed only when held
+        if held.offered or held.demand or not optional:
+            topics.append(
+                TopicBalance(
+                    topic["id"], topic["label"], held.offered, held.demand, is_archived(topic)
+                )
+            )
     topics.sort(key=lambda t: (t.supply - t.demand, -t.demand))
     departments = Counter(person.department or "—" for person in active)
     return EnrollmentOverview(

@@ -7,12 +7,15 @@ import unicodedata
 import zlib
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot import clock
 from bot.i18n import N_
 from storage import repositories as repo
-from storage.models import Program, utcnow
+from storage.models import Program, ProgramStatus, utcnow
 
 DEFAULT_TOPICS: tuple[str, ...] = (
     N_("AI tools"),
@@ -48,29 +51,113 @@ MIN_ANONYMITY_THRESHOLD = 3  # below three, an answer can be traced by eliminati
 
 
 def topic_id(label: str) -> str:
-    """A stable id for a topic label: 'Diversity & inclusion' -> 'diversity_inclusion'."""
+    """The id a new topic gets once: 'Diversity & inclusion' -> 'diversity_inclusion'.
+
+    Also the matching key of a label (labels with the same slug are the same topic). An id is
+    never recomputed: renaming a topic keeps its id (see `merge_catalogue`).
+    """
     ascii_label = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "_", ascii_label.lower()).strip("_")
     return slug[:50] or f"topic_{zlib.crc32(label.encode()):08x}"
 
 
-def catalogue_from_labels(labels: list[str]) -> list[dict[str, str]]:
+def is_archived(topic: dict[str, Any]) -> bool:
+    return bool(topic.get("archived"))
+
+
+def _clean_labels(labels: list[str]) -> list[str]:
+    """Stripped, non-empty, one per topic (the first spelling wins)."""
     seen: set[str] = set()
-    catalogue = []
-    for label in labels:
-        identifier = topic_id(label)
-        if identifier not in seen:
-            seen.add(identifier)
-            catalogue.append({"id": identifier, "label": label})
-    return catalogue
+    clean = []
+    for label in (label.strip() for label in labels):
+        if label and topic_id(label) not in seen:
+            seen.add(topic_id(label))
+            clean.append(label)
+    return clean
 
 
-def growth_catalogue() -> list[dict[str, str]]:
+def _new_id(label: str, used: set[str]) -> str:
+    base = topic_id(label)
+    candidate, n = base, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{base}_{n}"
+    used.add(candidate)
+    return candidate
+
+
+def merge_catalogue(current: list[dict[str, Any]], labels: list[str]) -> list[dict[str, Any]]:
+    """The catalogue after the admin submits `labels` (one per line); ids never change.
+
+    A line with the label of an existing topic (active or archived) keeps its id. A changed
+    line at the same position as an active topic whose label is gone is a rename: same id,
+    new label. Other lines are new topics with new ids. Topics no longer listed are archived:
+    kept for everyone's history, hidden from the enrollment form.
+    """
+    entries = [dict(topic) for topic in current]
+    active = [topic for topic in entries if not is_archived(topic)]
+    by_key: dict[str, dict[str, Any]] = {}
+    for topic in reversed(entries):  # the earliest entry wins a shared key, an active one first
+        by_key[topic_id(topic["label"])] = topic
+    for topic in active:
+        by_key[topic_id(topic["label"])] = topic
+    lines = _clean_labels(labels)
+    chosen: list[dict[str, Any] | None] = [None] * len(lines)
+    taken: set[str] = set()
+    for i, label in enumerate(lines):
+        match = by_key.get(topic_id(label))
+        if match is not None and match["id"] not in taken:
+            chosen[i] = match
+            taken.add(match["id"])
+    for i in range(len(lines)):
+        if chosen[i] is None and i < len(active) and active[i]["id"] not in taken:
+            chosen[i] = active[i]
+            taken.add(active[i]["id"])
+    used = {topic["id"] for topic in entries} | {topic["id"] for topic in growth_catalogue()}
+    result: list[dict[str, Any]] = []
+    for label, match in zip(lines, chosen, strict=True):
+        identifier = match["id"] if match is not None else _new_id(label, used)
+        result.append({"id": identifier, "label": label})
+    archived = [{**topic, "archived": True} for topic in entries if topic["id"] not in taken]
+    return result + archived
+
+
+def catalogue_from_labels(labels: list[str]) -> list[dict[str, Any]]:
+    """A first catalogue (no earlier topics to keep ids of)."""
+    return merge_catalogue([], labels)
+
+
+def growth_catalogue() -> list[dict[str, Any]]:
     return [{"id": "growth_" + topic_id(label), "label": label} for label in GROWTH_AREAS]
 
 
-def all_topics(program: Program) -> list[dict[str, str]]:
+def offered_topics(program: Program) -> list[dict[str, Any]]:
+    """The programme topics people can pick now (archived ones are left out)."""
+    return [topic for topic in program.topic_catalogue if not is_archived(topic)]
+
+
+def enrollment_choices(program: Program) -> list[dict[str, Any]]:
+    """Every topic the enrollment form offers: programme topics and growth areas."""
+    return offered_topics(program) + growth_catalogue()
+
+
+def all_topics(program: Program) -> list[dict[str, Any]]:
+    """Every topic anyone may hold, archived ones included (for labels and history)."""
     return list(program.topic_catalogue) + growth_catalogue()
+
+
+def valid_timezone(name: str) -> bool:
+    """True for an IANA zone name such as 'Europe/Berlin'."""
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError):
+        return False
+    return True
+
+
+def program_today(program: Program) -> date:
+    """Today in the programme's timezone: the day its dates are compared with."""
+    return clock.today_in(program.timezone)
 
 
 @dataclass
@@ -86,6 +173,8 @@ class ProgramForm:
     mentor_capacity: int | None = 1
     anonymity_threshold: int | None = 5
     community_channel: str | None = None
+    # Shown with the dates; changed only through save_program(timezone=...).
+    timezone: str = "UTC"
 
 
 def validate_program(form: ProgramForm) -> dict[str, str]:
@@ -131,11 +220,29 @@ def validate_program(form: ProgramForm) -> dict[str, str]:
 
 
 def save_program(
-    session: Session, form: ProgramForm, *, admin_id: str, program: Program | None = None
+    session: Session,
+    form: ProgramForm,
+    *,
+    admin_id: str,
+    program: Program | None = None,
+    timezone: str | None = None,
 ) -> Program:
-    """Create the active programme or update it; callers validate first."""
+    """Create the active programme or update it; callers validate first.
+
+    `timezone` (an IANA name) is the zone the programme's dates are interpreted in; None keeps
+    the current one (UTC for a new programme). Topic ids survive renames (`merge_catalogue`).
+    """
+    if timezone is not None and not valid_timezone(timezone):
+        raise ValueError("unknown timezone")
     if program is None:
+        # One active programme at a time (a unique index holds it): a new one replaces it.
+        current = repo.active_program(session)
+        if current is not None:
+            current.status = ProgramStatus.ARCHIVED
+            repo.save(session, current)
         program = Program(name=form.name.strip(), created_by=admin_id)
+    if timezone is not None:
+        program.timezone = timezone
     program.name = form.name.strip()
     program.goals = [goal.strip() for goal in form.goals if goal.strip()]
     program.start_date = form.start_date
@@ -143,9 +250,7 @@ def save_program(
     program.enrollment_open = form.enrollment_open
     program.checkin_cadence = form.checkin_cadence
     program.pulse_cadence = form.pulse_cadence
-    program.topic_catalogue = catalogue_from_labels(
-        [topic.strip() for topic in form.topics if topic.strip()]
-    )
+    program.topic_catalogue = merge_catalogue(list(program.topic_catalogue), form.topics)
     program.mentor_capacity = form.mentor_capacity or 1
     program.anonymity_threshold = form.anonymity_threshold or 5
     program.community_channel = form.community_channel
@@ -170,8 +275,9 @@ def form_from_program(program: Program | None, today: date) -> ProgramForm:
         enrollment_open=program.enrollment_open,
         checkin_cadence=program.checkin_cadence,
         pulse_cadence=program.pulse_cadence,
-        topics=[item["label"] for item in program.topic_catalogue],
+        topics=[item["label"] for item in offered_topics(program)],
         mentor_capacity=program.mentor_capacity,
         anonymity_threshold=program.anonymity_threshold,
         community_channel=program.community_channel,
+        timezone=program.timezone,
     )

@@ -23,7 +23,7 @@ from bot.domain.enrollment import (
     WEEKDAYS,
     EnrollmentForm,
 )
-from bot.domain.programs import growth_catalogue
+from bot.domain.programs import all_topics, growth_catalogue, offered_topics
 from bot.domain.training import TrainingSection, training_pack
 from bot.i18n import Translator
 from bot.views import kit
@@ -44,7 +44,7 @@ LEAVE_CALLBACK_ID = "leave_programme"
 TRAINING_READ_ACTION = "training_read"
 
 
-def topic_label(topic: dict[str, str], _: Translator) -> str:
+def topic_label(topic: dict[str, Any], _: Translator) -> str:
     """Default topics are msgids and get translated; an admin's own topics pass through."""
     text = topic["label"]
     return _(text)
@@ -54,7 +54,7 @@ def _topic_options(program: Program, _: Translator) -> list[Any]:
     return [
         kit.option_group(
             _("Programme topics"),
-            [kit.option(topic_label(t, _), t["id"]) for t in program.topic_catalogue],
+            [kit.option(topic_label(t, _), t["id"]) for t in offered_topics(program)],
         ),
         kit.option_group(
             _("Leadership and career"),
@@ -265,7 +265,7 @@ def form_from_participant(participant: Participant) -> EnrollmentForm:
 
 
 def topic_labels(program: Program, ids: list[str], _: Translator) -> str:
-    names = {t["id"]: t["label"] for t in list(program.topic_catalogue) + growth_catalogue()}
+    names = {t["id"]: t["label"] for t in all_topics(program)}  # archived ones keep their name
     return ", ".join(_(names[i]) for i in ids if i in names) or "—"
 
 

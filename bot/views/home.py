@@ -109,11 +109,14 @@ def _admin_blocks(state: HomeState, _: Translator) -> list[Any]:
         rows = []
         for topic in overview.topics[:MAX_TOPICS]:
             flag = "⚠️ " if topic.demand > topic.supply else ""
+            name = _(topic.label)
+            if topic.archived:
+                name = _("{topic} (removed)", topic=name)
             rows.append(
                 flag
                 + _(
                     "{topic}: {supply} offer, {demand} want",
-                    topic=_(topic.label),
+                    topic=name,
                     supply=topic.supply,
                     demand=topic.demand,
                 )

@@ -54,6 +54,10 @@ def program_modal(form: ProgramForm, _: Translator, *, is_new: bool) -> dict[str
             DatePickerElement(
                 initial_date=form.start_date.isoformat() if form.start_date else None
             ),
+            hint=_(
+                "Dates are days in the programme's timezone, {timezone}.",
+                timezone=form.timezone,
+            ),
         ),
         kit.input_block(
             "end_date",
