@@ -141,7 +141,8 @@ def serve_socket_mode(settings: Settings) -> None:
         problem = f"Slack refused to open it ({error.response.get('error')})"
     except Exception as error:  # noqa: BLE001 - any network failure gets one line
         problem = f"{type(error).__name__}"
-    if problem is None and not handler.client.is_connected():
+    socket_mode = handler.client
+    if problem is None and not socket_mode.is_connected():
         # The SDK logs the failure and keeps retrying in the background: stop it here.
         problem = "the WebSocket did not connect"
     if problem is not None:
