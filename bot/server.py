@@ -140,7 +140,7 @@ def serve_socket_mode(settings: Settings) -> None:
     except SlackApiError as error:
         problem = f"Slack refused to open it ({error.response.get('error')})"
     except Exception as error:  # noqa: BLE001 - any network failure gets one line
-        problem = f"{type(error).__name__}"
+        problem = f"cannot reach Slack ({type(error).__name__})"
     socket_mode = handler.client
     if problem is None and not socket_mode.is_connected():
         # The SDK logs the failure and keeps retrying in the background: stop it here.
