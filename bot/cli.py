@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import NoReturn
 
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
@@ -12,8 +13,36 @@ from bot.settings import Settings, SettingsError, load_settings
 log = logging.getLogger("bot")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line too (argparse would print the usage block first)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"reverse-mentoring: {message} (see --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (1-65535)")
+    return port
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return number
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="reverse-mentoring", description="A Slack app for reverse mentoring programmes."
     )
     parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
@@ -21,9 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the app (Socket Mode if SLACK_APP_TOKEN is set)")
     serve.add_argument("--http", action="store_true", help="serve HTTP even with an app token")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=3000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--threads", type=int, default=64)
+    serve.add_argument("--port", type=_port, default=3000)
+    serve.add_argument("--workers", type=_positive, default=1)
+    serve.add_argument("--threads", type=_positive, default=64)
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations")
@@ -41,6 +70,7 @@ def _check_slack(settings: Settings) -> str | None:
 
     from bot.slack_api import make_web_client
 
+    assert settings.slack_bot_token is not None
     try:
         make_web_client(settings.slack_bot_token, settings.slack_api_url, timeout=10).auth_test()
     except SlackApiError as error:
@@ -59,11 +89,26 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(
         settings.log_level,
         secrets=(
-            settings.slack_bot_token,
-            settings.slack_signing_secret,
+            settings.slack_bot_token or "",
+            settings.slack_signing_secret or "",
             settings.slack_app_token or "",
         ),
     )
+    http = args.command == "serve" and (args.http or not settings.socket_mode)
+    if args.command == "serve":
+        missing = settings.missing_slack_credentials()
+        if missing:
+            return _fail(
+                f"{missing[0]} is missing: set it in the environment or in .env "
+                "(to try the app without Slack, run `reverse-mentoring sandbox` "
+                "or `reverse-mentoring demo`)"
+            )
+        if http:
+            from bot.server import port_problem
+
+            problem = port_problem(args.host, args.port)
+            if problem:
+                return _fail(problem)
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.db import Database
@@ -85,10 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(problem)
     from bot.server import serve_http, serve_socket_mode
 
-    if settings.socket_mode and not args.http:
-        serve_socket_mode(settings)
-    else:
+    if http:
         serve_http(settings, args.host, args.port, args.workers, args.threads)
+    else:
+        serve_socket_mode(settings)
     return 0
 
 

@@ -65,15 +65,6 @@ class Translator:
             translated = translated[0]
         return translated.format(**params) if params else translated
 
-    def plural(self, singular: str, plural: str, count: int, **params: Any) -> str:
-        forms = _catalog(self.locale).get(singular) if self.locale != "en" else None
-        if isinstance(forms, tuple):
-            # de and en: two forms (n != 1); vi: one form.
-            text = forms[0] if len(forms) == 1 or count == 1 else forms[1]
-        else:
-            text = singular if count == 1 else plural
-        return text.format(count=count, **params)
-
     def number(self, value: float) -> str:
         return Format(self.locale).number(value)
 

@@ -1,4 +1,4 @@
-"""Structured (JSON lines) logging that never prints tokens or secrets."""
+"""Structured (JSON lines) logging that never prints tokens, secrets or personal data."""
 
 from __future__ import annotations
 
@@ -7,13 +7,78 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import IO, Any
 
 _TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+REDACTED = "[redacted]"
+# What people typed or who they are: never logged, whatever the level or the logger.
+PERSONAL_FIELDS = frozenset(
+    {
+        "display_name",
+        "real_name",
+        "full_name",
+        "user_name",
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "title",
+        "department",
+        "seniority",
+        "personal_goals",
+        "success_definition",
+        "goals",
+        "goal",
+        "measure",
+        "manager",
+        "managers",
+        "manager_slack_id",
+        "avoid",
+        "avoid_slack_ids",
+        "reason",
+        "notes",
+        "note",
+        "comment",
+        "answer",
+        "answers",
+        "text",
+        "message_text",
+        "profile",
+        "body",
+    }
+)
+# Database drivers quote row values in their own messages (PostgreSQL's DETAIL lines), and
+# SQLAlchemy appends bound parameters unless the engine hides them.
+_EXCEPTION_SCRUBS = (
+    (re.compile(r"\[parameters: [^\n]*"), "[parameters: hidden]"),
+    (re.compile(r"Failing row contains \([^\n]*\)"), "Failing row contains (…)"),
+    (re.compile(r"\bKey \(([^)\n]*)\)=\([^\n]*?\)( |\.|$)", re.M), r"Key (\1)=(…)\2"),
+    (re.compile(r'(invalid input (?:syntax|value) for [^:\n]*): "[^\n]*"'), r'\1: "…"'),
+)
+
+
+def scrub_personal(value: Any) -> Any:
+    """A copy of `value` with personal fields of dicts (at any depth) replaced."""
+    if isinstance(value, dict):
+        return {
+            k: REDACTED if str(k).lower() in PERSONAL_FIELDS else scrub_personal(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [scrub_personal(v) for v in value]
+    return value
+
+
+def scrub_exception_text(text: str) -> str:
+    for pattern, replacement in _EXCEPTION_SCRUBS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class RedactingJsonFormatter(logging.Formatter):
-    """One JSON object a line; Slack tokens and configured secrets are masked."""
+    """One JSON object a line; tokens, secrets and known personal fields are masked."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
         super().__init__()
@@ -30,18 +95,28 @@ class RedactingJsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": scrub_exception_text(record.getMessage()),
         }
         for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                entry[key] = value if isinstance(value, int | float | bool | None) else str(value)
+            if key in _STANDARD_ATTRS or key.startswith("_"):
+                continue
+            if key.lower() in PERSONAL_FIELDS:
+                entry[key] = REDACTED
+            elif isinstance(value, int | float | bool | None):
+                entry[key] = value
+            else:
+                entry[key] = scrub_exception_text(str(scrub_personal(value)))
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = scrub_exception_text(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["exc"] = scrub_exception_text(record.exc_text)
         return self.redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-def configure_logging(level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(
+    level: str = "INFO", secrets: tuple[str, ...] = (), stream: IO[str] | None = None
+) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(RedactingJsonFormatter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -50,4 +125,6 @@ def configure_logging(level: str = "INFO", secrets: tuple[str, ...] = ()) -> Non
     for noisy in ("slack_bolt", "slack_sdk", "apscheduler", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.INFO))
     # Alembic narrates every start at INFO; its news is only worth a line when it fails.
-    logging.getLogger("alembic").setLevel(max(logging.getLevelName(level), logging.WARNING))
+    # SQLAlchemy logs every statement at INFO: rows are people, so never below WARNING.
+    for chatty in ("alembic", "sqlalchemy"):
+        logging.getLogger(chatty).setLevel(max(logging.getLevelName(level), logging.WARNING))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
+import socket
 import sys
 import threading
 from typing import Any
@@ -56,6 +58,10 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn >= 24 opens one control socket per user (~/.gunicorn/gunicorn.ctl):
+            # a second instance on the host would take it over. We never use it.
+            self.cfg.set("control_socket_disable", True)
         self.cfg.set("worker_exit", self._worker_exit)
 
     def _worker_exit(self, _server: Any, _worker: Any) -> None:
@@ -67,6 +73,30 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         self.runtime = Runtime(self.settings)
         self.runtime.start()
         return self.runtime.wsgi
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """One line saying why gunicorn could not listen on host:port, or None if it can.
+
+    Checked first because gunicorn retries a taken port for 5 s and then exits with its own log.
+    """
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return f"cannot listen on --host {host}: no such address"
+    family, kind, proto, _name, address = addresses[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind(address)
+            probe.listen(1)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use (choose another with --port)"
+            if error.errno == errno.EACCES:
+                return f"no permission to listen on port {port} (use a port above 1023)"
+            return f"cannot listen on {host}:{port} ({error.strerror or type(error).__name__})"
+    return None
 
 
 def serve_http(
@@ -104,13 +134,23 @@ def serve_socket_mode(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
+    problem: str | None = None
     try:
         handler.connect()
     except SlackApiError as error:
+        problem = f"Slack refused to open it ({error.response.get('error')})"
+    except Exception as error:  # noqa: BLE001 - any network failure gets one line
+        problem = f"cannot reach Slack ({type(error).__name__})"
+    socket_mode = handler.client
+    if problem is None and not socket_mode.is_connected():
+        # The SDK logs the failure and keeps retrying in the background: stop it here.
+        problem = "the WebSocket did not connect"
+    if problem is not None:
+        log.error("cannot connect in Socket Mode", extra={"cause": problem})
+        handler.close()
         runtime.stop()
         print(
-            "reverse-mentoring: cannot open a Socket Mode connection with SLACK_APP_TOKEN "
-            f"({error.response.get('error')})",
+            f"reverse-mentoring: cannot connect in Socket Mode with SLACK_APP_TOKEN: {problem}",
             file=sys.stderr,
         )
         sys.exit(2)

@@ -1,15 +1,25 @@
-"""Settings from the environment and a `.env` file, validated once at start."""
+"""Settings from the environment and a `.env` file (pydantic-settings), validated once at start.
+
+Every problem becomes a `SettingsError` whose message is one line naming the setting. The Slack
+credentials are optional here because `db upgrade` (and the sandbox) run without them; `serve`
+asks `missing_slack_credentials()` before it starts.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
-from dotenv import dotenv_values
+from pydantic import ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///reverse_mentoring.db"
@@ -23,115 +33,201 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    slack_bot_token: str
-    slack_signing_secret: str
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _prefixed(value: str | None, prefix: str) -> str | None:
+    if value is not None and not value.startswith(prefix):
+        raise ValueError(f"is malformed: it should start with '{prefix}'")
+    return value
+
+
+class Settings(BaseSettings):
+    """The validated configuration; attribute names are the settings' names in lower case."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", case_sensitive=False, env_file_encoding="utf-8"
+    )
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = DEFAULT_API_URL
     database_url: str = DEFAULT_DATABASE_URL
-    admin_user_ids: frozenset[str] = field(default_factory=frozenset)
+    # NoDecode: a comma-separated list, not JSON.
+    admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
     recognition_channel: str | None = None
     default_locale: str = "en"
     log_level: str = "INFO"
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: str | None) -> str | None:
+        return _prefixed(value, "xoxb-")
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: str | None) -> str | None:
+        return _prefixed(value, "xapp-")
+
+    @field_validator("slack_api_url", mode="before")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str:
+        url = value or DEFAULT_API_URL
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError("is malformed: expected an http(s) URL")
+        return url if url.endswith("/") else url + "/"
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str:
+        url = value or DEFAULT_DATABASE_URL
+        if url.startswith(("postgres://", "postgresql://")):
+            # SQLAlchemy needs the driver named; psycopg 3 is the one we ship.
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        if not url.startswith(("sqlite://", "postgresql+psycopg://")):
+            raise ValueError(
+                "is malformed: use sqlite:///path.db or postgresql+psycopg://user@host/db"
+            )
+        return url
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _admins(cls, value: Any) -> frozenset[str]:
+        if value is None:
+            return frozenset()
+        parts = value.split(",") if isinstance(value, str) else list(value)
+        admins = frozenset(str(p).strip() for p in parts if str(p).strip())
+        bad = sorted(a for a in admins if not _USER_ID.match(a))
+        if bad:
+            raise ValueError(f"is malformed: {', '.join(bad)} is not a Slack user ID (U…)")
+        return admins
+
+    @field_validator("recognition_channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None and not _CHANNEL.match(value):
+            raise ValueError("is malformed: use a channel ID (C…) or #name in lower case")
+        return value
+
+    @field_validator("default_locale", mode="before")
+    @classmethod
+    def _locale(cls, value: str | None) -> str:
+        locale = (value or "en").lower().replace("_", "-").split("-")[0]
+        if locale not in SUPPORTED_LOCALES:
+            raise ValueError(f"is malformed: use one of {', '.join(SUPPORTED_LOCALES)}")
+        return locale
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: str | None) -> str:
+        level = (value or "INFO").upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"is malformed: use one of {', '.join(_LOG_LEVELS)}")
+        return level
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The real environment wins over .env; no secrets directory.
+        return init_settings, env_settings, dotenv_settings
 
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
+    def missing_slack_credentials(self) -> list[str]:
+        """Names of the Slack credentials `serve` needs but that are not set."""
+        return [
+            name
+            for name, value in (
+                ("SLACK_BOT_TOKEN", self.slack_bot_token),
+                ("SLACK_SIGNING_SECRET", self.slack_signing_secret),
+            )
+            if value is None
+        ]
+
+    @property
+    def has_slack_credentials(self) -> bool:
+        return not self.missing_slack_credentials()
+
     def __repr__(self) -> str:  # never print secrets, even by accident
         return (
             f"Settings(api_url={self.slack_api_url!r}, "
             f"database={_redact_url(self.database_url)!r}, "
+            f"slack_credentials={self.has_slack_credentials}, "
             f"socket_mode={self.socket_mode}, admins={len(self.admin_user_ids)}, "
             f"default_locale={self.default_locale!r}, log_level={self.log_level!r})"
         )
+
+    __str__ = __repr__
 
 
 def _redact_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
-def _required(env: Mapping[str, str], name: str, prefix: str | None = None) -> str:
-    value = (env.get(name) or "").strip()
-    if not value:
-        raise SettingsError(f"{name} is missing: set it in the environment or in .env")
-    if prefix and not value.startswith(prefix):
-        raise SettingsError(f"{name} is malformed: it should start with '{prefix}'")
-    return value
+def _one_line(error: ValidationError) -> SettingsError:
+    first = error.errors(include_url=False)[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+    cause = (first.get("ctx") or {}).get("error")
+    detail = str(cause) if isinstance(cause, ValueError) else f"is malformed: {first['msg']}"
+    return SettingsError(f"{name} {detail}")
 
 
-def _optional(env: Mapping[str, str], name: str) -> str | None:
-    value = (env.get(name) or "").strip()
-    return value or None
+class _MappingOnly(Settings):
+    """Validation of an explicit mapping: no environment, no .env."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
 def parse_settings(env: Mapping[str, str]) -> Settings:
     """Validate a mapping of raw settings; raises SettingsError naming the first bad one."""
-    bot_token = _required(env, "SLACK_BOT_TOKEN", "xoxb-")
-    signing_secret = _required(env, "SLACK_SIGNING_SECRET")
-    app_token = _optional(env, "SLACK_APP_TOKEN")
-    if app_token is not None and not app_token.startswith("xapp-"):
-        raise SettingsError("SLACK_APP_TOKEN is malformed: it should start with 'xapp-'")
-
-    api_url = _optional(env, "SLACK_API_URL") or DEFAULT_API_URL
-    if not re.match(r"^https?://[^/\s]+", api_url):
-        raise SettingsError("SLACK_API_URL is malformed: expected an http(s) URL")
-    if not api_url.endswith("/"):
-        api_url += "/"
-
-    database_url = _optional(env, "DATABASE_URL") or DEFAULT_DATABASE_URL
-    if database_url.startswith(("postgres://", "postgresql://")):
-        # SQLAlchemy needs the driver named; psycopg 3 is the one we ship.
-        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
-    if not database_url.startswith(("sqlite://", "postgresql+psycopg://")):
-        raise SettingsError(
-            "DATABASE_URL is malformed: use sqlite:///path.db or postgresql+psycopg://user@host/db"
-        )
-
-    admins_raw = _optional(env, "ADMIN_USER_IDS") or ""
-    admins = frozenset(part.strip() for part in admins_raw.split(",") if part.strip())
-    bad_admins = sorted(a for a in admins if not _USER_ID.match(a))
-    if bad_admins:
-        raise SettingsError(
-            f"ADMIN_USER_IDS is malformed: {', '.join(bad_admins)} is not a Slack user ID (U…)"
-        )
-
-    channel = _optional(env, "RECOGNITION_CHANNEL")
-    if channel is not None and not _CHANNEL.match(channel):
-        raise SettingsError(
-            "RECOGNITION_CHANNEL is malformed: use a channel ID (C…) or #name in lower case"
-        )
-
-    locale = (_optional(env, "DEFAULT_LOCALE") or "en").lower().replace("_", "-").split("-")[0]
-    if locale not in SUPPORTED_LOCALES:
-        raise SettingsError(
-            f"DEFAULT_LOCALE is malformed: use one of {', '.join(SUPPORTED_LOCALES)}"
-        )
-
-    log_level = (_optional(env, "LOG_LEVEL") or "INFO").upper()
-    if log_level not in _LOG_LEVELS:
-        raise SettingsError(f"LOG_LEVEL is malformed: use one of {', '.join(_LOG_LEVELS)}")
-
-    return Settings(
-        slack_bot_token=bot_token,
-        slack_signing_secret=signing_secret,
-        slack_app_token=app_token,
-        slack_api_url=api_url,
-        database_url=database_url,
-        admin_user_ids=admins,
-        recognition_channel=channel,
-        default_locale=locale,
-        log_level=log_level,
-    )
+    fields = Settings.model_fields
+    values = {k.lower(): v for k, v in env.items() if k.lower() in fields}
+    try:
+        parsed = _MappingOnly(**values)
+    except ValidationError as error:
+        raise _one_line(error) from None
+    return Settings.model_construct(**parsed.model_dump())
 
 
 def load_settings(env_file: str | Path | None = ".env") -> Settings:
-    """Read `.env` (if present) under the real environment, which wins, then validate."""
-    merged: dict[str, str] = {}
-    if env_file is not None and Path(env_file).is_file():
-        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    merged.update(os.environ)
-    settings = parse_settings(merged)
+    """Read `.env` (if present) under the real environment, which wins, then validate.
+
+    An explicitly named file that does not exist is an error; the default `.env` is optional.
+    """
+    if env_file is not None and not Path(env_file).is_file():
+        if str(env_file) != ".env":
+            raise SettingsError(f"the settings file {env_file} does not exist (--env-file)")
+        env_file = None
+    try:
+        settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise _one_line(error) from None
     logging.getLogger(__name__).debug("settings loaded", extra={"settings": repr(settings)})
     return settings

@@ -1,4 +1,8 @@
-"""Shared by scripts/run and scripts/test: create or refresh .venv when needed (stdlib only)."""
+"""Shared by scripts/run, scripts/test and scripts/i18n.py: create or refresh .venv (stdlib only).
+
+The dependency set is pinned (with hashes) in requirements.lock, test and bench extras included;
+the project itself is then installed editable without resolving anything again.
+"""
 
 from __future__ import annotations
 
@@ -12,49 +16,51 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
 STAMP = VENV / ".installed"
+LOCK = ROOT / "requirements.lock"
 
 
 def python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def _stamp() -> tuple[str, set[str]]:
-    try:
-        digest, _sep, extras = STAMP.read_text().partition("\n")
-    except OSError:
-        return "", set()
-    return digest, {e for e in extras.split(",") if e}
+def _digest() -> str:
+    digest = hashlib.sha256()
+    for path in (ROOT / "pyproject.toml", LOCK):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
-def ensure(extras: str) -> Path:
-    """Installs the project (with `extras`) into .venv unless that is already done."""
+def _pip(*args: str) -> None:
+    command = [str(python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    if subprocess.run([*command, *args]).returncode != 0:
+        sys.exit("reverse-mentoring: installing the dependencies failed (see pip's output above)")
+
+
+def ensure() -> Path:
+    """Installs the locked dependencies and the project into .venv unless that is already done."""
     if sys.version_info < (3, 11):  # noqa: UP036 - runs under whatever python3 the user has
         sys.exit("reverse-mentoring needs Python 3.11 or newer")
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    wanted = {e for e in extras.split(",") if e}
-    installed_digest, installed_extras = _stamp()
-    if python().exists() and installed_digest == digest and wanted <= installed_extras:
+    digest = _digest()
+    try:
+        installed = STAMP.read_text().strip()
+    except OSError:
+        installed = ""
+    if python().exists() and installed == digest:
         return python()
     if not python().exists():
         print("Creating .venv …", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    if installed_digest == digest:
-        wanted |= installed_extras  # keep what an earlier command installed
-    target = f"{ROOT}[{','.join(sorted(wanted))}]" if wanted else str(ROOT)
-    print("Installing dependencies into .venv …", file=sys.stderr)
-    result = subprocess.run(
-        [
-            str(python()),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-e",
-            target,
-        ],
-    )
-    if result.returncode != 0:
-        sys.exit("reverse-mentoring: installing the dependencies failed (see pip's output above)")
-    STAMP.write_text(digest + "\n" + ",".join(sorted(wanted)))
+    print("Installing dependencies into .venv (from requirements.lock) …", file=sys.stderr)
+    _pip("--require-hashes", "-r", str(LOCK))
+    _pip("--no-deps", "-e", str(ROOT))
+    STAMP.write_text(digest)
     return python()
+
+
+def reexec_in_venv(script: Path) -> None:
+    """Run `script` again with .venv's Python (for commands started with a plain python3)."""
+    if Path(sys.prefix).resolve() == VENV.resolve() or os.environ.get("_RM_IN_VENV"):
+        return
+    interpreter = ensure()
+    os.environ["_RM_IN_VENV"] = "1"  # never loop if the venv still lacks something
+    os.execv(str(interpreter), [str(interpreter), str(script), *sys.argv[1:]])

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Extract translatable strings and update the catalogs: `python scripts/i18n.py`.
+"""Extract translatable strings and update the catalogs: `python3 scripts/i18n.py`.
 
 `--check` exits non-zero when a msgid is missing or untranslated in a shipped language
-(the test suite runs the same check).
+(the test suite runs the same check). Started with a Python that lacks Babel (a plain system
+python3), it runs itself again with the project's .venv, creating it first if needed.
 """
 
 from __future__ import annotations
@@ -11,15 +12,24 @@ import argparse
 import sys
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po, write_po
+try:
+    import babel  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _venv import reexec_in_venv
+
+    reexec_in_venv(Path(__file__).resolve())
+    raise
+
+from babel.messages.catalog import Catalog  # noqa: E402
+from babel.messages.extract import extract_from_dir  # noqa: E402
+from babel.messages.pofile import read_po, write_po  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_DIRS = ("bot", "handlers", "scheduler")
 LOCALE_DIR = ROOT / "bot" / "locale"
 LANGUAGES = ("en", "de", "vi")
-KEYWORDS = {"_": None, "N_": None, "plural": (1, 2)}
+KEYWORDS = {"_": None, "N_": None}
 
 
 def extract() -> Catalog:

@@ -23,9 +23,11 @@ T = TypeVar("T")
 
 
 def make_engine(database_url: str) -> Engine:
+    # Bound parameters are people's data: never in an exception message or a log line.
     if database_url.startswith("sqlite"):
         engine = create_engine(
             database_url,
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": 30},
             poolclass=NullPool if ":memory:" not in database_url else None,
         )
@@ -40,7 +42,9 @@ def make_engine(database_url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        database_url, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20
+    )
 
 
 def alembic_config(engine: Engine) -> Config:

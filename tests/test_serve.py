@@ -8,9 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,7 +30,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _env(fake: FakeSlack, tmp_path: Path, **extra: str) -> dict[str, str]:
+def _env(fake: FakeSlack | _SocketModeSlack, tmp_path: Path, **extra: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
     return (
         base
@@ -131,3 +133,141 @@ def test_bad_token_fails_fast_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN was refused by Slack (invalid_auth)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _human_lines(stderr: str) -> list[str]:
+    """The lines a person reads (JSON lines are the structured log)."""
+    return [line for line in stderr.splitlines() if line.strip() and not line.startswith("{")]
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_port_in_use_is_one_line_without_gunicorn_retries(tmp_path: Path) -> None:
+    with FakeSlack(bot_token=BOT_TOKEN) as fake, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = _run(["serve", "--http", "--port", str(port)], _env(fake, tmp_path), tmp_path)
+    assert result.returncode != 0
+    # gunicorn would log "Connection in use" and retry five times before giving up.
+    assert _human_lines(result.stderr) == [
+        f"reverse-mentoring: port {port} on 127.0.0.1 is already in use "
+        "(choose another with --port)"
+    ]
+    assert "Connection in use" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "http"])
+def test_a_port_out_of_range_is_one_line(tmp_path: Path, port: str) -> None:
+    with FakeSlack(bot_token=BOT_TOKEN) as fake:
+        result = _run(["serve", "--http", "--port", port], _env(fake, tmp_path), tmp_path)
+        assert not fake.calls(), "nothing should start"
+    assert result.returncode == 2
+    assert _human_lines(result.stderr) == [
+        f"reverse-mentoring: argument --port: '{port}' is not a port number (1-65535) (see --help)"
+    ]
+
+
+def test_two_instances_on_one_host_share_no_control_socket(tmp_path: Path) -> None:
+    home, runtime_dir = tmp_path / "home", tmp_path / "run"
+    home.mkdir()
+    runtime_dir.mkdir()
+    shared = {"HOME": str(home), "XDG_RUNTIME_DIR": str(runtime_dir)}
+    with FakeSlack(bot_token=BOT_TOKEN) as fake:
+        processes = []
+        try:
+            for name in ("one", "two"):
+                workdir = tmp_path / name
+                workdir.mkdir()
+                port = _free_port()
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "bot", "serve", "--http", "--port", str(port)],
+                    env=_env(fake, workdir, **shared),
+                    cwd=workdir,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                processes.append(process)
+                _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+            # gunicorn >= 24 would have created $XDG_RUNTIME_DIR/gunicorn.ctl (or
+            # ~/.gunicorn/gunicorn.ctl) for both, the second taking it over from the first.
+            assert list(runtime_dir.iterdir()) == []
+            assert not (home / ".gunicorn").exists()
+        finally:
+            for process in processes:
+                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    assert [p.returncode for p in processes] == [0, 0]
+
+
+class _SocketModeSlack:
+    """A Web API that opens Socket Mode connections to a WebSocket URL nobody listens on.
+
+    FakeSlack does not know `apps.connections.open`; this stands in only for Slack's side.
+    """
+
+    def __init__(self) -> None:
+        dead_port = _free_port()  # closed again at once: connecting is refused
+        self.opened = threading.Event()
+
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                method = self.path.rsplit("/", 1)[-1]
+                if method == "auth.test":
+                    payload = {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"}
+                elif method == "apps.connections.open":
+                    stub.opened.set()
+                    payload = {"ok": True, "url": f"ws://127.0.0.1:{dead_port}/link"}
+                else:
+                    payload = {"ok": False, "error": "unknown_method"}
+                body = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.api_url = f"http://127.0.0.1:{self.server.server_port}/api/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_socket_mode_that_cannot_connect_says_so_and_exits(tmp_path: Path) -> None:
+    slack = _SocketModeSlack()
+    try:
+        env = _env(slack, tmp_path, SLACK_APP_TOKEN="xapp-1-A0-test")
+        result = _run(["serve"], env, tmp_path)  # the 60 s timeout fails an endless retry
+    finally:
+        slack.close()
+    assert slack.opened.is_set()
+    assert result.returncode == 2
+    assert _human_lines(result.stderr) == [
+        "reverse-mentoring: cannot connect in Socket Mode with SLACK_APP_TOKEN: "
+        "the WebSocket did not connect"
+    ]
+    messages = [json.loads(line)["msg"] for line in result.stderr.splitlines() if line[:1] == "{"]
+    assert "cannot connect in Socket Mode" in messages
+    assert "connected in Socket Mode" not in messages

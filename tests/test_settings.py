@@ -9,20 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import DEFAULT_API_URL, SettingsError, load_settings, parse_settings
+from bot.settings import SettingsError, load_settings, parse_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "s3cr3t-value"}
-
-
-def test_defaults() -> None:
-    settings = parse_settings(VALID)
-    assert settings.slack_api_url == DEFAULT_API_URL
-    assert settings.database_url.startswith("sqlite:///")
-    assert settings.socket_mode is False
-    assert settings.admin_user_ids == frozenset()
-    assert settings.default_locale == "en"
-    assert settings.log_level == "INFO"
 
 
 def test_every_setting_is_read() -> None:
@@ -39,6 +29,7 @@ def test_every_setting_is_read() -> None:
         }
     )
     assert settings.socket_mode is True
+    assert settings.has_slack_credentials is True
     assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
     assert settings.database_url == "postgresql+psycopg://u@127.0.0.1/test"
     assert settings.admin_user_ids == frozenset({"U01ABC", "W02DEF"})
@@ -50,9 +41,7 @@ def test_every_setting_is_read() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "fragment"),
     [
-        ("SLACK_BOT_TOKEN", "", "SLACK_BOT_TOKEN is missing"),
         ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN is malformed"),
-        ("SLACK_SIGNING_SECRET", "  ", "SLACK_SIGNING_SECRET is missing"),
         ("SLACK_APP_TOKEN", "xoxb-wrong", "SLACK_APP_TOKEN is malformed"),
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL is malformed"),
         ("DATABASE_URL", "mysql://x/y", "DATABASE_URL is malformed"),
@@ -65,6 +54,12 @@ def test_every_setting_is_read() -> None:
 def test_bad_setting_is_named(name: str, value: str, fragment: str) -> None:
     with pytest.raises(SettingsError, match=fragment):
         parse_settings(VALID | {name: value})
+
+
+def test_slack_credentials_are_optional_until_serve() -> None:
+    settings = parse_settings({"SLACK_SIGNING_SECRET": "  "})
+    assert settings.missing_slack_credentials() == ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
+    assert settings.has_slack_credentials is False
 
 
 def test_repr_hides_secrets() -> None:
@@ -84,9 +79,21 @@ def test_env_file_is_read_and_environment_wins(
         if key.startswith(("SLACK_", "DATABASE_URL", "ADMIN_", "LOG_LEVEL", "DEFAULT_LOCALE")):
             monkeypatch.delenv(key)
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("ADMIN_USER_IDS", "U01ABC,W02DEF")
     settings = load_settings(env_file)
     assert settings.slack_bot_token == "xoxb-from-file"
     assert settings.log_level == "WARNING"
+    assert settings.admin_user_ids == frozenset({"U01ABC", "W02DEF"})
+
+
+def test_a_bad_value_in_the_env_file_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / "custom.env"
+    env_file.write_text("DEFAULT_LOCALE=fr\n")
+    monkeypatch.delenv("DEFAULT_LOCALE", raising=False)
+    with pytest.raises(SettingsError, match="^DEFAULT_LOCALE is malformed"):
+        load_settings(env_file)
 
 
 def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -101,25 +108,37 @@ def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Comp
     )
 
 
-def test_missing_setting_stops_with_one_clear_line(tmp_path: Path) -> None:
+def _lines(stderr: str) -> list[str]:
+    """What a person reads: the non-JSON lines (JSON lines are the structured log)."""
+    return [line for line in stderr.splitlines() if line.strip() and not line.startswith("{")]
+
+
+def test_serve_without_slack_credentials_points_to_sandbox_and_demo(tmp_path: Path) -> None:
     result = _run_cli(["serve"], {"SLACK_SIGNING_SECRET": "x" * 12}, tmp_path)
     assert result.returncode != 0
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines == [
-        "reverse-mentoring: SLACK_BOT_TOKEN is missing: set it in the environment or in .env"
+    assert _lines(result.stderr) == [
+        "reverse-mentoring: SLACK_BOT_TOKEN is missing: set it in the environment or in .env "
+        "(to try the app without Slack, run `reverse-mentoring sandbox` or "
+        "`reverse-mentoring demo`)"
     ]
     assert "Traceback" not in result.stderr
 
 
-def test_db_upgrade_command_migrates(tmp_path: Path) -> None:
+def test_a_missing_env_file_is_an_error(tmp_path: Path) -> None:
+    result = _run_cli(["--env-file", str(tmp_path / "missing.env"), "db", "upgrade"], {}, tmp_path)
+    assert result.returncode != 0
+    assert _lines(result.stderr) == [
+        f"reverse-mentoring: the settings file {tmp_path / 'missing.env'} does not exist "
+        "(--env-file)"
+    ]
+    assert not (tmp_path / "reverse_mentoring.db").exists()
+
+
+def test_db_upgrade_needs_no_slack_credentials(tmp_path: Path) -> None:
     database = tmp_path / "cli.db"
-    result = _run_cli(
-        ["db", "upgrade"],
-        VALID | {"DATABASE_URL": f"sqlite:///{database}"},
-        tmp_path,
-    )
+    result = _run_cli(["db", "upgrade"], {"DATABASE_URL": f"sqlite:///{database}"}, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert database.exists()
+    assert _lines(result.stderr) == []
     import sqlite3
 
     tables = {
