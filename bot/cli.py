@@ -1,4 +1,4 @@
-"""`reverse-mentoring` (also `python -m bot`): serve, db upgrade."""
+"""`reverse-mentoring` (also `python -m bot`): serve, sandbox, start, db upgrade."""
 
 from __future__ import annotations
 
@@ -53,10 +53,44 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=3000)
     serve.add_argument("--workers", type=_positive, default=1)
     serve.add_argument("--threads", type=_positive, default=64)
+    sandbox = commands.add_parser(
+        "sandbox", help="try the app in a browser against a simulated Slack workspace"
+    )
+    _sandbox_options(sandbox)
+    start = commands.add_parser(
+        "start", help="serve when Slack credentials are set, otherwise start the sandbox"
+    )
+    _sandbox_options(start)
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations")
     return parser
+
+
+def _sandbox_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=_port, default=3000)
+    parser.add_argument("--people", type=_positive, default=12, help="simulated members")
+    parser.add_argument("--seed", type=int, default=1, help="makes the workspace reproducible")
+    parser.add_argument(
+        "--database-url", default=None, help="default: sqlite:///sandbox.db in this folder"
+    )
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox.run import run_sandbox
+    from bot.server import port_problem
+
+    problem = port_problem(args.host, args.port)
+    if problem:
+        return _fail(problem)
+    return run_sandbox(
+        host=args.host,
+        port=args.port,
+        people=args.people,
+        seed=args.seed,
+        database_url=args.database_url,
+    )
 
 
 def _fail(message: str) -> int:
@@ -94,6 +128,17 @@ def main(argv: list[str] | None = None) -> int:
             settings.slack_app_token or "",
         ),
     )
+    if args.command == "start":
+        if settings.missing_slack_credentials():
+            print(
+                "reverse-mentoring: no Slack credentials in the environment or .env, "
+                "so this starts the sandbox, a simulated workspace",
+                file=sys.stderr,
+            )
+            return _sandbox(args)
+        args.command, args.http, args.workers, args.threads = "serve", False, 1, 64
+    if args.command == "sandbox":
+        return _sandbox(args)
     http = args.command == "serve" and (args.http or not settings.socket_mode)
     if args.command == "serve":
         missing = settings.missing_slack_credentials()
