@@ -37,7 +37,7 @@ def unknown_command(_: Translator, text: str) -> dict[str, Any]:
     return kit.message(
         _(
             "I don't know `{command}` yet. Try `/mentoring help` to see what I can do.",
-            command=kit.clip(text, 40),
+            command=kit.escape(kit.clip(text, 40)),
         )
     )
 
@@ -59,7 +59,7 @@ def enrollment_closed(_: Translator, program_name: str) -> dict[str, Any]:
         _(
             "Enrollment for {program} is closed right now. Your programme team will announce "
             "the next round.",
-            program=program_name,
+            program=kit.escape(program_name),
         )
     )
 
