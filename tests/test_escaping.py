@@ -17,6 +17,7 @@ from bot.views import common, kit
 from bot.views import enrollment as enrollment_views
 from bot.views import matching as matching_views
 from bot.views.home import HomeState, home_view
+from bot.views.labels import FORMAT, label
 from bot.views.program import program_modal
 from storage.models import Pair, Participant, Program
 
@@ -228,3 +229,12 @@ def test_programme_settings_are_plain_text_only(_: Translator) -> None:
     assert HOSTILE in text and "&lt;" not in text  # shown back as typed, in inputs
     for mrkdwn in _mrkdwn(view):
         assert HOSTILE not in mrkdwn
+
+
+def test_enrollment_closed_as_inline_error_is_plain(_: Translator) -> None:
+    assert HOSTILE in common.enrollment_closed_error(_, HOSTILE)
+
+
+def test_a_value_without_label_is_shown_inert(_: Translator) -> None:
+    assert label(FORMAT, "<!channel>", _) == "&lt;!channel&gt;"
+    assert label(FORMAT, "video", _) == _("Video call")
