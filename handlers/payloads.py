@@ -1,4 +1,8 @@
-"""Reading Slack's `view.state.values` defensively: missing or odd values become None/empty."""
+"""Reading Slack's `view.state.values` defensively: missing values become None/empty.
+
+Values that are present are passed on as sent (ids of any length, options the form never
+offered), so the validation layer (`bot.domain.validation`) can refuse them inline.
+"""
 
 from __future__ import annotations
 
@@ -37,20 +41,27 @@ def selected_many(values: Values, field: str) -> list[str]:
     return [o["value"] for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)]
 
 
+def _present(value: Any) -> str | None:
+    """None when nothing was picked; anything else as a string, for validation to judge."""
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
 def user(values: Values, field: str) -> str | None:
-    value = _element(values, field).get("selected_user")
-    return value if isinstance(value, str) and value else None
+    return _present(_element(values, field).get("selected_user"))
 
 
 def users(values: Values, field: str) -> list[str]:
     value = _element(values, field).get("selected_users") or []
-    return [item for item in value if isinstance(item, str)]
+    if not isinstance(value, list):
+        return [str(value)]
+    return [item if isinstance(item, str) else str(item) for item in value]
 
 
 def conversation(values: Values, field: str) -> str | None:
     element = _element(values, field)
-    value = element.get("selected_conversation") or element.get("selected_channel")
-    return value if isinstance(value, str) and value else None
+    return _present(element.get("selected_conversation") or element.get("selected_channel"))
 
 
 def day(values: Values, field: str) -> date | None:

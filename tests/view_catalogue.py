@@ -67,7 +67,11 @@ def sample_pair() -> Pair:
 
 def all_views(_: Translator) -> dict[str, dict[str, Any]]:
     """Name -> rendered view or message payload, in the translator's language."""
-    program, mentor, mentee = sample_program(), sample_person(1, "mentor"), sample_person(2, "mentee")
+    program, mentor, mentee = (
+        sample_program(),
+        sample_person(1, "mentor"),
+        sample_person(2, "mentee"),
+    )
     pair = sample_pair()
     waiting = [
         {
@@ -98,9 +102,7 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
             mentee, _, read_at="1. Januar 2027"
         ),
         "leave_modal": enrollment_views.leave_modal(program, _, paired=True),
-        "review_modal": matching.review_modal(
-            program, 1, [pair] * 40, waiting, people, _, page=1
-        ),
+        "review_modal": matching.review_modal(program, 1, [pair] * 40, waiting, people, _, page=1),
         "intro": matching.intro_message(program, pair, mentor, mentee, [_, translator("en")]),
         "goals_modal": matching.goals_modal(1, _),
         "rematch_modal": matching.rematch_modal(_),

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.domain import validation
 from bot.domain.programs import enrollment_choices
 from bot.i18n import N_
 from storage import repositories as repo
@@ -66,8 +67,17 @@ class EnrollmentForm:
     shoutout_consent: bool = False
 
 
-def validate_enrollment(form: EnrollmentForm, program: Program, user_id: str) -> dict[str, str]:
-    """Field -> English message; empty when valid."""
+def validate_enrollment(
+    form: EnrollmentForm,
+    program: Program,
+    user_id: str,
+    user_exists: validation.UserExists | None = None,
+) -> dict[str, str]:
+    """Field -> English message; empty when valid.
+
+    `user_exists` says whether a picked manager or avoided person is in the workspace (the
+    handler asks the people directory); without it only the ids' shape is checked.
+    """
     errors: dict[str, str] = {}
     if form.role not in (Role.MENTOR, Role.MENTEE):
         errors["role"] = N_("Choose whether you join as a mentor or as a mentee.")
@@ -96,10 +106,24 @@ def validate_enrollment(form: EnrollmentForm, program: Program, user_id: str) ->
         errors["time_of_day"] = N_("Pick one of the options.")
     if form.manager_user_id == user_id:
         errors["manager"] = N_("That is you: pick your manager, or leave it empty.")
+    elif (manager := validation.user_error(form.manager_user_id, user_exists)) is not None:
+        errors["manager"] = manager
     if user_id in form.avoid_user_ids:
         errors["avoid"] = N_("You cannot avoid yourself: remove your own name.")
     elif len(form.avoid_user_ids) > MAX_AVOID:
         errors["avoid"] = N_("Ten people at most.")
+    elif (avoid := validation.users_error(form.avoid_user_ids, user_exists)) is not None:
+        errors["avoid"] = avoid
+    # Text that cannot be stored is the first thing to fix in its field.
+    errors.update(
+        validation.text_errors(
+            {
+                "department": form.department,
+                "personal_goals": form.personal_goals,
+                "success_definition": form.success_definition,
+            }
+        )
+    )
     return errors
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot import clock
+from bot.domain import validation
 from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import Program, ProgramStatus, utcnow
@@ -41,6 +42,7 @@ DEFAULT_GOALS: tuple[str, ...] = (
     N_("80% of leaders complete 6 sessions with their mentor"),
     N_("Leaders rate their digital confidence 1 point higher after 6 months"),
 )
+ENROLLMENT_CHOICES = ("open", "closed")
 CHECKIN_CADENCES = ("biweekly", "monthly", "quarterly")
 PULSE_CADENCES = ("monthly", "quarterly", "off")
 MAX_GOALS = 3
@@ -175,6 +177,13 @@ class ProgramForm:
     community_channel: str | None = None
     # Shown with the dates; changed only through save_program(timezone=...).
     timezone: str = "UTC"
+    # The modal's raw "open"/"closed" value, kept so validation can refuse anything else; when
+    # given it decides enrollment_open. None: the form was built in code, not read from Slack.
+    enrollment: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.enrollment is not None:
+            self.enrollment_open = self.enrollment == "open"
 
 
 def validate_program(form: ProgramForm) -> dict[str, str]:
@@ -195,8 +204,9 @@ def validate_program(form: ProgramForm) -> dict[str, str]:
         errors["start_date"] = N_("Pick a start date.")
     if form.end_date is None:
         errors["end_date"] = N_("Pick an end date.")
-    elif form.start_date and form.end_date <= form.start_date:
-        errors["end_date"] = N_("The end date must be after the start date.")
+    errors.update(validation.program_dates_errors(form.start_date, form.end_date))
+    if form.enrollment is not None and form.enrollment not in ENROLLMENT_CHOICES:
+        errors["enrollment"] = N_("Choose whether enrollment is open or closed.")
     if form.checkin_cadence not in CHECKIN_CADENCES:
         errors["checkin_cadence"] = N_("Pick a check-in cadence.")
     if form.pulse_cadence not in PULSE_CADENCES:
@@ -216,6 +226,10 @@ def validate_program(form: ProgramForm) -> dict[str, str]:
         errors["anonymity_threshold"] = N_(
             "The anonymity threshold must be a whole number from 3 to 100."
         )
+    if (channel := validation.channel_error(form.community_channel)) is not None:
+        errors["community_channel"] = channel
+    # Text that cannot be stored is the first thing to fix in its field.
+    errors.update(validation.text_errors({"name": form.name, "goals": goals, "topics": topics}))
     return errors
 
 

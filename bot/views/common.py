@@ -37,7 +37,7 @@ def unknown_command(_: Translator, text: str) -> dict[str, Any]:
     return kit.message(
         _(
             "I don't know `{command}` yet. Try `/mentoring help` to see what I can do.",
-            command=kit.clip(text, 40),
+            command=kit.escape(kit.clip(text, 40)),
         )
     )
 
@@ -54,14 +54,21 @@ def no_program(_: Translator, *, is_admin: bool) -> dict[str, Any]:
     return kit.message(_("There is no mentoring programme running yet. Watch this space!"))
 
 
-def enrollment_closed(_: Translator, program_name: str) -> dict[str, Any]:
-    return kit.message(
-        _(
-            "Enrollment for {program} is closed right now. Your programme team will announce "
-            "the next round.",
-            program=program_name,
-        )
+def _enrollment_closed(_: Translator, program: str) -> str:
+    return _(
+        "Enrollment for {program} is closed right now. Your programme team will announce "
+        "the next round.",
+        program=program,
     )
+
+
+def enrollment_closed(_: Translator, program_name: str) -> dict[str, Any]:
+    return kit.message(_enrollment_closed(_, kit.escape(program_name)))
+
+
+def enrollment_closed_error(_: Translator, program_name: str) -> str:
+    """The same, as a modal's inline error: plain text, so the name is not escaped."""
+    return _enrollment_closed(_, program_name)
 
 
 def not_enrolled(_: Translator) -> dict[str, Any]:

@@ -106,15 +106,19 @@ def enrollment_modal(
             hint=hint,
         )
 
-    goals_text = "\n".join(f"• {goal}" for goal in program.goals)
+    goals_text = "\n".join(f"• {kit.escape(_(goal))}" for goal in program.goals)
     blocks = [
         kit.section(
-            _("*{program}*\nProgramme goals:\n{goals}", program=program.name, goals=goals_text)
+            _(
+                "*{program}*\nProgramme goals:\n{goals}",
+                program=kit.escape(program.name),
+                goals=goals_text,
+            )
         ),
         kit.context(
             _(
                 "Your time zone ({timezone}) and language ({language}) come from Slack.",
-                timezone=timezone or "UTC",
+                timezone=kit.escape(timezone or "UTC"),
                 language=locale_name,
             )
         ),
@@ -266,7 +270,7 @@ def form_from_participant(participant: Participant) -> EnrollmentForm:
 
 def topic_labels(program: Program, ids: list[str], _: Translator) -> str:
     names = {t["id"]: t["label"] for t in all_topics(program)}  # archived ones keep their name
-    return ", ".join(_(names[i]) for i in ids if i in names) or "—"
+    return ", ".join(kit.escape(_(names[i])) for i in ids if i in names) or "—"
 
 
 def profile_summary(program: Program, participant: Participant, _: Translator) -> list[str]:
@@ -274,7 +278,7 @@ def profile_summary(program: Program, participant: Participant, _: Translator) -
     days = ", ".join(_(WEEKDAY[d]) for d in participant.available_days) or _("Any day")
     return [
         "*" + _("Role") + "*\n" + label(ROLE, participant.role, _),
-        "*" + _("Department") + "*\n" + (participant.department or "—"),
+        "*" + _("Department") + "*\n" + kit.escape(participant.department or "—"),
         "*"
         + _("Topics I can teach")
         + "*\n"
@@ -299,7 +303,7 @@ def profile_summary(program: Program, participant: Participant, _: Translator) -
         + days
         + " · "
         + label(TIME_OF_DAY, participant.time_of_day, _),
-        "*" + _("Time zone") + "*\n" + (participant.timezone or "UTC"),
+        "*" + _("Time zone") + "*\n" + kit.escape(participant.timezone or "UTC"),
     ]
 
 
@@ -309,9 +313,13 @@ def enrolled_confirmation(
     if not created:
         headline = _("Your profile is updated.")
     elif participant.role == "mentor":
-        headline = _("Welcome to {program}! You're enrolled as a mentor.", program=program.name)
+        headline = _(
+            "Welcome to {program}! You're enrolled as a mentor.", program=kit.escape(program.name)
+        )
     else:
-        headline = _("Welcome to {program}! You're enrolled as a mentee.", program=program.name)
+        headline = _(
+            "Welcome to {program}! You're enrolled as a mentee.", program=kit.escape(program.name)
+        )
     blocks = [
         kit.section("*" + headline + "*"),
         kit.fields(profile_summary(program, participant, _)),
@@ -363,7 +371,7 @@ def training_message(
 
 
 def leave_modal(program: Program, _: Translator, *, paired: bool) -> dict[str, Any]:
-    text = _("Are you sure you want to leave {program}?", program=program.name)
+    text = _("Are you sure you want to leave {program}?", program=kit.escape(program.name))
     if paired:
         text += "\n" + _(
             "Your pair will end. We'll tell your partner kindly and find them a new match."
@@ -424,6 +432,7 @@ def mydata_message(data: dict[str, Any], _: Translator) -> dict[str, Any]:
             "part of this copy."
         ),
     ]
-    preview = kit.clip(json.dumps(data, ensure_ascii=False, indent=1), 2800)
+    # Escaped before clipping so the closing fence always fits in the section.
+    preview = kit.clip(kit.escape(json.dumps(data, ensure_ascii=False, indent=1)), 2800)
     blocks = [kit.section("\n".join(lines)), kit.section(f"```{preview}```")]
     return kit.message(lines[0], blocks)

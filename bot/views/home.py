@@ -45,8 +45,8 @@ def _welcome(_: Translator) -> list[Any]:
 
 
 def _program_blocks(program: Program, _: Translator) -> list[Any]:
-    goals = "\n".join(f"• {_(goal)}" for goal in program.goals)
-    text = f"*{program.name}*"
+    goals = "\n".join(f"• {kit.escape(_(goal))}" for goal in program.goals)
+    text = f"*{kit.escape(program.name)}*"
     if program.start_date and program.end_date:
         text += "\n" + _(
             "{start} to {end}", start=_.date(program.start_date), end=_.date(program.end_date)
@@ -92,7 +92,8 @@ def _admin_blocks(state: HomeState, _: Translator) -> list[Any]:
             for status, count in sorted(overview.by_status.items())
         )
         departments = ", ".join(
-            f"{name}: {count}" for name, count in overview.by_department[:MAX_DEPARTMENTS]
+            f"{kit.escape(name)}: {count}"
+            for name, count in overview.by_department[:MAX_DEPARTMENTS]
         )
         blocks.append(
             kit.section(
@@ -116,7 +117,7 @@ def _admin_blocks(state: HomeState, _: Translator) -> list[Any]:
                 flag
                 + _(
                     "{topic}: {supply} offer, {demand} want",
-                    topic=name,
+                    topic=kit.escape(name),
                     supply=topic.supply,
                     demand=topic.demand,
                 )

@@ -28,6 +28,12 @@ VIEW_BLOCK_LIMIT = 100
 SECTION_TEXT_LIMIT = 3000
 
 
+def escape(text: str) -> str:
+    """Someone's text made inert in mrkdwn (Slack's three entities): no mentions, links or
+    channel-wide pings can ride in on it. Only for mrkdwn; plain_text shows these literally."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def clip(text: str, limit: int) -> str:
     """Fit text into a Slack limit without breaking it mid-way silently."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
+from bot.views import kit
 
 ROLE = {
     "mentor": N_("Mentor"),
@@ -54,4 +55,5 @@ STATUS = {
 def label(mapping: dict[str, str], value: str | None, _: Translator) -> str:
     if value is None:
         return "—"
-    return _(mapping[value]) if value in mapping else value
+    # Labels are shown in mrkdwn; a value we have no label for is shown as stored, inert.
+    return _(mapping[value]) if value in mapping else kit.escape(value)

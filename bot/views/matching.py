@@ -52,13 +52,13 @@ WAITING_REASONS = {
 
 def _topic_names(program: Program, ids: list[str], _: Translator) -> str:
     names = {t["id"]: t["label"] for t in all_topics(program)}
-    return join_list([_(names.get(i, i)) for i in ids], _)
+    return join_list([kit.escape(_(names.get(i, i))) for i in ids], _)
 
 
 def reason_text(program: Program, code: str, params: dict[str, Any], _: Translator) -> str:
     template = PAIR_REASONS.get(code) or WAITING_REASONS.get(code)
     if template is None:
-        return code
+        return kit.escape(code)
     values: dict[str, Any] = {}
     if "topics" in params:
         values["topics"] = _topic_names(program, list(params["topics"]), _)
@@ -81,7 +81,9 @@ def reasons_text(program: Program, reasons: list[dict[str, Any]], _: Translator)
 def _name(person: Participant | None) -> str:
     if person is None:
         return "?"
-    return person.display_name or f"<@{person.slack_user_id}>"
+    if person.display_name:
+        return kit.escape(person.display_name)
+    return f"<@{person.slack_user_id}>"
 
 
 def loading_modal(_: Translator) -> dict[str, Any]:
@@ -206,14 +208,14 @@ def _person_block(program: Program, person: Participant, role: str, _: Translato
             _("Wants to learn: {topics}", topics=_topic_names(program, person.topics_wanted, _))
         )
     if person.personal_goals:
-        lines.append(_("Goals: {goals}", goals=kit.clip(person.personal_goals, 500)))
+        lines.append(_("Goals: {goals}", goals=kit.escape(kit.clip(person.personal_goals, 500))))
     expectations = []
     if person.meeting_frequency:
         expectations.append(label(FREQUENCY, person.meeting_frequency, _))
     if person.meeting_format:
         expectations.append(label(FORMAT, person.meeting_format, _))
     if person.success_definition:
-        expectations.append(kit.clip(person.success_definition, 400))
+        expectations.append(kit.escape(kit.clip(person.success_definition, 400)))
     if expectations:
         lines.append(_("Expectations: {items}", items=" · ".join(expectations)))
     return "\n".join(lines)
@@ -231,7 +233,7 @@ def intro_blocks(
                 "Why we matched you: {reasons}.",
                 mentor=mentor.slack_user_id,
                 mentee=mentee.slack_user_id,
-                program=program.name,
+                program=kit.escape(program.name),
                 reasons=reasons_text(program, pair.reasons, _),
             )
         ),
@@ -302,7 +304,7 @@ def goals_modal(pair_id: int, _: Translator) -> dict[str, Any]:
 
 def goals_saved_message(titles: list[str], user_id: str, _: Translator) -> dict[str, Any]:
     text = _("<@{user}> set your pair goals:", user=user_id)
-    bullets = "\n".join(f"• {kit.clip(title, 300)}" for title in titles)
+    bullets = "\n".join(f"• {kit.escape(kit.clip(title, 300))}" for title in titles)
     return kit.message(text, [kit.section(text + "\n" + bullets)])
 
 
@@ -343,7 +345,9 @@ def rematch_admin_message(
     )
     blocks: list[Any] = [kit.section("🔁 " + text)]
     if reason:
-        blocks.append(kit.section("> " + kit.clip(reason, 1000)))
+        # Every line quoted: a newline must not end the quote and look like our own text.
+        lines = kit.clip(reason, 1000).splitlines()
+        blocks.append(kit.section("\n".join("> " + kit.escape(line) for line in lines)))
     blocks.append(
         kit.actions(
             kit.button(
