@@ -284,6 +284,8 @@ def transition(
     True when this call made the change (the object then carries the new values); False when
     the row was not in an expected state (the object is re-read, so the caller sees why).
     """
+    if row not in session:
+        session.add(row)  # a row loaded by an earlier session: re-attach it
     model: Any = type(row)
     statement = (
         update(model)
@@ -302,6 +304,8 @@ def transition(
 def lock(session: Session, row: SQLModel, expected: str | Iterable[str] | None = None) -> bool:
     """Serialises work on one row: a no-op UPDATE takes its row lock (PostgreSQL) or the write
     lock (SQLite) until commit; then the row is re-read. False when it is not in `expected`."""
+    if row not in session:
+        session.add(row)
     model: Any = type(row)
     statement = update(model).where(col(model.id) == row.id)  # type: ignore[attr-defined]
     if expected is not None:

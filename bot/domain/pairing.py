@@ -130,15 +130,25 @@ def _match(
     )
 
 
+def _claim_open_run(session: Session, program: Program) -> MatchRun | None:
+    """Locks the programme's open run, or (when there is none) its latest run, so that runs
+    are opened one at a time: returns the open run, or None when a new one may be opened."""
+    latest = repo.latest_match_run(session, program.id or 0)
+    if latest is None:
+        return None  # the very first run: the unique index on open runs guards it
+    repo.lock(session, latest)
+    if latest.status == MatchRunStatus.OPEN:
+        return latest
+    return repo.open_match_run(session, program.id or 0)
+
+
 def propose(session: Session, program: Program, admin_id: str | None) -> Proposal:
     """(Re)computes the open proposal for everyone in the pool; approved pairs are untouched.
 
     Only an admin asks for this (opening the review, "Re-run"); newcomers never recompute an
     open proposal (see propose_for_newcomers).
     """
-    run = repo.open_match_run(session, program.id or 0)
-    if run is not None and not repo.lock(session, run, MatchRunStatus.OPEN):
-        run = None  # approved or closed meanwhile: start a new one
+    run = _claim_open_run(session, program)
     if run is None:
         run = repo.save(session, MatchRun(program_id=program.id or 0, created_by=admin_id))
     repo.discard_proposed_pairs(session, reason="superseded", match_run_id=run.id)
@@ -182,7 +192,9 @@ def propose_for_newcomers(
     it, and it must stay exactly what they see. Returns None when there is nothing to propose;
     the caller then tells nobody.
     """
-    if repo.open_match_run(session, program.id or 0) is not None:
+    if repo.latest_match_run(session, program.id or 0) is None:
+        return None  # matching has not begun: the first proposal is the admin's
+    if _claim_open_run(session, program) is not None:
         return None
     newcomers = waiting_newcomers(session, program)
     if not newcomers:
