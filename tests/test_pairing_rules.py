@@ -7,10 +7,11 @@ released together by a barrier: exactly one must make each change, the others no
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import TypeVar
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.domain import enrollment, pairing
@@ -30,6 +31,14 @@ from storage.models import (
 
 T = TypeVar("T")
 RACERS = 10
+
+
+@pytest.fixture(autouse=True)
+def no_retries(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A loser must see the outcome and no-op, not fail and be retried (lock timeout, deadlock)."""
+    yield
+    retried = [r for r in caplog.records if r.getMessage() == "database unavailable, retrying"]
+    assert not retried, [getattr(r, "error", None) for r in retried]
 
 
 def _race(database: Database, work: Callable[[Session], T], n: int = RACERS) -> list[T]:

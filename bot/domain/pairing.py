@@ -142,15 +142,25 @@ def _claim_open_run(session: Session, program: Program) -> MatchRun | None:
     return repo.open_match_run(session, program.id or 0)
 
 
+def _open_run(session: Session, program: Program, admin_id: str | None) -> MatchRun | None:
+    """A new open run; None when another one was opened concurrently (one per programme)."""
+    try:
+        with session.begin_nested():
+            return repo.save(session, MatchRun(program_id=program.id or 0, created_by=admin_id))
+    except IntegrityError:
+        return None
+
+
 def propose(session: Session, program: Program, admin_id: str | None) -> Proposal:
     """(Re)computes the open proposal for everyone in the pool; approved pairs are untouched.
 
     Only an admin asks for this (opening the review, "Re-run"); newcomers never recompute an
     open proposal (see propose_for_newcomers).
     """
-    run = _claim_open_run(session, program)
-    if run is None:
-        run = repo.save(session, MatchRun(program_id=program.id or 0, created_by=admin_id))
+    run = _claim_open_run(session, program) or _open_run(session, program, admin_id)
+    if run is None:  # a concurrent first run won the unique index on open runs
+        run = _claim_open_run(session, program)
+        assert run is not None
     repo.discard_proposed_pairs(session, reason="superseded", match_run_id=run.id)
     mentors, mentees = _pool(session, program)
     pairs = _store_result(
@@ -220,10 +230,8 @@ def propose_for_newcomers(
     result = _match(session, program, mentors, mentees, forbidden)
     if not result.pairs:
         return None
-    try:
-        with session.begin_nested():  # one open run per programme: a concurrent one wins
-            run = repo.save(session, MatchRun(program_id=program.id or 0, created_by=admin_id))
-    except IntegrityError:
+    run = _open_run(session, program, admin_id)
+    if run is None:
         return None
     pairs = _store_result(
         session, program, run, result, admin_id, keep_unmatched=lambda pid: pid in new_ids
