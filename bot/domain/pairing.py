@@ -30,6 +30,7 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 POOL_STATUSES = (ParticipantStatus.WAITING, ParticipantStatus.PAIRED)
+REMOVED = "removed_by_admin"  # waiting-list reason and end_reason of a pair an admin removed
 
 
 def weights_for(program: Program) -> MatchWeights:
@@ -286,9 +287,6 @@ def remove_proposed(session: Session, run_id: int, pair_id: int, admin_id: str) 
     ]
     repo.save(session, run)
     return True
-
-
-REMOVED = "removed_by_admin"
 
 
 @dataclass(frozen=True)
