@@ -240,6 +240,33 @@ def test_concurrent_leave_submits_leave_once(database: Database) -> None:
     assert _statuses(database) == {"UM0": "waiting", "UE0": "left"}
 
 
+def test_leaving_while_the_admin_approves_leaves_nobody_paired_with_a_leaver(
+    database: Database,
+) -> None:
+    program = _program(database)
+    _pool(database, program, 1, 1)
+    proposal = _propose(database, program)
+    order = iter(range(2))
+    picks = threading.Lock()
+
+    def approve_or_leave(session: Session) -> object:
+        with picks:
+            approve = next(order) == 0
+        if approve:
+            return pairing.approve(
+                session, proposal.run.id or 0, "UADMIN", [proposal.pairs[0].id or 0]
+            )
+        person = repo.participant_by_user(session, program.id or 0, "UE0")
+        return enrollment.leave(session, person, erase=False)  # type: ignore[arg-type]
+
+    _race(database, approve_or_leave, n=2)
+    # Whichever came first, the leaver is out and the mentor is back in the pool.
+    assert _statuses(database) == {"UM0": "waiting", "UE0": "left"}
+    assert _pairs(database, PairStatus.ACTIVE) == []
+    approved, ended = _events(database, "approved"), _events(database, "ended")
+    assert len(approved) == len(ended) <= 1
+
+
 def test_concurrent_removals_remove_a_proposed_pair_once(database: Database) -> None:
     program = _program(database)
     _pool(database, program, 2, 2)
