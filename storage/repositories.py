@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import String, and_, case, distinct, func, literal, or_, true, union_all
+from sqlalchemy import String, and_, case, distinct, func, literal, or_, true, union_all, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
@@ -329,3 +331,127 @@ def topic_demand_supply(
         topic: TopicCounts(offered, wanted, development, demand)
         for topic, offered, wanted, development, demand in session.execute(query).all()
     }
+
+
+# Guarded transitions ------------------------------------------------------------------------
+# A state change is one conditional UPDATE on the current state: of two concurrent clicks only
+# one matches the row, the other updates nothing and sees the outcome. On PostgreSQL the second
+# UPDATE waits for the first to commit and re-checks the condition; on SQLite writers serialise
+# at their first write (busy_timeout), so reads that follow it are current.
+
+
+def _statuses(expected: str | Iterable[str]) -> list[str]:
+    return [expected] if isinstance(expected, str) else list(expected)
+
+
+def transition(
+    session: Session, row: SQLModel, expected: str | Iterable[str], **values: object
+) -> bool:
+    """UPDATE row SET values WHERE id = row.id AND status IN expected.
+
+    True when this call made the change (the object then carries the new values); False when
+    the row was not in an expected state (the object is re-read, so the caller sees why).
+    """
+    if row not in session:
+        session.add(row)  # a row loaded by an earlier session: re-attach it
+    model: Any = type(row)
+    statement = (
+        update(model)
+        .where(col(model.id) == row.id, col(model.status).in_(_statuses(expected)))  # type: ignore[attr-defined]
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if session.exec(statement).rowcount == 1:
+        for key, value in values.items():
+            set_committed_value(row, key, value)
+        return True
+    session.refresh(row)
+    return False
+
+
+def lock(session: Session, row: SQLModel, expected: str | Iterable[str] | None = None) -> bool:
+    """Serialises work on one row: a no-op UPDATE takes its row lock (PostgreSQL) or the write
+    lock (SQLite) until commit; then the row is re-read. False when it is not in `expected`."""
+    if row not in session:
+        session.add(row)
+    model: Any = type(row)
+    statement = update(model).where(col(model.id) == row.id)  # type: ignore[attr-defined]
+    if expected is not None:
+        statement = statement.where(col(model.status).in_(_statuses(expected)))
+    statement = statement.values(status=model.status).execution_options(synchronize_session=False)
+    matched = session.exec(statement).rowcount == 1
+    session.refresh(row)
+    return matched
+
+
+def discard_proposed_pairs(
+    session: Session,
+    *,
+    reason: str,
+    match_run_id: int | None = None,
+    participant_id: int | None = None,
+) -> int:
+    """PROPOSED -> DISCARDED for a run's or a person's proposed pairs; returns how many."""
+    statement = update(Pair).where(Pair.status == PairStatus.PROPOSED)
+    if match_run_id is not None:
+        statement = statement.where(Pair.match_run_id == match_run_id)
+    if participant_id is not None:
+        statement = statement.where(
+            or_(Pair.mentor_id == participant_id, Pair.mentee_id == participant_id)
+        )
+    statement = statement.values(status=PairStatus.DISCARDED, end_reason=reason)
+    return session.exec(statement.execution_options(synchronize_session="fetch")).rowcount
+
+
+def close_open_rematch_requests(
+    session: Session, pair_id: int, status: str, admin_id: str | None, when: datetime
+) -> int:
+    """Every still-open request on the pair gets the admin's answer; returns how many."""
+    statement = (
+        update(RematchRequest)
+        .where(RematchRequest.pair_id == pair_id, RematchRequest.status == "open")
+        .values(status=status, resolved_at=when, resolved_by=admin_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    return session.exec(statement).rowcount
+
+
+# Match runs, goals (queries for the guarded pairing rules) ---------------------------------
+
+
+def latest_match_run(session: Session, program_id: int) -> MatchRun | None:
+    return session.exec(
+        select(MatchRun).where(MatchRun.program_id == program_id).order_by(col(MatchRun.id).desc())
+    ).first()
+
+
+def pairs_of_run(session: Session, match_run_id: int) -> Sequence[Pair]:
+    """Every pair the run ever proposed, whatever became of it (fresh from the database)."""
+    return session.exec(
+        select(Pair)
+        .where(Pair.match_run_id == match_run_id)
+        .order_by(col(Pair.id))
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def goals_of_pair(session: Session, pair_id: int) -> Sequence[Goal]:
+    return session.exec(
+        select(Goal)
+        .where(Goal.pair_id == pair_id)
+        .order_by(col(Goal.id))
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def fresh_participants(session: Session, ids: Iterable[int]) -> dict[int, Participant]:
+    """Like participants_by_ids, but re-read even when the session already holds them."""
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(Participant)
+        .where(col(Participant.id).in_(wanted))
+        .execution_options(populate_existing=True)
+    ).all()
+    return {row.id: row for row in rows if row.id is not None}

@@ -104,7 +104,8 @@ def test_matching_round_propose_approve_and_rematch(database: Database) -> None:
     with database.session() as session:
         approved = pairing.approve(session, proposal.run.id or 0, "UADMIN")
         assert len(approved) == 1
-        assert pairing.approve(session, proposal.run.id or 0, "UADMIN") == []  # closed
+        again = pairing.approve(session, proposal.run.id or 0, "UADMIN")
+        assert again.pairs == [] and not again.closed  # closed already: a no-op
     with database.session() as session:
         person = repo.participant_by_user(session, program.id or 0, "UE")
         request = pairing.request_rematch(session, person, "no chemistry")
@@ -128,7 +129,7 @@ def test_approval_skips_pairs_that_became_invalid(database: Database) -> None:
         proposal = pairing.propose(session, program, "UADMIN")
         enrollment.leave(session, repo.participant_by_user(session, program.id, "UE"), erase=True)
     with database.session() as session:
-        assert pairing.approve(session, proposal.run.id or 0, "UADMIN") == []
+        assert pairing.approve(session, proposal.run.id or 0, "UADMIN").pairs == []
         assert session.get(MatchRun, proposal.run.id).status == "closed"
 
 
@@ -181,7 +182,7 @@ def test_pair_goals_only_for_members_and_newcomer_proposals(database: Database) 
         newcomer = repo.participant_by_user(session, program.id, "UE")
         assert pairing.propose_for_newcomer(session, newcomer) == 0  # matching not begun yet
         proposal = pairing.propose(session, program, "UADMIN")
-        pair = pairing.approve(session, proposal.run.id or 0, "UADMIN")[0]
+        pair = pairing.approve(session, proposal.run.id or 0, "UADMIN").pairs[0]
     with database.session() as session:
         assert pairing.pair_of_member(session, pair.id or 0, "UOTHER") is None
         member_pair = pairing.pair_of_member(session, pair.id or 0, "UE")

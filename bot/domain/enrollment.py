@@ -211,37 +211,57 @@ class EndedPair:
 
 def end_pair(
     session: Session, pair: Pair, *, reason: str, actor: str | None
-) -> tuple[Participant, Participant]:
-    """Ends an active pair; members without another active pair return to the pool."""
-    pair.status = PairStatus.ENDED
-    pair.ended_at = utcnow()
-    pair.end_reason = reason
-    repo.save(session, pair)
+) -> tuple[Participant, Participant] | None:
+    """Ends an active pair; members without another active pair return to the pool.
+
+    Returns (mentor, mentee), or None when the pair was no longer active: another click or
+    request ended it first, and whoever did has told the people.
+    """
+    if not repo.transition(
+        session,
+        pair,
+        PairStatus.ACTIVE,
+        status=PairStatus.ENDED,
+        ended_at=utcnow(),
+        end_reason=reason,
+    ):
+        return None
     repo.add_pair_event(session, pair.id or 0, "ended", actor, reason=reason)
     members = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
-    for member in members.values():
-        if member.status == ParticipantStatus.PAIRED and not repo.pairs_of(
+    for member in sorted(members.values(), key=lambda m: m.id or 0):
+        # Locked, so two pairs of one mentor ending at once still see each other's end.
+        if repo.lock(session, member, ParticipantStatus.PAIRED) and not repo.pairs_of(
             session, member.id or 0, [PairStatus.ACTIVE]
         ):
-            member.status = ParticipantStatus.WAITING
-            repo.save(session, member)
+            repo.transition(
+                session, member, ParticipantStatus.PAIRED, status=ParticipantStatus.WAITING
+            )
     return members[pair.mentor_id], members[pair.mentee_id]
 
 
-def leave(session: Session, participant: Participant, *, erase: bool) -> list[EndedPair]:
-    """Leaves the programme: active pairs end (partners go back to the pool), proposals drop."""
+def leave(session: Session, participant: Participant, *, erase: bool) -> list[EndedPair] | None:
+    """Leaves the programme: active pairs end (partners go back to the pool), proposals drop.
+
+    None when the person had already left (a double submit): nothing more happens.
+    """
+    if not repo.transition(
+        session,
+        participant,
+        [ParticipantStatus.WAITING, ParticipantStatus.PAIRED],
+        status=ParticipantStatus.LEFT,
+        left_at=utcnow(),
+    ):
+        return None
     ended: list[EndedPair] = []
     for pair in repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE]):
-        mentor, mentee = end_pair(session, pair, reason="left", actor=participant.slack_user_id)
-        ended.append(EndedPair(pair, mentee if mentor.id == participant.id else mentor))
-    for pair in repo.pairs_of(session, participant.id or 0, [PairStatus.PROPOSED]):
-        pair.status = PairStatus.DISCARDED
-        repo.save(session, pair)
-    participant.status = ParticipantStatus.LEFT
-    participant.left_at = utcnow()
+        members = end_pair(session, pair, reason="left", actor=participant.slack_user_id)
+        if members is not None:
+            mentor, mentee = members
+            ended.append(EndedPair(pair, mentee if mentor.id == participant.id else mentor))
+    repo.discard_proposed_pairs(session, reason="left", participant_id=participant.id)
     if erase:
         erase_personal_data(session, participant)
-    repo.save(session, participant)
+        repo.save(session, participant)
     return ended
 
 

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.domain.enrollment import end_pair
-from bot.domain.matching import MatchProfile, MatchWeights, compute_matches
+from bot.domain.matching import MatchProfile, MatchResult, MatchWeights, compute_matches
+from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import (
     Goal,
     MatchRun,
     MatchRunStatus,
     Pair,
-    PairEvent,
     PairStatus,
     Participant,
     ParticipantStatus,
@@ -28,6 +30,7 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 POOL_STATUSES = (ParticipantStatus.WAITING, ParticipantStatus.PAIRED)
+REMOVED = "removed_by_admin"  # waiting-list reason and end_reason of a pair an admin removed
 
 
 def weights_for(program: Program) -> MatchWeights:
@@ -75,23 +78,14 @@ def _pool(session: Session, program: Program) -> tuple[list[Participant], list[P
     return mentors, mentees
 
 
-def propose(session: Session, program: Program, admin_id: str | None) -> Proposal:
-    """(Re)computes the open proposal for everyone in the pool; approved pairs are untouched."""
-    run = repo.open_match_run(session, program.id or 0)
-    if run is None:
-        run = repo.save(session, MatchRun(program_id=program.id or 0, created_by=admin_id))
-    for stale in repo.proposed_pairs(session, run.id or 0):
-        stale.status = PairStatus.DISCARDED
-        repo.save(session, stale)
-    mentors, mentees = _pool(session, program)
-    result = compute_matches(
-        [profile_of(m, program.mentor_capacity) for m in mentors],
-        [profile_of(m, 1) for m in mentees],
-        weights=weights_for(program),
-        managers=repo.manager_map(session),
-        previous_pairs=repo.earlier_pairs(session),
-        existing_load=repo.active_load(session, program.id or 0),
-    )
+def _store_result(
+    session: Session,
+    program: Program,
+    run: MatchRun,
+    result: MatchResult,
+    admin_id: str | None,
+    keep_unmatched: Callable[[int], bool] = lambda _pid: True,
+) -> list[Pair]:
     pairs = [
         Pair(
             program_id=program.id or 0,
@@ -112,24 +106,151 @@ def propose(session: Session, program: Program, admin_id: str | None) -> Proposa
             "reason": {"code": item.reason.code, "params": dict(item.reason.params)},
         }
         for item in result.unmatched
+        if keep_unmatched(item.participant_id)
     ]
     run.total_score = result.total_score
     run.created_by = admin_id or run.created_by
     repo.save(session, run)
+    return pairs
+
+
+def _match(
+    session: Session,
+    program: Program,
+    mentors: list[Participant],
+    mentees: list[Participant],
+    forbidden: set[frozenset[str]] | None = None,
+) -> MatchResult:
+    return compute_matches(
+        [profile_of(m, program.mentor_capacity) for m in mentors],
+        [profile_of(m, 1) for m in mentees],
+        weights=weights_for(program),
+        managers=repo.manager_map(session),
+        previous_pairs=repo.earlier_pairs(session) | (forbidden or set()),
+        existing_load=repo.active_load(session, program.id or 0),
+    )
+
+
+def _claim_open_run(session: Session, program: Program) -> MatchRun | None:
+    """Locks the programme's open run, or (when there is none) its latest run, so that runs
+    are opened one at a time: returns the open run, or None when a new one may be opened."""
+    latest = repo.latest_match_run(session, program.id or 0)
+    if latest is None:
+        return None  # the very first run: the unique index on open runs guards it
+    repo.lock(session, latest)
+    if latest.status == MatchRunStatus.OPEN:
+        return latest
+    return repo.open_match_run(session, program.id or 0)
+
+
+def _open_run(session: Session, program: Program, admin_id: str | None) -> MatchRun | None:
+    """A new open run; None when another one was opened concurrently (one per programme)."""
+    try:
+        with session.begin_nested():
+            return repo.save(session, MatchRun(program_id=program.id or 0, created_by=admin_id))
+    except IntegrityError:
+        return None
+
+
+def propose(session: Session, program: Program, admin_id: str | None) -> Proposal:
+    """(Re)computes the open proposal for everyone in the pool; approved pairs are untouched.
+
+    Only an admin asks for this (opening the review, "Re-run"); newcomers never recompute an
+    open proposal (see propose_for_newcomers).
+    """
+    run = _claim_open_run(session, program) or _open_run(session, program, admin_id)
+    if run is None:  # a concurrent first run won the unique index on open runs
+        run = _claim_open_run(session, program)
+        assert run is not None
+    repo.discard_proposed_pairs(session, reason="superseded", match_run_id=run.id)
+    mentors, mentees = _pool(session, program)
+    pairs = _store_result(
+        session, program, run, _match(session, program, mentors, mentees), admin_id
+    )
+    return Proposal(run, pairs, {p.id or 0: p for p in mentors + mentees})
+
+
+def _capacity_left(program: Program, load: dict[int, int], mentor: Participant) -> bool:
+    return load.get(mentor.id or 0, 0) < program.mentor_capacity
+
+
+def waiting_newcomers(session: Session, program: Program) -> list[Participant]:
+    """Pool members the latest proposal has not seen: they joined (or came back) after it was
+    computed and appear neither in its pairs nor in its waiting list."""
+    run = repo.latest_match_run(session, program.id or 0)
+    if run is None:
+        return []
+    seen = {int(item["participant_id"]) for item in run.waiting_list}
+    for pair in repo.pairs_of_run(session, run.id or 0):
+        seen.update((pair.mentor_id, pair.mentee_id))
+    load = repo.active_load(session, program.id or 0)
+    mentors, mentees = _pool(session, program)
+    return [
+        person
+        for person in mentors + mentees
+        if person.id not in seen
+        and person.enrolled_at >= run.created_at
+        and (person.role == Role.MENTEE or _capacity_left(program, load, person))
+    ]
+
+
+def propose_for_newcomers(
+    session: Session, program: Program, admin_id: str | None = None
+) -> Proposal | None:
+    """A new, separate proposal of pairs that each involve a newcomer (see waiting_newcomers).
+
+    Only once matching has begun, and never while a proposal is open: an admin may be reviewing
+    it, and it must stay exactly what they see. Returns None when there is nothing to propose;
+    the caller then tells nobody.
+    """
+    if repo.latest_match_run(session, program.id or 0) is None:
+        return None  # matching has not begun: the first proposal is the admin's
+    if _claim_open_run(session, program) is not None:
+        return None
+    newcomers = waiting_newcomers(session, program)
+    if not newcomers:
+        return None
+    new_ids = {p.id for p in newcomers}
+    mentors, mentees = _pool(session, program)
+    new_mentors = [p for p in mentors if p.id in new_ids]
+    new_mentees = [p for p in mentees if p.id in new_ids]
+    forbidden: set[frozenset[str]] = set()
+    if not new_mentors:
+        mentees = new_mentees
+    elif not new_mentees:
+        mentors = new_mentors
+    else:  # both kinds are new: pairs of two earlier pool members are not theirs to propose
+        load = repo.active_load(session, program.id or 0)
+        old_mentors = [
+            m for m in mentors if m.id not in new_ids and _capacity_left(program, load, m)
+        ]
+        old_mentees = [m for m in mentees if m.id not in new_ids]
+        forbidden = {
+            frozenset((a.slack_user_id, b.slack_user_id)) for a in old_mentors for b in old_mentees
+        }
+    result = _match(session, program, mentors, mentees, forbidden)
+    if not result.pairs:
+        return None
+    run = _open_run(session, program, admin_id)
+    if run is None:
+        return None
+    pairs = _store_result(
+        session, program, run, result, admin_id, keep_unmatched=lambda pid: pid in new_ids
+    )
     return Proposal(run, pairs, {p.id or 0: p for p in mentors + mentees})
 
 
 def propose_for_newcomer(session: Session, newcomer: Participant) -> int:
-    """Once matching has begun, a newcomer re-opens the proposal if they fit someone waiting.
+    """Someone joined: once matching has begun, suggest their pairs in a new proposal.
 
-    Returns how many pairs the refreshed proposal holds (0 when the newcomer fits nobody).
+    Returns how many pairs that proposal holds (0: nothing proposed, e.g. a proposal is open;
+    the newcomer is then suggested right after it is approved or closed).
     """
     program = session.get(Program, newcomer.program_id)
-    if program is None or not repo.pairs(session, program.id or 0, [PairStatus.ACTIVE]):
+    if program is None:
         return 0
-    proposal = propose(session, program, None)
-    involved = any(newcomer.id in (p.mentor_id, p.mentee_id) for p in proposal.pairs)
-    return len(proposal.pairs) if involved else 0
+    proposal = propose_for_newcomers(session, program)
+    return len(proposal.pairs) if proposal else 0
 
 
 def load_proposal(session: Session, run_id: int) -> Proposal | None:
@@ -143,77 +264,132 @@ def load_proposal(session: Session, run_id: int) -> Proposal | None:
 
 
 def remove_proposed(session: Session, run_id: int, pair_id: int, admin_id: str) -> bool:
-    pair = session.get(Pair, pair_id)
-    if pair is None or pair.match_run_id != run_id or pair.status != PairStatus.PROPOSED:
-        return False
-    pair.status = PairStatus.DISCARDED
-    repo.save(session, pair)
-    repo.add_pair_event(session, pair_id, "removed_from_proposal", admin_id)
+    """Takes one pair out of an open proposal; False when it was not there (any more)."""
     run = session.get(MatchRun, run_id)
-    if run is not None:
-        run.total_score -= pair.score
-        run.waiting_list = [
-            *run.waiting_list,
-            *(
-                {
-                    "participant_id": pid,
-                    "role": role,
-                    "reason": {"code": "removed_by_admin", "params": {}},
-                }
-                for pid, role in ((pair.mentor_id, Role.MENTOR), (pair.mentee_id, Role.MENTEE))
-            ),
-        ]
-        repo.save(session, run)
+    pair = session.get(Pair, pair_id)
+    if run is None or pair is None or pair.match_run_id != run_id:
+        return False
+    # The run first: removals and the approval of one proposal happen one at a time.
+    if not repo.lock(session, run, MatchRunStatus.OPEN):
+        return False
+    if not repo.transition(
+        session, pair, PairStatus.PROPOSED, status=PairStatus.DISCARDED, end_reason=REMOVED
+    ):
+        return False
+    repo.add_pair_event(session, pair_id, "removed_from_proposal", admin_id)
+    run.total_score -= pair.score
+    run.waiting_list = [
+        *run.waiting_list,
+        *(
+            {"participant_id": pid, "role": role, "reason": {"code": REMOVED, "params": {}}}
+            for pid, role in ((pair.mentor_id, Role.MENTOR), (pair.mentee_id, Role.MENTEE))
+        ),
+    ]
+    repo.save(session, run)
     return True
 
 
-def approve(session: Session, run_id: int, admin_id: str) -> list[Pair]:
-    """Activates the run's proposed pairs that are still valid; closes the run."""
+@dataclass(frozen=True)
+class Approval:
+    """What one approve() call did. Iterating it gives the pairs this call activated."""
+
+    pairs: list[Pair]  # activated by this call: introduce exactly these
+    closed: bool  # this call closed the run (False: already approved or closed by another)
+    not_reviewed: int  # proposed pairs the admin never saw (a later re-run): discarded
+    newcomers_waiting: bool  # newcomers arrived meanwhile: call propose_for_newcomers next
+
+    def __iter__(self) -> Iterator[Pair]:
+        return iter(self.pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+
+def _activate(
+    session: Session, pair: Pair, mentor: Participant, mentee: Participant, admin_id: str
+) -> bool:
+    """Both people are claimed before the pair: someone who left meanwhile is not paired."""
+    if not repo.transition(
+        session, mentee, ParticipantStatus.WAITING, status=ParticipantStatus.PAIRED
+    ):
+        return False
+    if not repo.transition(session, mentor, POOL_STATUSES, status=ParticipantStatus.PAIRED):
+        repo.transition(session, mentee, ParticipantStatus.PAIRED, status=ParticipantStatus.WAITING)
+        return False
+    if not repo.transition(
+        session,
+        pair,
+        PairStatus.PROPOSED,
+        status=PairStatus.ACTIVE,
+        approved_at=utcnow(),
+        approved_by=admin_id,
+    ):
+        raise RuntimeError("a proposed pair changed while its run was locked")
+    repo.add_pair_event(session, pair.id or 0, "approved", admin_id, score=pair.score)
+    return True
+
+
+def approve(
+    session: Session, run_id: int, admin_id: str, reviewed_pair_ids: Iterable[int] | None = None
+) -> Approval:
+    """Activates exactly the reviewed pairs still proposed in the run and still valid; every
+    other pair of the run is discarded and the run closed. Of concurrent approvals one wins;
+    the others get an Approval with closed=False and no pairs.
+
+    `reviewed_pair_ids`: the pair ids the admin's review showed. None means "whatever the run
+    proposes now" (kept for callers that do not pass them yet; a re-run by another admin
+    could then slip in pairs this admin never saw).
+    """
+    nothing = Approval([], closed=False, not_reviewed=0, newcomers_waiting=False)
     run = session.get(MatchRun, run_id)
-    if run is None or run.status != MatchRunStatus.OPEN:
-        return []
+    if run is None or not repo.transition(
+        session, run, MatchRunStatus.OPEN, status=MatchRunStatus.CLOSED, closed_at=utcnow()
+    ):
+        return nothing
     program = session.get(Program, run.program_id)
     assert program is not None
+    proposed = [p for p in repo.pairs_of_run(session, run_id) if p.status == PairStatus.PROPOSED]
+    reviewed = {p.id for p in proposed} if reviewed_pair_ids is None else set(reviewed_pair_ids)
     load = repo.active_load(session, run.program_id)
-    proposed = repo.proposed_pairs(session, run_id)
-    people = repo.participants_by_ids(
+    people = repo.fresh_participants(
         session, [p.mentor_id for p in proposed] + [p.mentee_id for p in proposed]
     )
-    approved: list[Pair] = []
+    activated: list[Pair] = []
     for pair in proposed:
-        mentor, mentee = people.get(pair.mentor_id), people.get(pair.mentee_id)
-        still_valid = (
-            mentor is not None
-            and mentee is not None
-            and mentor.status in POOL_STATUSES
-            and mentee.status == ParticipantStatus.WAITING
-            and load.get(pair.mentor_id, 0) < program.mentor_capacity
-        )
-        if not still_valid:
-            pair.status = PairStatus.DISCARDED
-            session.add(pair)
+        if pair.id not in reviewed:
             continue
-        assert mentor is not None and mentee is not None
-        pair.status = PairStatus.ACTIVE
-        pair.approved_at = utcnow()
-        pair.approved_by = admin_id
+        mentor, mentee = people.get(pair.mentor_id), people.get(pair.mentee_id)
+        if (
+            mentor is None
+            or mentee is None
+            or not _capacity_left(program, load, mentor)
+            or not _activate(session, pair, mentor, mentee, admin_id)
+        ):
+            continue
         load[pair.mentor_id] = load.get(pair.mentor_id, 0) + 1
-        mentor.status = mentee.status = ParticipantStatus.PAIRED
-        session.add_all([mentor, mentee, pair])
-        session.add(
-            PairEvent(
-                pair_id=pair.id or 0,
-                kind="approved",
-                actor_slack_id=admin_id,
-                detail={"score": pair.score},
-            )
-        )
-        approved.append(pair)
+        activated.append(pair)
+    not_reviewed = sum(1 for p in proposed if p.id not in reviewed)
+    repo.discard_proposed_pairs(session, reason="not_approved", match_run_id=run_id)
     session.flush()
-    run.status = MatchRunStatus.CLOSED
-    run.closed_at = utcnow()
-    repo.save(session, run)
-    return approved
+    return Approval(
+        activated,
+        closed=True,
+        not_reviewed=not_reviewed,
+        newcomers_waiting=bool(waiting_newcomers(session, program)),
+    )
+
+
+def close_run(session: Session, run_id: int) -> bool:
+    """The admin dismissed the review without approving: the proposal is dropped, so waiting
+    newcomers can be proposed (call propose_for_newcomers when this returns True)."""
+    run = session.get(MatchRun, run_id)
+    if run is None or not repo.transition(
+        session, run, MatchRunStatus.OPEN, status=MatchRunStatus.CLOSED, closed_at=utcnow()
+    ):
+        return False
+    repo.discard_proposed_pairs(session, reason="not_approved", match_run_id=run_id)
+    program = session.get(Program, run.program_id)
+    return program is not None and bool(waiting_newcomers(session, program))
 
 
 def pair_of_member(session: Session, pair_id: int, user_id: str) -> Pair | None:
@@ -225,36 +401,117 @@ def pair_of_member(session: Session, pair_id: int, user_id: str) -> Pair | None:
     return pair if user_id in {p.slack_user_id for p in members.values()} else None
 
 
+def partner_in(session: Session, pair: Pair, participant: Participant) -> Participant | None:
+    """The other member of the pair."""
+    other = pair.mentee_id if pair.mentor_id == participant.id else pair.mentor_id
+    return repo.participants_by_ids(session, [other]).get(other)
+
+
+# Goals ----------------------------------------------------------------------------------------
+
+MIN_PAIR_GOALS = 1
 MAX_PAIR_GOALS = 3
+MAX_GOAL_TITLE = 300
+MAX_GOAL_MEASURE = 500
 
 
-def add_goals(
-    session: Session, pair: Pair, goals: list[tuple[str, str]], user_id: str
+def _clean(text: str) -> str:
+    return text.replace("\x00", "").strip()
+
+
+def validate_pair_goals(entries: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Field (goal_1.., measure_1..) -> English message; empty when valid.
+
+    `entries` are the modal's (title, measure) rows in order; a pair has 1-3 goals.
+    """
+    errors: dict[str, str] = {}
+    titled = 0
+    for index, (title, measure) in enumerate(entries, start=1):
+        title, measure = _clean(title), _clean(measure)
+        if title:
+            titled += 1
+        if len(title) > MAX_GOAL_TITLE:
+            errors[f"goal_{index}"] = N_("Keep this under 300 characters.")
+        elif measure and not title:
+            errors[f"goal_{index}"] = N_("Add the goal this measure belongs to, or clear it.")
+        if len(measure) > MAX_GOAL_MEASURE:
+            errors[f"measure_{index}"] = N_("Keep this under 500 characters.")
+    if titled < MIN_PAIR_GOALS:
+        errors.setdefault("goal_1", N_("Add at least one goal."))
+    elif titled > MAX_PAIR_GOALS:
+        errors.setdefault("goal_1", N_("Three goals at most."))
+    return errors
+
+
+def set_goals(
+    session: Session, pair: Pair, entries: Sequence[tuple[str, str]], user_id: str
 ) -> list[Goal]:
-    """Records the pair's goals (title, how it is measured); empty titles are skipped."""
-    rows = [
-        Goal(
-            pair_id=pair.id or 0,
-            title=title.strip()[:300],
-            measure=measure.strip()[:500] or None,
-            created_by=user_id,
-        )
-        for title, measure in goals[:MAX_PAIR_GOALS]
-        if title.strip()
+    """Replaces the pair's goals with the submitted ones (validate_pair_goals first).
+
+    A goal whose title is unchanged keeps its row (and progress). Submits for one pair run one
+    at a time, so concurrent submits still leave 1-3 goals. Returns [] when the pair is no
+    longer active.
+    """
+    wanted = [
+        (_clean(t)[:MAX_GOAL_TITLE], _clean(m)[:MAX_GOAL_MEASURE]) for t, m in entries if _clean(t)
     ]
+    if not MIN_PAIR_GOALS <= len(wanted) <= MAX_PAIR_GOALS:
+        raise ValueError("a pair has 1 to 3 goals: call validate_pair_goals first")
+    if not repo.lock(session, pair, PairStatus.ACTIVE):
+        return []
+    existing = {goal.title.casefold(): goal for goal in repo.goals_of_pair(session, pair.id or 0)}
+    now = utcnow()
+    rows: list[Goal] = []
+    for title, measure in wanted:
+        goal = existing.pop(title.casefold(), None)
+        if goal is None:
+            goal = Goal(pair_id=pair.id or 0, title=title, created_by=user_id)
+        goal.title, goal.measure, goal.updated_at = title, measure or None, now
+        rows.append(goal)
+    for stale in existing.values():
+        session.delete(stale)
     session.add_all(rows)
     session.flush()
     return rows
 
 
+def add_goals(
+    session: Session, pair: Pair, goals: list[tuple[str, str]], user_id: str
+) -> list[Goal]:
+    """Former name of set_goals (it appended; now every submit replaces)."""
+    return set_goals(session, pair, goals, user_id)
+
+
+# Re-matching ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WhichPair:
+    """The person has several active pairs and did not say which: ask them."""
+
+    options: list[tuple[Pair, Participant]]  # (pair, partner), oldest pair first
+
+
 def request_rematch(
-    session: Session, participant: Participant, reason: str | None
-) -> RematchRequest | None:
-    """Records a private request on the person's active pair (one open request per pair)."""
-    active = repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE])
+    session: Session, participant: Participant, reason: str | None, pair_id: int | None = None
+) -> RematchRequest | WhichPair | None:
+    """Records a private request on one of the person's active pairs (one open per person
+    and pair; a repeat returns the open one).
+
+    `pair_id` picks the pair; without it a single active pair is taken, several give
+    WhichPair. None: no active pair, or `pair_id` is not one of theirs (or no longer active).
+    """
+    active = list(repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE]))
+    if pair_id is not None:
+        active = [p for p in active if p.id == pair_id]
     if not active:
         return None
+    if len(active) > 1:
+        options = [(p, partner_in(session, p, participant)) for p in active]
+        return WhichPair([(p, other) for p, other in options if other is not None])
     pair = active[0]
+    if not repo.lock(session, pair, PairStatus.ACTIVE):  # one request at a time per pair
+        return None
     existing = [
         r
         for r in repo.open_rematch_requests(session, pair.id or 0)
@@ -285,23 +542,27 @@ class RematchOutcome:
 def resolve_rematch(
     session: Session, request_id: int, admin_id: str, *, end: bool
 ) -> RematchOutcome | None:
+    """The admin's answer to a request. Of concurrent answers only one gets an outcome; the
+    others (and an "end" for a pair that already ended) get None: tell nobody anything."""
     request = session.get(RematchRequest, request_id)
-    if request is None or request.status != "open":
+    if request is None:
         return None
     pair = session.get(Pair, request.pair_id)
     assert pair is not None
+    repo.lock(session, pair)  # answers about one pair happen one at a time
+    now = utcnow()
+    status = "resolved" if end else "declined"
+    if not repo.transition(
+        session, request, "open", status=status, resolved_at=now, resolved_by=admin_id
+    ):
+        return None
+    ended = end and end_pair(session, pair, reason="rematch", actor=admin_id) is not None
+    repo.close_open_rematch_requests(session, pair.id or 0, status, admin_id, now)
+    if end and not ended:
+        return None
     people = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
     requester = people[request.requested_by]
     partner = people[pair.mentee_id if request.requested_by == pair.mentor_id else pair.mentor_id]
-    ended = False
-    if end and pair.status == PairStatus.ACTIVE:
-        end_pair(session, pair, reason="rematch", actor=admin_id)
-        ended = True
-    for open_request in repo.open_rematch_requests(session, pair.id or 0):
-        open_request.status = "resolved" if end else "declined"
-        open_request.resolved_at = utcnow()
-        open_request.resolved_by = admin_id
-        repo.save(session, open_request)
     return RematchOutcome(request, ended, requester, partner)
 
 
