@@ -14,6 +14,7 @@ from storage.models import (
     MatchRun,
     MatchRunStatus,
     OutboxMessage,
+    OutboxStatus,
     Pair,
     PairEvent,
     PairStatus,
@@ -261,3 +262,27 @@ def count_by_status(session: Session, program_id: int) -> dict[str, int]:
         .group_by(Participant.status)
     ).all()
     return {status: count for status, count in rows}
+
+
+# Delivery -----------------------------------------------------------------------------------
+
+
+def failed_messages(session: Session, program_id: int | None) -> Sequence[OutboxMessage]:
+    """Messages the outbox gave up on (newest first), for the admins' report and Home.
+
+    `last_error` says why (e.g. `account_inactive`, `channel_not_found`); `uncertain` means the
+    last attempt may have reached the person after all. `program_id=None`: every programme.
+    """
+    query = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+    if program_id is not None:
+        query = query.where(OutboxMessage.program_id == program_id)
+    return session.exec(query.order_by(col(OutboxMessage.failed_at).desc())).all()
+
+
+def conversation_of(session: Session, recipient: str) -> str | None:
+    """The conversation an earlier message to `recipient` landed in (saves conversations.open)."""
+    return session.exec(
+        select(OutboxMessage.channel_id)
+        .where(OutboxMessage.recipient == recipient, col(OutboxMessage.channel_id).is_not(None))
+        .limit(1)
+    ).first()
