@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import String, func, or_
+from sqlalchemy import String, delete, func, or_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
@@ -19,6 +22,7 @@ from storage.models import (
     PairEvent,
     PairStatus,
     Participant,
+    ProcessedEvent,
     Program,
     ProgramStatus,
     RematchRequest,
@@ -286,3 +290,25 @@ def conversation_of(session: Session, recipient: str) -> str | None:
         .where(OutboxMessage.recipient == recipient, col(OutboxMessage.channel_id).is_not(None))
         .limit(1)
     ).first()
+
+
+def record_event(session: Session, event_id: str, seen_at: datetime) -> bool:
+    """Remembers `event_id`; False when it was remembered before (by any worker or replica).
+
+    One INSERT … ON CONFLICT DO NOTHING: concurrent callers never raise, exactly one wins.
+    """
+    table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .values(event_id=event_id, seen_at=seen_at)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+    )
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def prune_events(session: Session, before: datetime) -> int:
+    """Forgets event ids seen before `before` (Slack stops re-delivering within minutes)."""
+    result = session.execute(delete(ProcessedEvent).where(col(ProcessedEvent.seen_at) < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
