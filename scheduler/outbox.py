@@ -23,7 +23,6 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
@@ -268,7 +267,7 @@ def _find_posted(db: Database, client: WebClient, row: OutboxMessage) -> tuple[s
         "limit": 200,
     }
     for _page in range(RECONCILE_PAGES):
-        page = _call(partial(client.conversations_history, **request))
+        page = _call(lambda: client.conversations_history(**request))
         for message in page.get("messages") or []:
             metadata = message.get("metadata") or {}
             key = (metadata.get("event_payload") or {}).get("key")

@@ -304,8 +304,9 @@ def record_event(session: Session, event_id: str, seen_at: datetime) -> bool:
         insert(table)
         .values(event_id=event_id, seen_at=seen_at)
         .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(table.c.id)
     )
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    return session.execute(statement).first() is not None
 
 
 def prune_events(session: Session, before: datetime) -> int:

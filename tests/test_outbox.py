@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from slack_sdk import WebClient
 from sqlmodel import col, select
 
-from bot.app import build_services
+from bot.app import Services, build_services
 from bot.slack_api import make_web_client
 from scheduler import outbox
 from scheduler.runner import run_once
@@ -317,3 +317,75 @@ def test_a_scheduled_run_drains_a_backlog_larger_than_one_batch(
     assert outbox.flush(database, client) == outbox.BATCH  # an immediate flush: one batch
     assert deliver_outbox(services) == outbox.BATCH * 2 + 7  # the scheduler: the rest
     assert len([c for c in fake_slack.calls("chat.postMessage") if c.ok]) == outbox.BATCH * 3 + 7
+
+
+def _services(database: Database, fake_slack: FakeSlack) -> Services:
+    return build_services(make_settings(fake_slack, database.url), db=database)
+
+
+def _ledger(database: Database) -> JobRun:
+    with database.session() as session:
+        return session.exec(select(JobRun)).one()
+
+
+def test_a_failed_run_does_not_burn_its_key(database: Database, fake_slack: FakeSlack) -> None:
+    services = _services(database, fake_slack)
+    runs: list[str] = []
+
+    def broken() -> None:
+        runs.append("broken")
+        raise RuntimeError("database hiccup")
+
+    with pytest.raises(RuntimeError):
+        run_once(services, "checkin:program=1:2027-01", "checkin", broken)
+    assert _ledger(database).status == "failed"
+    assert run_once(services, "checkin:program=1:2027-01", "checkin", lambda: runs.append("ok"))
+    ledger = _ledger(database)
+    assert runs == ["broken", "ok"] and ledger.status == "done" and ledger.attempts == 2
+    # Finished: never again, whatever the lease says.
+    with freeze_time(utcnow() + timedelta(days=2)):
+        assert not run_once(services, "checkin:program=1:2027-01", "checkin", runs.clear)
+    assert runs == ["broken", "ok"]
+
+
+def test_a_crashed_run_is_taken_over_once_its_lease_expires(
+    database: Database, fake_slack: FakeSlack
+) -> None:
+    services = _services(database, fake_slack)
+    with freeze_time(utcnow()) as frozen:
+        with database.session() as session:  # a replica claimed the run and then died
+            session.add(
+                JobRun(
+                    run_key="nudge:2027-01-04",
+                    job_name="nudge",
+                    owner="dead-host:1:abc",
+                    lease_until=utcnow() + timedelta(minutes=15),
+                )
+            )
+        runs: list[str] = []
+        assert not run_once(services, "nudge:2027-01-04", "nudge", lambda: runs.append("early"))
+        frozen.tick(timedelta(minutes=16))
+        barrier = threading.Barrier(3)
+
+        def replica(name: str) -> None:
+            db = Database(database.url)
+            try:
+                barrier.wait()
+                run_once(
+                    build_services(services.settings, db=db),
+                    "nudge:2027-01-04",
+                    "nudge",
+                    lambda: runs.append(name),
+                )
+            finally:
+                db.dispose()
+
+        threads = [threading.Thread(target=replica, args=(f"r{i}",)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert len(runs) == 1 and runs[0].startswith("r")
+    ledger = _ledger(database)
+    assert ledger.status == "done" and ledger.attempts == 2 and ledger.lease_until is None
+    assert ledger.owner is not None and not ledger.owner.startswith("dead-host")
