@@ -238,14 +238,12 @@ def _open(client: WebClient, users: str) -> str:
 
 
 def _post(client: WebClient, row: OutboxMessage) -> tuple[str, str]:
-    message = dict(row.payload["message"])
+    message = {**row.payload["message"], "metadata": _metadata(row.dedupe_key)}
     # One person: post to the user id (Slack picks the DM; no Tier 3 conversations.open per
     # message). Several people (intros): the group DM has to be opened first.
     channel = _open(client, row.recipient) if _is_group(row.recipient) else row.recipient
     response = _call(
-        lambda: client.chat_postMessage(
-            channel=channel, metadata=_metadata(row.dedupe_key), **message
-        ),
+        lambda: client.chat_postMessage(channel=channel, **message),
         posting=True,
     )
     return str(response["channel"]), str(response["ts"])
@@ -316,6 +314,8 @@ def flush(
     One batch at least; with a budget, further batches until it is spent or nothing is due
     (the scheduler's run), so a large backlog drains without one call holding a thread forever.
     A message found in Slack by reconciliation counts as delivered (it is marked sent).
+    When Slack answers 429, the rest of the batch waits out `Retry-After` (within the budget)
+    or goes back to the queue untouched, instead of meeting the same limit message by message.
     """
     wanted = list(keys) if keys is not None else None
     if wanted is None:
@@ -326,16 +326,44 @@ def flush(
     while True:
         token = f"{owner}:{uuid.uuid4().hex[:12]}"
         claimed = _claim(db, token, wanted, utcnow())
-        sent += sum(_deliver(db, sender, message_id, token) for message_id in claimed)
+        for index, message_id in enumerate(claimed):
+            delivered, pause = _deliver(db, sender, message_id, token)
+            sent += delivered
+            if pause > 0:
+                if time.monotonic() + pause >= deadline:
+                    _unclaim(db, token, claimed[index + 1 :])
+                    return sent
+                time.sleep(pause)
         if len(claimed) < BATCH or time.monotonic() >= deadline:
             return sent
 
 
-def _deliver(db: Database, client: WebClient, message_id: int, token: str) -> bool:
+def _unclaim(db: Database, token: str, message_ids: list[int]) -> None:
+    """Gives claimed rows back untried (no attempt counted): the next run sends them."""
+    if not message_ids:
+        return
+
+    def work(session: Session) -> None:
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(message_ids),
+                OutboxMessage.claimed_by == token,
+                OutboxMessage.status == OutboxStatus.SENDING,
+            )
+            .values(status=OutboxStatus.PENDING, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    db.run(work)
+
+
+def _deliver(db: Database, client: WebClient, message_id: int, token: str) -> tuple[bool, float]:
+    """Sends one claimed row: (delivered, seconds Slack asked us to pause)."""
     with db.session() as session:
         row = session.get(OutboxMessage, message_id)
     if row is None or row.claimed_by != token:  # erased with its person, or not ours
-        return False
+        return False, 0.0
     checked = False  # whether an earlier uncertain attempt is now known not to have posted
     attempt_at: datetime | None = None
     try:
@@ -343,14 +371,15 @@ def _deliver(db: Database, client: WebClient, message_id: int, token: str) -> bo
             found = _find_posted(db, client, row)
             if found is not None:
                 log.info("outbox message found in Slack", extra={"outbox_id": message_id})
-                return _mark_sent(db, message_id, token, *found)
+                return _mark_sent(db, message_id, token, *found), 0.0
             checked = True
         attempt_at = utcnow()
         channel_id, ts = _post(client, row)
     except _SendFailed as failed:
-        _record_failure(db, message_id, token, failed.failure, checked, attempt_at)
-        return False
-    return _mark_sent(db, message_id, token, channel_id, ts)
+        failure = failed.failure
+        _record_failure(db, message_id, token, failure, checked, attempt_at)
+        return False, failure.retry_after if failure.rate_limited else 0.0
+    return _mark_sent(db, message_id, token, channel_id, ts), 0.0
 
 
 def _own_row(session: Session, message_id: int, token: str) -> OutboxMessage | None:

@@ -138,6 +138,32 @@ def test_a_rate_limit_waits_for_retry_after(database: Database, fake_slack: Fake
     assert len(_posts(fake_slack)) == 1
 
 
+def test_after_a_429_the_rest_of_the_batch_is_not_thrown_at_the_limit(
+    database: Database, fake_slack: FakeSlack
+) -> None:
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    _queue(database, 3)
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=30)
+    assert outbox.flush(database, client) == 0  # an immediate flush does not wait 30 s
+    assert len(fake_slack.calls("chat.postMessage")) == 1
+    rows = _rows(database)
+    assert [row.status for row in rows] == ["pending"] * 3
+    assert [row.attempts for row in rows] == [0, 0, 0]
+    assert outbox.flush(database, client) == 2  # the two untouched ones are due at once
+    assert fake_slack.dm_texts("U00000") == []
+
+
+def test_a_scheduled_run_waits_out_retry_after_and_carries_on(
+    database: Database, fake_slack: FakeSlack
+) -> None:
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    _queue(database, 3)
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    assert outbox.flush(database, client, budget_seconds=10) == 2
+    limited, first_after, _second = fake_slack.calls("chat.postMessage")
+    assert limited.status == 429 and first_after.at - limited.at >= 1.0
+
+
 def test_a_server_error_backs_off_honouring_retry_after_then_checks_before_posting(
     database: Database, fake_slack: FakeSlack
 ) -> None:
