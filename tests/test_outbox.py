@@ -302,6 +302,7 @@ def test_two_senders_deliver_once_despite_rate_limits_and_a_lost_answer(
         db.dispose()
     rate_limited = [c for c in fake_slack.calls("chat.postMessage") if c.status == 429]
     assert rate_limited, "the fake answered no 429: the test exercised nothing"
+    assert fake_slack.calls("conversations.history"), "the lost answer was never looked for"
     texts = Counter(p.params["text"] for p in _posts(fake_slack))
     assert len(texts) == count and set(texts.values()) == {1}
     rows = _rows(database)
