@@ -4,14 +4,24 @@ A message is enqueued under a unique dedupe key (a second enqueue is a no-op). S
 rows with one conditional UPDATE (`status='pending'` → `'sending'`, tagged with a claim token):
 on SQLite writes are serialised, on PostgreSQL the row lock and re-check of the WHERE clause
 mean two replicas never claim the same row. Only the claimer sends, then marks the row sent.
+
+`chat.postMessage` is not idempotent, so it is never retried blindly. Each message carries its
+key in Slack message metadata; when a post's outcome is unknown (the answer was lost, a 5xx, a
+timeout, a replica that died mid-send) the row is marked `uncertain`, and before the next attempt
+the sender looks for the key in the conversation's recent history. Permanent errors are final
+(`failed`, listed by `storage.repositories.failed_messages`); rate limits and other passing
+trouble wait for `not_before`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +31,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage import repositories as repo
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus, utcnow
 
@@ -28,6 +39,29 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 BATCH = 50
 STALE_CLAIM = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(hours=1)
+METADATA_EVENT = "rm_outbox"
+# How far back (before the uncertain attempt) and how deep the history is searched for a key.
+RECONCILE_MARGIN = timedelta(minutes=10)
+RECONCILE_PAGES = 5
+# Slack errors that no retry can fix: the message is marked failed and reported to admins.
+PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "account_inactive",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+        "missing_scope",
+        "cannot_dm_bot",
+        "user_disabled",
+        "too_many_users",
+        "users_list_not_supplied",
+    }
+)
 
 # kind -> hook run in the same transaction that marks a message sent (e.g. remember a channel).
 SentHook = Callable[[Session, OutboxMessage], None]
@@ -90,27 +124,163 @@ def _claim(db: Database, token: str, keys: Iterable[str] | None, now: datetime) 
         )
         return list(
             session.exec(
-                select(OutboxMessage.id).where(
+                select(OutboxMessage.id)
+                .where(
                     OutboxMessage.claimed_by == token,
                     OutboxMessage.status == OutboxStatus.SENDING,
                 )
+                .order_by(col(OutboxMessage.id))
             ).all()
         )
 
     return db.run(work)
 
 
-def _send(client: WebClient, row: OutboxMessage) -> tuple[str, str]:
-    message = dict(row.payload["message"])
-    channel = row.recipient
-    if channel.startswith(("U", "W")):  # one or more people: open the (group) DM first
-        channel = client.conversations_open(users=row.recipient)["channel"]["id"]
-    response = client.chat_postMessage(channel=channel, **message)
+# ------------------------------------------------------------------ the client used for sends
+
+_delivery_clients: weakref.WeakKeyDictionary[WebClient, WebClient] = weakref.WeakKeyDictionary()
+_delivery_lock = threading.Lock()
+
+
+def delivery_client(client: WebClient) -> WebClient:
+    """The same Web API connection without retry handlers.
+
+    The app's client retries connection errors and 5xx, which is right for reads but posts a
+    message twice when Slack processed it and only the answer was lost. Sends go through this
+    copy; a failure comes back to the outbox, which decides (and reconciles) itself.
+    """
+    with _delivery_lock:
+        found = _delivery_clients.get(client)
+        if found is None:
+            found = WebClient(
+                token=client.token,
+                base_url=client.base_url,
+                timeout=client.timeout,
+                ssl=client.ssl,
+                proxy=client.proxy,
+                headers=dict(client.headers),
+                logger=client.logger,
+                retry_handlers=[],
+            )
+            _delivery_clients[client] = found
+        return found
+
+
+# ------------------------------------------------------------------ outcomes of one attempt
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: str
+    permanent: bool = False
+    rate_limited: bool = False
+    uncertain: bool = False  # the post may have reached Slack
+    retry_after: float = 0.0
+
+
+def _retry_after(error: SlackApiError) -> float:
+    headers = error.response.headers or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return max(0.0, float(value if isinstance(value, str) else value[0]))
+            except (TypeError, ValueError, IndexError):
+                return 1.0
+    return 0.0
+
+
+def _classify(error: Exception, *, posting: bool) -> _Failure:
+    """What a failed call means; `posting` when it was the non-idempotent chat.postMessage."""
+    if isinstance(error, SlackApiError):
+        status = error.response.status_code
+        code = str(error.response.get("error") or f"http_{status}")
+        if status == 429:
+            return _Failure(code, rate_limited=True, retry_after=_retry_after(error) or 1.0)
+        if status >= 500:  # Slack may have done the work before failing
+            return _Failure(code, uncertain=posting, retry_after=_retry_after(error))
+        return _Failure(code, permanent=code in PERMANENT_ERRORS)
+    # Timeouts, resets, a connection dropped before the answer: the outcome is unknown.
+    return _Failure(type(error).__name__, uncertain=posting)
+
+
+class _SendFailed(Exception):
+    def __init__(self, failure: _Failure) -> None:
+        super().__init__(failure.error)
+        self.failure = failure
+
+
+# ------------------------------------------------------------------ sending and reconciling
+
+
+def _metadata(key: str) -> dict[str, Any]:
+    return {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
+
+
+def _is_group(recipient: str) -> bool:
+    return "," in recipient
+
+
+def _is_person(recipient: str) -> bool:
+    return recipient.startswith(("U", "W")) and not _is_group(recipient)
+
+
+def _call(action: Callable[[], Any], *, posting: bool = False) -> Any:
+    try:
+        return action()
+    except Exception as error:  # noqa: BLE001 - every failure is classified, none is lost
+        raise _SendFailed(_classify(error, posting=posting)) from error
+
+
+def _open(client: WebClient, users: str) -> str:
+    """conversations.open is idempotent (same channel each time): safe to repeat."""
+    response = _call(lambda: client.conversations_open(users=users))
+    return str(response["channel"]["id"])
+
+
+def _post(client: WebClient, row: OutboxMessage) -> tuple[str, str]:
+    message = {**row.payload["message"], "metadata": _metadata(row.dedupe_key)}
+    # One person: post to the user id (Slack picks the DM; no Tier 3 conversations.open per
+    # message). Several people (intros): the group DM has to be opened first.
+    channel = _open(client, row.recipient) if _is_group(row.recipient) else row.recipient
+    response = _call(
+        lambda: client.chat_postMessage(channel=channel, **message),
+        posting=True,
+    )
     return str(response["channel"]), str(response["ts"])
 
 
+def _find_posted(db: Database, client: WebClient, row: OutboxMessage) -> tuple[str, str] | None:
+    """Looks for the row's key in the recent history of the conversation it was posted to."""
+    if _is_group(row.recipient) or _is_person(row.recipient):
+        with db.session() as session:
+            known = repo.conversation_of(session, row.recipient)
+        channel = known or _open(client, row.recipient)
+    else:
+        channel = row.recipient
+    since = (row.attempted_at or row.created_at) - RECONCILE_MARGIN
+    request: dict[str, Any] = {
+        "channel": channel,
+        "oldest": f"{since.timestamp():.6f}",
+        "include_all_metadata": True,
+        "limit": 200,
+    }
+    for _page in range(RECONCILE_PAGES):
+        page = _call(lambda: client.conversations_history(**request))
+        for message in page.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            key = (metadata.get("event_payload") or {}).get("key")
+            if metadata.get("event_type") == METADATA_EVENT and key == row.dedupe_key:
+                return channel, str(message["ts"])
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not page.get("has_more") or not cursor:
+            return None
+        request["cursor"] = cursor
+    return None
+
+
 def _release_stale_claims(db: Database, now: datetime) -> None:
-    """A replica that died mid-send leaves 'sending' rows: give them back after a while."""
+    """A replica that died mid-send leaves 'sending' rows. They go back to the queue as
+    uncertain: the next sender first looks for them in Slack and posts only if absent."""
 
     def work(session: Session) -> None:
         session.execute(
@@ -119,7 +289,12 @@ def _release_stale_claims(db: Database, now: datetime) -> None:
                 OutboxMessage.status == OutboxStatus.SENDING,
                 col(OutboxMessage.claimed_at) < now - STALE_CLAIM,
             )
-            .values(status=OutboxStatus.PENDING, claimed_by=None)
+            .values(
+                status=OutboxStatus.PENDING,
+                claimed_by=None,
+                uncertain=True,
+                attempted_at=OutboxMessage.claimed_at,
+            )
             .execution_options(synchronize_session=False)
         )
 
@@ -134,46 +309,104 @@ def flush(
     owner: str = "app",
     budget_seconds: float = 0.0,
 ) -> int:
-    """Sends due messages (or only `keys`); returns how many this call sent.
+    """Delivers due messages (or only `keys`); returns how many this call delivered.
 
     One batch at least; with a budget, further batches until it is spent or nothing is due
     (the scheduler's run), so a large backlog drains without one call holding a thread forever.
+    A message found in Slack by reconciliation counts as delivered (it is marked sent).
+    When Slack answers 429, the rest of the batch waits out `Retry-After` (within the budget)
+    or goes back to the queue untouched, instead of meeting the same limit message by message.
     """
     wanted = list(keys) if keys is not None else None
     if wanted is None:
         _release_stale_claims(db, utcnow())
+    sender = delivery_client(client)
     deadline = time.monotonic() + budget_seconds
     sent = 0
     while True:
         token = f"{owner}:{uuid.uuid4().hex[:12]}"
         claimed = _claim(db, token, wanted, utcnow())
-        sent += sum(_deliver(db, client, message_id) for message_id in claimed)
+        for index, message_id in enumerate(claimed):
+            delivered, pause = _deliver(db, sender, message_id, token)
+            sent += delivered
+            if pause > 0:
+                if time.monotonic() + pause >= deadline:
+                    _unclaim(db, token, claimed[index + 1 :])
+                    return sent
+                time.sleep(pause)
         if len(claimed) < BATCH or time.monotonic() >= deadline:
             return sent
 
 
-def _deliver(db: Database, client: WebClient, message_id: int) -> bool:
+def _unclaim(db: Database, token: str, message_ids: list[int]) -> None:
+    """Gives claimed rows back untried (no attempt counted): the next run sends them."""
+    if not message_ids:
+        return
+
+    def work(session: Session) -> None:
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(message_ids),
+                OutboxMessage.claimed_by == token,
+                OutboxMessage.status == OutboxStatus.SENDING,
+            )
+            .values(status=OutboxStatus.PENDING, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    db.run(work)
+
+
+def _deliver(db: Database, client: WebClient, message_id: int, token: str) -> tuple[bool, float]:
+    """Sends one claimed row: (delivered, seconds Slack asked us to pause)."""
     with db.session() as session:
         row = session.get(OutboxMessage, message_id)
-    if row is None:  # erased with the person it was for
-        return False
+    if row is None or row.claimed_by != token:  # erased with its person, or not ours
+        return False, 0.0
+    checked = False  # whether an earlier uncertain attempt is now known not to have posted
+    attempt_at: datetime | None = None
     try:
-        channel_id, ts = _send(client, row)
-    except SlackApiError as error:
-        _record_failure(db, message_id, str(error.response.get("error")))
-        return False
-    except Exception as error:  # noqa: BLE001 - network trouble: retry later
-        _record_failure(db, message_id, type(error).__name__)
-        return False
+        if row.uncertain:
+            found = _find_posted(db, client, row)
+            if found is not None:
+                log.info("outbox message found in Slack", extra={"outbox_id": message_id})
+                return _mark_sent(db, message_id, token, *found), 0.0
+            checked = True
+        attempt_at = utcnow()
+        channel_id, ts = _post(client, row)
+    except _SendFailed as failed:
+        failure = failed.failure
+        _record_failure(db, message_id, token, failure, checked, attempt_at)
+        return False, failure.retry_after if failure.rate_limited else 0.0
+    return _mark_sent(db, message_id, token, channel_id, ts), 0.0
+
+
+def _own_row(session: Session, message_id: int, token: str) -> OutboxMessage | None:
+    """The row, locked, if this sender's claim still holds (a stale claim may have moved on)."""
+    return session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.claimed_by == token,
+            OutboxMessage.status == OutboxStatus.SENDING,
+        )
+        .with_for_update()
+    ).first()
+
+
+def _mark_sent(db: Database, message_id: int, token: str, channel_id: str, ts: str) -> bool:
     with db.session() as session:
-        row = session.get(OutboxMessage, message_id)
+        row = _own_row(session, message_id, token)
         if row is None:
+            log.warning("outbox claim lost before marking sent", extra={"outbox_id": message_id})
             return False
         row.status = OutboxStatus.SENT
         row.sent_at = utcnow()
         row.channel_id = channel_id
         row.message_ts = ts
         row.attempts += 1
+        row.uncertain = False
         session.add(row)
         hook = _sent_hooks.get(row.kind)
         if hook is not None:
@@ -181,18 +414,49 @@ def _deliver(db: Database, client: WebClient, message_id: int) -> bool:
     return True
 
 
-def _record_failure(db: Database, message_id: int, error: str) -> None:
-    log.warning("outbox send failed", extra={"outbox_id": message_id, "error": error})
+def _backoff(attempts: int) -> timedelta:
+    return min(timedelta(minutes=2**attempts), MAX_BACKOFF)
+
+
+def _record_failure(
+    db: Database,
+    message_id: int,
+    token: str,
+    failure: _Failure,
+    checked: bool,
+    attempted_at: datetime | None,
+) -> None:
+    log.warning(
+        "outbox send failed",
+        extra={
+            "outbox_id": message_id,
+            "error": failure.error,
+            "permanent": failure.permanent,
+            "uncertain": failure.uncertain,
+        },
+    )
+    now = utcnow()
     with db.session() as session:
-        row = session.get(OutboxMessage, message_id)
+        row = _own_row(session, message_id, token)
         if row is None:
             return
-        row.attempts += 1
-        row.last_error = error[:500]
+        row.last_error = failure.error[:500]
         row.claimed_by = None
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = OutboxStatus.FAILED
-        else:
+        if failure.uncertain:
+            row.uncertain = True
+            row.attempted_at = attempted_at
+        elif checked:
+            row.uncertain = False
+        if failure.rate_limited:  # Slack did nothing and said when to come back
             row.status = OutboxStatus.PENDING
-            row.not_before = utcnow() + timedelta(minutes=2**row.attempts)
+            row.not_before = now + timedelta(seconds=failure.retry_after)
+        else:
+            row.attempts += 1
+            if failure.permanent or row.attempts >= MAX_ATTEMPTS:
+                row.status = OutboxStatus.FAILED
+                row.failed_at = now
+            else:
+                row.status = OutboxStatus.PENDING
+                wait = max(_backoff(row.attempts), timedelta(seconds=failure.retry_after))
+                row.not_before = now + wait
         session.add(row)

@@ -1,7 +1,8 @@
 """The in-process APScheduler: each replica runs its own (job stores are never shared).
 
 Exactly-once across replicas comes from the database, not from APScheduler: the outbox claims
-rows atomically, and `run_once` records each periodic run under a unique key in `job_run`.
+rows atomically, and `run_once` records each periodic run under a unique key in `job_run`,
+holding a lease while it runs so a crashed or failed run can be finished by another replica.
 """
 
 from __future__ import annotations
@@ -9,38 +10,47 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col
 
 from bot.app import Services
-from scheduler import outbox
+from scheduler import dedupe, outbox
 from storage.models import JobRun, utcnow
 
 log = logging.getLogger(__name__)
 OUTBOX_INTERVAL_SECONDS = 30
+# How long a run may hold its key before another replica presumes it dead and takes over.
+RUN_LEASE = timedelta(minutes=15)
 
 
 def replica_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_once(services: Services, run_key: str, job_name: str, work: Callable[[], Any]) -> bool:
-    """Runs `work` only if no replica has claimed `run_key` before; returns whether it ran."""
+def run_once(
+    services: Services,
+    run_key: str,
+    job_name: str,
+    work: Callable[[], Any],
+    *,
+    lease: timedelta = RUN_LEASE,
+) -> bool:
+    """Runs `work` unless another replica finished `run_key` or holds a live lease on it.
 
-    def claim(session: Session) -> bool:
-        try:
-            with session.begin_nested():
-                session.add(JobRun(run_key=run_key, job_name=job_name, owner=replica_id()))
-                session.flush()
-        except IntegrityError:
-            return False
-        return True
-
-    if not services.db.run(claim):
+    The first caller inserts the ledger row with a lease; a run that failed, or whose lease
+    expired (its replica died), may be taken over by one other caller (a conditional update);
+    a run marked done is never run again. Returns whether `work` ran here. Work should be
+    idempotent (queue under unique outbox keys): a run slower than its lease may be taken over.
+    """
+    owner = f"{replica_id()}:{uuid.uuid4().hex[:8]}"
+    if not services.db.run(lambda session: _claim_run(session, run_key, job_name, owner, lease)):
         return False
     status = "done"
     try:
@@ -52,12 +62,51 @@ def run_once(services: Services, run_key: str, job_name: str, work: Callable[[],
     finally:
 
         def finish(session: Session) -> None:
-            run = session.exec(select(JobRun).where(JobRun.run_key == run_key)).one()
-            run.status = status
-            run.finished_at = utcnow()
+            session.execute(
+                update(JobRun)
+                .where(col(JobRun.run_key) == run_key, col(JobRun.owner) == owner)
+                .values(status=status, finished_at=utcnow(), lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
 
         services.db.run(finish)
     return True
+
+
+def _claim_run(session: Session, run_key: str, job_name: str, owner: str, lease: timedelta) -> bool:
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            session.add(
+                JobRun(run_key=run_key, job_name=job_name, owner=owner, lease_until=now + lease)
+            )
+            session.flush()
+        return True
+    except IntegrityError:
+        pass
+    # Someone had the key: take it over only if that run failed or its lease ran out. The
+    # WHERE clause is re-checked under the row lock, so one of several callers wins.
+    taken = session.execute(
+        update(JobRun)
+        .where(
+            col(JobRun.run_key) == run_key,
+            col(JobRun.status) != "done",
+            or_(
+                col(JobRun.status) == "failed",
+                col(JobRun.lease_until).is_(None),
+                col(JobRun.lease_until) < now,
+            ),
+        )
+        .values(
+            owner=owner,
+            status="running",
+            lease_until=now + lease,
+            finished_at=None,
+            attempts=JobRun.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(taken.rowcount)  # type: ignore[attr-defined]
 
 
 def deliver_outbox(services: Services) -> int:
@@ -78,5 +127,13 @@ def build_scheduler(services: Services) -> BackgroundScheduler:
         args=[services],
         id="deliver_outbox",
         jitter=5,
+    )
+    scheduler.add_job(
+        dedupe.prune_processed_events,
+        "interval",
+        hours=1,
+        args=[services.db],
+        id="prune_processed_events",
+        jitter=60,
     )
     return scheduler

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, UniqueConstraint, false, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -423,6 +423,11 @@ class OutboxMessage(SQLModel, table=True):
     message_ts: str | None = Field(default=None, max_length=32)
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _created()
+    # The last post may have reached Slack although we never heard back (lost answer, 5xx,
+    # a replica that died mid-send): look for the message before posting again.
+    uncertain: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    attempted_at: datetime | None = _ts()  # when that uncertain post was attempted
+    failed_at: datetime | None = _ts()
 
 
 class JobRun(SQLModel, table=True):
@@ -439,3 +444,19 @@ class JobRun(SQLModel, table=True):
     started_at: datetime = _created()
     finished_at: datetime | None = _ts()
     detail: dict[str, Any] = _json({})
+    # A running run holds a lease; once it expires (the replica died) or the run failed,
+    # another replica may take the key over. A "done" run is never run again.
+    lease_until: datetime | None = _ts()
+    attempts: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Event ids already handled, shared by every worker and replica (Slack re-delivers)."""
+
+    __tablename__ = "processed_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=100, unique=True)
+    seen_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )

@@ -7,7 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import String, and_, case, distinct, func, literal, or_, true, union_all, update
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    delete,
+    distinct,
+    func,
+    literal,
+    or_,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
@@ -17,11 +31,13 @@ from storage.models import (
     MatchRun,
     MatchRunStatus,
     OutboxMessage,
+    OutboxStatus,
     Pair,
     PairEvent,
     PairStatus,
     Participant,
     ParticipantStatus,
+    ProcessedEvent,
     Program,
     ProgramStatus,
     RematchRequest,
@@ -455,3 +471,50 @@ def fresh_participants(session: Session, ids: Iterable[int]) -> dict[int, Partic
         .execution_options(populate_existing=True)
     ).all()
     return {row.id: row for row in rows if row.id is not None}
+
+
+# Delivery -----------------------------------------------------------------------------------
+
+
+def failed_messages(session: Session, program_id: int | None) -> Sequence[OutboxMessage]:
+    """Messages the outbox gave up on (newest first), for the admins' report and Home.
+
+    `last_error` says why (e.g. `account_inactive`, `channel_not_found`); `uncertain` means the
+    last attempt may have reached the person after all. `program_id=None`: every programme.
+    """
+    query = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+    if program_id is not None:
+        query = query.where(OutboxMessage.program_id == program_id)
+    return session.exec(query.order_by(col(OutboxMessage.failed_at).desc())).all()
+
+
+def conversation_of(session: Session, recipient: str) -> str | None:
+    """The conversation an earlier message to `recipient` landed in (saves conversations.open)."""
+    return session.exec(
+        select(OutboxMessage.channel_id)
+        .where(OutboxMessage.recipient == recipient, col(OutboxMessage.channel_id).is_not(None))
+        .limit(1)
+    ).first()
+
+
+def record_event(session: Session, event_id: str, seen_at: datetime) -> bool:
+    """Remembers `event_id`; False when it was remembered before (by any worker or replica).
+
+    One INSERT … ON CONFLICT DO NOTHING: concurrent callers never raise, exactly one wins.
+    """
+    table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .values(event_id=event_id, seen_at=seen_at)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(table.c.id)
+    )
+    return session.execute(statement).first() is not None
+
+
+def prune_events(session: Session, before: datetime) -> int:
+    """Forgets event ids seen before `before` (Slack stops re-delivering within minutes)."""
+    result = session.execute(delete(ProcessedEvent).where(col(ProcessedEvent.seen_at) < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ METHOD_SCOPES = {
     "chat_update": "chat:write",
     "chat_postEphemeral": "chat:write",
     "conversations_open": "im:write",  # mpim:write too for group DMs (below)
+    "conversations_history": "im:history",  # and the other kinds of conversation (below)
     "users_info": "users:read",
     "files_upload_v2": "files:write",
     "views_open": None,
@@ -65,6 +66,10 @@ def test_scopes_are_exactly_those_the_code_uses() -> None:
     needed.add("commands")
     if "conversations_open" in used_methods:
         needed.add("mpim:write")  # introductions open a group DM with both members
+    if "conversations_history" in used_methods:
+        # The outbox looks for a message whose answer was lost in the conversation it was
+        # posted to: a DM, the pair's group DM, or a public or private channel.
+        needed |= {"mpim:history", "channels:history", "groups:history"}
     assert set(_manifest()["oauth_config"]["scopes"]["bot"]) == needed
 
 

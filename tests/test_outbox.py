@@ -6,17 +6,20 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from freezegun import freeze_time
-from sqlmodel import select
+from slack_sdk import WebClient
+from sqlmodel import col, select
 
-from bot.app import build_services
+from bot.app import Services, build_services
 from bot.slack_api import make_web_client
 from scheduler import outbox
-from scheduler.runner import build_scheduler, run_once
+from scheduler.runner import run_once
+from storage import repositories as repo
 from storage.db import Database
-from storage.models import JobRun, OutboxMessage, utcnow
+from storage.models import JobRun, OutboxMessage, Program, utcnow
 from tests.conftest import BOT_TOKEN, make_settings
-from tests.harness.fake_slack import FakeSlack
+from tests.harness.fake_slack import Call, FakeSlack
 
 
 def _queue(db: Database, count: int, prefix: str = "m") -> None:
@@ -75,49 +78,237 @@ def test_concurrent_replicas_send_each_message_exactly_once(
     assert all(row.message_ts for row in rows)
 
 
-def test_failed_send_is_retried_later_with_backoff(
+def _rows(db: Database) -> list[OutboxMessage]:
+    with db.session() as session:
+        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())
+
+
+def _posts(fake: FakeSlack) -> list[Call]:
+    return [c for c in fake.calls("chat.postMessage") if c.ok]
+
+
+@pytest.mark.parametrize(
+    "error", ["channel_not_found", "user_not_found", "account_inactive", "not_in_channel"]
+)
+def test_a_permanent_error_is_final_and_reported(
+    database: Database, fake_slack: FakeSlack, error: str
+) -> None:
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    with database.session() as session:
+        program = repo.save(session, Program(name="P"))
+        outbox.enqueue(
+            session,
+            key="welcome",
+            kind="training",
+            recipient="UGONE01",
+            message={"text": "welcome"},
+            program_id=program.id,
+        )
+    fake_slack.fail_next("chat.postMessage", status=200, error=error)
+    with freeze_time(utcnow()) as frozen:
+        assert outbox.flush(database, client) == 0
+        for _day in range(3):
+            frozen.tick(timedelta(days=1))
+            assert outbox.flush(database, client) == 0
+    assert len(fake_slack.calls("chat.postMessage")) == 1  # tried once, never again
+    (row,) = _rows(database)
+    assert row.status == "failed" and row.attempts == 1 and row.failed_at is not None
+    assert row.last_error == error and not row.uncertain
+    with database.session() as session:
+        reported = repo.failed_messages(session, program.id)
+        assert [m.dedupe_key for m in reported] == ["welcome"]
+        assert repo.failed_messages(session, (program.id or 0) + 1) == []
+
+
+def test_a_rate_limit_waits_for_retry_after(database: Database, fake_slack: FakeSlack) -> None:
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    _queue(database, 1)
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=30)
+    with freeze_time(utcnow()) as frozen:
+        start = utcnow()
+        assert outbox.flush(database, client) == 0
+        (row,) = _rows(database)
+        assert row.status == "pending" and row.attempts == 0
+        assert row.not_before == start + timedelta(seconds=30)
+        frozen.tick(timedelta(seconds=29))
+        assert outbox.flush(database, client) == 0
+        assert len(fake_slack.calls("chat.postMessage")) == 1  # not asked again too early
+        frozen.tick(timedelta(seconds=2))
+        assert outbox.flush(database, client) == 1
+    assert len(_posts(fake_slack)) == 1
+
+
+def test_after_a_429_the_rest_of_the_batch_is_not_thrown_at_the_limit(
+    database: Database, fake_slack: FakeSlack
+) -> None:
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    _queue(database, 3)
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=30)
+    assert outbox.flush(database, client) == 0  # an immediate flush does not wait 30 s
+    assert len(fake_slack.calls("chat.postMessage")) == 1
+    rows = _rows(database)
+    assert [row.status for row in rows] == ["pending"] * 3
+    assert [row.attempts for row in rows] == [0, 0, 0]
+    assert outbox.flush(database, client) == 2  # the two untouched ones are due at once
+    assert fake_slack.dm_texts("U00000") == []
+
+
+def test_a_scheduled_run_waits_out_retry_after_and_carries_on(
+    database: Database, fake_slack: FakeSlack
+) -> None:
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    _queue(database, 3)
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    assert outbox.flush(database, client, budget_seconds=10) == 2
+    limited, first_after, _second = fake_slack.calls("chat.postMessage")
+    assert limited.status == 429 and first_after.at - limited.at >= 1.0
+
+
+def test_a_server_error_backs_off_honouring_retry_after_then_checks_before_posting(
     database: Database, fake_slack: FakeSlack
 ) -> None:
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)
     _queue(database, 1)
-    fake_slack.fail_next("chat.postMessage", status=200, error="channel_not_found")
+    fake_slack.fail_next("chat.postMessage", status=503, retry_after=600)
+    with freeze_time(utcnow()) as frozen:
+        start = utcnow()
+        assert outbox.flush(database, client) == 0
+        (row,) = _rows(database)
+        assert row.status == "pending" and row.uncertain and row.attempts == 1
+        assert row.not_before == start + timedelta(seconds=600)  # longer than the backoff
+        frozen.tick(timedelta(seconds=601))
+        assert outbox.flush(database, client) == 1
+    history = fake_slack.calls("conversations.history")
+    assert len(history) == 1 and history[0].params["include_all_metadata"] in (True, "true", "1")
+    assert len(_posts(fake_slack)) == 1  # not found in Slack, so posted once
+    (row,) = _rows(database)
+    assert row.status == "sent" and not row.uncertain
+
+
+def test_a_lost_answer_is_found_in_slack_not_posted_again(
+    database: Database, fake_slack: FakeSlack
+) -> None:
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)  # the app's client, with retries
+    _queue(database, 1)
+    fake_slack.lose_answer_next("chat.postMessage")
     with freeze_time(utcnow()) as frozen:
         assert outbox.flush(database, client) == 0
-        with database.session() as session:
-            row = session.exec(select(OutboxMessage)).one()
-        assert row.status == "pending" and row.attempts == 1
-        assert row.last_error == "channel_not_found"
-        assert outbox.flush(database, client) == 0  # not due yet
+        assert len(fake_slack.calls("chat.postMessage")) == 1  # no automatic re-post
+        (row,) = _rows(database)
+        assert row.status == "pending" and row.uncertain
         frozen.tick(timedelta(minutes=3))
         assert outbox.flush(database, client) == 1
-    with database.session() as session:
-        assert session.exec(select(OutboxMessage)).one().status == "sent"
+    (post,) = fake_slack.calls("chat.postMessage")
+    assert post.params["metadata"] == {"event_type": "rm_outbox", "event_payload": {"key": "m:0"}}
+    assert fake_slack.dm_texts("U00000") == ["hello 0"]
+    (row,) = _rows(database)
+    assert row.status == "sent" and row.message_ts == post.response["ts"]  # type: ignore[index]
+    assert row.channel_id == FakeSlack.dm_channel("U00000")
+
+
+def test_dms_post_to_the_user_id_and_only_intros_open_a_conversation(
+    database: Database, fake_slack: FakeSlack
+) -> None:
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    _queue(database, 3)
+    assert outbox.flush(database, client) == 3
+    assert fake_slack.calls("conversations.open") == []
+    assert [p.params["channel"] for p in _posts(fake_slack)] == ["U00000", "U00001", "U00002"]
+    assert [row.channel_id for row in _rows(database)] == ["DU00000", "DU00001", "DU00002"]
 
 
 def test_gives_up_after_max_attempts(database: Database, fake_slack: FakeSlack) -> None:
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)
     _queue(database, 1)
     fake_slack.fail_next(
-        "chat.postMessage", status=200, error="is_archived", times=outbox.MAX_ATTEMPTS
+        "chat.postMessage", status=200, error="internal_error", times=outbox.MAX_ATTEMPTS
     )
     with freeze_time(utcnow()) as frozen:
-        for _attempt in range(outbox.MAX_ATTEMPTS):
+        for _attempt in range(outbox.MAX_ATTEMPTS + 2):
             outbox.flush(database, client)
             frozen.tick(timedelta(hours=2))
-    with database.session() as session:
-        row = session.exec(select(OutboxMessage)).one()
+    (row,) = _rows(database)
     assert row.status == "failed" and row.attempts == outbox.MAX_ATTEMPTS
+    assert len(fake_slack.calls("chat.postMessage")) == outbox.MAX_ATTEMPTS
 
 
-def test_group_recipients_get_a_group_dm(database: Database, fake_slack: FakeSlack) -> None:
+def _die_mid_send(db: Database, client: WebClient, *, posted: bool) -> None:
+    """A replica claims the message (and maybe posts it), then dies before recording it."""
+    (message_id,) = outbox._claim(db, "dead-replica:1", None, utcnow())
+    if posted:
+        with db.session() as session:
+            row = session.get(OutboxMessage, message_id)
+        assert row is not None
+        outbox._post(outbox.delivery_client(client), row)
+
+
+@pytest.mark.parametrize("posted", [True, False])
+def test_a_stale_claim_is_checked_in_slack_before_it_is_sent_again(
+    database: Database, fake_slack: FakeSlack, posted: bool
+) -> None:
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)
-    with database.session() as session:
-        outbox.enqueue(
-            session, key="g", kind="t", recipient="UAAAA1,UBBBB2", message={"text": "hi both"}
-        )
-    assert outbox.flush(database, client, keys=["g"]) == 1
-    post = fake_slack.wait_for("chat.postMessage")
-    assert sorted(fake_slack.conversation_members(post.params["channel"])) == ["UAAAA1", "UBBBB2"]
+    _queue(database, 1)
+    with freeze_time(utcnow()) as frozen:
+        _die_mid_send(database, client, posted=posted)
+        frozen.tick(timedelta(minutes=9))
+        assert outbox.flush(database, client, owner="alive") == 0  # may still be sending
+        assert len(fake_slack.calls("chat.postMessage")) == int(posted)
+        frozen.tick(timedelta(minutes=2))
+        assert outbox.flush(database, client, owner="alive") == 1
+    assert len(fake_slack.calls("conversations.history")) == 1
+    assert fake_slack.dm_texts("U00000") == ["hello 0"]  # exactly once either way
+    (row,) = _rows(database)
+    assert row.status == "sent" and row.claimed_by is not None and row.message_ts
+
+
+def test_sends_do_not_use_the_apps_retrying_client(fake_slack: FakeSlack) -> None:
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    sender = outbox.delivery_client(client)
+    assert sender is not client and sender.retry_handlers == []
+    assert outbox.delivery_client(client) is sender
+    assert (sender.token, sender.base_url) == (client.token, client.base_url)
+
+
+def test_two_senders_deliver_once_despite_rate_limits_and_a_lost_answer(
+    database: Database, fake_slack: FakeSlack
+) -> None:
+    count = 150
+    _queue(database, count)
+    fake_slack.fail_randomly("chat.postMessage", 0.05, status=429, retry_after=1, seed=7)
+    fake_slack.lose_answer_next("chat.postMessage")
+    senders = [Database(database.url) for _ in range(2)]
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    with freeze_time(utcnow()) as frozen:
+        for _round in range(10):
+            barrier = threading.Barrier(len(senders))
+
+            def send(db: Database, name: str, barrier: threading.Barrier) -> None:
+                barrier.wait()
+                while outbox.flush(db, client, owner=name) > 0:
+                    pass
+
+            threads = [
+                threading.Thread(target=send, args=(db, f"s{i}", barrier))
+                for i, db in enumerate(senders)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            if all(row.status == "sent" for row in _rows(database)):
+                break
+            frozen.tick(timedelta(minutes=3))
+    for db in senders:
+        db.dispose()
+    rate_limited = [c for c in fake_slack.calls("chat.postMessage") if c.status == 429]
+    assert rate_limited, "the fake answered no 429: the test exercised nothing"
+    assert fake_slack.calls("conversations.history"), "the lost answer was never looked for"
+    texts = Counter(p.params["text"] for p in _posts(fake_slack))
+    assert len(texts) == count and set(texts.values()) == {1}
+    rows = _rows(database)
+    assert {row.status for row in rows} == {"sent"}
+    posted_ts = {p.response["ts"] for p in _posts(fake_slack)}  # type: ignore[index]
+    assert {row.message_ts for row in rows} == posted_ts
 
 
 def test_run_once_across_replicas(database: Database, fake_slack: FakeSlack) -> None:
@@ -142,12 +333,6 @@ def test_run_once_across_replicas(database: Database, fake_slack: FakeSlack) -> 
     assert ledger.status == "done" and ledger.finished_at is not None
 
 
-def test_scheduler_has_the_outbox_job(database: Database, fake_slack: FakeSlack) -> None:
-    services = build_services(make_settings(fake_slack, database.url), db=database)
-    scheduler = build_scheduler(services)
-    assert [job.id for job in scheduler.get_jobs()] == ["deliver_outbox"]
-
-
 def test_a_scheduled_run_drains_a_backlog_larger_than_one_batch(
     database: Database, fake_slack: FakeSlack
 ) -> None:
@@ -159,3 +344,75 @@ def test_a_scheduled_run_drains_a_backlog_larger_than_one_batch(
     assert outbox.flush(database, client) == outbox.BATCH  # an immediate flush: one batch
     assert deliver_outbox(services) == outbox.BATCH * 2 + 7  # the scheduler: the rest
     assert len([c for c in fake_slack.calls("chat.postMessage") if c.ok]) == outbox.BATCH * 3 + 7
+
+
+def _services(database: Database, fake_slack: FakeSlack) -> Services:
+    return build_services(make_settings(fake_slack, database.url), db=database)
+
+
+def _ledger(database: Database) -> JobRun:
+    with database.session() as session:
+        return session.exec(select(JobRun)).one()
+
+
+def test_a_failed_run_does_not_burn_its_key(database: Database, fake_slack: FakeSlack) -> None:
+    services = _services(database, fake_slack)
+    runs: list[str] = []
+
+    def broken() -> None:
+        runs.append("broken")
+        raise RuntimeError("database hiccup")
+
+    with pytest.raises(RuntimeError):
+        run_once(services, "checkin:program=1:2027-01", "checkin", broken)
+    assert _ledger(database).status == "failed"
+    assert run_once(services, "checkin:program=1:2027-01", "checkin", lambda: runs.append("ok"))
+    ledger = _ledger(database)
+    assert runs == ["broken", "ok"] and ledger.status == "done" and ledger.attempts == 2
+    # Finished: never again, whatever the lease says.
+    with freeze_time(utcnow() + timedelta(days=2)):
+        assert not run_once(services, "checkin:program=1:2027-01", "checkin", runs.clear)
+    assert runs == ["broken", "ok"]
+
+
+def test_a_crashed_run_is_taken_over_once_its_lease_expires(
+    database: Database, fake_slack: FakeSlack
+) -> None:
+    services = _services(database, fake_slack)
+    with freeze_time(utcnow()) as frozen:
+        with database.session() as session:  # a replica claimed the run and then died
+            session.add(
+                JobRun(
+                    run_key="nudge:2027-01-04",
+                    job_name="nudge",
+                    owner="dead-host:1:abc",
+                    lease_until=utcnow() + timedelta(minutes=15),
+                )
+            )
+        runs: list[str] = []
+        assert not run_once(services, "nudge:2027-01-04", "nudge", lambda: runs.append("early"))
+        frozen.tick(timedelta(minutes=16))
+        barrier = threading.Barrier(3)
+
+        def replica(name: str) -> None:
+            db = Database(database.url)
+            try:
+                barrier.wait()
+                run_once(
+                    build_services(services.settings, db=db),
+                    "nudge:2027-01-04",
+                    "nudge",
+                    lambda: runs.append(name),
+                )
+            finally:
+                db.dispose()
+
+        threads = [threading.Thread(target=replica, args=(f"r{i}",)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert len(runs) == 1 and runs[0].startswith("r")
+    ledger = _ledger(database)
+    assert ledger.status == "done" and ledger.attempts == 2 and ledger.lease_until is None
+    assert ledger.owner is not None and not ledger.owner.startswith("dead-host")

@@ -31,6 +31,7 @@ import copy
 import hashlib
 import itertools
 import json
+import random
 import secrets
 import sys
 import threading
@@ -164,6 +165,10 @@ class _Reply:
     status: int
     body: bytes
     headers: dict[str, str]
+
+
+# The reply of a call whose answer is lost (see FakeSlack.lose_answer_next).
+_LOST: Final = _Reply(0, b"", {})
 
 
 class _ApiError(Exception):
@@ -408,6 +413,9 @@ class _Handler(BaseHTTPRequestHandler):
             reply = self.server.fake._handle(self.command, self.path, self.headers, body)
         except Exception as exc:  # never let a harness bug hang the client
             reply = _json_reply(500, {"ok": False, "error": f"fake_slack_bug: {exc!r}"})
+        if reply is _LOST:  # processed, but the answer never leaves: hang up
+            self.close_connection = True
+            return
         self.send_response(reply.status)
         for name, value in reply.headers.items():
             self.send_header(name, value)
@@ -476,6 +484,8 @@ class FakeSlack:
         self._uploads: dict[str, _Upload] = {}
         self._completed: list[dict[str, Any]] = []
         self._faults: dict[str, deque[_Fault]] = {}
+        self._lost_answers: dict[str, int] = {}
+        self._random_faults: dict[str, tuple[float, _Fault, random.Random]] = {}
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
 
@@ -488,6 +498,7 @@ class FakeSlack:
             "users.list": self._users_list,
             "conversations.open": self._conversations_open,
             "conversations.members": self._conversations_members,
+            "conversations.history": self._conversations_history,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -661,10 +672,44 @@ class FakeSlack:
             for _ in range(times):
                 queue.append(_Fault(status=status, retry_after=retry_after, error=error))
 
+    def lose_answer_next(self, method: str, *, times: int = 1) -> None:
+        """Process the next ``times`` calls of ``method`` normally, then drop the connection
+        without answering (the client sees the server hang up: the outcome is unknown)."""
+        with self._lock:
+            self._lost_answers[method] = self._lost_answers.get(method, 0) + times
+
+    def fail_randomly(
+        self,
+        method: str,
+        fraction: float,
+        *,
+        status: int = 429,
+        retry_after: int | None = 1,
+        error: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        """Answer a random ``fraction`` of ``method`` calls with a fault (like ``fail_next``)."""
+        with self._lock:
+            fault = _Fault(status=status, retry_after=retry_after, error=error)
+            self._random_faults[method] = (fraction, fault, random.Random(seed))
+
     def _take_fault(self, method: str) -> _Fault | None:
         with self._lock:
             queue = self._faults.get(method)
-            return queue.popleft() if queue else None
+            if queue:
+                return queue.popleft()
+            chance = self._random_faults.get(method)
+            if chance is not None and chance[2].random() < chance[0]:
+                return chance[1]
+            return None
+
+    def _lose_answer(self, method: str) -> bool:
+        with self._lock:
+            left = self._lost_answers.get(method, 0)
+            if left <= 0:
+                return False
+            self._lost_answers[method] = left - 1
+            return True
 
     @staticmethod
     def _fault_reply(fault: _Fault) -> tuple[_Reply, dict[str, Any]]:
@@ -921,6 +966,8 @@ class FakeSlack:
             ok = bool(payload.get("ok"))
             error = None if ok else str(payload.get("error"))
             self._record(Call(method, params, at, ok, error, 200, payload))
+        if self._lose_answer(method):
+            return _LOST
         return _json_reply(200, payload)
 
     def _handle_upload(self, file_id: str, body: bytes) -> _Reply:
@@ -1157,6 +1204,34 @@ class FakeSlack:
             raise _ApiError("channel_not_found")
         return {
             "members": list(self._members[channel]),
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Newest first; ``metadata`` only with ``include_all_metadata``. Not modelled: the
+        ``oldest``/``latest`` window (the fake's ts are not wall-clock times) and paging."""
+        channel = params.get("channel")
+        if not isinstance(channel, str) or channel not in self._members:
+            raise _ApiError("channel_not_found")
+        try:
+            limit = min(int(params.get("limit") or 100), 999)
+        except (TypeError, ValueError):
+            raise _ApiError("invalid_limit") from None
+        with_metadata = _truthy(params.get("include_all_metadata"))
+        found = sorted(
+            (m for (ch, _ts), m in self._messages.items() if ch == channel),
+            key=lambda m: float(m["ts"]),
+            reverse=True,
+        )
+        messages = []
+        for stored in found[:limit]:
+            message = {k: copy.deepcopy(v) for k, v in stored.items() if k != "channel"}
+            if not with_metadata:
+                message.pop("metadata", None)
+            messages.append(message)
+        return {
+            "messages": messages,
+            "has_more": len(found) > limit,
             "response_metadata": {"next_cursor": ""},
         }
 
