@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.conftest import ADMIN, RunningApp
-from tests.harness import slack_requests as sr
+from bot.simulated_slack import signed_requests as sr
 
 LOCALES = {
     "en": ("en-US", "America/New_York", -18000),

@@ -23,9 +23,9 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from tests.harness import fake_slack as fake_slack_module
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.slack_requests import (
+from bot.simulated_slack import web_api as fake_slack_module
+from bot.simulated_slack.web_api import FakeSlack
+from bot.simulated_slack.signed_requests import (
     SlackRequests,
     checkboxes,
     compute_signature,

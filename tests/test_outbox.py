@@ -16,7 +16,7 @@ from scheduler.runner import build_scheduler, run_once
 from storage.db import Database
 from storage.models import JobRun, OutboxMessage, utcnow
 from tests.conftest import BOT_TOKEN, make_settings
-from tests.harness.fake_slack import FakeSlack
+from bot.simulated_slack.web_api import FakeSlack
 
 
 def _queue(db: Database, count: int, prefix: str = "m") -> None:

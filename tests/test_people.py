@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.slack_api import PeopleDirectory, make_web_client
 from tests.conftest import BOT_TOKEN
-from tests.harness.fake_slack import FakeSlack
+from bot.simulated_slack.web_api import FakeSlack
 
 
 def test_person_details_come_from_users_info(fake_slack: FakeSlack) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 if TYPE_CHECKING:
-    from tests.harness.fake_slack import FakeSlack
+    from bot.simulated_slack.web_api import FakeSlack
 
 FORM: str = "application/x-www-form-urlencoded"
 JSON: str = "application/json"

@@ -1,0 +1,43 @@
+"""A simulated Slack workspace: the Web API (:class:`FakeSlack`) and signed requests to the app.
+
+Used by the test suite and by the coming sandbox/demo; importable without pytest or freezegun.
+"""
+
+from bot.simulated_slack.signed_requests import (
+    Response,
+    SlackRequests,
+    checkboxes,
+    compute_signature,
+    conversations_select,
+    datepicker,
+    multi_static_select,
+    multi_users_select,
+    number,
+    plain,
+    radio,
+    static_select,
+    timepicker,
+    users_select,
+    values_from,
+)
+from bot.simulated_slack.web_api import Call, FakeSlack
+
+__all__ = [
+    "Call",
+    "FakeSlack",
+    "Response",
+    "SlackRequests",
+    "checkboxes",
+    "compute_signature",
+    "conversations_select",
+    "datepicker",
+    "multi_static_select",
+    "multi_users_select",
+    "number",
+    "plain",
+    "radio",
+    "static_select",
+    "timepicker",
+    "users_select",
+    "values_from",
+]
