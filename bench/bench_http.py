@@ -23,8 +23,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot.simulated_slack.web_api import FakeSlack
 from bot.simulated_slack.signed_requests import SlackRequests
+from bot.simulated_slack.web_api import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "xoxb-bench"

@@ -10,13 +10,13 @@ from freezegun import freeze_time
 from sqlmodel import select
 
 from bot.app import build_services
+from bot.simulated_slack.web_api import FakeSlack
 from bot.slack_api import make_web_client
 from scheduler import outbox
 from scheduler.runner import build_scheduler, run_once
 from storage.db import Database
 from storage.models import JobRun, OutboxMessage, utcnow
 from tests.conftest import BOT_TOKEN, make_settings
-from bot.simulated_slack.web_api import FakeSlack
 
 
 def _queue(db: Database, count: int, prefix: str = "m") -> None:

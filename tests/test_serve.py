@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET
-from bot.simulated_slack.web_api import FakeSlack
 from bot.simulated_slack.signed_requests import SlackRequests
+from bot.simulated_slack.web_api import FakeSlack
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
 

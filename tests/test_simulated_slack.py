@@ -220,6 +220,20 @@ def test_join_info_and_members(fake: FakeSlack, client: WebClient) -> None:
     assert fake.channel(dm) is not None and fake.channel("C404") is None
 
 
+def test_workspace_accessors_for_a_renderer(fake: FakeSlack, client: WebClient) -> None:
+    assert [u["id"] for u in fake.users()] == ["U1", "U2", "U3"]
+    general = fake.channel("C0GENERAL")
+    assert general is not None
+    assert (general["name"], general["members"], general["is_member"]) == (
+        "general",
+        ["U1", "U2", "U3"],
+        False,
+    )
+    group = client.conversations_open(users="U1,U2")["channel"]["id"]
+    ids = [c["id"] for c in fake.channels()]
+    assert ids[:5] == ["C0GENERAL", "CIN", "COUT", "CPRIV", "COLD"] and group in ids
+
+
 def test_history_finds_a_message_by_its_metadata(fake: FakeSlack, client: WebClient) -> None:
     posted = []
     for n in range(5):

@@ -844,6 +844,11 @@ class FakeSlack:
             found = self._users.get(user_id)
             return copy.deepcopy(found) if found is not None else None
 
+    def users(self) -> list[dict[str, Any]]:
+        """Every user in the directory (with ``locale``), in the order they were added."""
+        with self._lock:
+            return [copy.deepcopy(u) for u in self._users.values()]
+
     def _public_user(self, user: dict[str, Any], include_locale: bool) -> dict[str, Any]:
         result = copy.deepcopy(user)
         if not include_locale:
