@@ -1728,8 +1728,8 @@ class FakeSlack:
             raise _ApiError("is_archived")
         result: dict[str, Any] = {}
         if info.bot_is_member:
-            result = {"warning": "already_in_channel", "response_metadata": {"warnings": []}}
-            result["response_metadata"]["warnings"].append("already_in_channel")
+            warning = "already_in_channel"
+            result = {"warning": warning, "response_metadata": {"warnings": [warning]}}
         info.bot_is_member = True
         channel_object = self._channel_object(info.id)
         channel_object.pop("members", None)
