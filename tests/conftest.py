@@ -24,10 +24,10 @@ from sqlmodel import SQLModel
 
 from bot.app import Services, build_services, create_app
 from bot.settings import Settings, parse_settings
+from bot.simulated_slack.signed_requests import SlackRequests
+from bot.simulated_slack.web_api import FakeSlack
 from bot.web import SlackWsgiApp
 from storage.db import Database, make_engine
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.slack_requests import SlackRequests
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test"

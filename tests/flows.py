@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.simulated_slack import signed_requests as sr
 from tests.conftest import ADMIN, RunningApp
-from tests.harness import slack_requests as sr
 
 LOCALES = {
     "en": ("en-US", "America/New_York", -18000),

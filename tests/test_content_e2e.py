@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot.simulated_slack import signed_requests as sr
+from bot.simulated_slack.web_api import FakeSlack
 from storage.models import Participant, Program
 from tests.conftest import ADMIN, RunningApp
 from tests.flows import Person, enroll, eventually, open_modal, program_values, setup_program
-from tests.harness import slack_requests as sr
-from tests.harness.fake_slack import FakeSlack
 
 HOSTILE = "<!channel> <https://evil.example|click me> <@UEVIL0001>"
 RAW_PIECES = ("<!channel>", "<https://", "<@UEVIL0001")

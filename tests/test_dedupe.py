@@ -13,6 +13,8 @@ from freezegun import freeze_time
 from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.app import Services, build_services, create_app
+from bot.simulated_slack.signed_requests import SlackRequests
+from bot.simulated_slack.web_api import FakeSlack
 from bot.web import SlackWsgiApp
 from scheduler.dedupe import first_delivery, skip_duplicate_events
 from scheduler.runner import build_scheduler
@@ -24,8 +26,6 @@ from tests.conftest import (
     _ThreadingWSGIServer,
     make_settings,
 )
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.slack_requests import SlackRequests
 
 
 def test_first_delivery_is_true_once_across_concurrent_processes(database: Database) -> None:

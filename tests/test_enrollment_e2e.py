@@ -200,7 +200,7 @@ def test_invalid_enrollment_gets_inline_errors_and_stores_nothing(running_app: R
     nobody = Person("UNOROLE001", "mentee", wanted=["ai_tools"])
     nobody.add_to(running_app)
     view = open_modal(running_app, nobody.user_id, "join")
-    from tests.harness import slack_requests as sr
+    from bot.simulated_slack import signed_requests as sr
 
     errors = _errors(
         running_app.slack.view_submission(
@@ -311,7 +311,7 @@ def test_leave_with_deletion_removes_personal_data(running_app: RunningApp) -> N
         session.add(mentor)
         session.add(mentee)
     view = open_modal(running_app, MENTEE.user_id, "leave")
-    from tests.harness import slack_requests as sr
+    from bot.simulated_slack import signed_requests as sr
 
     running_app.slack.view_submission(
         MENTEE.user_id, view, sr.values_from({"erase": sr.checkboxes(["erase"])})

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.simulated_slack import signed_requests as sr
 from storage.models import MatchRun, Pair, Participant
 from tests.conftest import ADMIN, RunningApp
 from tests.flows import Person, enroll, eventually, open_modal, setup_program
-from tests.harness import slack_requests as sr
 
 TOPICS = ["ai_tools", "social_media", "cybersecurity_hygiene", "data_literacy"]
 

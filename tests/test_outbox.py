@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from sqlmodel import col, select
 
 from bot.app import Services, build_services
+from bot.simulated_slack.web_api import Call, FakeSlack
 from bot.slack_api import make_web_client
 from scheduler import outbox
 from scheduler.runner import run_once
@@ -19,7 +20,6 @@ from storage import repositories as repo
 from storage.db import Database
 from storage.models import JobRun, OutboxMessage, Program, utcnow
 from tests.conftest import BOT_TOKEN, make_settings
-from tests.harness.fake_slack import Call, FakeSlack
 
 
 def _queue(db: Database, count: int, prefix: str = "m") -> None:
@@ -274,7 +274,7 @@ def test_two_senders_deliver_once_despite_rate_limits_and_a_lost_answer(
 ) -> None:
     count = 150
     _queue(database, count)
-    fake_slack.fail_randomly("chat.postMessage", 0.05, status=429, retry_after=1, seed=7)
+    fake_slack.random_rate_limits(0.05, retry_after=1, seed=7, methods=["chat.postMessage"])
     fake_slack.lose_answer_next("chat.postMessage")
     senders = [Database(database.url) for _ in range(2)]
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bot.simulated_slack.web_api import FakeSlack
 from bot.slack_api import PeopleDirectory, make_web_client
 from tests.conftest import BOT_TOKEN
-from tests.harness.fake_slack import FakeSlack
 
 
 def test_person_details_come_from_users_info(fake_slack: FakeSlack) -> None:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.simulated_slack.signed_requests import SlackRequests
+from bot.simulated_slack.web_api import FakeSlack
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.slack_requests import SlackRequests
 
 ROOT = Path(__file__).resolve().parents[1]
 

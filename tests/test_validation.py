@@ -9,9 +9,9 @@ import pytest
 from bot.domain import validation
 from bot.domain.enrollment import EnrollmentForm, validate_enrollment
 from bot.domain.programs import ProgramForm, validate_program
+from bot.simulated_slack import signed_requests as sr
 from handlers import payloads
 from storage.models import Program
-from tests.harness import slack_requests as sr
 
 PROGRAM = Program(name="P", topic_catalogue=[{"id": "ai_tools", "label": "AI tools"}])
 KNOWN = {"UMANAGER1", "UCOLLEAGUE1", "WGRID0001"}

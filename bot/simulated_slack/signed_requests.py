@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 if TYPE_CHECKING:
-    from tests.harness.fake_slack import FakeSlack
+    from bot.simulated_slack.web_api import FakeSlack
 
 FORM: str = "application/x-www-form-urlencoded"
 JSON: str = "application/json"
@@ -100,9 +100,11 @@ class SlackRequests:
             return self.fake.issue_trigger()
         return f"{secrets.randbelow(10**10)}.{secrets.randbelow(10**9)}.{secrets.token_hex(16)}"
 
-    def _response_url(self) -> str:
+    def _response_url(
+        self, channel: str | None = None, user: str | None = None, message_ts: str | None = None
+    ) -> str:
         if self.fake is not None:
-            return self.fake.response_url()
+            return self.fake.response_url(channel=channel, user=user, message_ts=message_ts)
         return (
             f"https://hooks.slack.com/actions/{self.team_id}/"
             f"{secrets.randbelow(10**10)}/{secrets.token_urlsafe(18)}"
@@ -205,7 +207,7 @@ class SlackRequests:
             else:
                 channel_name = channel_id.lower()
         trigger = trigger_id if trigger_id is not None else self._trigger_id()
-        response_url = self._response_url().replace("/actions/", "/commands/")
+        response_url = self._response_url(channel_id, user_id).replace("/actions/", "/commands/")
         fields = {
             "token": self.verification_token,
             "team_id": self.team_id,
@@ -341,7 +343,6 @@ class SlackRequests:
             if msg is not None:
                 msg.pop("channel", None)
             message_ts = msg.get("ts", "") if msg else ""
-            response_url = self._response_url()
             payload["container"] = (
                 dict(container)
                 if container is not None
@@ -352,6 +353,8 @@ class SlackRequests:
                     "is_ephemeral": msg is None,
                 }
             )
+            original_ts = str(payload["container"].get("message_ts") or "") or None
+            response_url = self._response_url(channel, user_id, original_ts)
             payload["channel"] = {"id": channel, "name": _channel_name(channel)}
             if msg is not None:
                 payload["message"] = msg

@@ -1,26 +1,48 @@
-"""A local, in-process fake of the Slack Web API for end-to-end tests.
+"""The simulated Slack Web API: a local, in-process stand-in for ``https://slack.com/api/``.
 
-The app under test talks to it through a real ``slack_sdk.WebClient`` whose ``base_url`` is
-:attr:`FakeSlack.api_url`. Every request is recorded as a :class:`Call`; tests assert on the
-recorded calls (``calls``, ``wait_for``, ``messages``, ``dm_texts`` …) and can inject faults
-(``fail_next``) to exercise the app's retry handlers.
+Used by the test suite and by the coming sandbox/demo (so it must not import pytest or
+freezegun at import time). The app talks to it through a real ``slack_sdk.WebClient`` whose
+``base_url`` is :attr:`FakeSlack.api_url`. Every request is recorded as a :class:`Call`; callers
+assert on the recorded calls (``calls``, ``wait_for``, ``messages``, ``dm_texts`` …) and on the
+workspace state (``posted_messages``, ``ephemeral_messages``, ``channel``, ``home_of`` …).
 
-Only the standard library is used: ``http.server.ThreadingHTTPServer`` in a daemon thread.
+It behaves like Slack where the app's features depend on it:
+
+- **Rate limits** (opt-in, ``FakeSlack(rate_limits=SLACK_LIKE)``): per-method tiers and
+  ``chat.postMessage``'s ~1/s per channel plus a workspace cap, answered HTTP 429 with
+  ``Retry-After``; :meth:`FakeSlack.random_rate_limits` answers a seeded fraction of calls 429.
+- **Channels** (:meth:`FakeSlack.add_channel`): ``channel_not_found``, ``not_in_channel``,
+  ``is_archived``; ``conversations.info/join/history`` and message ``metadata``.
+- **Scopes** (default: the bot scopes of the repository's ``manifest.yml``): a method without
+  its scope answers ``missing_scope`` with ``needed`` and ``provided``.
+- **response_url**: 30 minutes and 5 uses (then HTTP 404 ``expired_url``/``used_url``), applied
+  to the workspace (ephemeral per channel and user, ``replace_original``, ``delete_original``,
+  ``in_channel``).
+- **Block Kit**: Slack's limits, text-object types and ``initial_option(s)`` among the options
+  (``invalid_blocks`` for messages, ``invalid_arguments`` for views).
+- **Faults**: :meth:`FakeSlack.fail_next` (429/5xx/error answers) and
+  :meth:`FakeSlack.lose_answer_next` (the call takes effect but the answer never arrives).
+
+All state is guarded by one lock; the server answers each request on its own thread.
+
+Only the standard library (and PyYAML for the manifest) is used: ``http.server`` in a daemon
+thread.
 
 Clocks and freezegun
 --------------------
-Trigger expiry (3 s) and the ``wait_for`` timeouts must run on *real* time even while a test
-has frozen the clock with freezegun. freezegun does not patch only the calling thread: while a
-freeze is active it replaces ``time.time``/``time.monotonic``/``time.perf_counter`` for the whole
-process (every thread, including this server's request threads), and it also rewrites every
-module-level global that still refers to one of the real functions. A plain
-``_clock = time.perf_counter`` global would therefore be swapped for the fake as well, and a
-``wait_for`` deadline computed from it would never arrive. We take ``time.perf_counter`` (and
-``time.time`` for :attr:`Call.at`) once at import and keep the references inside a tuple, which
-freezegun's module scan does not look into; if this module happens to be imported while a
-freeze is already active we fetch freezegun's saved real functions instead.
-Tests that need to move the trigger clock (e.g. to expire a trigger without sleeping) can
-monkeypatch :func:`trigger_clock` in this module.
+Trigger expiry (3 s), response_url expiry, rate limits and the ``wait_for`` timeouts run on
+*real* time even while a test has frozen the clock with freezegun. freezegun does not patch only
+the calling thread: while a freeze is active it replaces ``time.time``/``time.monotonic``/
+``time.perf_counter`` for the whole process (every thread, including this server's request
+threads), and it also rewrites every module-level global that still refers to one of the real
+functions. A plain ``_clock = time.perf_counter`` global would therefore be swapped for the
+fake as well, and a ``wait_for`` deadline computed from it would never arrive. We take
+``time.perf_counter`` (and ``time.time`` for :attr:`Call.at`) once at import and keep the
+references inside a tuple, which freezegun's module scan does not look into; if this module
+happens to be imported while a freeze is already active we fetch freezegun's saved real
+functions instead. To move these clocks in a test, monkeypatch :func:`trigger_clock` or
+:func:`response_url_clock`, or pass ``FakeSlack(clock=...)`` (response_url expiry; the sandbox
+passes its simulated clock).
 """
 
 from __future__ import annotations
@@ -31,7 +53,6 @@ import copy
 import hashlib
 import itertools
 import json
-import random
 import secrets
 import sys
 import threading
@@ -44,9 +65,14 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 from urllib.parse import parse_qsl
+
+import yaml
+
+from bot.simulated_slack.rate_limits import RandomRateLimits, RateLimiter, RateLimits
 
 
 def _resolve_real(name: str) -> Callable[[], float]:
@@ -82,7 +108,15 @@ def trigger_clock() -> float:
     return real_monotonic()
 
 
+def response_url_clock() -> float:
+    """The default clock response_url expiry is measured on (``FakeSlack(clock=...)`` wins)."""
+    return real_monotonic()
+
+
 TRIGGER_TTL_SECONDS: Final = 3.0
+RESPONSE_URL_TTL_SECONDS: Final = 30 * 60.0
+RESPONSE_URL_MAX_USES: Final = 5
+GENERAL_CHANNEL: Final = "C0GENERAL"
 MESSAGE_BLOCK_LIMIT: Final = 50
 VIEW_BLOCK_LIMIT: Final = 100
 VIEW_MAX_BYTES: Final = 250_000
@@ -107,6 +141,44 @@ _JSON_PARAMS: Final = frozenset(
     }
 )
 
+_MANIFEST: Final = Path(__file__).resolve().parents[2] / "manifest.yml"
+# Used when the package runs without the repository (an installed wheel has no manifest.yml).
+_FALLBACK_SCOPES: Final = frozenset(
+    {"chat:write", "commands", "files:write", "im:write", "mpim:write", "users:read"}
+)
+
+
+def manifest_bot_scopes(path: Path | None = None) -> frozenset[str]:
+    """The bot scopes of the app manifest (``oauth_config.scopes.bot``)."""
+    manifest = path or _MANIFEST
+    if path is None and not manifest.exists():
+        return _FALLBACK_SCOPES
+    data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    return frozenset(str(s) for s in data["oauth_config"]["scopes"]["bot"])
+
+
+# Any one of these scopes allows the method (Slack's ``needed`` lists them comma-joined).
+# Methods reading a conversation need the scope of its kind; see ``_needed_scopes``.
+METHOD_SCOPES: Final[dict[str, tuple[str, ...]]] = {
+    "chat.postMessage": ("chat:write",),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "chat.delete": ("chat:write",),
+    "conversations.open": ("channels:manage", "groups:write", "im:write", "mpim:write"),
+    "conversations.join": ("channels:join",),
+    "users.info": ("users:read",),
+    "users.list": ("users:read",),
+    "reactions.add": ("reactions:write",),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+}
+_READ_SCOPES: Final = {
+    "conversations.history": "history",
+    "conversations.info": "read",
+    "conversations.members": "read",
+}
+_KIND_PREFIX: Final = {"public": "channels", "private": "groups", "im": "im", "mpim": "mpim"}
+
 _TZ_LABELS: Final = {
     "Europe/Berlin": "Central European Time",
     "Europe/Paris": "Central European Time",
@@ -126,7 +198,9 @@ class Call:
     ``params`` are the request parameters (query string and body merged, ``token`` removed,
     JSON strings such as ``blocks``/``view``/``files`` decoded). ``at`` is the real wall-clock
     time of receipt. ``ok``/``error``/``status``/``response`` describe what the fake answered
-    (failed and fault-injected calls are recorded too).
+    (failed and fault-injected calls are recorded too). ``answered`` is False when the answer
+    was lost on purpose (:meth:`FakeSlack.lose_answer_next`): the call took effect, the client
+    never heard.
     """
 
     method: str
@@ -136,6 +210,7 @@ class Call:
     error: str | None = None
     status: int = 200
     response: dict[str, Any] | None = None
+    answered: bool = True
 
 
 @dataclass
@@ -152,6 +227,25 @@ class _Trigger:
 
 
 @dataclass
+class _ResponseUrl:
+    issued_at: float
+    channel: str | None
+    user: str | None
+    message_ts: str | None
+    uses: int = 0
+
+
+@dataclass
+class _Channel:
+    id: str
+    name: str
+    is_private: bool
+    is_archived: bool
+    bot_is_member: bool
+    created: int
+
+
+@dataclass
 class _Upload:
     file_id: str
     filename: str
@@ -165,10 +259,9 @@ class _Reply:
     status: int
     body: bytes
     headers: dict[str, str]
-
-
-# The reply of a call whose answer is lost (see FakeSlack.lose_answer_next).
-_LOST: Final = _Reply(0, b"", {})
+    #: close the connection without answering, after ``hang`` seconds (a lost answer)
+    lost: bool = False
+    hang: float = 0.0
 
 
 class _ApiError(Exception):
@@ -232,40 +325,118 @@ _OPTION_LIMITS: Final = {
     "checkboxes": 10,
     "overflow": 5,
 }
+# Elements whose option texts may be mrkdwn; every other option text must be plain_text.
+_MRKDWN_OPTIONS: Final = frozenset({"radio_buttons", "checkboxes"})
+_INITIAL_ONE: Final = frozenset({"static_select", "radio_buttons"})
+_INITIAL_MANY: Final = frozenset({"multi_static_select", "checkboxes"})
+_TEXT_TYPES: Final = frozenset({"plain_text", "mrkdwn"})
 
 
-def _check_options(errors: list[str], options: Any, pointer: str) -> None:
+def _check_text_type(errors: list[str], obj: Any, pointer: str, *, plain_only: bool) -> None:
+    """A text object's ``type``: ``plain_text`` where Slack requires it, else either kind."""
+    if not isinstance(obj, dict):
+        return
+    kind = obj.get("type")
+    allowed = {"plain_text"} if plain_only else _TEXT_TYPES
+    if kind is None:
+        errors.append(f"missing required field: type [json-pointer:{pointer}/type]")
+    elif kind not in allowed:
+        errors.append(f"must be a valid enum value [json-pointer:{pointer}/type]")
+
+
+def _check_options(errors: list[str], options: Any, pointer: str, *, plain_only: bool) -> None:
     if not isinstance(options, list):
         return
     for i, option in enumerate(options):
         if not isinstance(option, dict):
             continue
+        _check_text_type(errors, option.get("text"), f"{pointer}/{i}/text", plain_only=plain_only)
         _check_len(errors, _text_of(option.get("text")), 75, f"{pointer}/{i}/text/text")
         _check_len(errors, option.get("value"), 150, f"{pointer}/{i}/value")
+
+
+def _option_key(option: Any) -> tuple[Any, Any]:
+    if not isinstance(option, dict):
+        return (None, None)
+    return (option.get("value"), _text_of(option.get("text")))
+
+
+def _all_options(element: dict[str, Any]) -> list[Any]:
+    options = list(element.get("options") or [])
+    for group in element.get("option_groups") or []:
+        if isinstance(group, dict):
+            options.extend(group.get("options") or [])
+    return options
+
+
+def _check_initial_options(errors: list[str], element: dict[str, Any], pointer: str) -> None:
+    """Slack rejects an ``initial_option(s)`` that is not one of the element's options."""
+    kind = element.get("type")
+    known = {_option_key(o) for o in _all_options(element)}
+    initial = element.get("initial_option")
+    if kind in _INITIAL_ONE and initial is not None and _option_key(initial) not in known:
+        errors.append(
+            f"initial_option must match one of the options [json-pointer:{pointer}/initial_option]"
+        )
+    if kind in _INITIAL_MANY and isinstance(element.get("initial_options"), list):
+        for i, option in enumerate(element["initial_options"]):
+            if _option_key(option) not in known:
+                errors.append(
+                    "initial_options must match the options "
+                    f"[json-pointer:{pointer}/initial_options/{i}]"
+                )
+
+
+def _check_image(errors: list[str], image: dict[str, Any], pointer: str) -> None:
+    if not image.get("image_url") and not image.get("slack_file"):
+        errors.append(f"missing required field: image_url [json-pointer:{pointer}]")
+    if not isinstance(image.get("alt_text"), str) or not image["alt_text"]:
+        errors.append(f"missing required field: alt_text [json-pointer:{pointer}]")
+    _check_len(errors, image.get("alt_text"), 2000, f"{pointer}/alt_text")
+    _check_len(errors, image.get("image_url"), 3000, f"{pointer}/image_url")
+
+
+def _check_confirm(errors: list[str], confirm: Any, pointer: str) -> None:
+    if not isinstance(confirm, dict):
+        return
+    for key in ("title", "confirm", "deny"):
+        _check_text_type(errors, confirm.get(key), f"{pointer}/{key}", plain_only=True)
+    _check_text_type(errors, confirm.get("text"), f"{pointer}/text", plain_only=False)
 
 
 def _check_element(errors: list[str], element: Any, pointer: str) -> None:
     if not isinstance(element, dict):
         return
     kind = element.get("type")
+    if kind == "image":
+        _check_image(errors, element, pointer)
+        return
     _check_len(errors, element.get("action_id"), 255, f"{pointer}/action_id")
+    _check_text_type(errors, element.get("placeholder"), f"{pointer}/placeholder", plain_only=True)
     _check_len(errors, _text_of(element.get("placeholder")), 150, f"{pointer}/placeholder/text")
+    _check_confirm(errors, element.get("confirm"), f"{pointer}/confirm")
     if kind == "button":
+        _check_text_type(errors, element.get("text"), f"{pointer}/text", plain_only=True)
         _check_len(errors, _text_of(element.get("text")), 75, f"{pointer}/text/text", min_len=1)
         _check_len(errors, element.get("value"), 2000, f"{pointer}/value")
         _check_len(errors, element.get("url"), 3000, f"{pointer}/url")
+    plain_options = kind not in _MRKDWN_OPTIONS
     if isinstance(kind, str) and kind in _OPTION_LIMITS:
         _check_count(errors, element.get("options"), _OPTION_LIMITS[kind], f"{pointer}/options")
-        _check_options(errors, element.get("options"), f"{pointer}/options")
+        _check_options(
+            errors, element.get("options"), f"{pointer}/options", plain_only=plain_options
+        )
     groups = element.get("option_groups")
     if isinstance(groups, list):
         _check_count(errors, groups, 100, f"{pointer}/option_groups")
         for g, group in enumerate(groups):
             if isinstance(group, dict):
                 gptr = f"{pointer}/option_groups/{g}"
+                _check_text_type(errors, group.get("label"), f"{gptr}/label", plain_only=True)
                 _check_len(errors, _text_of(group.get("label")), 75, f"{gptr}/label/text")
                 _check_count(errors, group.get("options"), 100, f"{gptr}/options")
-                _check_options(errors, group.get("options"), f"{gptr}/options")
+                _check_options(errors, group.get("options"), f"{gptr}/options", plain_only=True)
+    _check_initial_options(errors, element, pointer)
 
 
 def validate_blocks(blocks: Any, *, max_blocks: int, pointer: str = "/blocks") -> list[str]:
@@ -292,13 +463,16 @@ def validate_blocks(blocks: Any, *, max_blocks: int, pointer: str = "/blocks") -
             fields = block.get("fields")
             if text is None and not fields:
                 errors.append(f"must provide text or fields [json-pointer:{bptr}]")
+            _check_text_type(errors, block.get("text"), f"{bptr}/text", plain_only=False)
             _check_len(errors, text, 3000, f"{bptr}/text/text", min_len=1)
             _check_count(errors, fields, 10, f"{bptr}/fields")
             if isinstance(fields, list):
                 for f, item in enumerate(fields):
+                    _check_text_type(errors, item, f"{bptr}/fields/{f}", plain_only=False)
                     _check_len(errors, _text_of(item), 2000, f"{bptr}/fields/{f}/text", min_len=1)
             _check_element(errors, block.get("accessory"), f"{bptr}/accessory")
         elif kind == "header":
+            _check_text_type(errors, block.get("text"), f"{bptr}/text", plain_only=True)
             _check_len(errors, _text_of(block.get("text")), 150, f"{bptr}/text/text", min_len=1)
         elif kind == "actions":
             elements = block.get("elements")
@@ -306,8 +480,20 @@ def validate_blocks(blocks: Any, *, max_blocks: int, pointer: str = "/blocks") -
             for e, element in enumerate(elements if isinstance(elements, list) else []):
                 _check_element(errors, element, f"{bptr}/elements/{e}")
         elif kind == "context":
-            _check_count(errors, block.get("elements"), 10, f"{bptr}/elements")
+            elements = block.get("elements")
+            _check_count(errors, elements, 10, f"{bptr}/elements")
+            for e, element in enumerate(elements if isinstance(elements, list) else []):
+                eptr = f"{bptr}/elements/{e}"
+                if isinstance(element, dict) and element.get("type") == "image":
+                    _check_image(errors, element, eptr)
+                else:
+                    _check_text_type(errors, element, eptr, plain_only=False)
+        elif kind == "image":
+            _check_image(errors, block, bptr)
+            _check_text_type(errors, block.get("title"), f"{bptr}/title", plain_only=True)
         elif kind == "input":
+            _check_text_type(errors, block.get("label"), f"{bptr}/label", plain_only=True)
+            _check_text_type(errors, block.get("hint"), f"{bptr}/hint", plain_only=True)
             _check_len(errors, _text_of(block.get("label")), 2000, f"{bptr}/label/text", min_len=1)
             _check_len(errors, _text_of(block.get("hint")), 2000, f"{bptr}/hint/text")
             _check_element(errors, block.get("element"), f"{bptr}/element")
@@ -330,6 +516,8 @@ def validate_view(view: Any, *, expected_type: str | None = None) -> tuple[str, 
         title = _text_of(view.get("title"))
         if title is None:
             errors.append("missing required field: title [json-pointer:/view/title]")
+        for key in ("title", "submit", "close"):
+            _check_text_type(errors, view.get(key), f"/view/{key}", plain_only=True)
         _check_len(errors, title, 24, "/view/title/text", min_len=1)
         _check_len(errors, _text_of(view.get("submit")), 24, "/view/submit/text", min_len=1)
         _check_len(errors, _text_of(view.get("close")), 24, "/view/close/text", min_len=1)
@@ -348,6 +536,18 @@ def validate_view(view: Any, *, expected_type: str | None = None) -> tuple[str, 
         validate_blocks(view.get("blocks", []), max_blocks=VIEW_BLOCK_LIMIT, pointer="/view/blocks")
     )
     return ("invalid_arguments", errors) if errors else None
+
+
+def _check_metadata(metadata: Any) -> None:
+    """Message metadata: ``{"event_type": str, "event_payload": object}``, like Slack."""
+    if metadata in (None, ""):
+        return
+    if not isinstance(metadata, dict):
+        raise _ApiError("invalid_metadata_format")
+    if not isinstance(metadata.get("event_type"), str) or not isinstance(
+        metadata.get("event_payload"), dict
+    ):
+        raise _ApiError("invalid_metadata_schema")
 
 
 def _invalid(error: str, errors: list[str]) -> _ApiError:
@@ -413,7 +613,10 @@ class _Handler(BaseHTTPRequestHandler):
             reply = self.server.fake._handle(self.command, self.path, self.headers, body)
         except Exception as exc:  # never let a harness bug hang the client
             reply = _json_reply(500, {"ok": False, "error": f"fake_slack_bug: {exc!r}"})
-        if reply is _LOST:  # processed, but the answer never leaves: hang up
+        if reply.lost:
+            # The call took effect; the client hears nothing and its connection is closed.
+            if reply.hang > 0:
+                threading.Event().wait(reply.hang)
             self.close_connection = True
             return
         self.send_response(reply.status)
@@ -457,7 +660,13 @@ class FakeSlack:
         app_id: str = "A0TEST",
         strict_text_fallback: bool = True,
         strict_users: bool = False,
+        rate_limits: RateLimits | None = None,
+        scopes: Iterable[str] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """``rate_limits``: a profile such as ``SLACK_LIKE`` (default: no limits).
+        ``scopes``: the bot token's scopes (default: the manifest's bot scopes).
+        ``clock``: monotonic seconds for response_url expiry (default: real time)."""
         self.bot_token = bot_token
         self.team_id = team_id
         self.app_id = app_id
@@ -470,6 +679,13 @@ class FakeSlack:
         self.warnings: list[str] = []
         # method -> seconds to wait before answering (a slow Slack, for load benchmarks)
         self.latency: dict[str, float] = {}
+        #: the bot token's scopes; a method without its scope answers ``missing_scope``
+        self.scopes: frozenset[str] = (
+            frozenset(scopes) if scopes is not None else manifest_bot_scopes()
+        )
+        self.clock = clock
+        self._limiter = RateLimiter(rate_limits, real_monotonic) if rate_limits else None
+        self._random_429: RandomRateLimits | None = None
 
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -484,8 +700,10 @@ class FakeSlack:
         self._uploads: dict[str, _Upload] = {}
         self._completed: list[dict[str, Any]] = []
         self._faults: dict[str, deque[_Fault]] = {}
-        self._lost_answers: dict[str, int] = {}
-        self._random_faults: dict[str, tuple[float, _Fault, random.Random]] = {}
+        self._lost: dict[str, deque[float]] = {}
+        self._channels: dict[str, _Channel] = {}
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._ephemeral: list[dict[str, Any]] = []
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
 
@@ -498,6 +716,8 @@ class FakeSlack:
             "users.list": self._users_list,
             "conversations.open": self._conversations_open,
             "conversations.members": self._conversations_members,
+            "conversations.info": self._conversations_info,
+            "conversations.join": self._conversations_join,
             "conversations.history": self._conversations_history,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -511,6 +731,8 @@ class FakeSlack:
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
         }
+        # Every workspace has #general; the bot is not in it until invited.
+        self.add_channel(GENERAL_CHANNEL, "general", bot_is_member=False)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -611,6 +833,9 @@ class FakeSlack:
         }
         with self._lock:
             self._users[user_id] = user
+            general = self._members.setdefault(GENERAL_CHANNEL, [])
+            if user_id not in general and not deleted:
+                general.append(user_id)
         return copy.deepcopy(user)
 
     def user(self, user_id: str) -> dict[str, Any] | None:
@@ -618,6 +843,11 @@ class FakeSlack:
         with self._lock:
             found = self._users.get(user_id)
             return copy.deepcopy(found) if found is not None else None
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every user in the directory (with ``locale``), in the order they were added."""
+        with self._lock:
+            return [copy.deepcopy(u) for u in self._users.values()]
 
     def _public_user(self, user: dict[str, Any], include_locale: bool) -> dict[str, Any]:
         result = copy.deepcopy(user)
@@ -634,9 +864,30 @@ class FakeSlack:
             self._triggers[trigger_id] = _Trigger(issued_at=trigger_clock())
         return trigger_id
 
-    def response_url(self, token: str | None = None) -> str:
-        """A response_url pointing at this server; POSTs to it are recorded as ``response_url``."""
-        return f"{self.base_url}/response/{token or uuid.uuid4().hex}"
+    def response_url(
+        self,
+        token: str | None = None,
+        *,
+        channel: str | None = None,
+        user: str | None = None,
+        message_ts: str | None = None,
+    ) -> str:
+        """A response_url pointing at this server, valid for 5 uses within 30 minutes.
+
+        POSTs to it are recorded as ``response_url`` calls and applied to the workspace:
+        ``channel``/``user`` are where the slash command or action happened (ephemeral
+        answers go to that person in that channel), ``message_ts`` the message the action came
+        from (``replace_original``/``delete_original`` apply to it).
+        """
+        key = token or uuid.uuid4().hex
+        with self._lock:
+            self._response_urls[key] = _ResponseUrl(
+                issued_at=self._url_now(), channel=channel, user=user, message_ts=message_ts
+            )
+        return f"{self.base_url}/response/{key}"
+
+    def _url_now(self) -> float:
+        return self.clock() if self.clock is not None else response_url_clock()
 
     @staticmethod
     def dm_channel(user_id: str) -> str:
@@ -648,6 +899,93 @@ class FakeSlack:
         """The (deterministic) group DM id ``conversations.open`` returns for several users."""
         key = ",".join(sorted(set(user_ids)))
         return "G" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10].upper()
+
+    # ---------------------------------------------------------------- channels
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        members: Iterable[str] = (),
+        *,
+        bot_is_member: bool = False,
+        is_private: bool = False,
+        is_archived: bool = False,
+    ) -> dict[str, Any]:
+        """Add (or replace) a channel; returns it as ``conversations.info`` shows it.
+
+        Posting to it needs ``bot_is_member`` (else ``not_in_channel``; public channels accept
+        ``chat:write.public`` instead); an archived channel answers ``is_archived``.
+        """
+        with self._lock:
+            self._channels[channel_id] = _Channel(
+                id=channel_id,
+                name=name,
+                is_private=is_private,
+                is_archived=is_archived,
+                bot_is_member=bot_is_member,
+                created=1_700_000_000 + next(self._id_counter),
+            )
+            self._members[channel_id] = list(dict.fromkeys(members))
+            return self._channel_object(channel_id)
+
+    def archive_channel(self, channel_id: str, archived: bool = True) -> None:
+        with self._lock:
+            self._channels[channel_id].is_archived = archived
+
+    def set_bot_membership(self, channel_id: str, is_member: bool) -> None:
+        """Invite the bot to (or remove it from) a channel, as a member would in Slack."""
+        with self._lock:
+            self._channels[channel_id].bot_is_member = is_member
+
+    def channel(self, channel_id: str) -> dict[str, Any] | None:
+        """A channel, DM or group DM as ``conversations.info`` shows it (None when unknown)."""
+        with self._lock:
+            if channel_id not in self._channels and channel_id not in self._members:
+                return None
+            return self._channel_object(channel_id)
+
+    def channels(self) -> list[dict[str, Any]]:
+        """Every conversation the fake knows: channels, then DMs and group DMs opened."""
+        with self._lock:
+            ids = list(self._channels) + [c for c in self._members if c not in self._channels]
+            return [self._channel_object(c) for c in ids]
+
+    def _channel_object(self, channel_id: str) -> dict[str, Any]:
+        info = self._channels.get(channel_id)
+        members = list(self._members.get(channel_id, []))
+        if info is None:
+            is_im = channel_id.startswith("D")
+            obj: dict[str, Any] = {
+                "id": channel_id,
+                "created": 1_700_000_000,
+                "is_channel": False,
+                "is_group": False,
+                "is_im": is_im,
+                "is_mpim": not is_im,
+                "is_private": True,
+                "is_archived": False,
+                "is_member": True,
+                "members": members,
+            }
+            if is_im and members:
+                obj["user"] = members[0]
+            return obj
+        return {
+            "id": info.id,
+            "name": info.name,
+            "created": info.created,
+            "is_channel": True,
+            "is_group": False,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": info.is_private,
+            "is_archived": info.is_archived,
+            "is_general": info.id == GENERAL_CHANNEL,
+            "is_member": info.bot_is_member,
+            "num_members": len(members) + int(info.bot_is_member),
+            "members": members,
+        }
 
     # ---------------------------------------------------------------- faults
 
@@ -672,44 +1010,49 @@ class FakeSlack:
             for _ in range(times):
                 queue.append(_Fault(status=status, retry_after=retry_after, error=error))
 
-    def lose_answer_next(self, method: str, *, times: int = 1) -> None:
-        """Process the next ``times`` calls of ``method`` normally, then drop the connection
-        without answering (the client sees the server hang up: the outcome is unknown)."""
-        with self._lock:
-            self._lost_answers[method] = self._lost_answers.get(method, 0) + times
+    def lose_answer_next(self, method: str, times: int = 1, *, hang: float = 0.0) -> None:
+        """The next ``times`` calls of ``method`` take effect but are never answered.
 
-    def fail_randomly(
+        The message is posted, the modal opened …, then the connection is closed without a
+        response (after ``hang`` seconds, real time: longer than the client's timeout makes
+        it a read timeout instead of a dropped connection). For exactly-once tests. ``method``
+        may also be ``"response_url"``.
+        """
+        with self._lock:
+            queue = self._lost.setdefault(method, deque())
+            queue.extend([hang] * times)
+
+    def _take_lost(self, method: str) -> float | None:
+        with self._lock:
+            queue = self._lost.get(method)
+            return queue.popleft() if queue else None
+
+    def random_rate_limits(
         self,
-        method: str,
         fraction: float,
         *,
-        status: int = 429,
-        retry_after: int | None = 1,
-        error: str | None = None,
+        retry_after: int = 1,
         seed: int = 0,
+        methods: Iterable[str] | None = None,
     ) -> None:
-        """Answer a random ``fraction`` of ``method`` calls with a fault (like ``fail_next``)."""
+        """Answer a seeded random ``fraction`` of calls (of ``methods``, default all) with 429
+        and ``Retry-After: retry_after``; ``fraction=0`` turns it off."""
         with self._lock:
-            fault = _Fault(status=status, retry_after=retry_after, error=error)
-            self._random_faults[method] = (fraction, fault, random.Random(seed))
+            self._random_429 = (
+                RandomRateLimits(fraction, retry_after=retry_after, seed=seed, methods=methods)
+                if fraction > 0
+                else None
+            )
+
+    def set_rate_limits(self, limits: RateLimits | None) -> None:
+        """Switch the rate-limit profile (fresh buckets), or turn limits off with None."""
+        with self._lock:
+            self._limiter = RateLimiter(limits, real_monotonic) if limits else None
 
     def _take_fault(self, method: str) -> _Fault | None:
         with self._lock:
             queue = self._faults.get(method)
-            if queue:
-                return queue.popleft()
-            chance = self._random_faults.get(method)
-            if chance is not None and chance[2].random() < chance[0]:
-                return chance[1]
-            return None
-
-    def _lose_answer(self, method: str) -> bool:
-        with self._lock:
-            left = self._lost_answers.get(method, 0)
-            if left <= 0:
-                return False
-            self._lost_answers[method] = left - 1
-            return True
+            return queue.popleft() if queue else None
 
     @staticmethod
     def _fault_reply(fault: _Fault) -> tuple[_Reply, dict[str, Any]]:
@@ -839,6 +1182,20 @@ class FakeSlack:
         targets = {self.dm_channel(user_id), user_id}
         return [self.message_text(p) for p in self.messages() if p.get("channel") in targets]
 
+    def ephemeral_messages(
+        self, user_id: str | None = None, channel: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Ephemeral messages as the person sees them (``chat.postEphemeral`` and ephemeral
+        response_url answers, after ``replace_original``/``delete_original``), oldest first;
+        each has ``channel``, ``user``, ``ts``, ``text``, ``blocks`` and ``via``."""
+        with self._lock:
+            return [
+                copy.deepcopy(m)
+                for m in self._ephemeral
+                if (user_id is None or m["user"] == user_id)
+                and (channel is None or m["channel"] == channel)
+            ]
+
     def ephemerals(self, user_id: str) -> list[dict[str, Any]]:
         """Params of successful ``chat.postEphemeral`` calls addressed to ``user_id``."""
         return [
@@ -950,8 +1307,10 @@ class FakeSlack:
             self._record(Call(method, params, at, False, payload["error"], fault.status, payload))
             return reply
 
+        headers_out = {"X-OAuth-Scopes": ",".join(sorted(self.scopes))}
         with self._lock:
             handler = self._methods.get(method)
+            retry_after: int | None = None
             if handler is None:
                 payload = {"ok": False, "error": "unknown_method"}
             elif not token:
@@ -959,16 +1318,65 @@ class FakeSlack:
             elif token != self.bot_token:
                 payload = {"ok": False, "error": "invalid_auth"}
             else:
-                try:
-                    payload = {"ok": True, **handler(params)}
-                except _ApiError as exc:
-                    payload = {"ok": False, "error": exc.error, **exc.extra}
+                retry_after = self._rate_limited(method, params)
+                needed = self._needed_scopes(method, params)
+                if retry_after is not None:
+                    payload = {"ok": False, "error": "ratelimited"}
+                elif needed and not self.scopes.intersection(needed):
+                    payload = {
+                        "ok": False,
+                        "error": "missing_scope",
+                        "needed": ",".join(needed),
+                        "provided": ",".join(sorted(self.scopes)),
+                    }
+                    headers_out["X-Accepted-OAuth-Scopes"] = ",".join(needed)
+                else:
+                    try:
+                        payload = {"ok": True, **handler(params)}
+                    except _ApiError as exc:
+                        payload = {"ok": False, "error": exc.error, **exc.extra}
             ok = bool(payload.get("ok"))
             error = None if ok else str(payload.get("error"))
-            self._record(Call(method, params, at, ok, error, 200, payload))
-        if self._lose_answer(method):
-            return _LOST
-        return _json_reply(200, payload)
+            status = 429 if retry_after is not None else 200
+            hang = self._take_lost(method) if retry_after is None else None
+            self._record(Call(method, params, at, ok, error, status, payload, hang is None))
+        if retry_after is not None:
+            headers_out["Retry-After"] = str(retry_after)
+        reply = _json_reply(status, payload, headers_out)
+        if hang is not None:
+            reply.lost, reply.hang = True, hang
+        return reply
+
+    def _rate_limited(self, method: str, params: dict[str, Any]) -> int | None:
+        """Seconds to wait when this call is over a limit (random 429s first), else None."""
+        if self._random_429 is not None and self._random_429.hit(method):
+            return self._random_429.retry_after
+        if self._limiter is None:
+            return None
+        channel = params.get("channel")
+        if isinstance(channel, str) and channel[:1] in ("U", "W"):
+            channel = self.dm_channel(channel)
+        return self._limiter.retry_after(method, channel if isinstance(channel, str) else None)
+
+    def _needed_scopes(self, method: str, params: dict[str, Any]) -> tuple[str, ...]:
+        """The scopes of which ``method`` needs one (empty: none needed)."""
+        suffix = _READ_SCOPES.get(method)
+        if suffix is None:
+            return METHOD_SCOPES.get(method, ())
+        channel = params.get("channel")
+        kind = self._kind_of(channel) if isinstance(channel, str) else None
+        kinds = [kind] if kind is not None else list(_KIND_PREFIX)
+        return tuple(f"{_KIND_PREFIX[k]}:{suffix}" for k in kinds)
+
+    def _kind_of(self, channel_id: str) -> str | None:
+        info = self._channels.get(channel_id)
+        if info is not None:
+            return "private" if info.is_private else "public"
+        if channel_id[:1] in ("D", "U", "W"):
+            return "im"
+        if channel_id in self._members:
+            return "mpim"
+        return None
 
     def _handle_upload(self, file_id: str, body: bytes) -> _Reply:
         at = real_time()
@@ -1011,9 +1419,75 @@ class FakeSlack:
                 Call("response_url", params, at, False, payload["error"], fault.status, payload)
             )
             return reply
-        payload = {"ok": True}
-        self._record(Call("response_url", params, at, True, None, 200, payload))
-        return _json_reply(200, payload)
+        with self._lock:
+            url = self._response_urls.get(token)
+            problem: str | None = None
+            if url is None:
+                problem = "no_such_url"
+            elif self._url_now() - url.issued_at > RESPONSE_URL_TTL_SECONDS:
+                problem = "expired_url"
+            elif url.uses >= RESPONSE_URL_MAX_USES:
+                problem = "used_url"
+            if url is None or problem is not None:
+                self._record(Call("response_url", params, at, False, problem, 404, None))
+                return _Reply(404, (problem or "").encode(), {"Content-Type": "text/plain"})
+            url.uses += 1
+            self._apply_response(url, params)
+            hang = self._take_lost("response_url")
+            payload = {"ok": True}
+            self._record(Call("response_url", params, at, True, None, 200, payload, hang is None))
+        reply = _json_reply(200, payload)
+        if hang is not None:
+            reply.lost, reply.hang = True, hang
+        return reply
+
+    def _apply_response(self, url: _ResponseUrl, params: dict[str, Any]) -> None:
+        """Show a response_url answer as Slack does: replace or delete the original message,
+        post ``in_channel``, or show an ephemeral message to the person who acted."""
+        channel, user, message_ts = url.channel, url.user, url.message_ts
+        if channel is None:
+            return
+        original = self._messages.get((channel, message_ts)) if message_ts else None
+        ephemeral = next(
+            (
+                m
+                for m in self._ephemeral
+                if m["channel"] == channel and m["user"] == user and m["ts"] == message_ts
+            ),
+            None,
+        )
+        target = original if original is not None else ephemeral
+        if _truthy(params.get("delete_original")):
+            if original is not None:
+                del self._messages[(channel, str(message_ts))]
+            elif ephemeral is not None:
+                self._ephemeral.remove(ephemeral)
+            return
+        if _truthy(params.get("replace_original")) and target is not None:
+            target["text"] = params.get("text") or ""
+            target["blocks"] = copy.deepcopy(params.get("blocks") or [])
+            target["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
+            return
+        ts = self._next_ts()
+        if params.get("response_type") == "in_channel":
+            message = self._message_object(params, ts)
+            self._messages[(channel, ts)] = {**message, "channel": channel}
+        elif user is not None:
+            self._store_ephemeral(channel, user, ts, params, via="response_url")
+
+    def _store_ephemeral(
+        self, channel: str, user: str, ts: str, params: dict[str, Any], *, via: str
+    ) -> None:
+        self._ephemeral.append(
+            {
+                "channel": channel,
+                "user": user,
+                "ts": ts,
+                "text": params.get("text") or "",
+                "blocks": copy.deepcopy(params.get("blocks") or []),
+                "via": via,
+            }
+        )
 
     # ---------------------------------------------------------------- helpers for methods
 
@@ -1029,6 +1503,35 @@ class FakeSlack:
             self._members.setdefault(dm, [channel])
             return dm
         return channel
+
+    def _known_conversation(self, channel: Any) -> str:
+        """The resolved id of a conversation the bot can see, else ``channel_not_found``."""
+        resolved = self._resolve_channel(channel)
+        info = self._channels.get(resolved)
+        if info is not None:
+            if info.is_private and not info.bot_is_member:
+                raise _ApiError("channel_not_found")  # Slack hides private channels
+            return resolved
+        if resolved in self._members:
+            return resolved
+        # The bot's DM with any user exists without conversations.open.
+        if resolved.startswith("D") and resolved[1:] in self._users:
+            self._members[resolved] = [resolved[1:]]
+            return resolved
+        raise _ApiError("channel_not_found")
+
+    def _postable_channel(self, channel: Any, method: str) -> str:
+        """The resolved id of a conversation the bot may post to (Slack's errors otherwise)."""
+        resolved = self._known_conversation(channel)
+        info = self._channels.get(resolved)
+        if info is None:
+            return resolved
+        if info.is_archived:
+            raise _ApiError("is_archived")
+        public_ok = method == "chat.postMessage" and "chat:write.public" in self.scopes
+        if not info.bot_is_member and not (public_ok and not info.is_private):
+            raise _ApiError("not_in_channel")
+        return resolved
 
     def _check_message_content(self, method: str, params: dict[str, Any], channel: str) -> None:
         text = params.get("text")
@@ -1199,56 +1702,110 @@ class FakeSlack:
         return {"channel": info, "no_op": already, "already_open": already}
 
     def _conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._known_conversation(params.get("channel"))
+        members = list(self._members.get(channel, []))
+        info = self._channels.get(channel)
+        if info is not None and info.bot_is_member:
+            members.append(BOT_USER_ID)
+        return {"members": members, "response_metadata": {"next_cursor": ""}}
+
+    def _conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._known_conversation(params.get("channel"))
+        info = self._channel_object(channel)
+        info.pop("members", None)
+        if not _truthy(params.get("include_num_members")):
+            info.pop("num_members", None)
+        return {"channel": info}
+
+    def _conversations_join(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel")
-        if not isinstance(channel, str) or channel not in self._members:
+        info = self._channels.get(channel) if isinstance(channel, str) else None
+        if info is None or info.is_private:
+            if info is not None and info.bot_is_member:
+                raise _ApiError("method_not_supported_for_channel_type")
             raise _ApiError("channel_not_found")
-        return {
-            "members": list(self._members[channel]),
-            "response_metadata": {"next_cursor": ""},
-        }
+        if info.is_archived:
+            raise _ApiError("is_archived")
+        result: dict[str, Any] = {}
+        if info.bot_is_member:
+            warning = "already_in_channel"
+            result = {"warning": warning, "response_metadata": {"warnings": [warning]}}
+        info.bot_is_member = True
+        channel_object = self._channel_object(info.id)
+        channel_object.pop("members", None)
+        return {"channel": channel_object, **result}
 
     def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Newest first; ``metadata`` only with ``include_all_metadata``. Not modelled: the
-        ``oldest``/``latest`` window (the fake's ts are not wall-clock times) and paging."""
-        channel = params.get("channel")
-        if not isinstance(channel, str) or channel not in self._members:
-            raise _ApiError("channel_not_found")
+        channel = self._known_conversation(params.get("channel"))
+        info = self._channels.get(channel)
+        if info is not None and not info.bot_is_member:
+            raise _ApiError("not_in_channel")
         try:
-            limit = min(int(params.get("limit") or 100), 999)
+            limit = int(params.get("limit") or 100)
+            oldest = float(params.get("oldest") or 0)
+            latest = float(params["latest"]) if params.get("latest") else float("inf")
         except (TypeError, ValueError):
-            raise _ApiError("invalid_limit") from None
+            raise _ApiError("invalid_arguments") from None
+        limit = min(max(limit, 1), 999)
+        inclusive = _truthy(params.get("inclusive"))
+
+        def inside(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        found = [
+            m
+            for (ch, ts), m in self._messages.items()
+            if ch == channel
+            and inside(float(ts))
+            and m.get("thread_ts") in (None, ts)  # thread replies stay in their thread
+        ]
+        found.sort(key=lambda m: float(m["ts"]), reverse=True)
+        offset = 0
+        cursor = params.get("cursor")
+        if cursor:
+            try:
+                offset = int(base64.b64decode(str(cursor)).decode().partition(":")[2])
+            except ValueError:
+                raise _ApiError("invalid_cursor") from None
+        page = found[offset : offset + limit]
         with_metadata = _truthy(params.get("include_all_metadata"))
-        found = sorted(
-            (m for (ch, _ts), m in self._messages.items() if ch == channel),
-            key=lambda m: float(m["ts"]),
-            reverse=True,
-        )
         messages = []
-        for stored in found[:limit]:
+        for stored in page:
             message = {k: copy.deepcopy(v) for k, v in stored.items() if k != "channel"}
             if not with_metadata:
                 message.pop("metadata", None)
             messages.append(message)
+        has_more = offset + limit < len(found)
+        next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode()
         return {
             "messages": messages,
-            "has_more": len(found) > limit,
-            "response_metadata": {"next_cursor": ""},
+            "has_more": has_more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": next_cursor if has_more else ""},
         }
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._resolve_channel(params.get("channel"))
+        channel = self._postable_channel(params.get("channel"), "chat.postMessage")
         self._check_message_content("chat.postMessage", params, channel)
+        _check_metadata(params.get("metadata"))
         ts = self._next_ts()
         message = self._message_object(params, ts)
         self._messages[(channel, ts)] = {**message, "channel": channel}
         return {"channel": channel, "ts": ts, "message": message}
 
     def _chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._resolve_channel(params.get("channel"))
-        if not params.get("user"):
+        channel = self._postable_channel(params.get("channel"), "chat.postEphemeral")
+        user = params.get("user")
+        if not isinstance(user, str) or not user:
             raise _ApiError("user_not_found")
+        if channel in self._channels and user not in self._members.get(channel, []):
+            raise _ApiError("user_not_in_channel")
         self._check_message_content("chat.postEphemeral", params, channel)
-        return {"message_ts": self._next_ts()}
+        ts = self._next_ts()
+        self._store_ephemeral(channel, user, ts, params, via="chat.postEphemeral")
+        return {"message_ts": ts}
 
     def _existing_message(self, params: dict[str, Any]) -> tuple[str, str]:
         channel = self._resolve_channel(params.get("channel"))
@@ -1364,6 +1921,8 @@ class FakeSlack:
         channel = params.get("channel_id")
         if not channel and params.get("channels"):
             channel = str(params["channels"]).split(",")[0]
+        if channel:
+            channel = self._postable_channel(channel, "files.completeUploadExternal")
         result: list[dict[str, Any]] = []
         completed: list[dict[str, Any]] = []
         for item in files:
