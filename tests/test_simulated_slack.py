@@ -281,8 +281,10 @@ def test_default_scopes_are_the_manifests_and_enforced() -> None:
         body = excinfo.value.response
         assert (body["error"], body["needed"]) == ("missing_scope", "reactions:write")
         assert body["provided"] == ",".join(sorted(fake.scopes))
+        without_history = WebClient(token=TOKEN, base_url=fake.api_url)
+        fake.scopes = fake.scopes - {"im:history"}
         with pytest.raises(SlackApiError) as history:
-            client.conversations_history(channel="DU1")
+            without_history.conversations_history(channel="DU1")
         assert history.value.response["needed"] == "im:history"
         assert not fake.posted_messages("DU1")[0].get("reactions")
     finally:

@@ -704,7 +704,7 @@ class FakeSlack:
         self._channels: dict[str, _Channel] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._ephemeral: list[dict[str, Any]] = []
-        self._ts_counter = itertools.count(1)
+        self._last_ts_micros = 0
         self._id_counter = itertools.count(1)
 
         self._server: _Server | None = None
@@ -1492,7 +1492,13 @@ class FakeSlack:
     # ---------------------------------------------------------------- helpers for methods
 
     def _next_ts(self) -> str:
-        micros = 1_700_000_000_000_000 + next(self._ts_counter) * 100
+        """Like Slack: the time of posting (on the app's clock, so freezegun, the sandbox's and
+        the demo's simulated time agree with `oldest`/`latest`), unique and increasing."""
+        from bot import clock
+
+        now = int(clock.utcnow().timestamp() * 1_000_000)
+        with self._lock:
+            micros = self._last_ts_micros = max(now, self._last_ts_micros + 1)
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _resolve_channel(self, channel: Any) -> str:
