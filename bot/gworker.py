@@ -27,8 +27,9 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from bot.web import MAX_BODY_BYTES
 
-# Slack acknowledges within 3 s, so a request still arriving after this is of no use.
-REQUEST_DEADLINE_S = 5.0
+# From accept (or a kept-alive connection's first new byte) to the request's last byte. Slack
+# wants its acknowledgement within 3 s of sending, so a request still arriving is of no use.
+REQUEST_DEADLINE_S = 3.0
 MAX_HEADER_BYTES = 64 * 1024
 _TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"

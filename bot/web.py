@@ -53,11 +53,12 @@ def read_body(environ: WSGIEnvironment) -> bytes | WsgiHttpResponse:
     Under gunicorn the worker (bot/gworker.py) bounds every socket read by the request's
     deadline, so a client that stops sending surfaces here as a timeout.
     """
-    declared = str(environ.get("CONTENT_LENGTH") or "0").strip()
-    if not declared.isascii() or not declared.isdigit():
+    declared = str(environ.get("CONTENT_LENGTH") or "").strip()
+    chunked = not declared and "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    if declared and (not declared.isascii() or not declared.isdigit()):
         return _json_response(400, {"error": "bad content length"})
-    length = int(declared)
-    if length > MAX_BODY_BYTES:
+    length = MAX_BODY_BYTES + 1 if chunked else int(declared or 0)
+    if length > MAX_BODY_BYTES and not chunked:
         return _json_response(413, {"error": "request too large"})
     if length == 0:
         return b""
@@ -66,9 +67,11 @@ def read_body(environ: WSGIEnvironment) -> bytes | WsgiHttpResponse:
     except TimeoutError:
         log.warning("request body did not arrive in time")
         return _json_response(408, {"error": "request timeout"})
-    except OSError:
+    except (OSError, ValueError):  # a reset connection, a malformed chunk
         return _json_response(400, {"error": "incomplete body"})
-    if len(raw) != length:
+    if len(raw) > MAX_BODY_BYTES:
+        return _json_response(413, {"error": "request too large"})
+    if not chunked and len(raw) != length:
         return _json_response(400, {"error": "incomplete body"})
     return bytes(raw)
 
