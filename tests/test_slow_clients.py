@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.gworker import REQUEST_DEADLINE_S
+from bot.gworker import REQUEST_DEADLINE_S, request_complete
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
 from tests.harness.fake_slack import FakeSlack
 from tests.harness.slack_requests import SlackRequests
@@ -98,3 +98,22 @@ def test_slow_clients_do_not_stop_health_checks_or_commands(tmp_path: Path) -> N
         stderr = process.stderr.read() if process.stderr else ""
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("data", "complete"),
+    [
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n", False),
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nabc", False),
+        (b"POST / HTTP/1.1\r\ncontent-length:  5 \r\n\r\nabcde", True),
+        (b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nContent-Length: -5\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nX: " + b"a" * 70_000, True),
+    ],
+)
+def test_when_a_request_is_handed_to_a_thread(data: bytes, complete: bool) -> None:
+    """Only the hand-over point: gunicorn's parser still judges (and refuses) the request."""
+    assert request_complete(data) is complete
