@@ -102,13 +102,16 @@ def port_problem(host: str, port: int) -> str | None:
 def serve_http(
     settings: Settings, host: str, port: int, workers: int = 1, threads: int = DEFAULT_THREADS
 ) -> None:
+    # gthread whose event loop collects each request before a thread gets it (slow clients).
+    from bot.gworker import BufferingThreadWorker
+
     log.info("serving HTTP", extra={"host": host, "port": port, "workers": workers})
     GunicornServer(
         settings,
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": "gthread",
+            "worker_class": BufferingThreadWorker,
             "threads": threads,
             "timeout": 60,
             "graceful_timeout": 15,

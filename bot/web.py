@@ -1,7 +1,9 @@
-"""The WSGI app Slack talks to: `POST /slack/events` through Bolt's WSGI adapter, `GET /healthz`.
+"""The WSGI app Slack talks to: `POST /slack/events` through Bolt, `GET /healthz`.
 
-Requests are screened before Bolt sees them: an oversized, badly signed, stale or unparsable
-request is answered 4xx here (Bolt alone would answer 500 to a malformed `payload=`).
+Every request passes the edge (bot/edge.py) before Bolt sees it: the body is read with a
+deadline, the signature is checked once on the raw bytes, and the body is parsed into a typed
+envelope. Whatever is oversized, slow, unsigned, stale or malformed is answered 4xx here and
+never reaches Bolt or a listener; payload types the app does not listen to get an empty 200.
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ import json
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
-from slack_sdk.signature import SignatureVerifier
+from slack_bolt.context import BoltContext
+from slack_bolt.request.internals import build_context
 
+from bot.edge import Parsed, Rejected, Unsupported, parse_request, verify_signature
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -37,28 +40,49 @@ def _json_response(status: int, data: dict[str, Any]) -> WsgiHttpResponse:
     )
 
 
-def parse_slack_body(body: str, content_type: str) -> dict[str, Any] | None:
-    """Slack's three body shapes (JSON, form, form with `payload=` JSON); None if malformed."""
+def _header(headers: dict[str, Any], name: str) -> str | None:
+    value = headers.get(name)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, str) else None
+
+
+def read_body(environ: WSGIEnvironment) -> bytes | WsgiHttpResponse:
+    """The raw body, or the 4xx answer when it is too large, truncated or too slow.
+
+    Under gunicorn the worker (bot/gworker.py) bounds every socket read by the request's
+    deadline, so a client that stops sending surfaces here as a timeout.
+    """
+    declared = str(environ.get("CONTENT_LENGTH") or "").strip()
+    chunked = not declared and "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    if declared and (not declared.isascii() or not declared.isdigit()):
+        return _json_response(400, {"error": "bad content length"})
+    length = MAX_BODY_BYTES + 1 if chunked else int(declared or 0)
+    if length > MAX_BODY_BYTES and not chunked:
+        return _json_response(413, {"error": "request too large"})
+    if length == 0:
+        return b""
     try:
-        if content_type.startswith("application/json") or body.startswith("{"):
-            parsed = json.loads(body)
-        else:
-            form = dict(parse_qsl(body, keep_blank_values=True, strict_parsing=bool(body)))
-            if "payload" not in form:
-                return form or None
-            parsed = json.loads(form["payload"])
-            if not isinstance(parsed, dict) or not isinstance(parsed.get("type"), str):
-                return None
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) and parsed else None
+        raw = environ["wsgi.input"].read(length)
+    except TimeoutError:
+        log.warning("request body did not arrive in time")
+        return _json_response(408, {"error": "request timeout"})
+    except (OSError, ValueError):  # a reset connection, a malformed chunk
+        return _json_response(400, {"error": "incomplete body"})
+    if len(raw) > MAX_BODY_BYTES:
+        return _json_response(413, {"error": "request too large"})
+    if not chunked and len(raw) != length:
+        return _json_response(400, {"error": "incomplete body"})
+    return bytes(raw)
 
 
 class SlackWsgiApp(SlackRequestHandler):
+    """The only verifier of Slack's signature in HTTP mode (Bolt's own check is off)."""
+
     def __init__(self, app: App, db: Database, signing_secret: str) -> None:
         super().__init__(app, path=EVENTS_PATH)
         self.db = db
-        self.verifier = SignatureVerifier(signing_secret)
+        self.signing_secret = signing_secret
 
     def _health(self) -> WsgiHttpResponse:
         healthy = self.db.healthy()
@@ -71,31 +95,44 @@ class SlackWsgiApp(SlackRequestHandler):
         )
 
     def _events(self, request: WsgiHttpRequest) -> WsgiHttpResponse:
-        environ = request.environ
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return _json_response(400, {"error": "bad content length"})
-        if length > MAX_BODY_BYTES:
-            return _json_response(413, {"error": "request too large"})
-        raw = environ["wsgi.input"].read(length) if length else b""
+        raw = read_body(request.environ)
+        if isinstance(raw, WsgiHttpResponse):
+            return raw
         headers = request.get_headers()
-        timestamp = str(headers.get("x-slack-request-timestamp") or "")
-        signature = str(headers.get("x-slack-signature") or "")
+        if not verify_signature(
+            self.signing_secret,
+            raw,
+            _header(headers, "x-slack-request-timestamp"),
+            _header(headers, "x-slack-signature"),
+        ):
+            log.warning("rejected a request with a missing, bad or stale signature")
+            return _json_response(401, {"error": "invalid request"})
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return _json_response(400, {"error": "body is not UTF-8"})
-        if not self.verifier.is_valid(body, timestamp, signature):
-            log.warning("rejected a request with a bad or stale signature")
-            return _json_response(401, {"error": "invalid request"})
-        if parse_slack_body(body, str(headers.get("content-type") or "")) is None:
-            log.warning("rejected a malformed request body")
-            return _json_response(400, {"error": "malformed body"})
+        parsed = parse_request(body, _header(headers, "content-type") or "")
+        if isinstance(parsed, Rejected):
+            log.warning("rejected a malformed request", extra={"reason": parsed.reason})
+            return _json_response(400, {"error": "malformed request"})
+        if isinstance(parsed, Unsupported):
+            # Signed, so it is Slack's: a non-2xx would show the person an error or make Slack
+            # retry (and count towards disabling event delivery) for something we never handle.
+            log.info("ignored an unsupported payload", extra={"payload_type": parsed.type})
+            return WsgiHttpResponse(status=200, headers={}, body="")
+        return self._dispatch(request, body, headers, parsed)
+
+    def _dispatch(
+        self, request: WsgiHttpRequest, body: str, headers: dict[str, Any], parsed: Parsed
+    ) -> WsgiHttpResponse:
+        # Bolt gets the body the edge validated; its own parser is skipped (it also misreads a
+        # form whose text merely contains the word "payload").
+        bolt_request = BoltRequest(body="", query=request.query_string, headers=headers)
+        bolt_request.raw_body = body
+        bolt_request.body = parsed.body
+        bolt_request.context = build_context(BoltContext({}), parsed.body)
         try:
-            response = self.app.dispatch(
-                BoltRequest(body=body, query=request.query_string, headers=headers)
-            )
+            response = self.app.dispatch(bolt_request)
         except Exception:  # noqa: BLE001 - never a stack trace to Slack
             log.exception("dispatch failed")
             return _json_response(500, {"error": "internal error"})
