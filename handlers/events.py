@@ -7,9 +7,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltResponse
+from slack_bolt import Ack, App, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
 
-from bot.app import Services
+from bot.services import Services
 
 SEEN_EVENTS = 10_000
 
@@ -37,25 +38,36 @@ class SeenEvents:
 EARLY_ACK_TYPES = frozenset({"block_actions", "view_closed"})
 
 
-def register(app: App, services: Services) -> None:
-    seen = SeenEvents()
+def acknowledge_early(
+    body: dict[str, Any],
+    ack: Ack,
+    next: Callable[[], BoltResponse],  # noqa: A002 - Bolt's name
+) -> BoltResponse | None:
+    if "command" in body or body.get("type") in EARLY_ACK_TYPES:
+        ack()
+    return next()
 
-    @app.middleware
-    def acknowledge_early(
-        body: dict[str, Any],
-        ack: Ack,
-        next: Callable[[], BoltResponse],  # noqa: A002
-    ) -> BoltResponse | None:
-        if "command" in body or body.get("type") in EARLY_ACK_TYPES:
-            ack()
-        return next()
 
-    @app.middleware
-    def skip_duplicate_events(
-        body: dict[str, Any],
+class SkipDuplicateEvents(Middleware):
+    """Answers an event Slack delivers again (a retry) without running its listener twice."""
+
+    def __init__(self) -> None:
+        self.seen = SeenEvents()
+
+    def process(
+        self,
+        *,
+        req: BoltRequest,
+        resp: BoltResponse,
         next: Callable[[], BoltResponse],  # noqa: A002 - Bolt's name
     ) -> BoltResponse | None:
+        body = req.body
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and not seen.first_time(event_id):
+        if isinstance(event_id, str) and not self.seen.first_time(event_id):
             return BoltResponse(status=200, body="")
         return next()
+
+
+def register(app: App, services: Services) -> None:
+    app.middleware(acknowledge_early)
+    app.middleware(SkipDuplicateEvents())

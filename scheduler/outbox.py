@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,16 +30,9 @@ BATCH = 50
 STALE_CLAIM = timedelta(minutes=10)
 
 # kind -> hook run in the same transaction that marks a message sent (e.g. remember a channel).
+# The caller passes them (bot.services builds them): nothing is registered at import time.
 SentHook = Callable[[Session, OutboxMessage], None]
-_sent_hooks: dict[str, SentHook] = {}
-
-
-def on_sent(kind: str) -> Callable[[SentHook], SentHook]:
-    def register(hook: SentHook) -> SentHook:
-        _sent_hooks[kind] = hook
-        return hook
-
-    return register
+SentHooks = Mapping[str, SentHook]
 
 
 def enqueue(
@@ -133,6 +126,7 @@ def flush(
     keys: Iterable[str] | None = None,
     owner: str = "app",
     budget_seconds: float = 0.0,
+    hooks: SentHooks | None = None,
 ) -> int:
     """Sends due messages (or only `keys`); returns how many this call sent.
 
@@ -147,12 +141,12 @@ def flush(
     while True:
         token = f"{owner}:{uuid.uuid4().hex[:12]}"
         claimed = _claim(db, token, wanted, utcnow())
-        sent += sum(_deliver(db, client, message_id) for message_id in claimed)
+        sent += sum(_deliver(db, client, message_id, hooks or {}) for message_id in claimed)
         if len(claimed) < BATCH or time.monotonic() >= deadline:
             return sent
 
 
-def _deliver(db: Database, client: WebClient, message_id: int) -> bool:
+def _deliver(db: Database, client: WebClient, message_id: int, hooks: SentHooks) -> bool:
     with db.session() as session:
         row = session.get(OutboxMessage, message_id)
     if row is None:  # erased with the person it was for
@@ -175,7 +169,7 @@ def _deliver(db: Database, client: WebClient, message_id: int) -> bool:
         row.message_ts = ts
         row.attempts += 1
         session.add(row)
-        hook = _sent_hooks.get(row.kind)
+        hook = hooks.get(row.kind)
         if hook is not None:
             hook(session, row)
     return True

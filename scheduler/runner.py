@@ -16,7 +16,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.app import Services
+from bot.services import Services
 from scheduler import outbox
 from storage.models import JobRun, utcnow
 
@@ -63,7 +63,13 @@ def run_once(services: Services, run_key: str, job_name: str, work: Callable[[],
 def deliver_outbox(services: Services) -> int:
     # Leave a margin before the next run; max_instances=1 keeps runs from overlapping anyway.
     budget = OUTBOX_INTERVAL_SECONDS * 0.8
-    return outbox.flush(services.db, services.client, owner=replica_id(), budget_seconds=budget)
+    return outbox.flush(
+        services.db,
+        services.client,
+        owner=replica_id(),
+        budget_seconds=budget,
+        hooks=services.outbox_hooks,
+    )
 
 
 def build_scheduler(services: Services) -> BackgroundScheduler:

@@ -372,7 +372,7 @@ def test_home_buttons_open_join_profile_and_leave(running_app: RunningApp) -> No
 
 
 def test_new_programme_defaults_to_the_recognition_channel(fake_slack: Any, database: Any) -> None:
-    from bot.app import build_services
+    from bot.services import build_services
     from handlers.program import open_program_modal
     from tests.conftest import make_settings
 

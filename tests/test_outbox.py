@@ -9,7 +9,7 @@ from datetime import timedelta
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot.app import build_services
+from bot.services import build_services
 from bot.slack_api import make_web_client
 from scheduler import outbox
 from scheduler.runner import build_scheduler, run_once

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bot.domain.enrollment import end_pair
 from bot.domain.matching import MatchProfile, MatchWeights, compute_matches
+from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import (
     Goal,
@@ -228,6 +229,37 @@ def pair_of_member(session: Session, pair_id: int, user_id: str) -> Pair | None:
 MAX_PAIR_GOALS = 3
 
 
+def intro_languages(mentor: Participant, mentee: Participant) -> list[str]:
+    """One language when both read it; otherwise both, the mentor's first."""
+    return list(dict.fromkeys([mentor.locale, mentee.locale]))
+
+
+def record_introduction(session: Session, pair_id: int, conversation_id: str) -> None:
+    """The intro was posted: its group DM is the pair's conversation from now on."""
+    pair = session.get(Pair, pair_id)
+    if pair is None:
+        return
+    pair.conversation_id = conversation_id
+    pair.introduced_at = utcnow()
+    session.add(pair)
+    repo.add_pair_event(session, pair_id, "introduced", None)
+
+
+def pair_goal_entries(entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (title, measure) entries that name a goal; entries without a title are dropped."""
+    return [(title, measure) for title, measure in entries if title.strip()]
+
+
+def validate_pair_goals(entries: list[tuple[str, str]]) -> str | None:
+    """A pair sets one to three goals: an English message when the entries break that rule."""
+    goals = pair_goal_entries(entries)
+    if not goals:
+        return N_("Add at least one goal.")
+    if len(goals) > MAX_PAIR_GOALS:
+        return N_("Three goals at most: clear goals beat many goals.")
+    return None
+
+
 def add_goals(
     session: Session, pair: Pair, goals: list[tuple[str, str]], user_id: str
 ) -> list[Goal]:
@@ -239,8 +271,7 @@ def add_goals(
             measure=measure.strip()[:500] or None,
             created_by=user_id,
         )
-        for title, measure in goals[:MAX_PAIR_GOALS]
-        if title.strip()
+        for title, measure in pair_goal_entries(goals)[:MAX_PAIR_GOALS]
     ]
     session.add_all(rows)
     session.flush()
