@@ -5,8 +5,8 @@ an introduction, a notice to a partner or to the admins) is queued with `Owed.qu
 transaction that makes the change, and delivered for those keys right after the commit
 (`run_and_deliver`). If the transaction fails, neither the change nor the message exists; if
 the delivery fails, the scheduler retries it. Only immediate replies to the person who acted go
-direct: the command's response_url, modal acks and updates, App Home, the clicked message, and
-a DM when a click has no other way back, and the `mydata` export they asked for (`reply_dm`).
+direct: the command's response_url, modal acks and updates, App Home, the clicked message, a
+DM when a click has no other way back, and the `mydata` export they asked for (`reply_dm`).
 """
 
 from __future__ import annotations
