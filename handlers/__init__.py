@@ -1,19 +1,21 @@
-"""Bolt listeners: parse the Slack payload, call the domain, render a view, respond."""
+"""Bolt listeners, one module per feature: parse the payload, call the domain, render a view,
+respond. Each module's `register(app, services)` only maps ids to its module-level listeners."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.app import Services
+from bot.services import Services
+from handlers import commands, enrollment, events, fallback, home, matching, program
+from handlers.context import ProvideServices
 
 
-def register_all(app: App, services: Services) -> None:
-    from handlers import commands, enrollment, events, home, matching, program
-
-    routes = commands.Routes()
+def register_listeners(app: App, services: Services) -> None:
+    app.middleware(ProvideServices(services))  # first: every listener reads its services
     events.register(app, services)
     home.register(app, services)
-    program.register(app, services, routes)
-    enrollment.register(app, services, routes)
-    matching.register(app, services, routes)
-    commands.register(app, services, routes)
+    program.register(app, services)
+    enrollment.register(app, services)
+    matching.register(app, services)
+    commands.register(app, services)
+    fallback.register(app, services)  # last: only clicks no other listener matched

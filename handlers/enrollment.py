@@ -6,27 +6,30 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
-from bot.app import Services
 from bot.domain import enrollment as domain
+from bot.domain import notices
 from bot.i18n import Translator
+from bot.services import Services
 from bot.views import common, kit
 from bot.views import enrollment as views
 from bot.views.home import EDIT_ACTION, JOIN_ACTION, LEAVE_ACTION
 from handlers import payloads
-from handlers.commands import CommandContext, Routes
+from handlers.context import CommandContext, services_of
 from handlers.home import publish_home
 from handlers.messaging import (
+    Owed,
+    deliver,
     open_or_explain,
-    send_dm,
+    reply_dm,
+    run_owing,
     store_or_apologise,
     update_message,
 )
-from scheduler import outbox
 from storage import repositories as repo
 from storage.models import Participant, ParticipantStatus, Program
 
@@ -71,9 +74,9 @@ def open_enrollment(
     program, participant = _current(services, user_id)
     if program is None:
         return common.no_program(_, is_admin=services.is_admin(user_id))
-    enrolled = participant is not None and participant.status != ParticipantStatus.LEFT
-    if not enrolled and not program.enrollment_open:
+    if not domain.may_enroll(program, participant):
         return common.enrollment_closed(_, program.name)
+    enrolled = domain.is_enrolled(participant)
     form = (
         views.form_from_participant(participant)
         if participant is not None and enrolled
@@ -90,182 +93,230 @@ def open_enrollment(
     return open_or_explain(client, trigger_id, view, _)
 
 
-def send_training_pack(services: Services, participant: Participant) -> None:
-    """Queued under a unique key: one pack per enrollment, even on double submits."""
-    _ = services.translator_for(participant.slack_user_id)
-    key = f"training:{participant.id}:{participant.enrolled_at.isoformat()}"
-
-    def queue(session: Session) -> None:
-        outbox.enqueue(
+def queue_enrollment_messages(
+    session: Session,
+    owed: Owed,
+    program: Program,
+    result: domain.EnrollmentResult,
+    _: Translator,
+) -> None:
+    """The confirmation, and for a new enrollment the training pack (one per enrollment)."""
+    participant = result.participant
+    owed.queue(
+        session,
+        kind=notices.ENROLLED,
+        key=notices.fresh_key(notices.ENROLLED, participant.id),
+        recipient=participant.slack_user_id,
+        message=views.enrolled_confirmation(program, participant, _, created=result.created),
+        program_id=program.id,
+    )
+    if result.created:
+        owed.queue(
             session,
-            key=key,
-            kind="training",
+            kind=notices.TRAINING,
+            key=notices.training_key(participant),
             recipient=participant.slack_user_id,
             message=views.training_message(participant, _),
-            program_id=participant.program_id,
+            program_id=program.id,
         )
-
-    services.db.run(queue)
-    outbox.flush(services.db, services.client, keys=[key])
 
 
 def _error_blocks(errors: dict[str, str], _: Translator) -> dict[str, str]:
     return {field: _(message) for field, message in errors.items()}
 
 
-def register(app: App, services: Services, routes: Routes) -> None:
-    def join_command(ctx: CommandContext) -> None:
-        reply = open_enrollment(services, ctx.client, ctx.user_id, ctx.trigger_id)
-        if reply is not None:
-            ctx.reply(reply)
+def join_command(ctx: CommandContext) -> None:
+    reply = open_enrollment(ctx.services, ctx.client, ctx.user_id, ctx.trigger_id)
+    if reply is not None:
+        ctx.reply(reply)
 
-    routes.add("join", join_command)
-    routes.add("profile", join_command)
 
-    @app.action(JOIN_ACTION)
-    @app.action(EDIT_ACTION)
-    def join_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user_id = body["user"]["id"]
-        reply = open_enrollment(services, client, user_id, body.get("trigger_id", ""))
-        if reply is not None:
-            send_dm(services, user_id, reply)
+def on_join_clicked(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    reply = open_enrollment(services, client, user_id, body.get("trigger_id", ""))
+    if reply is not None:
+        reply_dm(services, user_id, reply)
 
-    @app.view(views.CALLBACK_ID)
-    def enrollment_submitted(ack: Ack, body: dict[str, Any]) -> None:
-        user_id = body["user"]["id"]
-        _ = services.translator_for(user_id)
-        slack_user = services.person(user_id)
-        program, _participant = _current(services, user_id)
-        if program is None or slack_user is None:
-            ack(response_action="errors", errors={"role": common.try_again(_)["text"]})
-            return
-        form = parse_enrollment_form(payloads.state_values(body))
-        errors = domain.validate_enrollment(form, program, user_id)
-        if errors:
-            ack(response_action="errors", errors=_error_blocks(errors, _))
-            return
-        person = domain.Person(
-            user_id=user_id,
-            display_name=slack_user.real_name or slack_user.name,
-            locale=_.locale,
-            timezone=slack_user.timezone,
-            utc_offset_minutes=slack_user.utc_offset_minutes,
+
+def on_enrollment_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    _ = services.translator_for(user_id)
+    slack_user = services.person(user_id)
+    program, _participant = _current(services, user_id)
+    if program is None or slack_user is None:
+        ack(response_action="errors", errors={"role": common.try_again(_)["text"]})
+        return
+    form = parse_enrollment_form(payloads.state_values(body))
+    errors = domain.validate_enrollment(
+        form, program, user_id, user_exists=lambda other: services.person(other) is not None
+    )
+    if errors:
+        ack(response_action="errors", errors=_error_blocks(errors, _))
+        return
+    person = domain.Person(
+        user_id=user_id,
+        display_name=slack_user.real_name or slack_user.name,
+        locale=_.locale,
+        timezone=slack_user.timezone,
+        utc_offset_minutes=slack_user.utc_offset_minutes,
+    )
+
+    def enroll(session: Session, owed: Owed) -> domain.EnrollmentResult:
+        result = domain.enroll(session, program, person, form)
+        queue_enrollment_messages(session, owed, program, result, _)
+        return result
+
+    try:
+        # Acked only after the commit, so the person is told the truth; delivery follows.
+        outcome, keys = run_owing(services, enroll)
+    except domain.EnrollmentClosed:
+        ack(
+            response_action="errors",
+            errors={"role": common.enrollment_closed_error(_, program.name)},
         )
-        try:
-            result = services.db.run(lambda session: domain.enroll(session, program, person, form))
-        except domain.EnrollmentClosed:
-            ack(
-                response_action="errors",
-                errors={"role": common.enrollment_closed(_, program.name)["text"]},
-            )
-            return
-        except Exception:
-            log.exception("enrollment failed")
-            ack(response_action="errors", errors={"role": common.try_again(_)["text"]})
-            return
-        ack()
-        log.info("enrolled", extra={"user": user_id, "new_participant": result.created})
-        send_dm(
-            services,
-            user_id,
-            views.enrolled_confirmation(program, result.participant, _, created=result.created),
+        return
+    except Exception:
+        log.exception("enrollment failed")
+        ack(response_action="errors", errors={"role": common.try_again(_)["text"]})
+        return
+    ack()
+    log.info("enrolled", extra={"user": user_id, "new_participant": outcome.created})
+    deliver(services, keys)
+    if outcome.created:
+        for subscriber in services.enrollment_subscribers:
+            subscriber(services, outcome.participant)
+    publish_home(services, user_id)
+
+
+def on_training_read(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    _ = services.translator_for(user_id)
+
+    def record(session: Session, owed: Owed) -> Participant | None:
+        _program, participant = repo.current_participant(session, user_id)
+        if participant is not None:
+            domain.mark_training_read(session, participant)
+        return participant
+
+    participant = store_or_apologise(services, user_id, record, action="training_read")
+    if participant is None or participant.training_read_at is None:
+        return
+    read_on = _.date(participant.training_read_at.date())
+    update_message(services, body, views.training_message(participant, _, read_at=read_on))
+    publish_home(services, user_id)
+
+
+def open_leave(
+    services: Services, user_id: str, trigger_id: str, client: WebClient
+) -> dict[str, Any] | None:
+    _ = services.translator_for(user_id)
+    program, participant = _current(services, user_id)
+    if program is None or participant is None or not domain.is_enrolled(participant):
+        return common.not_enrolled(_)
+    view = views.leave_modal(program, _, paired=participant.status == ParticipantStatus.PAIRED)
+    return open_or_explain(client, trigger_id, view, _)
+
+
+def leave_command(ctx: CommandContext) -> None:
+    reply = open_leave(ctx.services, ctx.user_id, ctx.trigger_id, ctx.client)
+    if reply is not None:
+        ctx.reply(reply)
+
+
+def on_leave_clicked(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    reply = open_leave(services, user_id, body.get("trigger_id", ""), client)
+    if reply is not None:
+        reply_dm(services, user_id, reply)
+
+
+def on_leave_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    _ = services.translator_for(user_id)
+    erase = "erase" in payloads.selected_many(payloads.state_values(body), "erase")
+
+    def leave(session: Session, owed: Owed) -> list[domain.EndedPair] | None:
+        _program, participant = repo.current_participant(session, user_id)
+        if participant is None or not domain.is_enrolled(participant):
+            return None
+        ended = domain.leave(session, participant, erase=erase)
+        # Queued after the erasure (which deletes stored messages naming the person); once
+        # sent, the farewell's row is emptied too (bot.services.forget_recipient).
+        owed.queue(
+            session,
+            kind=notices.FAREWELL,
+            key=notices.fresh_key(notices.FAREWELL, participant.id),
+            recipient=user_id,
+            message=views.left_message(_, erased=erase),
+            program_id=participant.program_id,
+            extra={"erase": erase},
         )
-        if result.created:
-            send_training_pack(services, result.participant)
-            for subscriber in services.on_enrolled:
-                subscriber(result.participant)
-        publish_home(services, user_id)
-
-    @app.action(views.TRAINING_READ_ACTION)
-    def training_read(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user_id = body["user"]["id"]
-        _ = services.translator_for(user_id)
-
-        def record(session: Session) -> Participant | None:
-            _program, participant = repo.current_participant(session, user_id)
-            if participant is not None:
-                domain.mark_training_read(session, participant)
-            return participant
-
-        participant = store_or_apologise(services, user_id, record, action="training_read")
-        if participant is None or participant.training_read_at is None:
-            return
-        read_on = _.date(participant.training_read_at.date())
-        update_message(services, body, views.training_message(participant, _, read_at=read_on))
-        publish_home(services, user_id)
-
-    def open_leave(user_id: str, trigger_id: str, client: WebClient) -> dict[str, Any] | None:
-        _ = services.translator_for(user_id)
-        program, participant = _current(services, user_id)
-        if program is None or participant is None or participant.status == ParticipantStatus.LEFT:
-            return common.not_enrolled(_)
-        view = views.leave_modal(program, _, paired=participant.status == ParticipantStatus.PAIRED)
-        return open_or_explain(client, trigger_id, view, _)
-
-    def leave_command(ctx: CommandContext) -> None:
-        reply = open_leave(ctx.user_id, ctx.trigger_id, ctx.client)
-        if reply is not None:
-            ctx.reply(reply)
-
-    routes.add("leave", leave_command)
-
-    @app.action(LEAVE_ACTION)
-    def leave_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user_id = body["user"]["id"]
-        reply = open_leave(user_id, body.get("trigger_id", ""), client)
-        if reply is not None:
-            send_dm(services, user_id, reply)
-
-    @app.view(views.LEAVE_CALLBACK_ID)
-    def leave_submitted(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        user_id = body["user"]["id"]
-        _ = services.translator_for(user_id)
-        erase = "erase" in payloads.selected_many(payloads.state_values(body), "erase")
-
-        def leave(session: Session) -> list[domain.EndedPair] | None:
-            _program, participant = repo.current_participant(session, user_id)
-            if participant is None or participant.status == ParticipantStatus.LEFT:
-                return None
-            return domain.leave(session, participant, erase=erase)
-
-        ended = store_or_apologise(services, user_id, leave, action="leave")
-        if ended is None:
-            return
-        log.info("left the programme", extra={"erased": erase})
-        send_dm(services, user_id, views.left_message(_, erased=erase))
         for item in ended:
             partner = item.partner.slack_user_id
-            send_dm(services, partner, views.partner_left_message(services.translator_for(partner)))
-            publish_home(services, partner)
-        publish_home(services, user_id)
-
-    def mydata_command(ctx: CommandContext) -> None:
-        ctx.reply(kit.message(ctx._("I'm sending you a copy of your data in a direct message.")))
-
-        def collect(session: Session) -> list[dict[str, Any]]:
-            rows = repo.participations_of_user(session, ctx.user_id)
-            return [domain.personal_data(session, row) for row in rows]
-
-        records = store_or_apologise(services, ctx.user_id, collect, action="mydata")
-        if not records:
-            send_dm(services, ctx.user_id, kit.message(ctx._("I have no data stored about you.")))
-            return
-        data = records[0] if len(records) == 1 else {"programmes": records}
-        channel = send_dm(services, ctx.user_id, views.mydata_message(records[-1], ctx._))
-        if channel is None:
-            return
-        try:
-            services.client.files_upload_v2(
-                channel=channel,
-                filename="my-mentoring-data.json",
-                content=json.dumps(data, ensure_ascii=False, indent=2),
-                title=ctx._("Your mentoring data"),
+            owed.queue(
+                session,
+                kind=notices.PARTNER_LEFT,
+                key=notices.partner_left_key(item.pair.id or 0, item.partner.id or 0),
+                recipient=partner,
+                message=views.partner_left_message(services.translator_for(partner)),
+                program_id=participant.program_id,
             )
-        except SlackApiError as error:
-            log.warning("data export upload failed", extra={"error": error.response.get("error")})
+        return ended
 
-    routes.add("mydata", mydata_command)
+    ended = store_or_apologise(services, user_id, leave, action="leave")
+    if ended is None:
+        return
+    log.info("left the programme", extra={"erased": erase})
+    for item in ended:
+        publish_home(services, item.partner.slack_user_id)
+    publish_home(services, user_id)
+
+
+def mydata_command(ctx: CommandContext) -> None:
+    """The person asked for their data: the DM and its file are the reply, sent directly."""
+    services = ctx.services
+    ctx.reply(kit.message(ctx._("I'm sending you a copy of your data in a direct message.")))
+
+    def collect(session: Session, owed: Owed) -> list[dict[str, Any]]:
+        rows = repo.participations_of_user(session, ctx.user_id)
+        return [domain.personal_data(session, row) for row in rows]
+
+    records = store_or_apologise(services, ctx.user_id, collect, action="mydata")
+    if not records:
+        reply_dm(services, ctx.user_id, kit.message(ctx._("I have no data stored about you.")))
+        return
+    data = records[0] if len(records) == 1 else {"programmes": records}
+    channel = reply_dm(services, ctx.user_id, views.mydata_message(records[-1], ctx._))
+    if channel is None:
+        return
+    try:
+        services.client.files_upload_v2(
+            channel=channel,
+            filename="my-mentoring-data.json",
+            content=json.dumps(data, ensure_ascii=False, indent=2),
+            title=ctx._("Your mentoring data"),
+        )
+    except SlackApiError as error:
+        log.warning("data export upload failed", extra={"error": error.response.get("error")})
+
+
+def register(app: App, services: Services) -> None:
+    app.action(JOIN_ACTION)(on_join_clicked)
+    app.action(EDIT_ACTION)(on_join_clicked)
+    app.view(views.CALLBACK_ID)(on_enrollment_submitted)
+    app.action(views.TRAINING_READ_ACTION)(on_training_read)
+    app.action(LEAVE_ACTION)(on_leave_clicked)
+    app.view(views.LEAVE_CALLBACK_ID)(on_leave_submitted)

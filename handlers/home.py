@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot.app import Services
 from bot.domain.overview import enrollment_overview
+from bot.services import Services
 from bot.views.home import HomeState, home_view
+from handlers.context import services_of
 from storage import repositories as repo
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,11 @@ def publish_home(services: Services, user_id: str) -> None:
         )
 
 
+def on_home_opened(event: dict[str, Any], context: BoltContext) -> None:
+    if event.get("tab", "home") != "home" or not isinstance(event.get("user"), str):
+        return
+    publish_home(services_of(context), event["user"])
+
+
 def register(app: App, services: Services) -> None:
-    @app.event("app_home_opened")
-    def on_home_opened(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") != "home" or not isinstance(event.get("user"), str):
-            return
-        publish_home(services, event["user"])
+    app.event("app_home_opened")(on_home_opened)

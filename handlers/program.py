@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.app import Services
+from bot.clock import today_in
 from bot.domain.programs import (
     DEFAULT_GOALS,
     DEFAULT_TOPICS,
@@ -19,11 +18,12 @@ from bot.domain.programs import (
     validate_program,
 )
 from bot.i18n import Translator
+from bot.services import Services
 from bot.views import common
 from bot.views.home import PROGRAM_ACTION
 from bot.views.program import CALLBACK_ID, program_modal
 from handlers import payloads
-from handlers.commands import CommandContext, Routes
+from handlers.context import CommandContext, services_of
 from handlers.home import publish_home
 from handlers.messaging import open_modal
 from storage import repositories as repo
@@ -55,7 +55,7 @@ def parse_program_form(values: payloads.Values, _: Translator) -> ProgramForm:
         goals=_untranslate(payloads.lines(values, "goals"), DEFAULT_GOALS, _),
         start_date=payloads.day(values, "start_date"),
         end_date=payloads.day(values, "end_date"),
-        enrollment_open=payloads.selected(values, "enrollment") != "closed",
+        enrollment=payloads.selected(values, "enrollment") or "",
         checkin_cadence=payloads.selected(values, "checkin_cadence") or "",
         pulse_cadence=payloads.selected(values, "pulse_cadence") or "",
         topics=_untranslate(payloads.lines(values, "topics"), DEFAULT_TOPICS, _),
@@ -71,7 +71,9 @@ def open_program_modal(
     _ = services.translator_for(user_id)
     with services.db.session() as session:
         program = repo.active_program(session)
-    form = form_from_program(program, date.today())
+    person = services.person(user_id)
+    # "Today" is the admin's: the new programme's default dates start in their timezone.
+    form = form_from_program(program, today_in(person.timezone if person else None, services.clock))
     default_channel = services.settings.recognition_channel
     if program is None and default_channel and not default_channel.startswith("#"):
         form.community_channel = default_channel  # the picker needs an ID, not a #name
@@ -79,45 +81,51 @@ def open_program_modal(
     return open_modal(client, trigger_id, view) is not None
 
 
-def register(app: App, services: Services, routes: Routes) -> None:
-    def program_command(ctx: CommandContext) -> None:
-        if not open_program_modal(services, ctx.client, ctx.user_id, ctx.trigger_id):
-            ctx.reply(common.try_again(ctx._))
+def program_command(ctx: CommandContext) -> None:
+    if not open_program_modal(ctx.services, ctx.client, ctx.user_id, ctx.trigger_id):
+        ctx.reply(common.try_again(ctx._))
 
-    routes.add("program", program_command)
 
-    @app.action(PROGRAM_ACTION)
-    def program_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        user_id = body["user"]["id"]
-        if services.is_admin(user_id):
-            open_program_modal(services, client, user_id, body.get("trigger_id", ""))
+def on_program_button(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    if services.is_admin(user_id):
+        open_program_modal(services, client, user_id, body.get("trigger_id", ""))
 
-    @app.view(CALLBACK_ID)
-    def program_submitted(ack: Ack, body: dict[str, Any]) -> None:
-        user_id = body["user"]["id"]
-        _ = services.translator_for(user_id)
-        if not services.is_admin(user_id):
-            ack(response_action="errors", errors={"name": _("Only programme admins can do that.")})
-            return
-        form = parse_program_form(payloads.state_values(body), _)
-        errors = validate_program(form)
-        if errors:
-            ack(
-                response_action="errors",
-                errors={FIELD_BLOCKS.get(f, f): _(message) for f, message in errors.items()},
-            )
-            return
 
-        def save(session: Any) -> None:
-            save_program(session, form, admin_id=user_id, program=repo.active_program(session))
+def on_program_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    _ = services.translator_for(user_id)
+    if not services.is_admin(user_id):
+        ack(response_action="errors", errors={"name": _("Only programme admins can do that.")})
+        return
+    form = parse_program_form(payloads.state_values(body), _)
+    errors = validate_program(form)
+    if errors:
+        ack(
+            response_action="errors",
+            errors={FIELD_BLOCKS.get(f, f): _(message) for f, message in errors.items()},
+        )
+        return
 
-        try:
-            services.db.run(save)
-        except Exception:
-            log.exception("saving the programme failed")
-            ack(response_action="errors", errors={"name": common.try_again(_)["text"]})
-            return
-        ack()
-        log.info("programme saved", extra={"admin": user_id})
-        publish_home(services, user_id)
+    def save(session: Any) -> None:
+        save_program(session, form, admin_id=user_id, program=repo.active_program(session))
+
+    try:
+        services.db.run(save)
+    except Exception:
+        log.exception("saving the programme failed")
+        ack(response_action="errors", errors={"name": common.try_again(_)["text"]})
+        return
+    ack()
+    log.info("programme saved", extra={"admin": user_id})
+    publish_home(services, user_id)
+
+
+def register(app: App, services: Services) -> None:
+    app.action(PROGRAM_ACTION)(on_program_button)
+    app.view(CALLBACK_ID)(on_program_submitted)

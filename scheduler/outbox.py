@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,16 +64,9 @@ PERMANENT_ERRORS = frozenset(
 )
 
 # kind -> hook run in the same transaction that marks a message sent (e.g. remember a channel).
+# The caller passes them (bot.services builds them): nothing is registered at import time.
 SentHook = Callable[[Session, OutboxMessage], None]
-_sent_hooks: dict[str, SentHook] = {}
-
-
-def on_sent(kind: str) -> Callable[[SentHook], SentHook]:
-    def register(hook: SentHook) -> SentHook:
-        _sent_hooks[kind] = hook
-        return hook
-
-    return register
+SentHooks = Mapping[str, SentHook]
 
 
 def enqueue(
@@ -308,6 +301,7 @@ def flush(
     keys: Iterable[str] | None = None,
     owner: str = "app",
     budget_seconds: float = 0.0,
+    hooks: SentHooks | None = None,
 ) -> int:
     """Delivers due messages (or only `keys`); returns how many this call delivered.
 
@@ -327,7 +321,7 @@ def flush(
         token = f"{owner}:{uuid.uuid4().hex[:12]}"
         claimed = _claim(db, token, wanted, utcnow())
         for index, message_id in enumerate(claimed):
-            delivered, pause = _deliver(db, sender, message_id, token)
+            delivered, pause = _deliver(db, sender, message_id, token, hooks or {})
             sent += delivered
             if pause > 0:
                 if time.monotonic() + pause >= deadline:
@@ -358,7 +352,9 @@ def _unclaim(db: Database, token: str, message_ids: list[int]) -> None:
     db.run(work)
 
 
-def _deliver(db: Database, client: WebClient, message_id: int, token: str) -> tuple[bool, float]:
+def _deliver(
+    db: Database, client: WebClient, message_id: int, token: str, hooks: SentHooks
+) -> tuple[bool, float]:
     """Sends one claimed row: (delivered, seconds Slack asked us to pause)."""
     with db.session() as session:
         row = session.get(OutboxMessage, message_id)
@@ -371,7 +367,7 @@ def _deliver(db: Database, client: WebClient, message_id: int, token: str) -> tu
             found = _find_posted(db, client, row)
             if found is not None:
                 log.info("outbox message found in Slack", extra={"outbox_id": message_id})
-                return _mark_sent(db, message_id, token, *found), 0.0
+                return _mark_sent(db, message_id, token, *found, hooks=hooks), 0.0
             checked = True
         attempt_at = utcnow()
         channel_id, ts = _post(client, row)
@@ -379,7 +375,7 @@ def _deliver(db: Database, client: WebClient, message_id: int, token: str) -> tu
         failure = failed.failure
         _record_failure(db, message_id, token, failure, checked, attempt_at)
         return False, failure.retry_after if failure.rate_limited else 0.0
-    return _mark_sent(db, message_id, token, channel_id, ts), 0.0
+    return _mark_sent(db, message_id, token, channel_id, ts, hooks=hooks), 0.0
 
 
 def _own_row(session: Session, message_id: int, token: str) -> OutboxMessage | None:
@@ -395,7 +391,15 @@ def _own_row(session: Session, message_id: int, token: str) -> OutboxMessage | N
     ).first()
 
 
-def _mark_sent(db: Database, message_id: int, token: str, channel_id: str, ts: str) -> bool:
+def _mark_sent(
+    db: Database,
+    message_id: int,
+    token: str,
+    channel_id: str,
+    ts: str,
+    *,
+    hooks: SentHooks,
+) -> bool:
     with db.session() as session:
         row = _own_row(session, message_id, token)
         if row is None:
@@ -408,7 +412,7 @@ def _mark_sent(db: Database, message_id: int, token: str, channel_id: str, ts: s
         row.attempts += 1
         row.uncertain = False
         session.add(row)
-        hook = _sent_hooks.get(row.kind)
+        hook = hooks.get(row.kind)
         if hook is not None:
             hook(session, row)
     return True

@@ -20,7 +20,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from bot.app import Services
+from bot.services import Services
 from scheduler import dedupe, outbox
 from storage.models import JobRun, utcnow
 
@@ -112,7 +112,13 @@ def _claim_run(session: Session, run_key: str, job_name: str, owner: str, lease:
 def deliver_outbox(services: Services) -> int:
     # Leave a margin before the next run; max_instances=1 keeps runs from overlapping anyway.
     budget = OUTBOX_INTERVAL_SECONDS * 0.8
-    return outbox.flush(services.db, services.client, owner=replica_id(), budget_seconds=budget)
+    return outbox.flush(
+        services.db,
+        services.client,
+        owner=replica_id(),
+        budget_seconds=budget,
+        hooks=services.outbox_hooks,
+    )
 
 
 def build_scheduler(services: Services) -> BackgroundScheduler:

@@ -41,6 +41,14 @@ def make_engine(database_url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _begin_before_savepoint(connection: Any, _name: str | None) -> None:
+            # pysqlite opens a transaction only before DML: a SAVEPOINT first would open one of
+            # its own, and its RELEASE would commit it, outside the session's transaction.
+            dbapi_connection = connection.connection.dbapi_connection
+            if not dbapi_connection.in_transaction:
+                dbapi_connection.execute("BEGIN")
+
         return engine
     return create_engine(
         database_url, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20

@@ -22,7 +22,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from bot.app import Services, build_services, create_app
+from bot.app import create_app
+from bot.services import Services, build_services
 from bot.settings import Settings, parse_settings
 from bot.simulated_slack.signed_requests import SlackRequests
 from bot.simulated_slack.web_api import FakeSlack

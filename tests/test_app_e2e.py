@@ -138,9 +138,27 @@ def test_unknown_payloads_are_4xx_not_500(app: RunningApp) -> None:
     unknown_button = app.slack.block_action(USER, "no_such_action", block_id="x")
     unknown_event = app.slack.event({"type": "reaction_added", "user": USER})
     # Signed but not a type the app listens to: an empty 200 (see bot/web.py).
-    assert (unknown_type.status, unknown_type.body) == (200, "") and unknown_button.status == 404
+    assert (unknown_type.status, unknown_type.body) == (200, "")
+    assert unknown_button.status == 200  # a stale button: a polite note (see below), no error
     assert unknown_event.status in (200, 404)  # Slack stops retrying either way
     assert app.fake.calls("chat.postMessage") == []
+
+
+def test_stale_button_gets_a_polite_note_not_an_error(app: RunningApp) -> None:
+    """A click on a button the app no longer knows is answered 200, and the person is told."""
+    in_message = app.slack.block_action(USER, "retired_button", value="7", block_id="old")
+    assert in_message.status == 200 and in_message.response_url is not None
+    token = in_message.response_url.rsplit("/", 1)[-1]
+    note = app.fake.wait_for("response_url", lambda c: c.params.get("_token") == token)
+    assert note.params.get("response_type") == "ephemeral"
+    assert "no longer works" in note.params["text"]
+    assert not note.params.get("replace_original")  # the old message itself stays as it was
+    # In App Home there is no response_url: the note comes as a DM.
+    home = {"id": "VHOME01", "type": "home", "blocks": []}
+    in_home = app.slack.block_action(USER, "retired_home_button", view=home, block_id="old")
+    assert in_home.status == 200
+    dm = app.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == "D" + USER)
+    assert dm.ok and "no longer works" in dm.params["text"]
 
 
 def test_url_verification(app: RunningApp) -> None:

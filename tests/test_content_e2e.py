@@ -19,17 +19,6 @@ from tests.flows import Person, enroll, eventually, open_modal, program_values, 
 HOSTILE = "<!channel> <https://evil.example|click me> <@UEVIL0001>"
 RAW_PIECES = ("<!channel>", "<https://", "<@UEVIL0001")
 
-# Issue 9.14 also needs two one-line changes in handlers owned by another branch; until they
-# land these tests fail as expected (strict: they turn red once the handlers pass them).
-NEEDS_USER_EXISTS = pytest.mark.xfail(
-    strict=True,
-    reason="handlers/enrollment.py must pass user_exists= to validate_enrollment",
-)
-NEEDS_RAW_ENROLLMENT = pytest.mark.xfail(
-    strict=True,
-    reason="handlers/program.py must pass enrollment=<raw radio value> to ProgramForm",
-)
-
 
 def _errors(response: Any) -> dict[str, str]:
     assert response.status == 200, response.body
@@ -147,7 +136,6 @@ def test_a_5000_character_channel_is_refused(running_app: RunningApp) -> None:
     assert _programs(running_app) == []
 
 
-@NEEDS_USER_EXISTS
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -179,7 +167,6 @@ def test_a_known_manager_and_avoid_list_are_accepted(running_app: RunningApp) ->
     assert stored.manager_slack_id == boss.user_id and stored.avoid_slack_ids == [other.user_id]
 
 
-@NEEDS_RAW_ENROLLMENT
 def test_enrollment_bogus_is_refused(running_app: RunningApp) -> None:
     view = open_modal(running_app, ADMIN, "program")
     errors = _errors(

@@ -12,7 +12,8 @@ from wsgiref.simple_server import make_server
 from freezegun import freeze_time
 from slack_bolt import App, BoltContext, BoltResponse
 
-from bot.app import Services, build_services, create_app
+from bot.app import create_app
+from bot.services import Services, build_services
 from bot.simulated_slack.signed_requests import SlackRequests
 from bot.simulated_slack.web_api import FakeSlack
 from bot.web import SlackWsgiApp

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from bot.simulated_slack.signed_requests import JSON, compute_signature
 from bot.views.enrollment import CALLBACK_ID
 from bot.views.home import JOIN_ACTION
 from tests.conftest import RunningApp
-from tests.harness.slack_requests import JSON, compute_signature
 
 USER = "UEDGE0001"
 BARRIER = "UBARRIER1"

@@ -372,7 +372,7 @@ def test_home_buttons_open_join_profile_and_leave(running_app: RunningApp) -> No
 
 
 def test_new_programme_defaults_to_the_recognition_channel(fake_slack: Any, database: Any) -> None:
-    from bot.app import build_services
+    from bot.services import build_services
     from handlers.program import open_program_modal
     from tests.conftest import make_settings
 
@@ -426,3 +426,30 @@ def test_enrollment_when_slack_profile_lookup_fails_keeps_the_modal(
     ok = running_app.slack.view_submission(MENTOR.user_id, view, enrollment_values(MENTOR))
     assert ok.status == 200 and ok.body in ("", "{}")
     assert len(_participants(running_app)) == 1
+
+
+def test_new_programme_dates_start_on_the_admins_own_today(running_app: RunningApp) -> None:
+    """Late on 31 January in UTC it is already 1 February in Hanoi, and still the 31st in
+    Honolulu: each admin's new programme starts on their own date, not the server's."""
+    from datetime import UTC, datetime
+
+    from bot import clock
+
+    late_evening = clock.ManualClock(datetime(2027, 1, 31, 20, 0, tzinfo=UTC))
+    previous = clock.install(late_evening)
+    running_app.services.clock = late_evening
+    try:
+        running_app.fake.add_user(
+            "UHANOI001", tz="Asia/Ho_Chi_Minh", tz_offset=25200, is_admin=True
+        )
+        running_app.fake.add_user(
+            "UHAWAII01", tz="Pacific/Honolulu", tz_offset=-36000, is_admin=True
+        )
+        starts = {}
+        for admin in ("UHANOI001", "UHAWAII01"):
+            view = open_modal(running_app, admin, "program")
+            block = next(b for b in view["blocks"] if b.get("block_id") == "start_date")
+            starts[admin] = block["element"]["initial_date"]
+    finally:
+        clock.install(previous)
+    assert starts == {"UHANOI001": "2027-02-01", "UHAWAII01": "2027-01-31"}

@@ -51,8 +51,8 @@ def test_manifest_has_the_essentials() -> None:
 
 def test_every_command_and_event_in_code_is_declared() -> None:
     manifest, code = _manifest(), _code()
-    commands = set(re.findall(r'@app\.command\("([^"]+)"\)', code))
-    events = set(re.findall(r'@app\.event\("([^"]+)"\)', code))
+    commands = set(re.findall(r'@?app\.command\("([^"]+)"\)', code))
+    events = set(re.findall(r'@?app\.event\("([^"]+)"\)', code))
     assert commands == {c["command"] for c in manifest["features"]["slash_commands"]}
     assert events == set(manifest["settings"]["event_subscriptions"]["bot_events"])
 

@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from slack_sdk import WebClient
 from sqlmodel import col, select
 
-from bot.app import Services, build_services
+from bot.services import Services, build_services
 from bot.simulated_slack.web_api import Call, FakeSlack
 from bot.slack_api import make_web_client
 from scheduler import outbox

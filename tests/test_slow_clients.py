@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot.gworker import REQUEST_DEADLINE_S, request_complete
+from bot.simulated_slack.signed_requests import SlackRequests
+from bot.simulated_slack.web_api import FakeSlack
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.slack_requests import SlackRequests
 from tests.test_serve import _env, _free_port, _wait_healthy
 
 SLOW_BODIES = 72  # more than the server's 64 threads

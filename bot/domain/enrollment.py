@@ -67,6 +67,17 @@ class EnrollmentForm:
     shoutout_consent: bool = False
 
 
+def is_enrolled(participant: Participant | None) -> bool:
+    """Enrolled in the programme: a row that has not left."""
+    return participant is not None and participant.status != ParticipantStatus.LEFT
+
+
+def may_enroll(program: Program, participant: Participant | None) -> bool:
+    """Newcomers (and people who left) join only while enrollment is open; the enrolled may
+    always edit their profile."""
+    return program.enrollment_open or is_enrolled(participant)
+
+
 def validate_enrollment(
     form: EnrollmentForm,
     program: Program,
@@ -160,11 +171,9 @@ def enroll(
     session: Session, program: Program, person: Person, form: EnrollmentForm
 ) -> EnrollmentResult:
     """Create the participant or update the existing one; safe against double submits."""
-    if not program.enrollment_open:
-        existing = repo.participant_by_user(session, program.id or 0, person.user_id)
-        if existing is None or existing.status == ParticipantStatus.LEFT:
-            raise EnrollmentClosed()
     existing = repo.participant_by_user(session, program.id or 0, person.user_id)
+    if not may_enroll(program, existing):
+        raise EnrollmentClosed()
     if existing is not None:
         rejoining = existing.status == ParticipantStatus.LEFT
         if existing.role != form.role and existing.status == ParticipantStatus.PAIRED:

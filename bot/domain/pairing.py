@@ -415,6 +415,27 @@ MAX_GOAL_TITLE = 300
 MAX_GOAL_MEASURE = 500
 
 
+def intro_languages(mentor: Participant, mentee: Participant) -> list[str]:
+    """One language when both read it; otherwise both, the mentor's first."""
+    return list(dict.fromkeys([mentor.locale, mentee.locale]))
+
+
+def record_introduction(session: Session, pair_id: int, conversation_id: str) -> None:
+    """The intro was posted: its group DM is the pair's conversation from now on."""
+    pair = session.get(Pair, pair_id)
+    if pair is None:
+        return
+    pair.conversation_id = conversation_id
+    pair.introduced_at = utcnow()
+    session.add(pair)
+    repo.add_pair_event(session, pair_id, "introduced", None)
+
+
+def pair_goal_entries(entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (title, measure) entries that name a goal; entries without a title are dropped."""
+    return [(title, measure) for title, measure in entries if title.strip()]
+
+
 def _clean(text: str) -> str:
     return text.replace("\x00", "").strip()
 

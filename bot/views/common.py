@@ -91,3 +91,12 @@ def coming_soon(_: Translator) -> dict[str, Any]:
     return kit.message(
         _("This part of the programme is not available yet. `/mentoring help` lists what is.")
     )
+
+
+def stale_button(_: Translator) -> dict[str, Any]:
+    return kit.message(
+        _(
+            "That button belongs to an older message and no longer works. "
+            "`/mentoring help` shows what you can do now."
+        )
+    )
