@@ -157,7 +157,7 @@ def test_stale_button_gets_a_polite_note_not_an_error(app: RunningApp) -> None:
     home = {"id": "VHOME01", "type": "home", "blocks": []}
     in_home = app.slack.block_action(USER, "retired_home_button", view=home, block_id="old")
     assert in_home.status == 200
-    dm = app.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == "D" + USER)
+    dm = app.fake.wait_for("chat.postMessage", lambda c: c.went_to("D" + USER))
     assert dm.ok and "no longer works" in dm.params["text"]
 
 

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 from wsgiref.simple_server import make_server
 
 from freezegun import freeze_time
-from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.app import create_app
 from bot.services import Services, build_services
 from bot.simulated_slack.signed_requests import SlackRequests
 from bot.simulated_slack.web_api import FakeSlack
 from bot.web import SlackWsgiApp
-from scheduler.dedupe import first_delivery, skip_duplicate_events
+from scheduler.dedupe import first_delivery
 from scheduler.runner import build_scheduler
 from storage.db import Database
 from storage.models import utcnow
@@ -69,7 +67,6 @@ def _replica(fake: FakeSlack, database_url: str) -> Iterator[tuple[SlackRequests
     settings = make_settings(fake, database_url)
     services = build_services(settings, db=Database(database_url))
     app, services = create_app(settings, services)
-    _use_shared_dedupe(app, services)
     server = make_server(
         "127.0.0.1",
         0,
@@ -88,16 +85,6 @@ def _replica(fake: FakeSlack, database_url: str) -> Iterator[tuple[SlackRequests
         assert services.listener_executor is not None
         services.listener_executor.shutdown(wait=True)
         services.db.dispose()
-
-
-def _use_shared_dedupe(app: App, services: Services) -> None:
-    # The wiring handlers/events.py takes over (services in the context, then the middleware).
-    def provide_services(context: BoltContext, next: Callable[[], BoltResponse]) -> Any:  # noqa: A002
-        context["services"] = services
-        return next()
-
-    app.middleware(provide_services)
-    app.middleware(skip_duplicate_events)
 
 
 def test_two_app_processes_handle_the_same_event_once(

@@ -319,9 +319,7 @@ def test_leave_with_deletion_removes_personal_data(running_app: RunningApp) -> N
     kind_words = partner_left_message(translator(MENTOR.language))["text"]
     told = running_app.fake.wait_for(
         "chat.postMessage",
-        lambda c: (
-            c.params.get("channel") == "D" + MENTOR.user_id and c.params.get("text") == kind_words
-        ),
+        lambda c: c.went_to("D" + MENTOR.user_id) and c.params.get("text") == kind_words,
     )
     assert told.ok
     rows = {p.role: p for p in _participants(running_app)}

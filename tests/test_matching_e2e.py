@@ -157,9 +157,7 @@ def test_pair_member_asks_privately_for_a_rematch(running_app: RunningApp) -> No
     running_app.slack.view_submission(
         mentee.user_id, modal, sr.values_from({"reason": sr.plain("Our schedules never fit")})
     )
-    notice = running_app.fake.wait_for(
-        "chat.postMessage", lambda c: c.params["channel"] == "D" + ADMIN
-    )
+    notice = running_app.fake.wait_for("chat.postMessage", lambda c: c.went_to("D" + ADMIN))
     assert "Our schedules never fit" in json.dumps(notice.params["blocks"])
     # The partner hears nothing while the pair is not ended.
     assert running_app.fake.dm_texts(mentor.user_id) == []
@@ -178,9 +176,7 @@ def test_pair_member_asks_privately_for_a_rematch(running_app: RunningApp) -> No
         message=notice.response["message"],
         channel_id=notice.response["channel"],
     )
-    told = running_app.fake.wait_for(
-        "chat.postMessage", lambda c: c.params["channel"] == "D" + mentor.user_id
-    )
+    told = running_app.fake.wait_for("chat.postMessage", lambda c: c.went_to("D" + mentor.user_id))
     assert told.ok
     eventually(lambda: {p.status for p in _pairs(running_app)} == {"ended"})
     with running_app.db.session() as session:
@@ -202,7 +198,7 @@ def test_newcomer_fitting_the_waiting_list_is_proposed_to_admins(running_app: Ru
     enroll(running_app, newcomer)
     notice = running_app.fake.wait_for(
         "chat.postMessage",
-        lambda c: c.params["channel"] == "D" + ADMIN and "suggestions" in c.params.get("text", ""),
+        lambda c: c.went_to("D" + ADMIN) and "suggestions" in c.params.get("text", ""),
     )
     assert notice.ok
     assert len(_pairs(running_app, "proposed")) == 1

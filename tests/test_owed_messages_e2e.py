@@ -68,7 +68,7 @@ def _training_posts(app: RunningApp, user_id: str) -> list[object]:
         call
         for call in app.fake.calls("chat.postMessage")
         if call.ok
-        and call.params["channel"] == "D" + user_id
+        and call.went_to("D" + user_id)
         and "training_read" in json.dumps(call.params.get("blocks", []))
     ]
 

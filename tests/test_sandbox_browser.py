@@ -55,7 +55,7 @@ def page(sandbox: Sandbox) -> Iterator[object]:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.goto(sandbox.url)
-        page.wait_for_selector("#member option")
+        page.wait_for_selector("#member option", state="attached")
         yield page
         browser.close()
 

@@ -212,6 +212,11 @@ class Call:
     response: dict[str, Any] | None = None
     answered: bool = True
 
+    def went_to(self, channel: str) -> bool:
+        """Posted to `channel`, as sent or as resolved (a user id resolves to their DM)."""
+        resolved = (self.response or {}).get("channel")
+        return channel in (self.params.get("channel"), resolved)
+
 
 @dataclass
 class _Fault:
@@ -1211,6 +1216,24 @@ class FakeSlack:
             for c in self.calls("views.open")
             if c.ok and c.response is not None and "view" in c.response
         ]
+
+    def replace_view(self, view_id: str | None, view: dict[str, Any]) -> dict[str, Any]:
+        """What Slack's client does with a view_submission answer: `update` replaces the view
+        `view_id` (its id, root and previous view are kept); `push` (view_id None) stores a
+        new one. The view is validated like views.update; returns the stored view."""
+        problem = validate_view(view, expected_type="modal")
+        if problem is not None:
+            raise ValueError(f"{problem[0]}: {problem[1]}")
+        with self._lock:
+            current = self._views.get(view_id) if view_id else None
+            if current is None:
+                return self._store_view(view)
+            return self._store_view(
+                view,
+                view_id=current["id"],
+                root_view_id=current["root_view_id"],
+                previous_view_id=current["previous_view_id"],
+            )
 
     def view(self, view_id: str) -> dict[str, Any] | None:
         """The current state of a modal or home view by id."""
