@@ -14,6 +14,8 @@ from gunicorn.app.base import BaseApplication
 from slack_sdk.errors import SlackApiError
 
 from bot.app import create_app
+from bot.clock import Clock
+from bot.services import build_services
 from bot.settings import Settings
 from bot.web import SlackWsgiApp
 
@@ -24,10 +26,12 @@ DEFAULT_THREADS = 64
 class Runtime:
     """The app, its services and its scheduler, started and stopped together."""
 
-    def __init__(self, settings: Settings, *, with_scheduler: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, with_scheduler: bool = True, clock: Clock | None = None
+    ) -> None:
         from scheduler.runner import build_scheduler
 
-        self.app, self.services = create_app(settings)
+        self.app, self.services = create_app(settings, build_services(settings, clock=clock))
         self.wsgi = SlackWsgiApp(self.app, self.services.db, settings.slack_signing_secret)
         self.scheduler = build_scheduler(self.services) if with_scheduler else None
         self._stopped = threading.Event()

@@ -88,7 +88,6 @@ class Sandbox:
         self._lock = threading.RLock()
         self._seen_calls = 0
         self._trigger_owner: dict[str, str] = {}
-        self._response_owner: dict[str, tuple[str, str]] = {}
         self.fake = FakeSlack(bot_token=BOT_TOKEN)
         self.clock = app_clock.ManualClock(app_clock.SystemClock().now())
         self._servers: list[WSGIServer] = []
@@ -122,8 +121,7 @@ class Sandbox:
         database = Database(settings.database_url)
         database.migrate()
         database.dispose()
-        app_clock.install(self.clock)
-        self.runtime = Runtime(settings)
+        self.runtime = Runtime(settings, clock=self.clock)
         self.runtime.start()
         app_server = _serve(self.runtime.wsgi, self.host, 0)
         self._servers.append(app_server)
@@ -189,19 +187,18 @@ class Sandbox:
                 if owner is not None and call.response is not None:
                     self.sessions[owner].modals.append(call.response["view"]["id"])
 
-    def _remember(self, user_id: str, response: Any, channel: str | None = None) -> None:
+    def _remember(self, user_id: str, response: Any) -> None:
         if response.trigger_id:
             self._trigger_owner[response.trigger_id] = user_id
-        if response.response_url:
-            token = response.response_url.rsplit("/", 1)[-1]
-            self._response_owner[token] = (user_id, channel or "")
 
     def command(self, user_id: str, text: str, channel: str) -> dict[str, Any]:
         command, _sep, rest = text.strip().partition(" ")
         if command != "/mentoring":
             return {"notice": f"{command or text} is not a command of this app: try /mentoring"}
+        # Typed in the app's DM unless the page says otherwise, like Slack's message box.
+        channel = channel or self.fake.dm_channel(user_id)
         response = self.slack.command(user_id, rest, channel_id=channel)
-        self._remember(user_id, response, channel)
+        self._remember(user_id, response)
         self._settle()
         return {"status": response.status}
 
@@ -226,14 +223,20 @@ class Sandbox:
                 return {"notice": "That view is gone."}
             kwargs.update(view=view, values=request.get("values") or {})
         else:
-            channel = str(request.get("channel") or "")
-            message = next(
-                (m for m in self.fake.posted_messages(channel) if m["ts"] == request.get("ts")),
-                None,
-            )
+            channel, ts = str(request.get("channel") or ""), request.get("ts")
+            message = next((m for m in self.fake.posted_messages(channel) if m["ts"] == ts), None)
+            if message is None:  # a reply only this member sees
+                ephemeral = self.fake.ephemeral_messages(user_id, channel)
+                message = next((m for m in ephemeral if m["ts"] == ts), None)
+                kwargs["container"] = {
+                    "type": "message",
+                    "message_ts": ts,
+                    "channel_id": channel,
+                    "is_ephemeral": True,
+                }
             kwargs.update(message=message, channel_id=channel)
         response = self.slack.block_action(user_id, action_id, **kwargs)
-        self._remember(user_id, response, str(request.get("channel") or ""))
+        self._remember(user_id, response)
         self._settle()
         return {"status": response.status}
 
@@ -337,21 +340,8 @@ class Sandbox:
                 }
             )
         for conversation in result:
-            conversation["ephemeral"] = self._ephemeral_for(user_id, conversation["id"])
+            conversation["ephemeral"] = self.fake.ephemeral_messages(user_id, conversation["id"])
         return result
-
-    def _ephemeral_for(self, user_id: str, channel: str) -> list[dict[str, Any]]:
-        replies = []
-        for call in self.fake.calls("response_url"):
-            if not call.ok:
-                continue
-            owner = self._response_owner.get(str(call.params.get("_token")))
-            if owner is None or owner[0] != user_id:
-                continue
-            target = owner[1] or self.fake.dm_channel(user_id)
-            if target == channel:
-                replies.append(call.params)
-        return replies
 
     def state(self, user_id: str) -> dict[str, Any]:
         ctx = self._names()
@@ -370,13 +360,14 @@ class Sandbox:
             ]
             rendered += [
                 {
-                    "ts": "",
+                    "ts": r["ts"],
                     "channel": conversation["id"],
                     "html": message_html(r, ctx),
                     "ephemeral": True,
                 }
                 for r in conversation["ephemeral"]
             ]
+            rendered.sort(key=lambda item: float(item["ts"] or 0))
             conversations.append(
                 {
                     "id": conversation["id"],
