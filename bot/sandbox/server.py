@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 import secrets
 import threading
 import time
@@ -443,8 +444,9 @@ class Sandbox:
             if found is None:
                 return _json(404, {"error": "no such file"})
             name, data = found
-            disposition = f'attachment; filename="{name}"'
-            return "200 OK", [("Content-Disposition", disposition)], data
+            kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            disposition = f'inline; filename="{name}"'
+            return "200 OK", [("Content-Type", kind), ("Content-Disposition", disposition)], data
         if method != "POST":
             return _json(404, {"error": "not found"})
         length = int(environ.get("CONTENT_LENGTH") or 0)
