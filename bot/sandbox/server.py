@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import resources
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -28,6 +28,7 @@ from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot import clock as app_clock
+from bot.sandbox.forms import fill
 from bot.sandbox.render import RenderContext, message_html, view_html
 from bot.sandbox.workspace import (
     ADMIN_ID,
@@ -80,6 +81,9 @@ class Sandbox:
         seed: int = 1,
         database_url: str = "sqlite:///sandbox.db",
         host: str = "127.0.0.1",
+        start_at: datetime | None = None,
+        with_scheduler: bool = True,
+        serve_page: bool = True,
     ) -> None:
         self.host = host
         self.port = port
@@ -90,7 +94,9 @@ class Sandbox:
         self._seen_calls = 0
         self._trigger_owner: dict[str, str] = {}
         self.fake = FakeSlack(bot_token=BOT_TOKEN)
-        self.clock = app_clock.ManualClock(app_clock.SystemClock().now())
+        self.clock = app_clock.ManualClock(start_at or app_clock.SystemClock().now())
+        self.with_scheduler = with_scheduler
+        self.serve_page = serve_page
         self._servers: list[WSGIServer] = []
         self.runtime: Any = None
 
@@ -122,15 +128,16 @@ class Sandbox:
         database = Database(settings.database_url)
         database.migrate()
         database.dispose()
-        self.runtime = Runtime(settings, clock=self.clock)
+        self.runtime = Runtime(settings, clock=self.clock, with_scheduler=self.with_scheduler)
         self.runtime.start()
         app_server = _serve(self.runtime.wsgi, self.host, 0)
         self._servers.append(app_server)
         app_url = f"http://{self.host}:{app_server.server_port}/slack/events"
         self.slack = SlackRequests(app_url, secret, fake=self.fake, clock=time.time)
-        ui = _serve(self.wsgi, self.host, self.port)
-        self._servers.append(ui)
-        self.port = ui.server_port
+        if self.serve_page:
+            ui = _serve(self.wsgi, self.host, self.port)
+            self._servers.append(ui)
+            self.port = ui.server_port
         return self.url
 
     def stop(self) -> None:
@@ -299,6 +306,53 @@ class Sandbox:
         job.func(*job.args, **job.kwargs)
         self._settle()
         return {"ran": name}
+
+    # ------------------------------------------------------------------ scripted members (demo)
+
+    def top_modal(self, user_id: str) -> dict[str, Any] | None:
+        """The modal the member sees on top, or None."""
+        session = self.sessions[user_id]
+        return self.fake.view(session.modals[-1]) if session.modals else None
+
+    def answer_modal(self, user_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        """Submits the top modal with `answers` by block id (initial values for the rest)."""
+        view = self.top_modal(user_id)
+        if view is None:
+            return {"notice": "no modal open"}
+        return self.submit(user_id, view["id"], fill(view, answers))
+
+    def visible_messages(self, user_id: str) -> list[dict[str, Any]]:
+        """Every message the member can see (DM, group DMs, channels, replies only to them)."""
+        found = []
+        for conversation in self._conversations(user_id):
+            found.extend(conversation["messages"])
+            found.extend({**m, "ephemeral": True} for m in conversation["ephemeral"])
+        return found
+
+    def click(self, user_id: str, action_id: str, value: str | None = None) -> dict[str, Any]:
+        """Clicks the newest button `action_id` (with `value`, if given) the member can see."""
+        for message in reversed(self.visible_messages(user_id)):
+            for block in message.get("blocks") or []:
+                for element in block.get("elements") or [block.get("accessory") or {}]:
+                    if element.get("action_id") != action_id:
+                        continue
+                    if value is not None and element.get("value") != value:
+                        continue
+                    return self.action(
+                        user_id,
+                        {
+                            "surface": "message",
+                            "channel": message["channel"],
+                            "ts": message["ts"],
+                            "action": {
+                                "action_id": action_id,
+                                "block_id": block.get("block_id") or "b",
+                                "type": element.get("type", "button"),
+                                "value": element.get("value"),
+                            },
+                        },
+                    )
+        return {"notice": f"no {action_id} button in sight"}
 
     # ------------------------------------------------------------------ what a member sees
 

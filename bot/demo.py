@@ -1,0 +1,277 @@
+"""`reverse-mentoring demo`: a whole programme, simulated months, in one command.
+
+The real app (the sandbox's set-up: same Bolt app, listeners, jobs and storage, against the
+packaged simulated Slack) is driven the way people would drive it: signed slash commands, modal
+submissions and clicks, with the scheduler's jobs run at simulated times on the app's clock. No
+handler or job has a demo branch; the demo only plays the people. What everyone saw is written
+to `--out` (a text and an HTML transcript, files the app uploaded, the export), and the closing
+figures come from the app's own report code over the stored data.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import random
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.sandbox.forms import option_values
+from bot.sandbox.render import RenderContext, message_html
+from bot.sandbox.server import Sandbox
+from bot.sandbox.workspace import ADMIN_ID, COMMUNITY_CHANNEL, SeedPerson
+from bot.simulated_slack import FakeSlack
+
+DEFAULT_START = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)  # a Monday morning
+
+
+@dataclass
+class Progress:
+    """A one-line progress bar on stderr (quiet when not a terminal)."""
+
+    total: int
+    stream: TextIO = sys.stderr
+    done: int = 0
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        if not self.stream.isatty():
+            return
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        bar = "#" * filled + "." * (width - filled)
+        self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label:<40}")
+        self.stream.flush()
+        if self.done >= self.total:
+            self.stream.write("\n")
+
+
+@dataclass
+class DemoResult:
+    out: Path
+    people: int
+    pairs: int
+    summary: list[str] = field(default_factory=list)
+
+
+class Demo:
+    def __init__(
+        self, *, people: int, months: int, seed: int, out: Path, database_url: str
+    ) -> None:
+        self.months = months
+        self.rng = random.Random(seed)
+        self.out = out
+        self.box = Sandbox(
+            port=0,
+            people=people,
+            seed=seed,
+            database_url=database_url,
+            start_at=DEFAULT_START,
+            with_scheduler=False,
+            serve_page=False,
+        )
+        self.roles: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ the story
+
+    def members(self) -> list[SeedPerson]:
+        return [p for p in self.box.people if not p.is_admin]
+
+    def set_up_programme(self) -> None:
+        box = self.box
+        box.command(ADMIN_ID, "/mentoring program", "")
+        start = box.clock.now().date()
+        end = date(
+            start.year + (start.month + self.months) // 12,
+            (start.month + self.months) % 12 or 12,
+            28,
+        )
+        box.answer_modal(
+            ADMIN_ID,
+            {
+                "name": "Digital Leaders 2027",
+                "goals": "80% of leaders complete 6 sessions with their mentor\n"
+                "Leaders rate their digital confidence 1 point higher after 6 months",
+                "start_date": start.isoformat(),
+                "end_date": end.isoformat(),
+                "community_channel": COMMUNITY_CHANNEL[0],
+            },
+        )
+
+    def enroll_everyone(self, progress: Progress) -> None:
+        box = self.box
+        for index, person in enumerate(self.members()):
+            role = "mentor" if index % 2 == 0 else "mentee"
+            self.roles[person.user_id] = role
+            box.command(person.user_id, "/mentoring join", "")
+            view = box.top_modal(person.user_id)
+            if view is None:
+                continue
+            topics = [
+                t for t in option_values(view, "topics_offered") if not t.startswith("growth_")
+            ]
+            growth = [
+                t for t in option_values(view, "development_areas") if t.startswith("growth_")
+            ]
+            chosen = self.rng.sample(topics, k=min(2, len(topics)))
+            answers: dict[str, Any] = {
+                "role": role,
+                "department": person.department,
+                "seniority": "early_career" if role == "mentor" else "executive",
+                "meeting_frequency": "monthly",
+                "meeting_format": self.rng.choice(["video", "in_person", "any"]),
+                "available_days": self.rng.sample(["mon", "tue", "wed", "thu", "fri"], k=3),
+                "time_of_day": "any",
+                "consent": ["yes"] if self.rng.random() < 0.8 else [],
+                "personal_goals": "Learn by doing, one tool at a time",
+            }
+            if role == "mentor":
+                answers["topics_offered"] = chosen
+                answers["development_areas"] = self.rng.sample(growth, k=min(1, len(growth)))
+            else:
+                answers["topics_wanted"] = chosen
+            if person.manager_id and person.manager_id != person.user_id:
+                answers["manager"] = person.manager_id
+            box.answer_modal(person.user_id, answers)
+            progress.step(f"enrolled {index + 1}/{len(self.members())}")
+
+    def match_and_approve(self) -> None:
+        box = self.box
+        box.command(ADMIN_ID, "/mentoring match", "")
+        view = box.top_modal(ADMIN_ID)
+        if view is not None and view.get("submit"):
+            box.answer_modal(ADMIN_ID, {})
+
+    def pairs_set_goals(self) -> None:
+        for person in self.members():
+            if self.roles.get(person.user_id) != "mentee":
+                continue
+            self.box.click(person.user_id, "pair_set_goals")
+            if self.box.top_modal(person.user_id) is None:
+                continue
+            self.box.answer_modal(
+                person.user_id,
+                {
+                    "goal_1": "Use an AI assistant for meeting notes every week",
+                    "measure_1": "4 weeks in a row",
+                    "goal_2": "Post one LinkedIn update a month",
+                    "measure_2": "3 posts",
+                },
+            )
+
+    def one_pair_asks_to_rematch(self) -> None:
+        mentees = [p for p in self.members() if self.roles.get(p.user_id) == "mentee"]
+        if not mentees:
+            return
+        asker = mentees[-1]
+        self.box.command(asker.user_id, "/mentoring rematch", "")
+        if self.box.top_modal(asker.user_id) is not None:
+            self.box.answer_modal(asker.user_id, {"reason": "Our schedules never line up."})
+            self.box.click(ADMIN_ID, "rematch_end")
+
+    def run(self, progress: Progress) -> DemoResult:
+        self.set_up_programme()
+        progress.step("programme set up")
+        self.enroll_everyone(progress)
+        self.match_and_approve()
+        progress.step("matched and introduced")
+        self.pairs_set_goals()
+        progress.step("pair goals set")
+        self.one_pair_asks_to_rematch()
+        progress.step("a re-match")
+        for month in range(1, self.months + 1):
+            self.box.advance("month")
+            progress.step(f"month {month}")
+        return self.write()
+
+    # ------------------------------------------------------------------ what everyone saw
+
+    def _context(self) -> RenderContext:
+        return self.box._names()
+
+    def write(self) -> DemoResult:
+        self.out.mkdir(parents=True, exist_ok=True)
+        people = self.box.people
+        text_lines: list[str] = []
+        sections: list[str] = []
+        ctx = self._context()
+        for person in people:
+            seen = sorted(self.box.visible_messages(person.user_id), key=lambda m: float(m["ts"]))
+            role = "admin" if person.is_admin else self.roles.get(person.user_id, "")
+            title = f"{person.name} ({person.office.city}, {person.office.locale}, {role})"
+            text_lines.append("=" * len(title))
+            text_lines.append(title)
+            text_lines.append("=" * len(title))
+            items = []
+            for message in seen:
+                where = (
+                    ctx.channel_name(message["channel"])
+                    if message["channel"].startswith("C")
+                    else message["channel"]
+                )
+                text_lines.append(f"[{where}] {FakeSlack.message_text(message)}")
+                items.append(f'<div class="msg">{message_html(message, ctx)}</div>')
+            text_lines.append("")
+            sections.append(
+                f'<section id="{html.escape(person.user_id)}"><h2>{html.escape(title)}</h2>'
+                + "".join(items)
+                + "</section>"
+            )
+        (self.out / "transcript.txt").write_text("\n".join(text_lines), encoding="utf-8")
+        page = (
+            '<!doctype html><html><head><meta charset="utf-8"><title>Demo transcript</title>'
+            "</head><body><h1>Reverse Mentoring demo: what everyone saw (simulated)</h1>"
+            + "".join(sections)
+            + "</body></html>"
+        )
+        (self.out / "transcript.html").write_text(page, encoding="utf-8")
+        for upload in self.box.fake.uploaded_files():
+            (self.out / f"{upload['id']}-{upload['name']}").write_bytes(bytes(upload["bytes"]))
+        pairs = self._count_pairs()
+        return DemoResult(self.out, len(self.members()), pairs)
+
+    def _count_pairs(self) -> int:
+        from storage import repositories as repo
+        from storage.models import PairStatus
+
+        with self.box.runtime.services.db.session() as session:
+            program = repo.active_program(session)
+            if program is None:
+                return 0
+            return len(repo.pairs(session, program.id or 0, [PairStatus.ACTIVE, PairStatus.ENDED]))
+
+
+def run_demo(
+    *,
+    people: int = 40,
+    months: int = 3,
+    seed: int = 1,
+    out: Path = Path("demo-output"),
+    progress_stream: TextIO = sys.stderr,
+    on_summary: Callable[[str], None] = print,
+) -> DemoResult:
+    """Runs the demo on a fresh SQLite database; returns where the output went."""
+    with tempfile.TemporaryDirectory() as folder:
+        demo = Demo(
+            people=people,
+            months=months,
+            seed=seed,
+            out=out,
+            database_url=f"sqlite:///{folder}/demo.db",
+        )
+        demo.box.start()
+        try:
+            progress = Progress(total=people + 5 + months, stream=progress_stream)
+            result = demo.run(progress)
+        finally:
+            demo.box.stop()
+    on_summary(f"{result.people} people, {result.pairs} pairs; output in {result.out}")
+    (out / "summary.json").write_text(
+        json.dumps({"people": result.people, "pairs": result.pairs}, indent=2), encoding="utf-8"
+    )
+    return result
