@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
         "sandbox", help="try the app in a browser against a simulated Slack workspace"
     )
     _sandbox_options(sandbox)
+    demo = commands.add_parser(
+        "demo", help="run a whole programme over simulated months against the simulated Slack"
+    )
+    demo.add_argument("--people", type=_positive, default=40)
+    demo.add_argument("--months", type=_positive, default=3)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--out", default="demo-output", help="folder for transcripts and files")
     start = commands.add_parser(
         "start", help="serve when Slack credentials are set, otherwise start the sandbox"
     )
@@ -139,6 +146,13 @@ def main(argv: list[str] | None = None) -> int:
         args.command, args.http, args.workers, args.threads = "serve", False, 1, 64
     if args.command == "sandbox":
         return _sandbox(args)
+    if args.command == "demo":
+        from pathlib import Path
+
+        from bot.demo import run_demo
+
+        run_demo(people=args.people, months=args.months, seed=args.seed, out=Path(args.out))
+        return 0
     http = args.command == "serve" and (args.http or not settings.socket_mode)
     if args.command == "serve":
         missing = settings.missing_slack_credentials()
