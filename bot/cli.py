@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from bot.demo import run_demo
 
+        logging.getLogger().setLevel(logging.WARNING)  # the progress bar and summary speak
         run_demo(people=args.people, months=args.months, seed=args.seed, out=Path(args.out))
         return 0
     http = args.command == "serve" and (args.http or not settings.socket_mode)
