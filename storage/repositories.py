@@ -788,3 +788,31 @@ def export_rows(session: Session, model: type[SQLModel], columns: Sequence[str])
     chosen = [table.c[name] for name in columns]
     order = list(table.primary_key.columns)
     return list(session.execute(select(*chosen).order_by(*order)).all())
+
+
+def set_round_invited(session: Session, round_id: int, invited: int) -> None:
+    session.execute(
+        update(PulseRound)
+        .where(col(PulseRound.id) == round_id)
+        .values(invited=invited)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_reminded(session: Session, pulse: PulseRound, when: datetime) -> bool:
+    """Claims the round's one reminder (False when it was sent already)."""
+    statement = (
+        update(PulseRound)
+        .where(col(PulseRound.id) == pulse.id, col(PulseRound.reminded_at).is_(None))
+        .values(reminded_at=when)
+        .execution_options(synchronize_session=False)
+    )
+    return session.exec(statement).rowcount == 1  # type: ignore[call-overload]
+
+
+def vacuum_pulse_tables(engine: Any) -> None:
+    """PostgreSQL: drop the dead row versions an open round's answers left behind."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM pulse_tally, pulse_text, pulse_round")
