@@ -816,3 +816,12 @@ def vacuum_pulse_tables(engine: Any) -> None:
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("VACUUM pulse_tally, pulse_text, pulse_round")
+
+
+def all_programs(session: Session) -> Sequence[Program]:
+    return session.exec(select(Program).order_by(col(Program.id))).all()
+
+
+def checkin_periods(session: Session) -> dict[int, str]:
+    rows = session.exec(select(CheckInCycle.id, CheckInCycle.period)).all()
+    return {int(cycle_id): period for cycle_id, period in rows if cycle_id is not None}
