@@ -108,6 +108,7 @@ def run_pulse(services: Services, at: datetime, *, dry_run: bool = False) -> Job
                 _queue(session, report, person, key, PULSE_REMINDER, message, at)
         kind = pulse.due_kind(program, rounds, at)
         if kind is None:
+            report.notes.append("no survey due")
             return
         invitees = pulse.eligible(people, at)
         if not invitees:

@@ -220,6 +220,7 @@ def match_check_number(introduced_at: datetime | None, at: datetime) -> int:
 
 # Answers ------------------------------------------------------------------------------------
 
+REST = "\x00rest"  # the respondents of groups without a cell of their own
 RECORDED = "recorded"
 ALREADY = "already"
 CLOSED = "closed"
@@ -354,7 +355,10 @@ def round_result(
     for prefix, target in (("role:", result.by_role), ("dept:", result.by_department)):
         mine = {d[len(prefix) :]: g for d, g in groups.items() if d.startswith(prefix)}
         counts = {k: g.respondents for k, g in mine.items() if g.respondents}
-        hidden = suppressed(counts, threshold)
+        # People in groups too small to have a cell are the total minus the cells: they count
+        # as one more (never shown) cell, so suppression also protects them.
+        rest = overall.respondents - sum(counts.values())
+        hidden = suppressed({**counts, REST: rest} if rest > 0 else counts, threshold)
         for key in sorted(counts):
             target[key] = None if key in hidden else mine[key]
     result.texts = {q: list(t) for q, t in texts.items()}

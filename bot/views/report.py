@@ -52,7 +52,7 @@ def topic_rows(report: Report, _: Translator) -> list[tuple[str, int, int]]:
 
 def _group_line(name: str, group: pulse.GroupResult | None, _: Translator) -> str:
     if group is None:
-        return _("{group}: hidden (small group)", group=name)
+        return _("{group}: hidden (protects a small group)", group=name)
     parts = [f"n={group.respondents}"]
     for key, title in (("value", _("value")), ("pairing", _("pairing"))):
         if key in group.averages:
