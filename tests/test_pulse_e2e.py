@@ -341,3 +341,48 @@ def test_export_round_trips_german_and_vietnamese_and_hides_private_notes(
     uploads = eventually(lambda: app.fake.uploaded_files())
     by_name = {f["name"]: f["bytes"] for f in uploads}
     assert by_name["participants.csv"] == files["participants.csv"]
+
+
+def test_cli_export_writes_the_same_files(database: Any, tmp_path: Any) -> None:
+    """`reverse-mentoring export` uses the one export function: stdout, a folder or a zip."""
+    import os
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    from storage.models import Program
+
+    with database.session() as session:
+        program = Program(name="Vòng 1 – Größe")
+        session.add(program)
+        session.flush()
+        session.add(
+            Participant(
+                program_id=program.id,
+                slack_user_id="UCLI",
+                role="mentee",
+                display_name="Đặng Văn Lâm",
+            )
+        )
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+    env |= {"DATABASE_URL": database.url, "PYTHONPATH": str(root)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "export", *args], env=env, cwd=tmp_path,
+            capture_output=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result
+
+    document = json.loads(cli().stdout)
+    assert document["participants"][0]["display_name"] == "Đặng Văn Lâm"
+    cli("--format", "csv", "--output", str(tmp_path / "out"))
+    expected = dict(export_files(database, "csv"))
+    for name, data in expected.items():
+        assert (tmp_path / "out" / name).read_bytes() == data
+    cli("--format", "csv", "--output", str(tmp_path / "all.zip"))
+    with zipfile.ZipFile(tmp_path / "all.zip") as archive:
+        assert archive.read("participants.csv") == expected["participants.csv"]
