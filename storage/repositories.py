@@ -825,3 +825,15 @@ def all_programs(session: Session) -> Sequence[Program]:
 def checkin_periods(session: Session) -> dict[int, str]:
     rows = session.exec(select(CheckInCycle.id, CheckInCycle.period)).all()
     return {int(cycle_id): period for cycle_id, period in rows if cycle_id is not None}
+
+
+def pair_states(
+    session: Session, program_id: int
+) -> list[tuple[int, str, datetime | None, datetime | None]]:
+    """(id, status, last_met_at, introduced_at) of every pair: the report needs no more."""
+    rows = session.exec(
+        select(Pair.id, Pair.status, Pair.last_met_at, Pair.introduced_at).where(
+            Pair.program_id == program_id
+        )
+    ).all()
+    return [(int(i or 0), s, met, intro) for i, s, met, intro in rows]

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.domain import pulse
-from bot.domain.overview import TopicBalance, enrollment_overview
+from bot.domain.overview import TopicBalance
+from bot.domain.programs import all_topics, growth_catalogue, is_archived
 from storage import repositories as repo
 from storage.models import PairStatus, Program, PulseKind
 
@@ -55,25 +56,41 @@ class Report:
         return pulse.threshold_of(self.program)
 
 
+def topic_balance(session: Session, program: Program) -> list[TopicBalance]:
+    """Topic demand vs supply counted in SQL (the enrollment overview loads every person)."""
+    counts = repo.topic_demand_supply(session, program.id or 0)
+    growth = {t["id"] for t in growth_catalogue()}
+    topics = []
+    for topic in all_topics(program):
+        held = counts.get(topic["id"], repo.TopicCounts())
+        optional = topic["id"] in growth or is_archived(topic)
+        if held.offered or held.demand or not optional:
+            archived = is_archived(topic)
+            topics.append(
+                TopicBalance(topic["id"], topic["label"], held.offered, held.demand, archived)
+            )
+    topics.sort(key=lambda t: (t.supply - t.demand, -t.demand))
+    return topics
+
+
 def build_report(session: Session, program: Program, at: datetime) -> Report:
     program_id = program.id or 0
-    all_pairs = repo.pairs(session, program_id)
+    states = repo.pair_states(session, program_id)
     met = repo.last_met(session, program_id)
     rematch = repo.open_rematch_pairs(session, program_id)
-    active = [p for p in all_pairs if p.status == PairStatus.ACTIVE]
     at_risk = 0
-    for pair in active:
-        last = max(
-            [t for t in (met.get(pair.id or 0), pair.last_met_at, pair.introduced_at) if t],
-            default=None,
-        )
-        if pair.id in rematch or (last is not None and at - last > AT_RISK_AFTER):
+    for pair_id, status, last_met_at, introduced_at in states:
+        if status != PairStatus.ACTIVE:
+            continue
+        last = max([t for t in (met.get(pair_id), last_met_at, introduced_at) if t], default=None)
+        if pair_id in rematch or (last is not None and at - last > AT_RISK_AFTER):
             at_risk += 1
+    by_status = {s: sum(1 for _i, st, _m, _n in states if st == s) for s in PairStatus}
     pairs = {
-        "active": len(active),
+        "active": by_status[PairStatus.ACTIVE],
         "at_risk": at_risk,
-        "ended": sum(1 for p in all_pairs if p.status == PairStatus.ENDED),
-        "proposed": sum(1 for p in all_pairs if p.status == PairStatus.PROPOSED),
+        "ended": by_status[PairStatus.ENDED],
+        "proposed": by_status[PairStatus.PROPOSED],
     }
     cycles = []
     ratings = rating_sum = 0
@@ -84,8 +101,8 @@ def build_report(session: Session, program: Program, at: datetime) -> Report:
         rating_sum += row.rating_sum
     goals, progress = repo.goal_figures(session, program_id)
     sessions = repo.sessions_per_pair(session, program_id)
-    introduced = [p for p in all_pairs if p.status in (PairStatus.ACTIVE, PairStatus.ENDED)]
-    reached = sum(1 for p in introduced if sessions.get(p.id or 0, 0) >= SESSIONS_TARGET)
+    introduced = [i for i, st, _m, _n in states if st in (PairStatus.ACTIVE, PairStatus.ENDED)]
+    reached = sum(1 for i in introduced if sessions.get(i, 0) >= SESSIONS_TARGET)
     return Report(
         program=program,
         by_role_status=repo.count_by_role_status(session, program_id),
@@ -97,5 +114,5 @@ def build_report(session: Session, program: Program, at: datetime) -> Report:
         pairs_with_target_sessions=(reached, len(introduced)),
         surveys=pulse.results(session, program, [PulseKind.PULSE, PulseKind.FINAL]),
         match_checks=pulse.results(session, program, [PulseKind.MATCH_CHECK]),
-        topics=enrollment_overview(session, program).topics,
+        topics=topic_balance(session, program),
     )
