@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.domain import notices, pairing, pulse
+from bot.i18n import translator
 from bot.services import Services
 from bot.views import matching as matching_views
 from bot.views import pulse as views
@@ -90,8 +91,9 @@ def _help_request(
     _program, participant = repo.current_participant(session, user_id)
     if participant is None:
         return
-    _ = services.translator_for(user_id)
-    request = pairing.request_rematch(session, participant, views.match_help_reason(_), pair_id)
+    # Stored once and quoted to every admin: in the workspace's default language.
+    reason = views.match_help_reason(translator(services.settings.default_locale))
+    request = pairing.request_rematch(session, participant, reason, pair_id)
     if not isinstance(request, RematchRequest):
         return
     pair = session.get(Pair, request.pair_id)
