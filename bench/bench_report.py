@@ -93,7 +93,7 @@ def seed(db: Database, size: int, rng: random.Random) -> int:
                 }
             )  # fmt: skip
         session.execute(insert(Participant), rows)
-        ids = [p.id for p in session.query(Participant).order_by(Participant.id)]  # type: ignore[arg-type]
+        ids = list(session.exec(select(Participant.id).order_by(Participant.id)).all())  # type: ignore[arg-type]
         pairs = [
             {"program_id": program_id, "mentor_id": ids[i], "mentee_id": ids[half + i],
              "status": "active", "score": 5, "reasons": [], "created_at": START,
@@ -101,7 +101,7 @@ def seed(db: Database, size: int, rng: random.Random) -> int:
             for i in range(half)
         ]  # fmt: skip
         session.execute(insert(Pair), pairs)
-        pair_ids = [p.id for p in session.query(Pair).order_by(Pair.id)]  # type: ignore[arg-type]
+        pair_ids = list(session.exec(select(Pair.id).order_by(Pair.id)).all())  # type: ignore[arg-type]
         goals = [
             {"pair_id": pair_id, "title": "Goal", "progress": rng.randint(0, 100),
              "status": rng.choice(["open", "done"]), "created_at": START, "updated_at": START}
@@ -123,7 +123,7 @@ def seed(db: Database, size: int, rng: random.Random) -> int:
                          "submitted_at": START + timedelta(days=30 * month)}
                     )  # fmt: skip
             session.execute(insert(CheckInResponse), responses)
-            people = session.query(Participant).all()
+            people = list(session.exec(select(Participant)).all())
             opened = pulse.open_round(
                 session, program, PulseKind.PULSE, START + timedelta(days=30 * month), people
             )
@@ -136,7 +136,7 @@ def seed(db: Database, size: int, rng: random.Random) -> int:
 
 def _fill_tallies(session: Any, opened: PulseRound, rng: random.Random) -> None:
     """Aggregate counts as if 80% had answered (answers themselves are timed separately)."""
-    cells = session.query(PulseTally).filter(PulseTally.round_id == opened.id).all()
+    cells = session.exec(select(PulseTally).where(PulseTally.round_id == opened.id)).all()
     for cell in cells:
         cell.n = rng.randint(0, 400) if cell.dimension == "all" else rng.randint(0, 60)
     session.flush()
