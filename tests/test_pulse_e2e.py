@@ -130,6 +130,11 @@ def test_pulse_round_by_twelve_people_shows_only_groups_at_the_threshold(
         with app.db.session() as session:
             opened = session.exec(select(PulseRound)).one()
             assert (opened.kind, opened.invited, opened.answered) == ("pulse", 12, 0)
+        # Each invitation is in the person's language.
+        german = _message_to(app, "UMTE00", "pulse_open")
+        vietnamese = _message_to(app, "UMTE01", "pulse_open")
+        assert "Umfrage beantworten" in json.dumps(german.params["blocks"], ensure_ascii=False)
+        assert "Trả lời khảo sát" in json.dumps(vietnamese.params["blocks"], ensure_ascii=False)
         values = [5, 4, 4, 3, 5, 4, 2, 5, 5, 4, 3, 4]
         for index, person in enumerate(people):
             view = _click(app, person.user_id, "pulse_open")
