@@ -1,4 +1,4 @@
-"""`reverse-mentoring` (also `python -m bot`): serve, sandbox, start, db upgrade."""
+"""`reverse-mentoring` (also `python -m bot`): serve, sandbox, start, db upgrade, export."""
 
 from __future__ import annotations
 
@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply pending migrations")
+    export = commands.add_parser("export", help="export the programme data (JSON or CSV)")
+    export.add_argument("--format", choices=("json", "csv"), default="json")
+    export.add_argument("--output", default=None, help="file, folder or .zip (default: stdout)")
     return parser
 
 
@@ -183,6 +186,15 @@ def main(argv: list[str] | None = None) -> int:
         database.dispose()
     if args.command == "db":
         log.info("database is up to date")
+        return 0
+    if args.command == "export":
+        from bot.domain.export import write_export
+
+        database = Database(settings.database_url)
+        try:
+            write_export(database, args.format, args.output)
+        finally:
+            database.dispose()
         return 0
 
     problem = _check_slack(settings)

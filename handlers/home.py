@@ -9,6 +9,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.overview import enrollment_overview
+from bot.domain.report import build_report
 from bot.services import Services
 from bot.views.home import HomeState, home_view
 from handlers.context import services_of
@@ -23,8 +24,9 @@ def home_state(services: Services, user_id: str) -> HomeState:
         program, participant = repo.current_participant(session, user_id)
         partners = repo.active_partners(session, participant) if participant else []
         overview = enrollment_overview(session, program) if program and is_admin else None
+        report = build_report(session, program, services.clock.now()) if overview else None
     partner_ids = [partner.slack_user_id for partner in partners]
-    return HomeState(program, participant, partner_ids, is_admin, overview)
+    return HomeState(program, participant, partner_ids, is_admin, overview, report)
 
 
 def publish_home(services: Services, user_id: str) -> None:

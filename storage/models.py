@@ -8,7 +8,7 @@ Schema changes go through Alembic migrations in `storage/migrations`.
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -335,43 +335,86 @@ class CheckInResponse(SQLModel, table=True):
     submitted_at: datetime = _created()
 
 
-class PulseSurvey(SQLModel, table=True):
-    __tablename__ = "pulse_survey"
+class PulseKind(StrEnum):
+    PULSE = "pulse"  # the regular pulse survey
+    FINAL = "final"  # the end-of-programme survey (replaces the last pulse)
+    MATCH_CHECK = "match_check"  # "Is your match working?" answers of one month
+
+
+def _random_key() -> str:
+    return secrets.token_hex(16)
+
+
+class PulseRound(SQLModel, table=True):
+    """One survey round. Its counters are the only per-round figures kept while it is open.
+
+    Anonymity (see bot/domain/pulse.py): nothing here or in the tables below records who gave
+    which answer, when, or in which order.
+    """
+
+    __tablename__ = "pulse_round"
     __table_args__ = (
-        UniqueConstraint("program_id", "period"),
-        _one_of("status", CycleStatus, "pulse_survey"),
+        UniqueConstraint("program_id", "kind", "period"),
+        _one_of("status", CycleStatus, "pulse_round"),
+        _one_of("kind", PulseKind, "pulse_round"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     program_id: int = Field(foreign_key="program.id", index=True)
-    period: str = Field(max_length=20)
-    questions: list[dict[str, Any]] = _json([])
+    kind: str = Field(default=PulseKind.PULSE, max_length=20)
+    period: str = Field(max_length=20)  # the opening day, "2027-02-12" (a month for checks)
     opens_at: datetime = _created()
-    closes_at: datetime | None = _ts()
+    closes_at: datetime | None = _ts()  # the answer window's end
+    closed_at: datetime | None = _ts()  # when results became visible
     status: str = Field(default=CycleStatus.OPEN, max_length=20)
+    invited: int = 0
+    answered: int = 0
+    reminded_at: datetime | None = _ts()
 
 
 class PulseParticipation(SQLModel, table=True):
-    """Who has answered (to stop double answers). Deliberately not linked to any answer."""
+    """Who has answered a round (refuses a second answer). A random key, no time, no order:
+    on SQLite the table has no rowid, so rows are stored by that random key."""
 
     __tablename__ = "pulse_participation"
-    __table_args__ = (UniqueConstraint("survey_id", "participant_id"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "participant_id"),
+        {"sqlite_with_rowid": False},
+    )
 
-    id: int | None = Field(default=None, primary_key=True)
-    survey_id: int = Field(foreign_key="pulse_survey.id", index=True)
+    id: str = Field(default_factory=_random_key, primary_key=True, max_length=32)
+    round_id: int = Field(foreign_key="pulse_round.id")
     participant_id: int = Field(foreign_key="participant.id")
-    answered_on: date | None = None  # a day, never a time: timestamps could re-identify
 
 
-class PulseAnswer(SQLModel, table=True):
-    """An anonymous answer: random key, coarse group only, no person, no timestamp."""
+class PulseTally(SQLModel, table=True):
+    """Aggregate answer counts: n people in `dimension` gave `value` to `question`.
 
-    __tablename__ = "pulse_answer"
+    Every cell of a round is created when it opens and every answer rewrites every cell of its
+    round (n + 1 where chosen, n + 0 elsewhere), so no cell's version tells whose answer it was.
+    """
 
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex, primary_key=True, max_length=32)
-    survey_id: int = Field(foreign_key="pulse_survey.id", index=True)
-    respondent_group: str = Field(max_length=20)  # "mentor" | "mentee"
-    answers: dict[str, Any] = _json({})
+    __tablename__ = "pulse_tally"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    round_id: int = Field(foreign_key="pulse_round.id", primary_key=True)
+    dimension: str = Field(primary_key=True, max_length=120)  # all | role:x | dept:x
+    question: str = Field(primary_key=True, max_length=20)
+    value: int = Field(primary_key=True)
+    n: int = 0
+
+
+class PulseText(SQLModel, table=True):
+    """Free-text answers of a round, held back: one shuffled list per question, rewritten by
+    every answer, released (shown) only once the round has closed with enough respondents."""
+
+    __tablename__ = "pulse_text"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    round_id: int = Field(foreign_key="pulse_round.id", primary_key=True)
+    question: str = Field(primary_key=True, max_length=20)
+    texts: list[str] = _json([])
+    released: bool = False
 
 
 class ShoutOut(SQLModel, table=True):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -26,6 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
+    CheckInCycle,
     CheckInResponse,
     Goal,
     MatchRun,
@@ -40,6 +41,10 @@ from storage.models import (
     ProcessedEvent,
     Program,
     ProgramStatus,
+    PulseParticipation,
+    PulseRound,
+    PulseTally,
+    PulseText,
     RematchRequest,
     RematchStatus,
     Role,
@@ -518,3 +523,317 @@ def prune_events(session: Session, before: datetime) -> int:
     """Forgets event ids seen before `before` (Slack stops re-delivering within minutes)."""
     result = session.execute(delete(ProcessedEvent).where(col(ProcessedEvent.seen_at) < before))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# Pulse surveys (anonymous: see bot/domain/pulse.py for why each write looks like this) -----
+
+
+def pulse_rounds(
+    session: Session, program_id: int, kinds: Iterable[str] | None = None
+) -> Sequence[PulseRound]:
+    query = select(PulseRound).where(PulseRound.program_id == program_id)
+    if kinds is not None:
+        query = query.where(col(PulseRound.kind).in_(list(kinds)))
+    return session.exec(query.order_by(col(PulseRound.opens_at), col(PulseRound.id))).all()
+
+
+def pulse_round(session: Session, round_id: int) -> PulseRound | None:
+    return session.exec(
+        select(PulseRound)
+        .where(PulseRound.id == round_id)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def pulse_round_for(session: Session, program_id: int, kind: str, period: str) -> PulseRound | None:
+    return session.exec(
+        select(PulseRound).where(
+            PulseRound.program_id == program_id,
+            PulseRound.kind == kind,
+            PulseRound.period == period,
+        )
+    ).first()
+
+
+def create_pulse_round(
+    session: Session,
+    pulse: PulseRound,
+    cells: Iterable[tuple[str, str, int]],
+    text_questions: Iterable[str],
+) -> PulseRound:
+    """The round with every tally cell (dimension, question, value) at 0 and empty text lists."""
+    save(session, pulse)
+    rows = [
+        {"round_id": pulse.id, "dimension": d, "question": q, "value": v, "n": 0}
+        for d, q, v in cells
+    ]
+    if rows:
+        session.execute(PulseTally.__table__.insert(), rows)  # type: ignore[attr-defined]
+    for question in text_questions:
+        session.add(PulseText(round_id=pulse.id or 0, question=question, texts=[]))
+    session.flush()
+    return pulse
+
+
+def has_answered(session: Session, round_id: int, participant_id: int) -> bool:
+    return (
+        session.exec(
+            select(PulseParticipation.id).where(
+                PulseParticipation.round_id == round_id,
+                PulseParticipation.participant_id == participant_id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def respondents(session: Session, round_id: int) -> set[int]:
+    rows = session.exec(
+        select(PulseParticipation.participant_id).where(PulseParticipation.round_id == round_id)
+    ).all()
+    return set(rows)
+
+
+def record_pulse_answer(
+    session: Session,
+    round_id: int,
+    participant_id: int,
+    dimensions: Sequence[str],
+    chosen: dict[str, int],
+    texts: dict[str, str],
+    insert_at: Callable[[int], int],
+) -> bool:
+    """Participation, counters, tallies and held-back text in ONE transaction; False (and
+    nothing written but a lock) when the person already answered this round.
+
+    Every tally cell and every text list of the round is rewritten whatever the answer, so all
+    of them carry this transaction's version (xmin) and none tells what was chosen.
+    """
+    pulse = session.get(PulseRound, round_id)
+    if pulse is None or not lock(session, pulse, "open"):
+        return False
+    if has_answered(session, round_id, participant_id):
+        return False
+    session.add(PulseParticipation(round_id=round_id, participant_id=participant_id))
+    session.execute(
+        update(PulseRound)
+        .where(col(PulseRound.id) == round_id)
+        .values(answered=PulseRound.answered + 1)
+        .execution_options(synchronize_session=False)
+    )
+    picked = or_(
+        *(
+            and_(col(PulseTally.question) == question, col(PulseTally.value) == value)
+            for question, value in chosen.items()
+        )
+    )
+    hit = and_(col(PulseTally.dimension).in_(list(dimensions)), picked)
+    session.execute(
+        update(PulseTally)
+        .where(col(PulseTally.round_id) == round_id)
+        .values(n=PulseTally.n + case((hit, 1), else_=0))
+        .execution_options(synchronize_session=False)
+    )
+    for row in session.exec(
+        select(PulseText)
+        .where(PulseText.round_id == round_id)
+        .execution_options(populate_existing=True)
+    ).all():
+        current = list(row.texts)
+        text = texts.get(row.question)
+        if text:
+            current.insert(insert_at(len(current) + 1), text)
+        session.execute(
+            update(PulseText)
+            .where(col(PulseText.round_id) == round_id, col(PulseText.question) == row.question)
+            .values(texts=current)
+            .execution_options(synchronize_session=False)
+        )
+    session.flush()
+    return True
+
+
+def pulse_tallies(session: Session, round_ids: Iterable[int]) -> Sequence[PulseTally]:
+    ids = list(round_ids)
+    if not ids:
+        return []
+    return session.exec(
+        select(PulseTally)
+        .where(col(PulseTally.round_id).in_(ids))
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def pulse_texts(session: Session, round_id: int) -> Sequence[PulseText]:
+    return session.exec(
+        select(PulseText)
+        .where(PulseText.round_id == round_id)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def close_pulse_round(session: Session, pulse: PulseRound, when: datetime) -> bool:
+    closed = transition(session, pulse, "open", status="closed", closed_at=when)
+    if closed:
+        session.execute(
+            update(PulseText)
+            .where(col(PulseText.round_id) == pulse.id)
+            .values(released=True)
+            .execution_options(synchronize_session=False)
+        )
+    return closed
+
+
+# Report figures (check-ins are read here only: the journey may reshape them) ----------------
+
+
+@dataclass(frozen=True)
+class CycleFigures:
+    period: str
+    pairs_responding: int
+    pairs_met: int
+    ratings: int
+    rating_sum: int
+
+
+def checkin_cycle_figures(session: Session, program_id: int) -> list[CycleFigures]:
+    """Per check-in cycle: pairs that answered, pairs that met, ratings (never notes)."""
+    r = CheckInResponse
+    met_pair = case((col(r.met).is_(True), r.pair_id))
+    rows = session.execute(
+        select(
+            CheckInCycle.period,
+            func.count(distinct(r.pair_id)),
+            func.count(distinct(met_pair)),
+            func.count(r.rating),
+            func.coalesce(func.sum(r.rating), 0),
+        )
+        .select_from(CheckInCycle)
+        .join(r, r.cycle_id == CheckInCycle.id)
+        .where(CheckInCycle.program_id == program_id)
+        .group_by(CheckInCycle.id, CheckInCycle.period)
+        .order_by(CheckInCycle.period)
+    ).all()
+    return [CycleFigures(p, int(a), int(m), int(n), int(s)) for p, a, m, n, s in rows]
+
+
+def sessions_per_pair(session: Session, program_id: int) -> dict[int, int]:
+    """Pair id -> sessions reported in check-ins (the larger of the two partners' counts)."""
+    per_person = (
+        select(
+            CheckInResponse.pair_id,
+            CheckInResponse.participant_id,
+            func.sum(CheckInResponse.sessions).label("sessions"),
+        )
+        .join(Pair, col(Pair.id) == CheckInResponse.pair_id)
+        .where(Pair.program_id == program_id)
+        .group_by(CheckInResponse.pair_id, CheckInResponse.participant_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(per_person.c.pair_id, func.max(per_person.c.sessions)).group_by(per_person.c.pair_id)
+    ).all()
+    return {int(pair): int(count or 0) for pair, count in rows}
+
+
+def last_met(session: Session, program_id: int) -> dict[int, datetime]:
+    """Pair id -> the latest check-in that says the pair met."""
+    rows = session.execute(
+        select(CheckInResponse.pair_id, func.max(CheckInResponse.submitted_at))
+        .join(Pair, col(Pair.id) == CheckInResponse.pair_id)
+        .where(Pair.program_id == program_id, col(CheckInResponse.met).is_(True))
+        .group_by(CheckInResponse.pair_id)
+    ).all()
+    return {int(pair): when for pair, when in rows if when is not None}
+
+
+def goal_figures(session: Session, program_id: int) -> tuple[dict[str, int], float | None]:
+    """Goals by status and their average progress (percent)."""
+    rows = session.execute(
+        select(Goal.status, func.count(), func.avg(Goal.progress))
+        .join(Pair, col(Pair.id) == Goal.pair_id)
+        .where(Pair.program_id == program_id)
+        .group_by(Goal.status)
+    ).all()
+    counts = {status: int(count) for status, count, _avg in rows}
+    total = sum(counts.values())
+    weighted = sum(float(avg or 0) * int(count) for _s, count, avg in rows)
+    return counts, (weighted / total if total else None)
+
+
+def count_by_role_status(session: Session, program_id: int) -> dict[tuple[str, str], int]:
+    rows = session.exec(
+        select(Participant.role, Participant.status, func.count())
+        .where(Participant.program_id == program_id)
+        .group_by(Participant.role, Participant.status)
+    ).all()
+    return {(role, status): int(count) for role, status, count in rows}
+
+
+def open_rematch_pairs(session: Session, program_id: int) -> set[int]:
+    rows = session.exec(
+        select(RematchRequest.pair_id)
+        .join(Pair, col(Pair.id) == RematchRequest.pair_id)
+        .where(Pair.program_id == program_id, RematchRequest.status == RematchStatus.OPEN)
+    ).all()
+    return set(rows)
+
+
+# Export ---------------------------------------------------------------------------------------
+
+
+def export_rows(session: Session, model: type[SQLModel], columns: Sequence[str]) -> list[Any]:
+    """Selected columns of every row of a table, in id order (never a whole row by default)."""
+    table: Any = model.__table__  # type: ignore[attr-defined]
+    chosen = [table.c[name] for name in columns]
+    order = list(table.primary_key.columns)
+    return list(session.execute(select(*chosen).order_by(*order)).all())
+
+
+def set_round_invited(session: Session, round_id: int, invited: int) -> None:
+    session.execute(
+        update(PulseRound)
+        .where(col(PulseRound.id) == round_id)
+        .values(invited=invited)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_reminded(session: Session, pulse: PulseRound, when: datetime) -> bool:
+    """Claims the round's one reminder (False when it was sent already)."""
+    statement = (
+        update(PulseRound)
+        .where(col(PulseRound.id) == pulse.id, col(PulseRound.reminded_at).is_(None))
+        .values(reminded_at=when)
+        .execution_options(synchronize_session=False)
+    )
+    return session.exec(statement).rowcount == 1  # type: ignore[call-overload]
+
+
+def vacuum_pulse_tables(engine: Any) -> None:
+    """PostgreSQL: drop the dead row versions an open round's answers left behind."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM pulse_tally, pulse_text, pulse_round")
+
+
+def all_programs(session: Session) -> Sequence[Program]:
+    return session.exec(select(Program).order_by(col(Program.id))).all()
+
+
+def checkin_periods(session: Session) -> dict[int, str]:
+    rows = session.exec(select(CheckInCycle.id, CheckInCycle.period)).all()
+    return {int(cycle_id): period for cycle_id, period in rows if cycle_id is not None}
+
+
+def pair_states(
+    session: Session, program_id: int
+) -> list[tuple[int, str, datetime | None, datetime | None]]:
+    """(id, status, last_met_at, introduced_at) of every pair: the report needs no more."""
+    rows = session.exec(
+        select(Pair.id, Pair.status, Pair.last_met_at, Pair.introduced_at).where(
+            Pair.program_id == program_id
+        )
+    ).all()
+    return [(int(i or 0), s, met, intro) for i, s, met, intro in rows]

@@ -25,8 +25,9 @@ from storage.models import (
     Participant,
     Program,
     ProgramStatus,
-    PulseAnswer,
-    PulseSurvey,
+    PulseParticipation,
+    PulseRound,
+    PulseTally,
     RematchRequest,
 )
 
@@ -91,8 +92,11 @@ def test_json_columns_round_trip(database: Database) -> None:
 
 
 def test_pulse_answers_carry_no_person_and_no_time() -> None:
-    columns = set(PulseAnswer.__table__.columns.keys())  # type: ignore[attr-defined]
-    assert columns == {"id", "survey_id", "respondent_group", "answers"}
+    """Answers exist only as aggregate cells; participation has a random key and no time."""
+    tally = set(PulseTally.__table__.columns.keys())  # type: ignore[attr-defined]
+    assert tally == {"round_id", "dimension", "question", "value", "n"}
+    participation = set(PulseParticipation.__table__.columns.keys())  # type: ignore[attr-defined]
+    assert participation == {"id", "round_id", "participant_id"}
 
 
 def test_earlier_pairs_span_programmes(database: Database) -> None:
@@ -224,7 +228,8 @@ CONSTRAINED = [
     ("rematch_request", "status"),
     ("goal", "status"),
     ("checkin_cycle", "status"),
-    ("pulse_survey", "status"),
+    ("pulse_round", "status"),
+    ("pulse_round", "kind"),
     ("job_run", "status"),
 ]
 
@@ -247,7 +252,7 @@ def test_roles_and_statuses_are_constrained(database: Database, table: str, colu
         session.add(RematchRequest(pair_id=pair.id, requested_by=mentee.id))
         session.add(Goal(pair_id=pair.id, title="Learn"))
         session.add(CheckInCycle(program_id=program_id, period="2027-01"))
-        session.add(PulseSurvey(program_id=program_id, period="2027-Q1"))
+        session.add(PulseRound(program_id=program_id, period="2027-01-05"))
         session.add(JobRun(run_key="r", job_name="j"))
     with database.session() as session:  # every row as created is valid
         assert session.execute(text(f"SELECT count(*) FROM {table}")).scalar() >= 1

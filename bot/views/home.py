@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.overview import EnrollmentOverview
+from bot.domain.report import Report
 from bot.i18n import Translator
 from bot.views import kit
+from bot.views import report as report_views
 from bot.views.enrollment import profile_summary
 from bot.views.labels import ROLE, STATUS, label
 from storage.models import Participant, Program
@@ -29,6 +31,7 @@ class HomeState:
     partner_ids: list[str]
     is_admin: bool
     overview: EnrollmentOverview | None = None
+    report: Report | None = None
 
 
 def _welcome(_: Translator) -> list[Any]:
@@ -125,6 +128,8 @@ def _admin_blocks(state: HomeState, _: Translator) -> list[Any]:
         if rows:
             blocks.append(kit.section("*" + _("Topic demand vs supply") + "*\n" + "\n".join(rows)))
     blocks.append(kit.actions(*buttons, block_id="admin_actions"))
+    if state.program is not None:
+        blocks.extend(report_views.home_blocks(state.report, _))
     return blocks
 
 

@@ -1,0 +1,236 @@
+"""The admin report: text (every figure, for screen readers too), charts, App Home part."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain import pulse
+from bot.domain.report import Report
+from bot.i18n import Translator
+from bot.views import charts, kit
+from bot.views.labels import ROLE, STATUS, label
+
+REPORT_ACTION = "home_report"
+EXPORT_ACTION = "home_export"
+CLOSE_ROUND_ACTION = "pulse_close_round"
+MAX_TOPICS = 12
+MAX_TEXTS = 10
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _nps(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.0f}"
+
+
+def meeting_series(report: Report) -> list[tuple[str, float | None]]:
+    return [
+        (c.period, None if c.meeting_rate is None else round(c.meeting_rate)) for c in report.cycles
+    ]
+
+
+def survey_series(report: Report, key: str) -> list[tuple[str, float | None]]:
+    """Per closed, visible survey round: NPS (rounded) or the average of `key` (1 decimal)."""
+    out: list[tuple[str, float | None]] = []
+    for result in report.surveys:
+        if result.overall is None:
+            continue
+        if key == "nps":
+            value = None if result.overall.nps is None else round(result.overall.nps)
+        else:
+            average = result.overall.averages.get(key)
+            value = None if average is None else round(average, 1)
+        out.append((result.round.period, value))
+    return out
+
+
+def topic_rows(report: Report, _: Translator) -> list[tuple[str, int, int]]:
+    return [(_(t.label), t.supply, t.demand) for t in report.topics[:MAX_TOPICS]]
+
+
+def _group_line(name: str, group: pulse.GroupResult | None, _: Translator) -> str:
+    if group is None:
+        return _("{group}: hidden (protects a small group)", group=name)
+    parts = [f"n={group.respondents}"]
+    for key, title in (("value", _("value")), ("pairing", _("pairing"))):
+        if key in group.averages:
+            parts.append(f"{title} {_num(group.averages[key])}")
+    if group.nps is not None:
+        parts.append(f"NPS {_nps(group.nps)}")
+    if "again" in group.averages:
+        parts.append(_("would join again {share}%", share=round(100 * group.averages["again"])))
+    if "match" in group.distribution:
+        counts = group.distribution["match"]
+        parts.append(
+            _(
+                "yes {yes}, not sure {unsure}, help {help}",
+                yes=counts.get(pulse.MATCH_YES, 0),
+                unsure=counts.get(pulse.MATCH_NOT_SURE, 0),
+                help=counts.get(pulse.MATCH_HELP, 0),
+            )
+        )
+    return f"{name}: " + " · ".join(parts)
+
+
+def _round_lines(result: pulse.RoundResult, _: Translator) -> list[str]:
+    r = result.round
+    kind = {
+        "pulse": _("Pulse"),
+        "final": _("End-of-programme survey"),
+        "match_check": _("Match check"),
+    }[r.kind]
+    head = f"*{kind} {r.period}*: " + _(
+        "{answered} of {invited} answered", answered=r.answered, invited=r.invited
+    )
+    if r.status == "open":
+        return [head + " — " + _("open; results appear after it closes")]
+    if result.overall is None:
+        return [head + " — " + _("fewer than {n} answers: results hidden", n=result.threshold)]
+    lines = [head, "• " + _group_line(_("Everyone"), result.overall, _)]
+    for role, group in result.by_role.items():
+        lines.append("• " + _group_line(label(ROLE, role, _), group, _))
+    for department, group in result.by_department.items():
+        lines.append("• " + _group_line(kit.escape(department or "—"), group, _))
+    for question, texts in result.texts.items():
+        for text in texts[:MAX_TEXTS]:
+            lines.append("> " + kit.escape(kit.clip(" ".join(text.split()), 300)))
+        del question
+    return lines
+
+
+def report_sections(report: Report, _: Translator) -> list[tuple[str, list[str]]]:
+    """(title, lines) per part of the report: the text every chart's numbers also appear in."""
+    people = [
+        f"{label(ROLE, role, _)} / {label(STATUS, status, _)}: {count}"
+        for (role, status), count in sorted(report.by_role_status.items())
+    ]
+    pairs = [
+        _("Active: {n}", n=report.pairs["active"]),
+        _("At risk (no meeting for 45 days, or a request open): {n}", n=report.pairs["at_risk"]),
+        _("Ended: {n}", n=report.pairs["ended"]),
+        _("Proposed, awaiting approval: {n}", n=report.pairs["proposed"]),
+    ]
+    meetings = [
+        _(
+            "{period}: {rate}% met ({met} of {pairs} pairs), rating {rating}",
+            period=c.period,
+            rate=_num(None if c.meeting_rate is None else round(c.meeting_rate), 0),
+            met=c.pairs_met,
+            pairs=c.pairs_responding,
+            rating=_num(c.average_rating),
+        )
+        for c in report.cycles
+    ]
+    reached, introduced = report.pairs_with_target_sessions
+    goals = [
+        _("Average session rating: {rating}", rating=_num(report.average_rating)),
+        _(
+            "Pair goals: {done} done, {open} open, {dropped} dropped; average progress {p}%",
+            done=report.goals.get("done", 0),
+            open=report.goals.get("open", 0),
+            dropped=report.goals.get("dropped", 0),
+            p=_num(report.goal_progress, 0),
+        ),
+        _("Pairs with 6 or more sessions: {reached} of {total}", reached=reached, total=introduced),
+    ]
+    goals += [_("Programme goal: {goal}", goal=kit.escape(_(g))) for g in report.program.goals]
+    surveys = [line for result in report.surveys for line in _round_lines(result, _)]
+    checks = [line for result in report.match_checks for line in _round_lines(result, _)]
+    topics = [
+        _("{topic}: {supply} offer, {demand} want", topic=kit.escape(name), supply=s, demand=d)
+        for name, s, d in topic_rows(report, _)
+    ]
+    none = [_("No data yet.")]
+    return [
+        (_("Participants by role and status"), people or none),
+        (_("Pairs"), pairs),
+        (_("Meeting rate per check-in cycle"), meetings or none),
+        (_("Ratings and goals"), goals),
+        (_("Pulse surveys (anonymous)"), surveys or none),
+        (_("Match checks (anonymous)"), checks or none),
+        (_("Topic demand vs supply"), topics or none),
+    ]
+
+
+def report_message(report: Report, _: Translator) -> dict[str, Any]:
+    title = _("Programme report: {name}", name=report.program.name)
+    blocks: list[Any] = [kit.header(title)]
+    blocks.append(
+        kit.context(
+            _(
+                "Survey results show only closed rounds and groups of at least {n} people.",
+                n=report.threshold,
+            )
+        )
+    )
+    for heading, lines in report_sections(report, _):
+        text = "*" + heading + "*\n" + "\n".join(lines)
+        blocks.append(kit.section(kit.clip(text, kit.SECTION_TEXT_LIMIT)))
+    open_rounds = [
+        r.round for r in report.surveys + report.match_checks if r.round.status == "open"
+    ]
+    buttons = [
+        kit.button(_("Close survey {period} now", period=r.period), CLOSE_ROUND_ACTION, str(r.id))
+        for r in open_rounds[-5:]
+    ]
+    if buttons:
+        blocks.append(kit.actions(*buttons, block_id="close_rounds"))
+    return kit.message(title, blocks)
+
+
+def report_charts(report: Report, _: Translator) -> list[tuple[str, str, bytes]]:
+    """(file name, title, PNG) for each chart that has data."""
+    out = []
+    meetings = meeting_series(report)
+    if meetings:
+        title = _("Meeting rate per cycle (%)")
+        out.append(("meeting-rate.png", title, charts.line_chart(title, {"%": meetings}, "%")))
+    nps = survey_series(report, "nps")
+    if nps:
+        title = _("Pulse trend: NPS")
+        out.append(("pulse-nps.png", title, charts.line_chart(title, {"NPS": nps}, "NPS")))
+    value = survey_series(report, "value")
+    if value:
+        title = _("Pulse trend: value of sessions (1–5)")
+        out.append(("pulse-value.png", title, charts.line_chart(title, {"1–5": value}, "1–5")))
+    topics = topic_rows(report, _)
+    if topics:
+        title = _("Topic supply and demand")
+        names = (_("offer"), _("want"))
+        out.append(("topics.png", title, charts.bar_chart(title, topics, names)))
+    return out
+
+
+def home_blocks(report: Report | None, _: Translator) -> list[Any]:
+    """The admin part of App Home: the headline figures and the report and export buttons."""
+    blocks: list[Any] = [kit.header(_("Admin: programme report"))]
+    if report is not None:
+        latest = next((r for r in reversed(report.surveys) if r.overall is not None), None)
+        lines = [
+            _(
+                "Pairs active: {active}, at risk: {risk}, ended: {ended}",
+                active=report.pairs["active"],
+                risk=report.pairs["at_risk"],
+                ended=report.pairs["ended"],
+            ),
+            _("Average session rating: {rating}", rating=_num(report.average_rating)),
+        ]
+        if latest is not None and latest.overall is not None:
+            lines.append(
+                _(
+                    "Latest pulse ({period}): NPS {nps}",
+                    period=latest.round.period,
+                    nps=_nps(latest.overall.nps),
+                )
+            )
+        blocks.append(kit.section("\n".join(lines)))
+    blocks.append(
+        kit.actions(
+            kit.button(_("Full report"), REPORT_ACTION),
+            kit.button(_("Export data (CSV)"), EXPORT_ACTION),
+            block_id="report_actions",
+        )
+    )
+    return blocks

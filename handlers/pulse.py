@@ -1,0 +1,147 @@
+"""Pulse surveys and match checks: open the survey, take the answer, count a match check.
+
+Nothing here logs who answered what, or when: an answer is stored by
+`bot.domain.pulse.record_answer` alone, and its thank-you is the modal's own response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot.domain import notices, pairing, pulse
+from bot.i18n import translator
+from bot.services import Services
+from bot.views import matching as matching_views
+from bot.views import pulse as views
+from handlers import payloads
+from handlers.context import services_of
+from handlers.messaging import Owed, open_modal, store_or_apologise, update_message
+from storage import repositories as repo
+from storage.models import Pair, RematchRequest
+
+
+def _round_id(text: str) -> int:
+    try:
+        return int(text.split(":", 1)[0])
+    except ValueError:
+        return 0
+
+
+def on_survey_clicked(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    _ = services.translator_for(user_id)
+    round_id = payloads.action_number(body)
+    with services.db.session() as session:
+        _program, participant = repo.current_participant(session, user_id)
+        found = repo.pulse_round(session, round_id)
+        outcome = None
+        if found is None or participant is None or found.status != "open":
+            outcome = pulse.CLOSED
+        elif repo.has_answered(session, round_id, participant.id or 0):
+            outcome = pulse.ALREADY
+    if outcome is not None or found is None:
+        view = views.outcome_modal(outcome or pulse.CLOSED, _)
+    else:
+        view = views.survey_modal(found.kind, round_id, _)
+    open_modal(client, body.get("trigger_id", ""), view)
+
+
+def on_survey_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    _ = services.translator_for(user_id)
+    round_id = _round_id(str((body.get("view") or {}).get("private_metadata") or ""))
+    values = payloads.state_values(body)
+    with services.db.session() as session:
+        found = repo.pulse_round(session, round_id)
+    if found is None:
+        ack(response_action="update", view=views.outcome_modal(pulse.CLOSED, _))
+        return
+    raw = {
+        q.id: (payloads.selected(values, q.id) if q.values else payloads.text(values, q.id))
+        for q in pulse.QUESTIONS[found.kind]
+    }
+    chosen, texts, errors = pulse.validate(found.kind, raw)
+    if errors:
+        ack(response_action="errors", errors={k: _(v) for k, v in errors.items()})
+        return
+
+    def answer(session: Session) -> str:
+        _program, participant = repo.current_participant(session, user_id)
+        if participant is None:
+            return pulse.CLOSED
+        return pulse.record_answer(session, round_id, participant, chosen, texts)
+
+    outcome = services.db.run(answer)
+    ack(response_action="update", view=views.outcome_modal(outcome, _))
+
+
+def _help_request(
+    services: Services, session: Session, owed: Owed, user_id: str, pair_id: int
+) -> None:
+    """ "I'd like help": a private request to the admins, exactly like a re-match request."""
+    _program, participant = repo.current_participant(session, user_id)
+    if participant is None:
+        return
+    # Stored once and quoted to every admin: in the workspace's default language.
+    reason = views.match_help_reason(translator(services.settings.default_locale))
+    request = pairing.request_rematch(session, participant, reason, pair_id)
+    if not isinstance(request, RematchRequest):
+        return
+    pair = session.get(Pair, request.pair_id)
+    partner = pairing.partner_in(session, pair, participant) if pair else None
+    if partner is None:
+        return
+    for admin in services.admin_ids():
+        owed.queue(
+            session,
+            kind=notices.REMATCH_REQUEST,
+            key=notices.rematch_request_key(request.id or 0, admin),
+            recipient=admin,
+            message=matching_views.rematch_admin_message(
+                request.id or 0,
+                participant,
+                partner,
+                request.reason,
+                services.translator_for(admin),
+            ),
+            program_id=participant.program_id,
+        )
+
+
+def on_match_check(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    _ = services.translator_for(user_id)
+    action = (body.get("actions") or [{}])[0]
+    choice = {v: k for k, v in views.MATCH_CHECK_ACTIONS.items()}.get(action.get("action_id"), -1)
+    round_text, _sep, pair_text = str(action.get("value") or "").partition(":")
+    round_id, pair_id = _round_id(round_text), _round_id(pair_text)
+
+    def work(session: Session, owed: Owed) -> str:
+        _program, participant = repo.current_participant(session, user_id)
+        if participant is None or choice < 0:
+            return pulse.CLOSED
+        outcome = pulse.record_answer(session, round_id, participant, {"match": choice}, {})
+        if outcome == pulse.RECORDED and choice == pulse.MATCH_HELP:
+            _help_request(services, session, owed, user_id, pair_id)
+        return outcome
+
+    outcome = store_or_apologise(services, user_id, work, action="match_check")
+    update_message(services, body, views.match_check_reply(outcome, choice, _))
+
+
+def register(app: App, services: Services) -> None:
+    app.action(views.OPEN_ACTION)(on_survey_clicked)
+    app.view(views.CALLBACK_ID)(on_survey_submitted)
+    for action_id in views.MATCH_CHECK_ACTIONS.values():
+        app.action(action_id)(on_match_check)

@@ -1,0 +1,133 @@
+"""`/mentoring report`, the admin report and export buttons, and closing a survey round.
+
+Admin rights are checked on the server before anything is computed: the command through
+handlers/commands.py's ADMIN_ONLY, the buttons here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk.errors import SlackApiError
+
+from bot.domain import pulse
+from bot.domain.export import export_files
+from bot.domain.report import Report, build_report
+from bot.services import Services
+from bot.views import common, kit
+from bot.views import report as views
+from handlers import payloads
+from handlers.context import CommandContext, services_of
+from handlers.messaging import reply_dm
+from storage import repositories as repo
+
+log = logging.getLogger(__name__)
+
+
+def current_report(services: Services) -> Report | None:
+    with services.db.session() as session:
+        program = repo.active_program(session)
+        return build_report(session, program, services.clock.now()) if program else None
+
+
+def _dm_channel(services: Services, user_id: str) -> str | None:
+    try:
+        return str(services.client.conversations_open(users=user_id)["channel"]["id"])
+    except SlackApiError as error:
+        log.warning("conversations.open failed", extra={"error": error.response.get("error")})
+        return None
+
+
+def upload(
+    services: Services, user_id: str, files: list[tuple[str, str, bytes]], comment: str
+) -> None:
+    """Files into the admin's DM with Slack's upload v2 (best effort, logged on failure)."""
+    channel = _dm_channel(services, user_id)
+    if channel is None or not files:
+        return
+    try:
+        services.client.files_upload_v2(
+            channel=channel,
+            initial_comment=comment,
+            file_uploads=[{"filename": n, "title": t, "content": data} for n, t, data in files],
+        )
+    except SlackApiError as error:
+        log.warning("file upload failed", extra={"error": error.response.get("error")})
+
+
+def send_charts(services: Services, user_id: str, report: Report) -> None:
+    _ = services.translator_for(user_id)
+    charts = views.report_charts(report, _)
+    upload(
+        services,
+        user_id,
+        charts,
+        _("Charts of the programme report (the figures are in the report's text)."),
+    )
+
+
+def report_command(ctx: CommandContext) -> None:
+    report = current_report(ctx.services)
+    if report is None:
+        ctx.reply(kit.message(ctx._("There is no active programme yet.")))
+        return
+    ctx.reply(views.report_message(report, ctx._))
+    send_charts(ctx.services, ctx.user_id, report)
+
+
+def on_report_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    _ = services.translator_for(user_id)
+    if not services.is_admin(user_id):
+        reply_dm(services, user_id, common.admins_only(_))
+        return
+    report = current_report(services)
+    if report is None:
+        reply_dm(services, user_id, kit.message(_("There is no active programme yet.")))
+        return
+    reply_dm(services, user_id, views.report_message(report, _))
+    send_charts(services, user_id, report)
+
+
+def on_export_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    _ = services.translator_for(user_id)
+    if not services.is_admin(user_id):
+        reply_dm(services, user_id, common.admins_only(_))
+        return
+    files = [(name, name, data) for name, data in export_files(services.db, "csv")]
+    upload(services, user_id, files, _("The programme data as CSV files (UTF-8, ISO dates)."))
+
+
+def on_close_round(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    _ = services.translator_for(user_id)
+    if not services.is_admin(user_id):
+        reply_dm(services, user_id, common.admins_only(_))
+        return
+    round_id = payloads.action_number(body)
+    closed = services.db.run(
+        lambda session: pulse.close_now(session, round_id, services.clock.now())
+    )
+    if closed:
+        repo.vacuum_pulse_tables(services.db.engine)
+    text = (
+        _("The survey is closed; its results are in the report.")
+        if closed
+        else _("This survey was already closed.")
+    )
+    reply_dm(services, user_id, kit.message(text))
+
+
+def register(app: App, services: Services) -> None:
+    app.action(views.REPORT_ACTION)(on_report_clicked)
+    app.action(views.EXPORT_ACTION)(on_export_clicked)
+    app.action(views.CLOSE_ROUND_ACTION)(on_close_round)
