@@ -27,13 +27,13 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import OutboxMessage, OutboxStatus, utcnow
+from storage.models import OutboxMessage, OutboxStatus, Program, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -100,8 +100,15 @@ def enqueue(
 
 def _claim(db: Database, token: str, keys: Iterable[str] | None, now: datetime) -> list[int]:
     def work(session: Session) -> list[int]:
+        # The kill switch: a programme's held messages stay queued until an admin releases them.
+        held = select(Program.id).where(col(Program.messages_held).is_(True))
         due = select(OutboxMessage.id).where(
-            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.not_before <= now,
+            or_(
+                col(OutboxMessage.program_id).is_(None),
+                col(OutboxMessage.program_id).not_in(held.scalar_subquery()),
+            ),
         )
         if keys is not None:
             due = due.where(col(OutboxMessage.dedupe_key).in_(list(keys)))

@@ -16,18 +16,22 @@ from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot.services import Services
 from scheduler import dedupe, outbox
-from storage.models import JobRun, utcnow
+from storage import repositories as repo
+from storage.models import JobRun, Program, utcnow
 
 log = logging.getLogger(__name__)
 OUTBOX_INTERVAL_SECONDS = 30
 # How long a run may hold its key before another replica presumes it dead and takes over.
 RUN_LEASE = timedelta(minutes=15)
+# A run missed while the process was down still happens if it restarts within this window.
+JOB_MISFIRE_GRACE = 6 * 3600
 
 
 def replica_id() -> str:
@@ -142,4 +146,40 @@ def build_scheduler(services: Services) -> BackgroundScheduler:
         id="prune_processed_events",
         jitter=60,
     )
+    add_registered_jobs(scheduler, services)
     return scheduler
+
+
+def job_trigger(schedule: str, program: Program | None) -> CronTrigger:
+    """The job's crontab in the programme's zone: APScheduler >= 3.11.2 handles DST folds,
+    and `run_once` keys runs by local day, so a repeated hour never runs a job twice."""
+    return CronTrigger.from_crontab(schedule, timezone=program.timezone if program else "UTC")
+
+
+def run_registered(services: Services, name: str) -> None:
+    """A scheduled run: the job acts on the clock's now, once across replicas."""
+    from scheduler.jobs import deliver_now, run_job
+
+    report = run_job(services, name, services.clock.now())
+    if report is not None:
+        log.info("job ran", extra={"job": name, "queued": report.queued})
+        deliver_now(services, report.keys, budget_seconds=OUTBOX_INTERVAL_SECONDS * 4)
+
+
+def add_registered_jobs(scheduler: BackgroundScheduler, services: Services) -> None:
+    from scheduler.jobs import JOBS
+
+    with services.db.session() as session:
+        program = repo.active_program(session)
+    for spec in JOBS.values():
+        if not spec.available:
+            continue
+        scheduler.add_job(
+            run_registered,
+            job_trigger(spec.schedule(program), program),
+            args=[services, spec.name],
+            id=f"job_{spec.name}",
+            misfire_grace_time=JOB_MISFIRE_GRACE,
+            coalesce=True,
+            max_instances=1,
+        )
