@@ -153,10 +153,13 @@ def run_checkin(services: Services, at: datetime, *, dry_run: bool = False) -> J
         if left <= len(prompts):
             report.notes.append("daily cap reached: the rest are asked on the next run")
         period = journey.period_of(at, program.timezone)
-        when = journey.next_good_time(at, program.timezone, journey.working_hours(program))
+        hours = journey.working_hours(program)
         for silent in journey.silent_pairs(session, program, period):
             for admin in admins:
-                _ = translator(services.people.locale_of(admin), default_locale)
+                profile = services.person(admin)
+                _ = translator(profile.locale if profile else None, default_locale)
+                tz = (profile.timezone if profile else None) or program.timezone
+                when = journey.next_good_time(at, tz, hours)
                 _queue(
                     session,
                     report,

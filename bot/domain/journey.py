@@ -471,9 +471,12 @@ def _fits(person: Participant, moment: datetime, hours: tuple[int, int], days: b
     local_end = (moment + timedelta(minutes=SLOT_MINUTES)).astimezone(tz)
     if local_start.weekday() >= 5 or local_start.date() != local_end.date():
         return False
-    if days and person.available_days:
-        if WEEKDAY_NAMES[local_start.weekday()] not in person.available_days:
-            return False
+    if (
+        days
+        and person.available_days
+        and WEEKDAY_NAMES[local_start.weekday()] not in person.available_days
+    ):
+        return False
     begins = local_start.hour * 60 + local_start.minute
     finishes = local_end.hour * 60 + local_end.minute
     return begins >= start * 60 and finishes <= end * 60

@@ -143,11 +143,12 @@ def not_yet_message(
     me_tz: str | None,
     partner_tz: str | None,
     partner_user_id: str,
+    request_id: int,
     _: Translator,
 ) -> dict[str, Any]:
     if not slots:
         text = _("No problem. Reply to <@{partner}> to find a time.", partner=partner_user_id)
-        return kit.message(text, [kit.section(text)])
+        return kit.message(text, [kit.section(text), _answer_buttons(request_id, _)])
     lines = [
         "• "
         + _(
@@ -160,7 +161,12 @@ def not_yet_message(
     ]
     text = _("No problem. Three times that suit you both:")
     hint = _("Calendar invites (.ics) for each are in your messages with me.")
-    return kit.message(text, [kit.section(text + "\n" + "\n".join(lines)), kit.context(hint)])
+    blocks: list[Any] = [
+        kit.section(text + "\n" + "\n".join(lines)),
+        kit.context(hint),
+        _answer_buttons(request_id, _),
+    ]
+    return kit.message(text, blocks)
 
 
 def invite_summary(partner_name: str, _: Translator) -> str:
@@ -172,8 +178,13 @@ def snoozed_message(_: Translator) -> dict[str, Any]:
 
 
 def meeting_modal(
-    request_id: int, goals: Sequence[Goal], today: date, _: Translator
+    request_id: int,
+    goals: Sequence[Goal],
+    today: date,
+    _: Translator,
+    origin: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`origin`: where the check-in message is ({"c": channel, "t": ts}), to update it."""
     durations = [kit.option(_("{minutes} min", minutes=m), str(m)) for m in journey.DURATIONS]
     ratings = [kit.option("★" * n, str(n)) for n in range(1, 6)]
     blocks: list[Any] = [
@@ -225,13 +236,15 @@ def meeting_modal(
         submit=_("Save"),
         close=_("Cancel"),
         callback_id=MEETING_CALLBACK_ID,
-        private_metadata=json.dumps({"request_id": request_id}),
+        private_metadata=json.dumps({"request_id": request_id, **(origin or {})}),
         blocks=blocks,
     )
 
 
-def meeting_logged(_: Translator) -> dict[str, Any]:
-    return answered(_("Thanks! Your meeting is logged. Answer again any time to update it."))
+def meeting_logged(request_id: int, _: Translator) -> dict[str, Any]:
+    """Keeps the buttons: answering again updates the same log."""
+    text = _("Thanks! Your meeting is logged. Answer again any time to update it.")
+    return kit.message(text, [kit.section(text), _answer_buttons(request_id, _)])
 
 
 def status_message(
