@@ -102,8 +102,8 @@ def _instant(value: str) -> datetime:
 def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     from bot.clock import ManualClock, SystemClock
     from bot.services import build_services
-    from scheduler.jobs import JOBS, deliver_now, run_job
-    from scheduler.runner import job_trigger
+    from scheduler.jobs import JOBS, deliver_now
+    from scheduler.runner import job_trigger, run_job
     from storage import repositories as repo
 
     clock = ManualClock(args.at) if getattr(args, "at", None) else SystemClock()

@@ -4,7 +4,8 @@ A run function has one signature, `run_<name>(services, at, *, dry_run=False) ->
 it acts as if the clock said `at`, queues what it owes in the outbox under unique keys (kind,
 recipient, pair, cycle) with `not_before` at the recipient's next good local time, and returns
 a report. A dry run does the same work in a transaction it rolls back, and lists what it would
-have sent. Runs go through `run_job`, which records each run once across replicas (run_once).
+have sent. Runs go through `scheduler.runner.run_job`, which records each run once across
+replicas (run_once).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.clock import zone
 from bot.domain import journey
 from bot.i18n import translator
 from bot.services import Services
@@ -259,34 +259,6 @@ JOBS: dict[str, JobSpec] = {
         ),
     )
 }
-
-
-def run_key(name: str, program: Program | None, at: datetime) -> str:
-    """One run per job, programme and local day (a DST hour repeated runs nothing twice)."""
-    tz = program.timezone if program else "UTC"
-    day = at.astimezone(zone(tz)).date().isoformat()
-    return f"{name}:program={program.id if program else 0}:{day}"
-
-
-def run_job(
-    services: Services, name: str, at: datetime, *, dry_run: bool = False
-) -> JobReport | None:
-    """Runs a registered job once for its period; None when another run already did it."""
-    from scheduler.runner import run_once
-
-    spec = JOBS[name]
-    if dry_run:
-        return spec.run(services, at, dry_run=True)
-    with services.db.session() as session:
-        program = repo.active_program(session)
-    found: list[JobReport] = []
-    ran = run_once(
-        services,
-        run_key(name, program, at),
-        name,
-        lambda: found.append(spec.run(services, at, dry_run=False)),
-    )
-    return found[0] if ran and found else None
 
 
 def deliver_now(services: Services, keys: list[str], *, budget_seconds: float = 600.0) -> int:

@@ -12,7 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -21,8 +21,10 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from bot.clock import zone
 from bot.services import Services
 from scheduler import dedupe, outbox
+from scheduler.jobs import JOBS, JobReport, deliver_now
 from storage import repositories as repo
 from storage.models import JobRun, Program, utcnow
 
@@ -158,8 +160,6 @@ def job_trigger(schedule: str, program: Program | None) -> CronTrigger:
 
 def run_registered(services: Services, name: str) -> None:
     """A scheduled run: the job acts on the clock's now, once across replicas."""
-    from scheduler.jobs import deliver_now, run_job
-
     report = run_job(services, name, services.clock.now())
     if report is not None:
         log.info("job ran", extra={"job": name, "queued": report.queued})
@@ -167,8 +167,6 @@ def run_registered(services: Services, name: str) -> None:
 
 
 def add_registered_jobs(scheduler: BackgroundScheduler, services: Services) -> None:
-    from scheduler.jobs import JOBS
-
     with services.db.session() as session:
         program = repo.active_program(session)
     for spec in JOBS.values():
@@ -183,3 +181,29 @@ def add_registered_jobs(scheduler: BackgroundScheduler, services: Services) -> N
             coalesce=True,
             max_instances=1,
         )
+
+
+def run_key(name: str, program: Program | None, at: datetime) -> str:
+    """One run per job, programme and local day (a DST hour repeated runs nothing twice)."""
+    tz = program.timezone if program else "UTC"
+    day = at.astimezone(zone(tz)).date().isoformat()
+    return f"{name}:program={program.id if program else 0}:{day}"
+
+
+def run_job(
+    services: Services, name: str, at: datetime, *, dry_run: bool = False
+) -> JobReport | None:
+    """Runs a registered job once for its period; None when another run already did it."""
+    spec = JOBS[name]
+    if dry_run:
+        return spec.run(services, at, dry_run=True)
+    with services.db.session() as session:
+        program = repo.active_program(session)
+    found: list[JobReport] = []
+    ran = run_once(
+        services,
+        run_key(name, program, at),
+        name,
+        lambda: found.append(spec.run(services, at, dry_run=False)),
+    )
+    return found[0] if ran and found else None

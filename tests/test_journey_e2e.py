@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from bot import clock
 from bot.services import build_services
-from scheduler import jobs
+from scheduler import jobs, runner
 from storage.db import Database
 from storage.models import (
     CheckInRequest,
@@ -94,7 +94,7 @@ def seed(app: RunningApp, pairs: list[tuple[Member, Member]]) -> list[int]:
 
 
 def run(app: RunningApp, name: str, **kwargs: Any) -> jobs.JobReport | None:
-    report = jobs.run_job(app.services, name, app.services.clock.now(), **kwargs)
+    report = runner.run_job(app.services, name, app.services.clock.now(), **kwargs)
     if report is not None and not kwargs.get("dry_run"):
         jobs.deliver_now(app.services, report.keys, budget_seconds=20)
     return report
@@ -230,7 +230,7 @@ def test_hanoi_and_berlin_slots_and_dst(
     seed(app, [(mentor, mentee)])
     # Sunday before the change to summer time in Berlin (28 March 2027), 06:00 UTC.
     app_clock.set(datetime(2027, 3, 28, 6, 0, tzinfo=UTC))
-    report = jobs.run_job(app.services, "checkin", app_clock.now())
+    report = runner.run_job(app.services, "checkin", app_clock.now())
     assert report is not None and report.queued == 2
     with app.db.session() as session:
         due = {m.recipient: m.not_before for m in session.exec(select(OutboxMessage)).all()}
@@ -365,7 +365,7 @@ def test_429_storm_and_a_permanent_error(
         (Member(f"USTORMR{i:02d}", "mentor"), Member(f"USTORME{i:02d}", "mentee")) for i in range(6)
     ]
     seed(app, pairs)
-    report = jobs.run_job(app.services, "checkin", app_clock.now())
+    report = runner.run_job(app.services, "checkin", app_clock.now())
     assert report is not None and report.queued == 12
     app.fake.fail_next("chat.postMessage", status=200, error="account_inactive")
     app.fake.random_rate_limits(0.4, seed=3, methods=["chat.postMessage"])
@@ -408,7 +408,7 @@ def test_two_replicas_deliver_each_check_in_once(
     reports: list[jobs.JobReport | None] = []
 
     def replica(services: Any) -> None:
-        reports.append(jobs.run_job(services, "checkin", app_clock.now()))
+        reports.append(runner.run_job(services, "checkin", app_clock.now()))
         jobs.deliver_now(services, _all_keys(app), budget_seconds=20)
 
     threads = [threading.Thread(target=replica, args=(s,)) for s in replicas]
