@@ -11,6 +11,7 @@ replicas (run_once).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -261,7 +262,33 @@ JOBS: dict[str, JobSpec] = {
 }
 
 
-def deliver_now(services: Services, keys: list[str], *, budget_seconds: float = 600.0) -> int:
+class Pacer:
+    """Spaces sends to at most `per_second` (shared by a process's sending threads), so a
+    fan-out runs at Slack's workspace limit instead of into it."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            wait = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if wait > 0:
+            time.sleep(wait)
+
+
+def deliver_now(
+    services: Services,
+    keys: list[str],
+    *,
+    budget_seconds: float = 600.0,
+    pacer: Pacer | None = None,
+) -> int:
     """Delivers the due messages among `keys` (rate limits waited out within the budget);
     messages whose `not_before` lies ahead stay queued for the scheduler."""
     deadline = time.monotonic() + budget_seconds
@@ -275,6 +302,7 @@ def deliver_now(services: Services, keys: list[str], *, budget_seconds: float = 
                 keys=chunk,
                 budget_seconds=max(0.0, deadline - time.monotonic()),
                 hooks=services.outbox_hooks,
+                pacer=pacer,
             )
             sent += sent_now
             if not _due(services, chunk):

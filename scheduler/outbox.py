@@ -309,8 +309,11 @@ def flush(
     owner: str = "app",
     budget_seconds: float = 0.0,
     hooks: SentHooks | None = None,
+    pacer: Callable[[], None] | None = None,
 ) -> int:
     """Delivers due messages (or only `keys`); returns how many this call delivered.
+
+    `pacer`, when given, is called before each post (it blocks to keep sends under a rate).
 
     One batch at least; with a budget, further batches until it is spent or nothing is due
     (the scheduler's run), so a large backlog drains without one call holding a thread forever.
@@ -328,6 +331,8 @@ def flush(
         token = f"{owner}:{uuid.uuid4().hex[:12]}"
         claimed = _claim(db, token, wanted, utcnow())
         for index, message_id in enumerate(claimed):
+            if pacer is not None:
+                pacer()
             delivered, pause = _deliver(db, sender, message_id, token, hooks or {})
             sent += delivered
             if pause > 0:

@@ -431,3 +431,73 @@ def _all_keys(app: RunningApp) -> list[str]:
 def _keys(app: RunningApp) -> list[str]:
     with app.db.session() as session:
         return list(session.exec(select(OutboxMessage.dedupe_key)).all())
+
+
+def test_jobs_cli_lists_runs_and_dry_runs(
+    database: Database,
+    fake_slack: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    tmp_path: Any,
+) -> None:
+    from bot.cli import main
+    from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.api_url,
+        "DATABASE_URL": database.url,
+        "ADMIN_USER_IDS": ADMIN,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with database.session() as session:
+        program = Program(name="CLI", timezone=BERLIN)
+        session.add(program)
+        session.flush()
+        people = []
+        for user, role in (("UCLIMR001", "mentor"), ("UCLIME001", "mentee")):
+            fake_slack.add_user(user, tz=BERLIN)
+            person = Participant(
+                program_id=program.id or 0,
+                slack_user_id=user,
+                role=role,
+                status="paired",
+                timezone=BERLIN,
+            )
+            session.add(person)
+            session.flush()
+            people.append(person)
+        session.add(
+            Pair(
+                program_id=program.id or 0,
+                mentor_id=people[0].id or 0,
+                mentee_id=people[1].id or 0,
+                status="active",
+            )
+        )
+    previous = clock.current()
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    base = ["--env-file", str(empty), "jobs"]
+    at = ["--at", "2027-01-04T09:30+01:00"]
+    try:
+        assert main([*base, "list"]) == 0
+        listing = capsys.readouterr().out
+        assert "checkin  0 8 * * mon-fri" in listing and "next: 20" in listing
+        assert "pulse" in listing and "not available yet" in listing
+        assert main([*base, "run", "checkin", *at, "--dry-run"]) == 0
+        out = capsys.readouterr().out
+        assert out.count("would send to UCLIM") == 2 and "nothing sent" in out
+        assert not fake_slack.calls("chat.postMessage")
+        with database.session() as session:
+            assert not session.exec(select(OutboxMessage)).all()
+        assert main([*base, "run", "checkin", *at]) == 0
+        assert "2 queued, 0 skipped, 2 delivered now" in capsys.readouterr().out
+        assert len(fake_slack.calls("chat.postMessage")) == 2
+        assert main([*base, "run", "checkin", *at]) == 0
+        assert "already ran" in capsys.readouterr().out
+        assert len(fake_slack.calls("chat.postMessage")) == 2
+    finally:
+        clock.install(previous)
