@@ -102,7 +102,7 @@ def _instant(value: str) -> datetime:
 def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     from bot.clock import ManualClock, SystemClock
     from bot.services import build_services
-    from scheduler.jobs import JOBS, deliver_now
+    from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND, Pacer, deliver_now
     from scheduler.runner import job_trigger, run_job
     from storage import repositories as repo
 
@@ -132,7 +132,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
         if args.dry_run:
             print(f"{args.name} (dry run): {report.queued} would be queued, nothing sent")
             return 0
-        sent = deliver_now(services, report.keys)
+        sent = deliver_now(services, report.keys, pacer=Pacer(SEND_RATE_PER_SECOND))
         later = report.queued - sent
         print(
             f"{args.name}: {report.queued} queued, {report.skipped} skipped, {sent} delivered now"

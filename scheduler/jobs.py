@@ -262,6 +262,11 @@ JOBS: dict[str, JobSpec] = {
 }
 
 
+# Slack's chat.postMessage: about one a second per channel plus a workspace-wide cap of a few
+# hundred a minute; a fan-out of DMs (one per channel) is held to this.
+SEND_RATE_PER_SECOND = 4.0
+
+
 class Pacer:
     """Spaces sends to at most `per_second` (shared by a process's sending threads), so a
     fan-out runs at Slack's workspace limit instead of into it."""

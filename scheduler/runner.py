@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 from bot.clock import zone
 from bot.services import Services
 from scheduler import dedupe, outbox
-from scheduler.jobs import JOBS, JobReport, deliver_now
+from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND, JobReport, Pacer, deliver_now
 from storage import repositories as repo
 from storage.models import JobRun, Program, utcnow
 
@@ -163,7 +163,13 @@ def run_registered(services: Services, name: str) -> None:
     report = run_job(services, name, services.clock.now())
     if report is not None:
         log.info("job ran", extra={"job": name, "queued": report.queued})
-        deliver_now(services, report.keys, budget_seconds=OUTBOX_INTERVAL_SECONDS * 4)
+        # Paced at Slack's rate; what is left is delivered by the outbox run every 30 s.
+        deliver_now(
+            services,
+            report.keys,
+            budget_seconds=OUTBOX_INTERVAL_SECONDS * 4,
+            pacer=Pacer(SEND_RATE_PER_SECOND),
+        )
 
 
 def add_registered_jobs(scheduler: BackgroundScheduler, services: Services) -> None:

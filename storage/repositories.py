@@ -270,6 +270,13 @@ def forget_user(session: Session, user_id: str) -> None:
     )
     for message in session.exec(select(OutboxMessage).where(mentions)).all():
         session.delete(message)
+    # What they wrote in check-ins (the meeting stays counted, their words go).
+    mine = select(Participant.id).where(Participant.slack_user_id == user_id)
+    for answer in session.exec(
+        select(CheckInRequest).where(col(CheckInRequest.participant_id).in_(mine))
+    ):
+        answer.topics_covered = answer.learned = answer.taught = answer.notes = None
+        session.add(answer)
     for request in session.exec(
         select(RematchRequest).where(RematchRequest.resolved_by == user_id)
     ):
