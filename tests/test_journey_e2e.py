@@ -353,8 +353,22 @@ def test_status_and_goals_commands(running_app: RunningApp, app_clock: clock.Man
     assert "Next check-in: 2027-02" in text
     before = len(app.fake.calls("views.open"))
     app.slack.command("USTATME01", "goals")
-    view = app.fake.wait_for_count("views.open", before + 1)[-1].params["view"]
-    assert "pair_goals" in str(view)
+    view = app.fake.wait_for_count("views.open", before + 1)[-1].response["view"]
+    assert view["callback_id"] == "pair_goals"
+    from bot.simulated_slack import signed_requests as sr
+
+    def submit(target: str) -> Any:
+        values = {"goal_1": sr.plain("Post weekly on LinkedIn"), "measure_1": sr.plain("4 posts")}
+        values["target_1"] = sr.datepicker(target)
+        return app.slack.view_submission("USTATME01", view, sr.values_from(values))
+
+    past = submit("2026-12-01")
+    assert past.json()["errors"] == {"target_1": "Pick a day in the future."}
+    assert submit("2027-03-31").status == 200
+    with app.db.session() as session:
+        [goal] = session.exec(select(Goal).where(Goal.pair_id == pair_id)).all()
+    assert goal.title == "Post weekly on LinkedIn" and str(goal.target_date) == "2027-03-31"
+    assert "(2027-03-31): Not started" in str(command_reply(app, "USTATMR01", "status")["blocks"])
 
 
 def test_429_storm_and_a_permanent_error(

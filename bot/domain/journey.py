@@ -398,6 +398,15 @@ def validate_meeting(meeting: Meeting, today: date) -> dict[str, str]:
     return errors
 
 
+def validate_goal_targets(targets: Sequence[date | None], today: date) -> dict[str, str]:
+    """target_1.. -> English message for a goal's target date in the past."""
+    return {
+        f"target_{index}": N_("Pick a day in the future.")
+        for index, target in enumerate(targets, start=1)
+        if target is not None and target <= today
+    }
+
+
 def request_of_member(session: Session, request_id: int, user_id: str) -> CheckInRequest | None:
     """The request, only when `user_id` is the person it was sent to."""
     request = session.get(CheckInRequest, request_id)
