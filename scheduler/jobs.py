@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -215,7 +216,45 @@ def run_nudge(services: Services, at: datetime, *, dry_run: bool = False) -> Job
             )
             left -= int(queued)
 
+        _report_failures(services, session, report, program, at, dry_run)
+
     return _in_transaction(services, dry_run, work, "nudge")
+
+
+def _report_failures(
+    services: Services,
+    session: Session,
+    report: JobReport,
+    program: Program,
+    at: datetime,
+    dry_run: bool,
+) -> None:
+    """Tells the admins, once a day, of messages Slack refused for good the day before
+    (a deactivated account, a deleted channel): they are never retried."""
+    since = at - timedelta(days=1)
+    failed = [
+        m
+        for m in repo.failed_messages(session, program.id)
+        if m.failed_at is not None and since <= m.failed_at < at
+    ]
+    if not failed:
+        return
+    reasons = Counter(m.last_error or "unknown" for m in failed)
+    for admin in services.admin_ids():
+        profile = services.person(admin)
+        _ = translator(profile.locale if profile else None, services.settings.default_locale)
+        tz = (profile.timezone if profile else None) or program.timezone
+        _queue(
+            session,
+            report,
+            dry_run=dry_run,
+            kind=journey.DELIVERY_FAILED,
+            key=f"{journey.DELIVERY_FAILED}:{admin}:{at.date().isoformat()}",
+            recipient=admin,
+            message=views.delivery_failed_message(sorted(reasons.items()), _),
+            program=program,
+            not_before=journey.next_good_time(at, tz, journey.working_hours(program)),
+        )
 
 
 def _not_available(name: str) -> RunFunction:

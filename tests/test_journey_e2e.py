@@ -396,6 +396,12 @@ def test_429_storm_and_a_permanent_error(
         failed = session.exec(select(OutboxMessage).where(OutboxMessage.status == "failed")).all()
     assert [m.last_error for m in failed] == ["account_inactive"]
     assert failed[0].recipient not in delivered  # final: never retried
+    # The next day the admins hear of it, once.
+    app_clock.set(datetime(2027, 1, 5, 8, 0, tzinfo=UTC))
+    report = run(app, "nudge")
+    assert report is not None and report.queued == 1
+    [notice] = posts_to(app, ADMIN)
+    assert "`account_inactive`: 1" in str(notice.params["blocks"])
 
 
 def pending(app: RunningApp) -> int:

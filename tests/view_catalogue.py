@@ -133,6 +133,7 @@ def journey_views(program: Program, _: Translator) -> dict[str, dict[str, Any]]:
         ),
         "meeting_modal": journey.meeting_modal(1, goals, datetime(2027, 3, 1).date(), _),
         "meeting_logged": journey.meeting_logged(1, _),
+        "delivery_failed": journey.delivery_failed_message([("account_inactive", 3)], _),
         "journey_status": journey.status_message(
             program, [("U00002", goals, 3)], "2027-04", datetime(2027, 5, 1).date(), _
         ),

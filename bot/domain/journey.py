@@ -37,6 +37,7 @@ CHECKIN = "checkin"
 NUDGE = "nudge"
 ESCALATION = "escalation"
 CONTACT_PAIR = "contact_pair"
+DELIVERY_FAILED = "delivery_failed"
 JOURNEY_KINDS = (CHECKIN, NUDGE, ESCALATION)
 
 # Programme settings (Program.settings) and their defaults; documented in the README.

@@ -128,6 +128,18 @@ def contact_pair_message(admin_user_id: str, _: Translator) -> dict[str, Any]:
     return kit.message(text, [kit.section(text)])
 
 
+def delivery_failed_message(reasons: Sequence[tuple[str, int]], _: Translator) -> dict[str, Any]:
+    """`reasons`: (Slack's error code, how many messages) refused for good yesterday."""
+    total = sum(count for _code, count in reasons)
+    text = _(
+        "{count} messages could not be delivered and will not be retried "
+        "(people who left the workspace, deleted channels):",
+        count=total,
+    )
+    lines = "\n".join(f"• `{kit.escape(code)}`: {count}" for code, count in reasons)
+    return kit.message(text, [kit.section(text + "\n" + lines)])
+
+
 def answered(text: str) -> dict[str, Any]:
     """What the check-in message becomes once answered."""
     return kit.message(text, [kit.section(text)])
