@@ -521,3 +521,27 @@ def test_jobs_cli_lists_runs_and_dry_runs(
         assert len(fake_slack.calls("chat.postMessage")) == 2
     finally:
         clock.install(previous)
+
+
+def test_jobs_are_scheduled_in_the_programme_zone_across_dst(running_app: RunningApp) -> None:
+    setup_program(running_app)
+    with running_app.db.session() as session:
+        program = session.exec(select(Program)).one()
+        program.timezone = BERLIN
+        program.settings = {"schedules": {"nudge": "30 9 * * tue"}}
+        session.add(program)
+    scheduler = runner.build_scheduler(running_app.services)
+    jobs_by_id = {job.id: job for job in scheduler.get_jobs()}
+    assert {"job_checkin", "job_nudge"} <= set(jobs_by_id)
+    assert "job_pulse" not in jobs_by_id  # listed by `jobs list`, not scheduled until it exists
+    checkin = jobs_by_id["job_checkin"].trigger
+    before = datetime(2027, 3, 26, 12, 0, tzinfo=UTC)  # Friday, winter time
+    first = checkin.get_next_fire_time(None, before)
+    second = checkin.get_next_fire_time(first, first + timedelta(seconds=1))
+    assert first.astimezone(UTC) == datetime(2027, 3, 29, 6, 0, tzinfo=UTC)  # 08:00 CEST
+    assert second.astimezone(UTC) == datetime(2027, 3, 30, 6, 0, tzinfo=UTC)
+    nudge = jobs_by_id["job_nudge"].trigger
+    assert nudge.get_next_fire_time(None, before).astimezone(UTC) == datetime(
+        2027, 3, 30, 7, 30, tzinfo=UTC
+    )
+    assert jobs_by_id["job_checkin"].misfire_grace_time == runner.JOB_MISFIRE_GRACE
