@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk.errors import SlackApiError
 
+from bot.domain import journey
 from bot.domain.overview import enrollment_overview
 from bot.services import Services
 from bot.views.home import HomeState, home_view
@@ -23,8 +24,14 @@ def home_state(services: Services, user_id: str) -> HomeState:
         program, participant = repo.current_participant(session, user_id)
         partners = repo.active_partners(session, participant) if participant else []
         overview = enrollment_overview(session, program) if program and is_admin else None
+        progress = journey.progress_of(session, participant) if participant else []
     partner_ids = [partner.slack_user_id for partner in partners]
-    return HomeState(program, participant, partner_ids, is_admin, overview)
+    upcoming = (
+        journey.next_period(journey.period_of(services.clock.now(), program.timezone))
+        if program
+        else None
+    )
+    return HomeState(program, participant, partner_ids, is_admin, overview, progress, upcoming)
 
 
 def publish_home(services: Services, user_id: str) -> None:

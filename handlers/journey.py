@@ -313,31 +313,16 @@ def goals_command(ctx: CommandContext) -> None:
 
 def status_command(ctx: CommandContext) -> None:
     services = ctx.services
-    program, participant, pairs = _my_pairs(services, ctx.user_id)
+    with services.db.session() as session:
+        program, participant = repo.current_participant(session, ctx.user_id)
+        rows = journey.progress_of(session, participant) if participant else []
     if program is None or participant is None:
         ctx.reply(common.no_program(ctx._, is_admin=services.is_admin(ctx.user_id)))
         return
-    rows: list[tuple[str, list[Any], int]] = []
-    with services.db.session() as session:
-        for pair in pairs:
-            partner = pairing.partner_in(session, pair, participant)
-            goals = list(repo.goals_of_pair(session, pair.id or 0))
-            rows.append(
-                (
-                    partner.slack_user_id if partner else "",
-                    goals,
-                    repo.meetings_of_pair(session, pair.id or 0),
-                )
-            )
-    now = services.clock.now()
-    current = journey.period_of(now, program.timezone)
-    next_period = _next_period(current)
-    ctx.reply(views.status_message(program, rows, next_period, participant.paused_until, ctx._))
-
-
-def _next_period(period: str) -> str:
-    year, month = (int(part) for part in period.split("-"))
-    return f"{year + 1:04d}-01" if month == 12 else f"{year:04d}-{month + 1:02d}"
+    current = journey.period_of(services.clock.now(), program.timezone)
+    ctx.reply(
+        views.status_message(rows, journey.next_period(current), participant.paused_until, ctx._)
+    )
 
 
 def pause_command(ctx: CommandContext) -> None:

@@ -369,6 +369,10 @@ def test_status_and_goals_commands(running_app: RunningApp, app_clock: clock.Man
         [goal] = session.exec(select(Goal).where(Goal.pair_id == pair_id)).all()
     assert goal.title == "Post weekly on LinkedIn" and str(goal.target_date) == "2027-03-31"
     assert "(2027-03-31): Not started" in str(command_reply(app, "USTATMR01", "status")["blocks"])
+    app.slack.event({"type": "app_home_opened", "user": "USTATMR01", "tab": "home"})
+    home = eventually(lambda: app.fake.home_of("USTATMR01"))
+    text = str(home["blocks"])
+    assert "Post weekly on LinkedIn (2027-03-31)" in text and "Next check-in: 2027-02" in text
 
 
 def test_429_storm_and_a_permanent_error(

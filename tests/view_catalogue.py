@@ -117,6 +117,7 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
 def journey_views(program: Program, _: Translator) -> dict[str, dict[str, Any]]:
     from datetime import UTC, datetime
 
+    from bot.domain.journey import PairProgress
     from bot.views import journey
     from storage.models import Goal
 
@@ -135,6 +136,6 @@ def journey_views(program: Program, _: Translator) -> dict[str, dict[str, Any]]:
         "meeting_logged": journey.meeting_logged(1, _),
         "delivery_failed": journey.delivery_failed_message([("account_inactive", 3)], _),
         "journey_status": journey.status_message(
-            program, [("U00002", goals, 3)], "2027-04", datetime(2027, 5, 1).date(), _
+            [PairProgress("U00002", goals, 3)] * 3, "2027-04", datetime(2027, 5, 1).date(), _
         ),
     }

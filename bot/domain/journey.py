@@ -457,6 +457,35 @@ def answer(session: Session, request: CheckInRequest, status: str) -> None:
     session.add(request)
 
 
+@dataclass(frozen=True)
+class PairProgress:
+    """One of a person's active pairs, as `/mentoring status` and App Home show it."""
+
+    partner_user_id: str
+    goals: list[Goal]
+    meetings: int
+
+
+def progress_of(session: Session, participant: Participant) -> list[PairProgress]:
+    rows: list[PairProgress] = []
+    for pair in repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE]):
+        partner_id = pair.mentee_id if pair.mentor_id == participant.id else pair.mentor_id
+        partner = repo.participants_by_ids(session, [partner_id]).get(partner_id)
+        rows.append(
+            PairProgress(
+                partner.slack_user_id if partner else "",
+                list(repo.goals_of_pair(session, pair.id or 0)),
+                repo.meetings_of_pair(session, pair.id or 0),
+            )
+        )
+    return rows
+
+
+def next_period(period: str) -> str:
+    year, month = (int(part) for part in period.split("-"))
+    return f"{year + 1:04d}-01" if month == 12 else f"{year:04d}-{month + 1:02d}"
+
+
 def progress_key(goal: Goal) -> str:
     if goal.status == GoalStatus.DONE or goal.progress >= 100:
         return "achieved"

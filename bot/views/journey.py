@@ -259,29 +259,47 @@ def meeting_logged(request_id: int, _: Translator) -> dict[str, Any]:
     return kit.message(text, [kit.section(text), _answer_buttons(request_id, _)])
 
 
-def status_message(
-    program: Program,
-    pairs: Sequence[tuple[str, Sequence[Goal], int]],
+def journey_blocks(
+    pairs: Sequence[journey.PairProgress],
     next_checkin: str,
     paused_until: date | None,
     _: Translator,
-) -> dict[str, Any]:
-    """`pairs`: (partner's user id, goals, meetings logged) for each active pair."""
-    if not pairs:
-        text = _("You have no active pair yet.")
-        return kit.message(text, [kit.section(text)])
-    blocks: list[Any] = [kit.header(_("Your mentoring journey"))]
-    for partner, goals, meetings in pairs:
-        lines = [_("With <@{partner}>: {count} meetings logged", partner=partner, count=meetings)]
-        for goal in goals:
+) -> list[Any]:
+    """Each active pair with its goals (and progress) and meetings, then the next check-in."""
+    blocks: list[Any] = []
+    for row in pairs:
+        lines = [
+            _(
+                "With <@{partner}>: {count} meetings logged",
+                partner=row.partner_user_id,
+                count=row.meetings,
+            )
+        ]
+        for goal in row.goals:
             target = f" ({goal.target_date.isoformat()})" if goal.target_date else ""
             name = _(PROGRESS_NAMES[journey.progress_key(goal)])
             lines.append(f"• {kit.escape(kit.clip(goal.title, 300))}{target}: {name}")
-        if not goals:
+        if not row.goals:
             lines.append(_("No goals yet: set them with `/mentoring goals`."))
         blocks.append(kit.section("\n".join(lines)))
     footer = _("Next check-in: {period}", period=next_checkin)
     if paused_until is not None:
         footer += " · " + _("Paused until {day}", day=paused_until.isoformat())
     blocks.append(kit.context(footer))
+    return blocks
+
+
+def status_message(
+    pairs: Sequence[journey.PairProgress],
+    next_checkin: str,
+    paused_until: date | None,
+    _: Translator,
+) -> dict[str, Any]:
+    if not pairs:
+        text = _("You have no active pair yet.")
+        return kit.message(text, [kit.section(text)])
+    blocks: list[Any] = [
+        kit.header(_("Your mentoring journey")),
+        *journey_blocks(pairs, next_checkin, paused_until, _),
+    ]
     return kit.message(_("Your mentoring journey"), blocks)
