@@ -1,11 +1,12 @@
-"""`reverse-mentoring` (also `python -m bot`): serve, sandbox, start, db upgrade, export."""
+"""`reverse-mentoring` (also `python -m bot`): serve, sandbox, start, demo, db, jobs, export."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from typing import NoReturn
+from datetime import UTC, datetime
+from typing import Any, NoReturn
 
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
@@ -74,7 +75,82 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export the programme data (JSON or CSV)")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--output", default=None, help="file, folder or .zip (default: stdout)")
+    _jobs_options(commands)
     return parser
+
+
+def _jobs_options(commands: Any) -> None:
+    from scheduler.jobs import JOBS
+
+    listing = "; ".join(f"{spec.name}: {spec.description}" for spec in JOBS.values())
+    jobs = commands.add_parser(
+        "jobs", help="list or run the scheduled jobs", description=f"Jobs: {listing}."
+    )
+    job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
+    job_commands.add_parser("list", help="each job with its schedule and next run")
+    run = job_commands.add_parser(
+        "run",
+        help="run one job once now (or as if the clock said --at); delivers what it queued",
+    )
+    run.add_argument("name", choices=sorted(JOBS), help="the job to run")
+    run.add_argument(
+        "--at", type=_instant, default=None, help="ISO-8601 time, e.g. 2027-01-04T09:00+01:00"
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="print what it would send; send nothing"
+    )
+
+
+def _instant(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO-8601 time") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.clock import ManualClock, SystemClock
+    from bot.services import build_services
+    from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND, Pacer, deliver_now
+    from scheduler.runner import job_trigger, run_job
+    from storage import repositories as repo
+
+    clock = ManualClock(args.at) if getattr(args, "at", None) else SystemClock()
+    services = build_services(settings, clock=clock)
+    try:
+        if args.jobs_command == "list":
+            with services.db.session() as session:
+                program = repo.active_program(session)
+            now = clock.now()
+            for spec in JOBS.values():
+                schedule = spec.schedule(program)
+                upcoming = job_trigger(schedule, program).get_next_fire_time(None, now)
+                next_run = upcoming.isoformat() if upcoming and spec.available else "-"
+                state = "" if spec.available else " (not available yet)"
+                print(f"{spec.name:<8} {schedule:<18} next: {next_run}  {spec.description}{state}")
+            return 0
+        at = clock.now()
+        report = run_job(services, args.name, at, dry_run=args.dry_run)
+        if report is None:
+            print(f"{args.name}: already ran for {at.date().isoformat()}; nothing to do")
+            return 0
+        for recipient, not_before, text in report.would_send:
+            print(f"would send to {recipient} at {not_before}: {text}")
+        for note in report.notes:
+            print(f"{args.name}: {note}")
+        if args.dry_run:
+            print(f"{args.name} (dry run): {report.queued} would be queued, nothing sent")
+            return 0
+        sent = deliver_now(services, report.keys, pacer=Pacer(SEND_RATE_PER_SECOND))
+        later = report.queued - sent
+        print(
+            f"{args.name}: {report.queued} queued, {report.skipped} skipped, {sent} delivered now"
+            + (f", {later} wait for the recipient's working hours" if later > 0 else "")
+        )
+        return 0
+    finally:
+        services.db.dispose()
 
 
 def _sandbox_options(parser: argparse.ArgumentParser) -> None:
@@ -196,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             database.dispose()
         return 0
+    if args.command == "jobs":
+        return _jobs(args, settings)
 
     problem = _check_slack(settings)
     if problem:

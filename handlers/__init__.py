@@ -6,7 +6,18 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from handlers import commands, enrollment, events, fallback, home, matching, program, pulse, report
+from handlers import (
+    commands,
+    enrollment,
+    events,
+    fallback,
+    home,
+    journey,
+    matching,
+    program,
+    pulse,
+    report,
+)
 from handlers.context import ProvideServices
 
 
@@ -17,6 +28,7 @@ def register_listeners(app: App, services: Services) -> None:
     program.register(app, services)
     enrollment.register(app, services)
     matching.register(app, services)
+    journey.register(app, services)
     pulse.register(app, services)
     report.register(app, services)
     commands.register(app, services)

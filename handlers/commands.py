@@ -10,13 +10,13 @@ from slack_sdk import WebClient
 
 from bot.services import Services
 from bot.views import common
-from handlers import enrollment, matching, program, report
+from handlers import enrollment, journey, matching, program, report
 from handlers.context import CommandContext, Route, services_of
 
 log = logging.getLogger(__name__)
-ADMIN_ONLY = frozenset({"match", "report", "shoutout", "program"})
+ADMIN_ONLY = frozenset({"match", "report", "shoutout", "program", "hold"})
 # Named in the help of later releases; answered politely until they arrive.
-NOT_YET_AVAILABLE = frozenset({"goals", "status", "shoutout"})
+NOT_YET_AVAILABLE = frozenset({"shoutout"})
 
 
 def show_help(ctx: CommandContext) -> None:
@@ -33,6 +33,10 @@ ROUTES: dict[str, Route] = {
     "match": matching.match_command,
     "rematch": matching.rematch_command,
     "report": report.report_command,
+    "goals": journey.goals_command,
+    "status": journey.status_command,
+    "pause": journey.pause_command,
+    "hold": journey.hold_command,
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk.errors import SlackApiError
 
+from bot.domain import journey
 from bot.domain.overview import enrollment_overview
 from bot.domain.report import build_report
 from bot.services import Services
@@ -25,8 +26,23 @@ def home_state(services: Services, user_id: str) -> HomeState:
         partners = repo.active_partners(session, participant) if participant else []
         overview = enrollment_overview(session, program) if program and is_admin else None
         report = build_report(session, program, services.clock.now()) if overview else None
+        progress = journey.progress_of(session, participant) if participant else []
     partner_ids = [partner.slack_user_id for partner in partners]
-    return HomeState(program, participant, partner_ids, is_admin, overview, report)
+    upcoming = (
+        journey.next_period(journey.period_of(services.clock.now(), program.timezone))
+        if program
+        else None
+    )
+    return HomeState(
+        program,
+        participant,
+        partner_ids,
+        is_admin,
+        overview,
+        report=report,
+        journey=progress,
+        next_checkin=upcoming,
+    )
 
 
 def publish_home(services: Services, user_id: str) -> None:

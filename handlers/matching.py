@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.domain import notices, pairing, validation
+from bot.domain import journey, notices, pairing, validation
 from bot.i18n import N_, Translator, translator
 from bot.services import Services
 from bot.views import common, kit
@@ -281,9 +281,11 @@ def on_goals_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> 
         (payloads.text(values, f"goal_{i}"), payloads.text(values, f"measure_{i}"))
         for i in range(1, pairing.MAX_PAIR_GOALS + 1)
     ]
+    targets = [payloads.day(values, f"target_{i}") for i in range(1, pairing.MAX_PAIR_GOALS + 1)]
     errors = {
         **validation.text_errors(_goal_fields(entries)),
         **pairing.validate_pair_goals(entries),
+        **journey.validate_goal_targets(targets, services.clock.now().date()),
     }
     if errors:
         ack(
@@ -296,7 +298,7 @@ def on_goals_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> 
         pair = pairing.pair_of_member(session, pair_id, user_id)
         if pair is None:
             return
-        goals = pairing.set_goals(session, pair, entries, user_id)
+        goals = pairing.set_goals(session, pair, entries, user_id, targets)
         if pair.conversation_id and goals:
             owed.queue(
                 session,

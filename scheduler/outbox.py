@@ -27,13 +27,13 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import OutboxMessage, OutboxStatus, utcnow
+from storage.models import OutboxMessage, OutboxStatus, Program, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -98,14 +98,23 @@ def enqueue(
     return row
 
 
-def _claim(db: Database, token: str, keys: Iterable[str] | None, now: datetime) -> list[int]:
+def _claim(
+    db: Database, token: str, keys: Iterable[str] | None, now: datetime, batch: int = BATCH
+) -> list[int]:
     def work(session: Session) -> list[int]:
+        # The kill switch: a programme's held messages stay queued until an admin releases them.
+        held = select(Program.id).where(col(Program.messages_held).is_(True))
         due = select(OutboxMessage.id).where(
-            OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.not_before <= now,
+            or_(
+                col(OutboxMessage.program_id).is_(None),
+                col(OutboxMessage.program_id).not_in(held.scalar_subquery()),
+            ),
         )
         if keys is not None:
             due = due.where(col(OutboxMessage.dedupe_key).in_(list(keys)))
-        due = due.order_by(col(OutboxMessage.id)).limit(BATCH)
+        due = due.order_by(col(OutboxMessage.id)).limit(batch)
         session.execute(
             update(OutboxMessage)
             .where(
@@ -302,8 +311,14 @@ def flush(
     owner: str = "app",
     budget_seconds: float = 0.0,
     hooks: SentHooks | None = None,
+    pacer: Callable[[], None] | None = None,
+    batch: int = BATCH,
 ) -> int:
     """Delivers due messages (or only `keys`); returns how many this call delivered.
+
+    `pacer`, when given, is called before each post (it blocks to keep sends under a rate).
+    `batch` rows are claimed at a time: a small batch leaves fewer rows to reconcile (one
+    history lookup each, Tier 3) when a sender dies mid-batch.
 
     One batch at least; with a budget, further batches until it is spent or nothing is due
     (the scheduler's run), so a large backlog drains without one call holding a thread forever.
@@ -319,8 +334,10 @@ def flush(
     sent = 0
     while True:
         token = f"{owner}:{uuid.uuid4().hex[:12]}"
-        claimed = _claim(db, token, wanted, utcnow())
+        claimed = _claim(db, token, wanted, utcnow(), batch)
         for index, message_id in enumerate(claimed):
+            if pacer is not None:
+                pacer()
             delivered, pause = _deliver(db, sender, message_id, token, hooks or {})
             sent += delivered
             if pause > 0:
@@ -328,7 +345,7 @@ def flush(
                     _unclaim(db, token, claimed[index + 1 :])
                     return sent
                 time.sleep(pause)
-        if len(claimed) < BATCH or time.monotonic() >= deadline:
+        if len(claimed) < batch or time.monotonic() >= deadline:
             return sent
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from bot.i18n import translator
 from bot.services import Services
 from bot.views import pulse as views
 from scheduler import outbox
+from scheduler.job_report import JobReport
 from storage import repositories as repo
 from storage.models import CycleStatus, PairStatus, Participant, PulseKind
 
@@ -26,16 +26,6 @@ log = logging.getLogger(__name__)
 PULSE = "pulse"
 PULSE_REMINDER = "pulse_reminder"
 MATCH_CHECK = "match_check"
-
-
-@dataclass
-class JobReport:
-    """Identical to scheduler/jobs.py's JobReport (defined here until that module lands)."""
-
-    name: str
-    queued: int = 0
-    skipped: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def _run(services: Services, work: Callable[[Session], None], dry_run: bool) -> None:
@@ -72,6 +62,10 @@ def _queue(
         report.skipped += 1
         return False
     report.queued += 1
+    report.keys.append(key)
+    report.would_send.append(
+        (person.slack_user_id, queued.not_before.isoformat(), str(message.get("text") or ""))
+    )
     return True
 
 

@@ -12,22 +12,28 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from bot.clock import zone
 from bot.services import Services
 from scheduler import dedupe, outbox
-from storage.models import JobRun, utcnow
+from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND, JobReport, Pacer, deliver_now
+from storage import repositories as repo
+from storage.models import JobRun, Program, utcnow
 
 log = logging.getLogger(__name__)
 OUTBOX_INTERVAL_SECONDS = 30
 # How long a run may hold its key before another replica presumes it dead and takes over.
 RUN_LEASE = timedelta(minutes=15)
+# A run missed while the process was down still happens if it restarts within this window.
+JOB_MISFIRE_GRACE = 6 * 3600
 
 
 def replica_id() -> str:
@@ -142,4 +148,68 @@ def build_scheduler(services: Services) -> BackgroundScheduler:
         id="prune_processed_events",
         jitter=60,
     )
+    add_registered_jobs(scheduler, services)
     return scheduler
+
+
+def job_trigger(schedule: str, program: Program | None) -> CronTrigger:
+    """The job's crontab in the programme's zone: APScheduler >= 3.11.2 handles DST folds,
+    and `run_once` keys runs by local day, so a repeated hour never runs a job twice."""
+    return CronTrigger.from_crontab(schedule, timezone=program.timezone if program else "UTC")
+
+
+def run_registered(services: Services, name: str) -> None:
+    """A scheduled run: the job acts on the clock's now, once across replicas."""
+    report = run_job(services, name, services.clock.now())
+    if report is not None:
+        log.info("job ran", extra={"job": name, "queued": report.queued})
+        # Paced at Slack's rate; what is left is delivered by the outbox run every 30 s.
+        deliver_now(
+            services,
+            report.keys,
+            budget_seconds=OUTBOX_INTERVAL_SECONDS * 4,
+            pacer=Pacer(SEND_RATE_PER_SECOND),
+        )
+
+
+def add_registered_jobs(scheduler: BackgroundScheduler, services: Services) -> None:
+    with services.db.session() as session:
+        program = repo.active_program(session)
+    for spec in JOBS.values():
+        if not spec.available:
+            continue
+        scheduler.add_job(
+            run_registered,
+            job_trigger(spec.schedule(program), program),
+            args=[services, spec.name],
+            id=f"job_{spec.name}",
+            misfire_grace_time=JOB_MISFIRE_GRACE,
+            coalesce=True,
+            max_instances=1,
+        )
+
+
+def run_key(name: str, program: Program | None, at: datetime) -> str:
+    """One run per job, programme and local day (a DST hour repeated runs nothing twice)."""
+    tz = program.timezone if program else "UTC"
+    day = at.astimezone(zone(tz)).date().isoformat()
+    return f"{name}:program={program.id if program else 0}:{day}"
+
+
+def run_job(
+    services: Services, name: str, at: datetime, *, dry_run: bool = False
+) -> JobReport | None:
+    """Runs a registered job once for its period; None when another run already did it."""
+    spec = JOBS[name]
+    if dry_run:
+        return spec.run(services, at, dry_run=True)
+    with services.db.session() as session:
+        program = repo.active_program(session)
+    found: list[JobReport] = []
+    ran = run_once(
+        services,
+        run_key(name, program, at),
+        name,
+        lambda: found.append(spec.run(services, at, dry_run=False)),
+    )
+    return found[0] if ran and found else None

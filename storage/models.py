@@ -166,6 +166,8 @@ class Program(SQLModel, table=True):
     mentor_capacity: int = 1
     anonymity_threshold: int = 5
     community_channel: str | None = Field(default=None, max_length=100)
+    # The admins' kill switch: while set, the outbox sends none of the programme's messages.
+    messages_held: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # Extension point: matching weights, quiet hours, send hour, ... (documented in README).
     settings: dict[str, Any] = _json({})
     status: str = Field(default=ProgramStatus.ACTIVE, max_length=20, index=True)
@@ -212,6 +214,8 @@ class Participant(SQLModel, table=True):
     updated_at: datetime = _created()
     left_at: datetime | None = _ts()
     erased_at: datetime | None = _ts()
+    # No check-ins or nudges before this day (holiday, busy season).
+    paused_until: date | None = None
 
 
 class MatchRun(SQLModel, table=True):
@@ -333,6 +337,45 @@ class CheckInResponse(SQLModel, table=True):
     notes: str | None = Field(default=None, max_length=3000)
     rating: int | None = None
     submitted_at: datetime = _created()
+
+
+class CheckInRequestStatus(StrEnum):
+    ASKED = "asked"
+    MET = "met"
+    NOT_YET = "not_yet"
+    SNOOZED = "snoozed"
+
+
+class CheckInRequest(SQLModel, table=True):
+    """One person's check-in for one pair in one cycle (a mentor of two mentees has two).
+
+    The prompt carries this row's id, so an answer belongs to the prompt's cycle whatever day
+    it arrives; answering again updates the row. Nudges and escalation read these rows.
+    """
+
+    __tablename__ = "checkin_request"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "pair_id", "participant_id"),
+        Index("ix_checkin_request_pair_cycle", "pair_id", "cycle_id"),
+        _one_of("status", CheckInRequestStatus, "checkin_request"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="checkin_cycle.id", index=True)
+    pair_id: int = Field(foreign_key="pair.id")
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    status: str = Field(default=CheckInRequestStatus.ASKED, max_length=20)
+    # {"topic": "ai_tools" | goal title, "format": "hands_on"}: what this cycle suggested.
+    suggestion: dict[str, Any] = _json({})
+    asked_at: datetime = _created()
+    answered_at: datetime | None = _ts()
+    met_on: date | None = None
+    duration_minutes: int | None = None
+    topics_covered: str | None = Field(default=None, max_length=1000)
+    learned: str | None = Field(default=None, max_length=2000)
+    taught: str | None = Field(default=None, max_length=2000)
+    rating: int | None = None
+    notes: str | None = Field(default=None, max_length=3000)  # private to the pair
 
 
 class PulseKind(StrEnum):

@@ -27,6 +27,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
     CheckInCycle,
+    CheckInRequest,
     CheckInResponse,
     Goal,
     MatchRun,
@@ -273,6 +274,13 @@ def forget_user(session: Session, user_id: str) -> None:
     )
     for message in session.exec(select(OutboxMessage).where(mentions)).all():
         session.delete(message)
+    # What they wrote in check-ins (the meeting stays counted, their words go).
+    mine = select(Participant.id).where(Participant.slack_user_id == user_id)
+    for answer in session.exec(
+        select(CheckInRequest).where(col(CheckInRequest.participant_id).in_(mine))
+    ):
+        answer.topics_covered = answer.learned = answer.taught = answer.notes = None
+        session.add(answer)
     for request in session.exec(
         select(RematchRequest).where(RematchRequest.resolved_by == user_id)
     ):
@@ -837,3 +845,82 @@ def pair_states(
         )
     ).all()
     return [(int(i or 0), s, met, intro) for i, s, met, intro in rows]
+
+
+def checkin_cycle(session: Session, program_id: int, period: str) -> CheckInCycle | None:
+    return session.exec(
+        select(CheckInCycle).where(
+            CheckInCycle.program_id == program_id, CheckInCycle.period == period
+        )
+    ).first()
+
+
+def checkin_cycles(session: Session, program_id: int) -> Sequence[CheckInCycle]:
+    return session.exec(
+        select(CheckInCycle)
+        .where(CheckInCycle.program_id == program_id)
+        .order_by(col(CheckInCycle.period))
+    ).all()
+
+
+def checkin_requests_of_cycle(session: Session, cycle_id: int) -> Sequence[CheckInRequest]:
+    return session.exec(
+        select(CheckInRequest)
+        .where(CheckInRequest.cycle_id == cycle_id)
+        .order_by(col(CheckInRequest.id))
+    ).all()
+
+
+def checkin_requests_of_pair(
+    session: Session, pair_id: int, cycle_id: int | None = None
+) -> Sequence[CheckInRequest]:
+    query = select(CheckInRequest).where(CheckInRequest.pair_id == pair_id)
+    if cycle_id is not None:
+        query = query.where(CheckInRequest.cycle_id == cycle_id)
+    return session.exec(query.order_by(col(CheckInRequest.id))).all()
+
+
+def requested_keys(session: Session, cycle_id: int) -> set[tuple[int, int]]:
+    """(pair id, participant id) of everyone already asked in the cycle."""
+    rows = session.exec(
+        select(CheckInRequest.pair_id, CheckInRequest.participant_id).where(
+            CheckInRequest.cycle_id == cycle_id
+        )
+    ).all()
+    return {(pair_id, participant_id) for pair_id, participant_id in rows}
+
+
+def last_suggestions(
+    session: Session, pair_ids: list[int], before_cycle_id: int
+) -> dict[int, dict[str, Any]]:
+    """Pair id -> the suggestion of its latest earlier cycle (to rotate away from it)."""
+    found: dict[int, dict[str, Any]] = {}
+    if not pair_ids:
+        return found
+    rows = session.exec(
+        select(CheckInRequest.pair_id, CheckInRequest.suggestion)
+        .where(
+            col(CheckInRequest.pair_id).in_(pair_ids),
+            CheckInRequest.cycle_id != before_cycle_id,
+        )
+        .order_by(col(CheckInRequest.cycle_id))
+    ).all()
+    for pair_id, suggestion in rows:
+        found[pair_id] = suggestion
+    return found
+
+
+def meetings_of_pair(session: Session, pair_id: int) -> int:
+    """Cycles in which the pair logged a meeting."""
+    return int(
+        session.exec(
+            select(func.count(func.distinct(CheckInRequest.cycle_id))).where(
+                CheckInRequest.pair_id == pair_id, CheckInRequest.status == "met"
+            )
+        ).one()
+    )
+
+
+def set_messages_held(session: Session, program: Program, held: bool) -> None:
+    program.messages_held = held
+    session.add(program)

@@ -110,4 +110,32 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
             home.HomeState(program, mentor, ["U00002"], True, None), _
         ),
         "home_newcomer": home.home_view(home.HomeState(program, None, [], False, None), _),
+        **journey_views(program, _),
+    }
+
+
+def journey_views(program: Program, _: Translator) -> dict[str, dict[str, Any]]:
+    from datetime import UTC, datetime
+
+    from bot.domain.journey import PairProgress
+    from bot.views import journey
+    from storage.models import Goal
+
+    goals = [Goal(id=i, pair_id=1, title="Ziel <b> " * 40, progress=50) for i in range(1, 4)]
+    slots = [datetime(2027, 3, 26 + i, 8, 0, tzinfo=UTC) for i in range(3)]
+    suggestion = {"subject": {"goal": "Ziel " * 60}, "format": "hands_on"}
+    return {
+        "checkin": journey.checkin_message(program, 1, "U00002", suggestion, _),
+        "nudge": journey.nudge_message(program, 1, "U00002", _),
+        "escalation": journey.escalation_message(1, "U00001", "U00002", ["2027-01", "2027-02"], _),
+        "contact_pair": journey.contact_pair_message("U00001", _),
+        "not_yet": journey.not_yet_message(
+            slots, "Asia/Ho_Chi_Minh", "Europe/Berlin", "U00002", 1, _
+        ),
+        "meeting_modal": journey.meeting_modal(1, goals, datetime(2027, 3, 1).date(), _),
+        "meeting_logged": journey.meeting_logged(1, _),
+        "delivery_failed": journey.delivery_failed_message([("account_inactive", 3)], _),
+        "journey_status": journey.status_message(
+            [PairProgress("U00002", goals, 3)] * 3, "2027-04", datetime(2027, 5, 1).date(), _
+        ),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
+from datetime import date
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -465,16 +466,26 @@ def validate_pair_goals(entries: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 
 def set_goals(
-    session: Session, pair: Pair, entries: Sequence[tuple[str, str]], user_id: str
+    session: Session,
+    pair: Pair,
+    entries: Sequence[tuple[str, str]],
+    user_id: str,
+    targets: Sequence[date | None] = (),
 ) -> list[Goal]:
     """Replaces the pair's goals with the submitted ones (validate_pair_goals first).
 
-    A goal whose title is unchanged keeps its row (and progress). Submits for one pair run one
-    at a time, so concurrent submits still leave 1-3 goals. Returns [] when the pair is no
-    longer active.
+    `targets`: each entry's target date, by position (optional). A goal whose title is
+    unchanged keeps its row (and progress). Submits for one pair run one at a time, so
+    concurrent submits still leave 1-3 goals. Returns [] when the pair is no longer active.
     """
     wanted = [
-        (_clean(t)[:MAX_GOAL_TITLE], _clean(m)[:MAX_GOAL_MEASURE]) for t, m in entries if _clean(t)
+        (
+            _clean(t)[:MAX_GOAL_TITLE],
+            _clean(m)[:MAX_GOAL_MEASURE],
+            targets[index] if index < len(targets) else None,
+        )
+        for index, (t, m) in enumerate(entries)
+        if _clean(t)
     ]
     if not MIN_PAIR_GOALS <= len(wanted) <= MAX_PAIR_GOALS:
         raise ValueError("a pair has 1 to 3 goals: call validate_pair_goals first")
@@ -483,11 +494,12 @@ def set_goals(
     existing = {goal.title.casefold(): goal for goal in repo.goals_of_pair(session, pair.id or 0)}
     now = utcnow()
     rows: list[Goal] = []
-    for title, measure in wanted:
+    for title, measure, target in wanted:
         goal = existing.pop(title.casefold(), None)
         if goal is None:
             goal = Goal(pair_id=pair.id or 0, title=title, created_by=user_id)
         goal.title, goal.measure, goal.updated_at = title, measure or None, now
+        goal.target_date = target
         rows.append(goal)
     for stale in existing.values():
         session.delete(stale)

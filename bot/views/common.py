@@ -12,11 +12,23 @@ COMMANDS: tuple[tuple[str, str, bool], ...] = (
     ("join", N_("Join the programme: a short survey about what you offer and want"), False),
     ("profile", N_("Edit your profile and expectations"), False),
     ("rematch", N_("Privately ask for a different partner"), False),
+    ("goals", N_("Set your pair's goals"), False),
+    ("status", N_("Your pair, goals, meetings and next check-in"), False),
+    (
+        "pause",
+        N_("Pause check-ins until a date, e.g. `pause 2027-02-01` (`pause off` resumes)"),
+        False,
+    ),
     ("mydata", N_("Get a copy of everything stored about you"), False),
     ("leave", N_("Leave the programme (you can delete your data)"), False),
     ("help", N_("Show this list"), False),
     ("program", N_("Set up the programme: goals, dates, topics, cadence"), True),
     ("match", N_("Propose pairs, review and approve them"), True),
+    (
+        "hold",
+        N_("Hold every message of the programme (`hold on`) or release them (`hold off`)"),
+        True,
+    ),
 )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from bot.domain.journey import PairProgress
 from bot.domain.overview import EnrollmentOverview
 from bot.domain.report import Report
 from bot.i18n import Translator
+from bot.views import journey as journey_views
 from bot.views import kit
 from bot.views import report as report_views
 from bot.views.enrollment import profile_summary
@@ -32,6 +34,9 @@ class HomeState:
     is_admin: bool
     overview: EnrollmentOverview | None = None
     report: Report | None = None
+    # The participant's active pairs with goals and meetings, and the next check-in cycle.
+    journey: list[PairProgress] = field(default_factory=list)
+    next_checkin: str | None = None
 
 
 def _welcome(_: Translator) -> list[Any]:
@@ -143,6 +148,12 @@ def home_view(state: HomeState, _: Translator) -> dict[str, Any]:
         blocks.extend(_program_blocks(state.program, _))
         if state.participant is not None and state.participant.status != "left":
             blocks.extend(_participant_blocks(state, _))
+            if state.journey and state.next_checkin:
+                blocks.extend(
+                    journey_views.journey_blocks(
+                        state.journey, state.next_checkin, state.participant.paused_until, _
+                    )
+                )
         elif state.program.enrollment_open:
             blocks.append(
                 kit.actions(

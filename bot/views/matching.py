@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from slack_sdk.models.blocks.block_elements import PlainTextInputElement
+from slack_sdk.models.blocks.block_elements import DatePickerElement, PlainTextInputElement
 
 from bot.domain.pairing import MAX_PAIR_GOALS
 from bot.domain.programs import all_topics
@@ -291,6 +291,9 @@ def goals_modal(pair_id: int, _: Translator) -> dict[str, Any]:
                 PlainTextInputElement(max_length=500),
                 optional=True,
             )
+        )
+        blocks.append(
+            kit.input_block(f"target_{index}", _("Target date"), DatePickerElement(), optional=True)
         )
     return kit.modal(
         title=_("Our pair goals"),

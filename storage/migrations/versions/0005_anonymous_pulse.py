@@ -1,7 +1,7 @@
 """anonymous pulse: rounds, random-keyed participation, aggregate tallies, held-back text
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30 15:00:00
 
 Replaces pulse_survey / pulse_participation / pulse_answer, which could be re-linked (shared
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

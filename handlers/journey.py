@@ -1,0 +1,394 @@
+"""The pair's journey in Slack: answering check-ins, logging meetings, slots with calendar
+invites, pauses, the admins' kill switch and their answer to a quiet pair."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.clock import today_in
+from bot.domain import enrollment, journey, notices, pairing, validation
+from bot.i18n import Translator
+from bot.services import Services
+from bot.views import common, kit
+from bot.views import journey as views
+from bot.views import matching as matching_views
+from handlers import payloads
+from handlers.context import CommandContext, services_of
+from handlers.matching import PAIR_ENDED_FOR_PARTNER
+from handlers.messaging import Owed, open_modal, store_or_apologise, update_message
+from storage import repositories as repo
+from storage.models import CheckInRequestStatus, Pair, Participant
+
+log = logging.getLogger(__name__)
+
+
+# Check-in answers -----------------------------------------------------------------------------
+
+
+def _request_context(
+    services: Services, request_id: int, user_id: str
+) -> tuple[Any, Participant, Participant, list[Any]] | None:
+    """(request, person, partner, goals) when the request was sent to `user_id`."""
+    with services.db.session() as session:
+        request = journey.request_of_member(session, request_id, user_id)
+        if request is None:
+            return None
+        pair = session.get(Pair, request.pair_id)
+        person = session.get(Participant, request.participant_id)
+        assert pair is not None and person is not None
+        partner = pairing.partner_in(session, pair, person)
+        goals = list(repo.goals_of_pair(session, pair.id or 0))
+    if partner is None:
+        return None
+    return request, person, partner, goals
+
+
+def on_met_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    found = _request_context(services, payloads.action_number(body), user_id)
+    if found is None:
+        return
+    request, person, _partner, goals = found
+    _ = services.translator_for(user_id)
+    channel, ts = payloads.message_location(body)
+    view = views.meeting_modal(
+        request.id or 0, goals, today_in(person.timezone), _, origin={"c": channel, "t": ts}
+    )
+    open_modal(client, body.get("trigger_id", ""), view)
+
+
+def _meeting_from(values: payloads.Values, goals: list[int]) -> journey.Meeting:
+    return journey.Meeting(
+        met_on=payloads.day(values, "met_on") or date.min,
+        duration_minutes=int(payloads.selected(values, "duration") or 0),
+        topics=payloads.text(values, "topics").strip(),
+        learned=payloads.text(values, "learned").strip(),
+        taught=payloads.text(values, "taught").strip(),
+        rating=int(payloads.selected(values, "rating") or 0),
+        notes=payloads.text(values, "notes").strip(),
+        progress={
+            goal_id: key
+            for goal_id in goals
+            if (key := payloads.selected(values, f"goal_{goal_id}")) is not None
+        },
+    )
+
+
+def on_meeting_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    _ = services.translator_for(user_id)
+    metadata = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
+    request_id = int(metadata.get("request_id") or 0)
+    values = payloads.state_values(body)
+    goal_ids = [
+        int(block[len("goal_") :])
+        for block in values
+        if block.startswith("goal_") and block[len("goal_") :].isdigit()
+    ]
+    try:
+        meeting = _meeting_from(values, goal_ids)
+    except ValueError:
+        ack(response_action="errors", errors={"duration": _("Pick one of the options.")})
+        return
+    found = _request_context(services, request_id, user_id)
+    if found is None:
+        ack()
+        return
+    _request, person, _partner, _goals = found
+    errors = {
+        **validation.text_errors(
+            {k: getattr(meeting, k) for k in ("topics", "learned", "taught", "notes")}
+        ),
+        **journey.validate_meeting(meeting, today_in(person.timezone)),
+    }
+    if errors:
+        ack(response_action="errors", errors={f: _(m) for f, m in errors.items()})
+        return
+
+    def save(session: Session) -> None:
+        request = journey.request_of_member(session, request_id, user_id)
+        if request is not None:
+            journey.record_meeting(session, request, meeting)
+
+    try:
+        services.db.run(save)
+    except Exception:
+        log.exception("logging a meeting failed")
+        ack(response_action="errors", errors={"met_on": common.try_again(_)["text"]})
+        return
+    ack()
+    origin = {"channel": {"id": metadata.get("c")}, "message": {"ts": metadata.get("t")}}
+    update_message(services, origin, views.meeting_logged(request_id, _))
+
+
+def _answer(services: Services, body: dict[str, Any], status: str) -> Any:
+    user_id = body["user"]["id"]
+    request_id = payloads.action_number(body)
+
+    def work(session: Session) -> bool:
+        request = journey.request_of_member(session, request_id, user_id)
+        if request is None:
+            return False
+        journey.answer(session, request, status)
+        return True
+
+    return services.db.run(work)
+
+
+def on_snooze_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    if _answer(services, body, CheckInRequestStatus.SNOOZED):
+        update_message(
+            services, body, views.snoozed_message(services.translator_for(body["user"]["id"]))
+        )
+
+
+def on_not_yet_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    if not _answer(services, body, CheckInRequestStatus.NOT_YET):
+        return
+    found = _request_context(services, payloads.action_number(body), user_id)
+    if found is None:
+        return
+    request, person, partner, _goals = found
+    with services.db.session() as session:
+        program = repo.active_program(session)
+    hours = journey.working_hours(program) if program else journey.DEFAULT_WORKING_HOURS
+    slots = journey.meeting_slots(person, partner, services.clock.now(), hours)
+    _ = services.translator_for(user_id)
+    update_message(
+        services,
+        body,
+        views.not_yet_message(
+            slots, person.timezone, partner.timezone, partner.slack_user_id, request.id or 0, _
+        ),
+    )
+    channel, _ts = payloads.message_location(body)
+    if slots and channel:
+        _send_invites(services, channel, request.id or 0, partner, slots, _)
+
+
+def _send_invites(
+    services: Services,
+    channel: str,
+    request_id: int,
+    partner: Participant,
+    slots: list[Any],
+    _: Translator,
+) -> None:
+    """The slots as .ics files in the person's DM: a direct reply to their click."""
+    name = partner.display_name or partner.slack_user_id
+    summary = views.invite_summary(name, _)
+    files = [
+        {
+            "content": journey.ical_invite(
+                slot, summary, summary, f"rm-{request_id}-{index}@reverse-mentoring"
+            ),
+            "filename": f"mentoring-{slot.strftime('%Y%m%dT%H%MZ')}.ics",
+            "title": summary,
+        }
+        for index, slot in enumerate(slots, start=1)
+    ]
+    try:
+        services.client.files_upload_v2(channel=channel, file_uploads=files)
+    except SlackApiError as error:
+        log.warning("invite upload failed", extra={"error": error.response.get("error")})
+
+
+# Admins: a quiet pair -----------------------------------------------------------------------
+
+
+def _admin_click(services: Services, body: dict[str, Any]) -> tuple[str, int] | None:
+    admin_id = body["user"]["id"]
+    if not services.is_admin(admin_id):
+        return None
+    return admin_id, payloads.action_number(body)
+
+
+def on_contact_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    click = _admin_click(services, body)
+    if click is None:
+        return
+    admin_id, pair_id = click
+
+    def work(session: Session, owed: Owed) -> bool:
+        pair = session.get(Pair, pair_id)
+        if pair is None or pair.status != "active":
+            return False
+        people = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
+        mentor, mentee = people[pair.mentor_id], people[pair.mentee_id]
+        recipient = pair.conversation_id or f"{mentor.slack_user_id},{mentee.slack_user_id}"
+        _ = services.translator_for(mentee.slack_user_id)
+        owed.queue(
+            session,
+            kind=journey.CONTACT_PAIR,
+            key=notices.fresh_key(journey.CONTACT_PAIR, pair_id),
+            recipient=recipient,
+            message=views.contact_pair_message(admin_id, _),
+            program_id=pair.program_id,
+        )
+        repo.add_pair_event(session, pair_id, "contacted", admin_id)
+        return True
+
+    done = store_or_apologise(services, admin_id, work, action="contact_pair")
+    _ = services.translator_for(admin_id)
+    text = _("You wrote to the pair.") if done else _("That pair is no longer active.")
+    update_message(services, body, views.escalation_done(text))
+
+
+def on_end_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    click = _admin_click(services, body)
+    if click is None:
+        return
+    admin_id, pair_id = click
+
+    def work(session: Session, owed: Owed) -> bool:
+        pair = session.get(Pair, pair_id)
+        if pair is None:
+            return False
+        ended = enrollment.end_pair(session, pair, reason="inactive", actor=admin_id)
+        if ended is None:
+            return False
+        for person in ended:
+            _ = services.translator_for(person.slack_user_id)
+            owed.queue(
+                session,
+                kind=notices.PAIR_ENDED,
+                key=notices.pair_ended_key(pair_id, person.id or 0),
+                recipient=person.slack_user_id,
+                message=kit.message(_(PAIR_ENDED_FOR_PARTNER)),
+                program_id=pair.program_id,
+            )
+        return True
+
+    done = store_or_apologise(services, admin_id, work, action="end_pair")
+    _ = services.translator_for(admin_id)
+    text = (
+        _("The pair has ended; both were told kindly.")
+        if done
+        else _("That pair is no longer active.")
+    )
+    update_message(services, body, views.escalation_done(text))
+
+
+# Commands ----------------------------------------------------------------------------------
+
+
+def _my_pairs(services: Services, user_id: str) -> tuple[Any, Participant | None, list[Pair]]:
+    with services.db.session() as session:
+        program, participant = repo.current_participant(session, user_id)
+        pairs = list(repo.pairs_of(session, participant.id or 0, ["active"])) if participant else []
+    return program, participant, pairs
+
+
+def goals_command(ctx: CommandContext) -> None:
+    """Opens the pair's goals modal (the one the intro's button opens)."""
+    _program, _participant, pairs = _my_pairs(ctx.services, ctx.user_id)
+    if not pairs:
+        ctx.reply(kit.message(ctx._("You have no active pair yet.")))
+        return
+    pair = pairs[0]
+    if ctx.args.strip().isdigit():
+        pair = next((p for p in pairs if p.id == int(ctx.args.strip())), pair)
+    open_modal(ctx.client, ctx.trigger_id, matching_views.goals_modal(pair.id or 0, ctx._))
+
+
+def status_command(ctx: CommandContext) -> None:
+    services = ctx.services
+    with services.db.session() as session:
+        program, participant = repo.current_participant(session, ctx.user_id)
+        rows = journey.progress_of(session, participant) if participant else []
+    if program is None or participant is None:
+        ctx.reply(common.no_program(ctx._, is_admin=services.is_admin(ctx.user_id)))
+        return
+    current = journey.period_of(services.clock.now(), program.timezone)
+    ctx.reply(
+        views.status_message(rows, journey.next_period(current), participant.paused_until, ctx._)
+    )
+
+
+def pause_command(ctx: CommandContext) -> None:
+    """`/mentoring pause 2027-02-01` (no check-ins or nudges before that day) or `pause off`."""
+    arg = ctx.args.strip().lower()
+    until: date | None
+    if arg in {"off", "resume", "stop"}:
+        until = None
+    else:
+        try:
+            until = date.fromisoformat(arg)
+        except ValueError:
+            ctx.reply(kit.message(ctx._("Say until when, e.g. `/mentoring pause 2027-02-01`.")))
+            return
+
+    def work(session: Session) -> bool:
+        _program, participant = repo.current_participant(session, ctx.user_id)
+        if participant is None:
+            return False
+        participant.paused_until = until
+        session.add(participant)
+        return True
+
+    if not ctx.services.db.run(work):
+        ctx.reply(kit.message(ctx._("You are not in the programme.")))
+    elif until is None:
+        ctx.reply(kit.message(ctx._("Welcome back: check-ins and reminders are on again.")))
+    else:
+        ctx.reply(
+            kit.message(
+                ctx._(
+                    "Paused until {day}: no check-ins or reminders before then.",
+                    day=until.isoformat(),
+                )
+            )
+        )
+
+
+def hold_command(ctx: CommandContext) -> None:
+    """Admins: `/mentoring hold on` holds every message of the programme; `off` releases."""
+    arg = ctx.args.strip().lower()
+    if arg not in {"on", "off"}:
+        ctx.reply(kit.message(ctx._("Use `/mentoring hold on` or `/mentoring hold off`.")))
+        return
+
+    def work(session: Session) -> bool:
+        program = repo.active_program(session)
+        if program is None:
+            return False
+        repo.set_messages_held(session, program, arg == "on")
+        return True
+
+    if not ctx.services.db.run(work):
+        ctx.reply(common.no_program(ctx._, is_admin=True))
+    elif arg == "on":
+        ctx.reply(kit.message(ctx._("All messages of the programme are on hold.")))
+    else:
+        ctx.reply(
+            kit.message(ctx._("Messages are flowing again; held ones go out within a minute."))
+        )
+
+
+def register(app: App, services: Services) -> None:
+    app.action(views.MET_ACTION)(on_met_clicked)
+    app.action(views.NOT_YET_ACTION)(on_not_yet_clicked)
+    app.action(views.SNOOZE_ACTION)(on_snooze_clicked)
+    app.view(views.MEETING_CALLBACK_ID)(on_meeting_submitted)
+    app.action(views.CONTACT_ACTION)(on_contact_pair)
+    app.action(views.END_ACTION)(on_end_pair)
