@@ -299,13 +299,24 @@ class Sandbox:
         return {"clock": now.isoformat()}
 
     def run_job(self, name: str) -> dict[str, Any]:
-        scheduler = getattr(self.runtime, "scheduler", None)
-        job = scheduler.get_job(name) if scheduler is not None else None
-        if job is None:
+        """Runs a scheduled job now, at the simulated time, and delivers what is due."""
+        from scheduler.jobs import JOBS, deliver_now
+        from scheduler.runner import deliver_outbox, run_job
+
+        services = self.runtime.services
+        if name == "deliver_outbox":
+            sent = deliver_outbox(services)
+            self._settle()
+            return {"notice": f"{sent} due messages delivered"}
+        if name not in JOBS:
             return {"notice": f"There is no job called {name}."}
-        job.func(*job.args, **job.kwargs)
+        report = run_job(services, name, self.clock.now())
+        if report is None:
+            return {"notice": f"{name} already ran for this period."}
+        deliver_now(services, report.keys)
+        deliver_outbox(services)
         self._settle()
-        return {"ran": name}
+        return {"notice": f"{name}: {report.queued} queued; " + "; ".join(report.notes)}
 
     # ------------------------------------------------------------------ scripted members (demo)
 
