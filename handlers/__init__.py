@@ -6,7 +6,16 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from handlers import commands, enrollment, events, fallback, home, matching, program
+from handlers import (
+    commands,
+    enrollment,
+    events,
+    fallback,
+    home,
+    matching,
+    program,
+    recognition,
+)
 from handlers.context import ProvideServices
 
 
@@ -17,5 +26,6 @@ def register_listeners(app: App, services: Services) -> None:
     program.register(app, services)
     enrollment.register(app, services)
     matching.register(app, services)
+    recognition.register(app, services)
     commands.register(app, services)
     fallback.register(app, services)  # last: only clicks no other listener matched

@@ -10,13 +10,13 @@ from slack_sdk import WebClient
 
 from bot.services import Services
 from bot.views import common
-from handlers import enrollment, matching, program
+from handlers import enrollment, matching, program, recognition
 from handlers.context import CommandContext, Route, services_of
 
 log = logging.getLogger(__name__)
 ADMIN_ONLY = frozenset({"match", "report", "shoutout", "program"})
 # Named in the help of later releases; answered politely until they arrive.
-NOT_YET_AVAILABLE = frozenset({"goals", "status", "report", "shoutout"})
+NOT_YET_AVAILABLE = frozenset({"goals", "status", "report"})
 
 
 def show_help(ctx: CommandContext) -> None:
@@ -32,6 +32,9 @@ ROUTES: dict[str, Route] = {
     "program": program.program_command,
     "match": matching.match_command,
     "rematch": matching.rematch_command,
+    "shoutout": recognition.shoutout_command,
+    "thanks": recognition.thanks_command,
+    "story": recognition.story_command,
 }
 
 
