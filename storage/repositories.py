@@ -282,6 +282,7 @@ def forget_user(session: Session, user_id: str) -> None:
     ):
         request.resolved_by = None
         session.add(request)
+    forget_recognition(session, user_id)
     session.flush()
 
 
@@ -701,3 +702,21 @@ def certificates_due(session: Session, limit: int = 50) -> Sequence[Certificate]
         .order_by(col(Certificate.id))
         .limit(limit)
     ).all()
+
+
+def forget_recognition(session: Session, user_id: str) -> None:
+    """Someone erased their data: their pairs' stories go, their certificates keep no name."""
+    ids = [p.id for p in participations_of_user(session, user_id) if p.id is not None]
+    if not ids:
+        return
+    pair_ids = [pair.id for pid in ids for pair in pairs_of(session, pid)]
+    if pair_ids:
+        session.execute(delete(SuccessStory).where(col(SuccessStory.pair_id).in_(pair_ids)))
+    for certificate in session.exec(
+        select(Certificate).where(col(Certificate.participant_id).in_(ids))
+    ).all():
+        certificate.detail = {}
+        if certificate.status == CertificateStatus.PENDING:
+            certificate.status = CertificateStatus.FAILED
+            certificate.last_error = "erased"
+        session.add(certificate)

@@ -14,9 +14,10 @@ from sqlmodel import Session, select
 
 from bot.domain import recognition as rec
 from bot.i18n import translator
-from bot.views import common
 from bot.simulated_slack import FakeSlack
+from bot.views import common
 from scheduler.recognition import run_digest, run_milestones
+from storage import repositories as repo
 from storage.models import (
     Certificate,
     CheckInCycle,
@@ -435,3 +436,47 @@ def test_a_story_is_shared_after_the_partner_agrees_and_an_admin_approves(
     run_digest(app.services, datetime(2027, 4, 2, tzinfo=UTC))
     april = eventually(lambda: len(channel_posts(app.fake)) == 2 and channel_posts(app.fake))[-1]
     assert "library together" not in FakeSlack.message_text(april)  # shared once
+
+
+def test_nobody_consenting_means_private_thanks_and_no_channel_post(
+    running_app: RunningApp,
+) -> None:
+    app = running_app
+    make_world(app, mentee_consent=False, bot_in_channel=False)
+    reply = command_reply(app, ADMIN, "shoutout <@UMENTEE1> Cảm ơn!")
+    assert "<@UMENTEE1> did not agree to public recognition" in reply["text"]
+    assert "Posted in" not in reply["text"]
+    assert channel_posts(app.fake) == []
+    assert "Cảm ơn!" in eventually(lambda: app.fake.dm_texts("UMENTEE1"))[0]
+    [row] = shoutouts(app)
+    assert row.status == "private" and row.message_ts is None
+
+
+def test_erasing_a_person_removes_their_pair_story_and_the_name_on_their_certificate(
+    running_app: RunningApp,
+) -> None:
+    app = running_app
+    world = make_world(app, completion_cycles=1)
+    _met(app, world, "2027-01")
+    with app.db.session() as session:
+        session.add(
+            SuccessStory(
+                program_id=world.program_id,
+                pair_id=world.pair_id,
+                author_id=world.mentor_id,
+                text="Our story",
+            )
+        )
+    # Slack refuses the uploads for now: the certificates stay owed (pending) ...
+    app.fake.fail_next("files.getUploadURLExternal", status=200, error="internal_error", times=2)
+    run_milestones(app.services, datetime(2027, 2, 2, tzinfo=UTC))
+    with app.db.session() as session:
+        assert {c.status for c in session.exec(select(Certificate)).all()} == {"pending"}
+        repo.forget_user(session, "UMENTEE1")  # ... when the mentee erases their data
+    with app.db.session() as session:
+        assert session.exec(select(SuccessStory)).all() == []
+        mentee_certificate = session.exec(
+            select(Certificate).where(Certificate.participant_id == world.mentee_id)
+        ).one()
+        assert mentee_certificate.detail == {}
+        assert MENTEE_NAME not in str(mentee_certificate.model_dump())

@@ -12,11 +12,14 @@ COMMANDS: tuple[tuple[str, str, bool], ...] = (
     ("join", N_("Join the programme: a short survey about what you offer and want"), False),
     ("profile", N_("Edit your profile and expectations"), False),
     ("rematch", N_("Privately ask for a different partner"), False),
+    ("thanks", N_("Thank your partner publicly (after an admin approves)"), False),
+    ("story", N_("Share your pair's success story in the monthly digest"), False),
     ("mydata", N_("Get a copy of everything stored about you"), False),
     ("leave", N_("Leave the programme (you can delete your data)"), False),
     ("help", N_("Show this list"), False),
     ("program", N_("Set up the programme: goals, dates, topics, cadence"), True),
     ("match", N_("Propose pairs, review and approve them"), True),
+    ("shoutout", N_("Thank people in the recognition channel"), True),
 )
 
 
