@@ -67,6 +67,16 @@ def _post_to_channel(
     return str(response["channel"]), str(response["ts"])
 
 
+def _take_back(services: Services, channel_id: str | None, ts: str | None) -> None:
+    """Storing failed after the channel post: remove it, so nothing is half-done."""
+    if not channel_id or not ts:
+        return
+    try:
+        services.client.chat_delete(channel=channel_id, ts=ts)
+    except SlackApiError:
+        log.warning("could not remove the shout-out post")
+
+
 def _unknown(services: Services, user_ids: list[str]) -> list[str]:
     unknown = []
     for user_id in user_ids:
@@ -149,11 +159,7 @@ def shoutout_command(ctx: CommandContext) -> None:
         run_and_deliver(services, record)
     except Exception:
         log.exception("storing a shout-out failed")
-        if channel_id and ts:  # take the post back: no channel post without its thank-yous
-            try:
-                services.client.chat_delete(channel=channel_id, ts=ts)
-            except SlackApiError:
-                log.warning("could not remove the shout-out post")
+        _take_back(services, channel_id, ts)
         ctx.reply(common.try_again(_))
         return
     ctx.reply(views.shoutout_done(channel_id, named, private, _))
@@ -269,7 +275,14 @@ def on_thanks_approve(
             program_id=done.program_id,
         )
 
-    run_and_deliver(services, finish)
+    try:
+        run_and_deliver(services, finish)
+    except Exception:
+        log.exception("storing an approved thank-you failed")
+        _take_back(services, channel_id, ts)
+        services.db.run(lambda session: rec.release_thanks(session, shoutout_id))
+        _answer(respond, common.try_again(_))
+        return
     update_message(services, body, views.decided(_("Approved by <@{admin}>.", admin=admin_id)))
 
 

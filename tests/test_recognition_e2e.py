@@ -480,3 +480,19 @@ def test_erasing_a_person_removes_their_pair_story_and_the_name_on_their_certifi
         ).one()
         assert mentee_certificate.detail == {}
         assert MENTEE_NAME not in str(mentee_certificate.model_dump())
+
+
+def test_a_shout_out_that_cannot_be_stored_is_taken_back_from_the_channel(
+    running_app: RunningApp,
+) -> None:
+    from tests.test_owed_messages_e2e import outbox_writes_fail
+
+    app = running_app
+    make_world(app)
+    with outbox_writes_fail(app):
+        reply = command_reply(app, ADMIN, "shoutout <@UMENTOR1> Great work")
+    assert reply["text"] == common.try_again(translator("en"))["text"]
+    assert len(channel_posts(app.fake)) == 1  # it was posted ...
+    assert app.fake.posted_messages(CHANNEL) == []  # ... and removed again
+    assert shoutouts(app) == []
+    assert app.fake.dm_texts("UMENTOR1") == []
