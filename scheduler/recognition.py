@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
@@ -47,6 +47,7 @@ except ImportError:  # pragma: no cover - identical stand-in until the registry 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_UPLOAD_ATTEMPTS = 5
+STALE_UPLOAD = timedelta(minutes=10)
 # Upload errors no retry can fix: the certificate is marked failed.
 PERMANENT_UPLOAD_ERRORS = frozenset(
     {"user_not_found", "account_inactive", "channel_not_found", "not_in_channel", "missing_scope"}
@@ -198,7 +199,11 @@ def _claim_certificate(session: Session, certificate_id: int) -> Certificate | N
     if row is None:
         return None
     claimed = repo.transition(
-        session, row, CertificateStatus.PENDING, status=CertificateStatus.UPLOADING
+        session,
+        row,
+        CertificateStatus.PENDING,
+        status=CertificateStatus.UPLOADING,
+        claimed_at=utcnow(),
     )
     return row if claimed else None
 
@@ -207,6 +212,7 @@ def upload_certificates(services: Services) -> int:
     """Uploads pending certificates to each person's DM; each is claimed first, so two runs
     never upload the same one. Returns how many were uploaded."""
     with services.db.session() as session:
+        repo.release_stale_certificates(session, utcnow() - STALE_UPLOAD)
         due = [row.id or 0 for row in repo.certificates_due(session)]
     uploaded = 0
     for certificate_id in due:

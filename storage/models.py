@@ -446,6 +446,7 @@ class Certificate(SQLModel, table=True):
     file_id: str | None = Field(default=None, max_length=32)
     last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = _created()
+    claimed_at: datetime | None = _ts()  # an upload under way (a stale claim is retried)
     uploaded_at: datetime | None = _ts()
 
 

@@ -695,6 +695,20 @@ def add_certificate(session: Session, certificate: Certificate) -> Certificate |
     return certificate
 
 
+def release_stale_certificates(session: Session, before: datetime) -> int:
+    """Uploads claimed before `before` never finished (the process died): owed again."""
+    statement = (
+        update(Certificate)
+        .where(
+            Certificate.status == CertificateStatus.UPLOADING,
+            col(Certificate.claimed_at) < before,
+        )
+        .values(status=CertificateStatus.PENDING)
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
 def certificates_due(session: Session, limit: int = 50) -> Sequence[Certificate]:
     return session.exec(
         select(Certificate)

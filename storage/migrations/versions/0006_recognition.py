@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("file_id", sa.String(length=32), nullable=True),
         sa.Column("last_error", sa.String(length=200), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(f"status IN ({CERTIFICATE_STATUSES})", name="ck_certificate_status"),
         sa.ForeignKeyConstraint(["pair_id"], ["pair.id"]),
