@@ -496,3 +496,48 @@ def test_a_shout_out_that_cannot_be_stored_is_taken_back_from_the_channel(
     assert app.fake.posted_messages(CHANNEL) == []  # ... and removed again
     assert shoutouts(app) == []
     assert app.fake.dm_texts("UMENTOR1") == []
+
+
+def test_approving_thanks_for_a_channel_without_the_app_posts_nothing_until_invited(
+    running_app: RunningApp,
+) -> None:
+    app = running_app
+    make_world(app, bot_in_channel=False)
+    command_reply(app, "UMENTEE1", "thanks <@UMENTOR1> Danke für alles")
+    review = eventually(
+        lambda: [m for m in app.fake.posted_messages("D" + ADMIN) if "shoutout_approve" in str(m)]
+    )[0]
+    row = shoutouts(app)[0]
+    app.slack.block_action(ADMIN, "shoutout_approve", value=str(row.id), message=review)
+    told = eventually(lambda: app.fake.ephemeral_messages(ADMIN))
+    assert "Invite the app" in told[-1]["text"]
+    assert shoutouts(app)[0].status == "proposed"  # waits for approval again
+    assert app.fake.dm_texts("UMENTOR1") == [] and channel_posts(app.fake) == []
+    app.fake.set_bot_membership(CHANNEL, True)
+    app.slack.block_action(ADMIN, "shoutout_approve", value=str(row.id), message=review)
+    eventually(lambda: shoutouts(app)[0].status == "posted")
+    assert len(channel_posts(app.fake)) == 1
+    assert "Danke für alles" in eventually(lambda: app.fake.dm_texts("UMENTOR1"))[0]
+
+
+def test_thanks_for_a_partner_without_consent_is_passed_on_privately(
+    running_app: RunningApp,
+) -> None:
+    app = running_app
+    make_world(app, mentee_consent=False)
+    command_reply(app, "UMENTOR1", "thanks <@UMENTEE1> Cảm ơn em")
+    review = eventually(
+        lambda: [m for m in app.fake.posted_messages("D" + ADMIN) if "shoutout_approve" in str(m)]
+    )[0]
+    row = shoutouts(app)[0]
+    app.slack.block_action(ADMIN, "shoutout_approve", value=str(row.id), message=review)
+    eventually(lambda: shoutouts(app)[0].status == "private")
+    assert channel_posts(app.fake) == []
+    vi, de = translator("vi"), translator("de")
+    mentee = eventually(lambda: app.fake.dm_texts("UMENTEE1"))
+    assert vi("You received a thank-you from the mentoring programme:") in mentee[0]
+    author = eventually(lambda: app.fake.dm_texts("UMENTOR1"))
+    assert (
+        de("Your partner prefers no public recognition, so we passed your thanks on privately.")
+        in author[0]
+    )
