@@ -734,3 +734,20 @@ def forget_recognition(session: Session, user_id: str) -> None:
             certificate.status = CertificateStatus.FAILED
             certificate.last_error = "erased"
         session.add(certificate)
+
+
+def recognition_of(session: Session, participant_id: int) -> dict[str, list[dict[str, Any]]]:
+    """The person's success stories and certificates, for their data export."""
+    stories = session.exec(
+        select(SuccessStory).where(SuccessStory.author_id == participant_id)
+    ).all()
+    certificates = session.exec(
+        select(Certificate).where(Certificate.participant_id == participant_id)
+    ).all()
+    return {
+        "stories": [s.model_dump(mode="json", exclude={"id", "author_id"}) for s in stories],
+        "certificates": [
+            c.model_dump(mode="json", include={"detail", "status", "uploaded_at"})
+            for c in certificates
+        ],
+    }

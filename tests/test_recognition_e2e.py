@@ -12,6 +12,7 @@ from typing import Any
 from pypdf import PdfReader
 from sqlmodel import Session, select
 
+from bot.domain import enrollment
 from bot.domain import recognition as rec
 from bot.i18n import translator
 from bot.simulated_slack import FakeSlack
@@ -472,6 +473,9 @@ def test_erasing_a_person_removes_their_pair_story_and_the_name_on_their_certifi
     run_milestones(app.services, datetime(2027, 2, 2, tzinfo=UTC))
     with app.db.session() as session:
         assert {c.status for c in session.exec(select(Certificate)).all()} == {"pending"}
+        exported = enrollment.personal_data(session, session.get(Participant, world.mentor_id))
+        assert [story["text"] for story in exported["stories"]] == ["Our story"]
+        assert exported["certificates"][0]["detail"]["name"] == MENTOR_NAME
         repo.forget_user(session, "UMENTEE1")  # ... when the mentee erases their data
     with app.db.session() as session:
         assert session.exec(select(SuccessStory)).all() == []
