@@ -237,6 +237,12 @@ def test_rejected_thanks_is_never_posted(running_app: RunningApp) -> None:
     app.slack.block_action(ADMIN, "shoutout_reject", value=str(row.id), message=review)
     eventually(lambda: shoutouts(app)[0].status == "rejected")
     assert eventually(lambda: app.fake.dm_texts("UMENTEE1"))
+    eventually(
+        lambda: any(
+            "Rejected by" in FakeSlack.message_text(m)
+            for m in app.fake.posted_messages("D" + ADMIN)
+        )
+    )
     app.slack.block_action(ADMIN, "shoutout_approve", value=str(row.id), message=review)
     eventually(
         lambda: any(
