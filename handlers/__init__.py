@@ -16,6 +16,7 @@ from handlers import (
     matching,
     program,
     pulse,
+    recognition,
     report,
 )
 from handlers.context import ProvideServices
@@ -31,5 +32,6 @@ def register_listeners(app: App, services: Services) -> None:
     journey.register(app, services)
     pulse.register(app, services)
     report.register(app, services)
+    recognition.register(app, services)
     commands.register(app, services)
     fallback.register(app, services)  # last: only clicks no other listener matched

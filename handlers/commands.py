@@ -10,13 +10,13 @@ from slack_sdk import WebClient
 
 from bot.services import Services
 from bot.views import common
-from handlers import enrollment, journey, matching, program, report
+from handlers import enrollment, journey, matching, program, recognition, report
 from handlers.context import CommandContext, Route, services_of
 
 log = logging.getLogger(__name__)
 ADMIN_ONLY = frozenset({"match", "report", "shoutout", "program", "hold"})
 # Named in the help of later releases; answered politely until they arrive.
-NOT_YET_AVAILABLE = frozenset({"shoutout"})
+NOT_YET_AVAILABLE: frozenset[str] = frozenset()
 
 
 def show_help(ctx: CommandContext) -> None:
@@ -37,6 +37,9 @@ ROUTES: dict[str, Route] = {
     "status": journey.status_command,
     "pause": journey.pause_command,
     "hold": journey.hold_command,
+    "shoutout": recognition.shoutout_command,
+    "thanks": recognition.thanks_command,
+    "story": recognition.story_command,
 }
 
 

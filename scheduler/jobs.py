@@ -28,6 +28,7 @@ from bot.views import journey as views
 from scheduler import outbox
 from scheduler.job_report import JobReport
 from scheduler.pulse import run_match_check, run_pulse
+from scheduler.recognition import run_digest, run_milestones
 from storage import repositories as repo
 from storage.models import OutboxMessage, OutboxStatus, Program
 
@@ -247,13 +248,6 @@ def _report_failures(
         )
 
 
-def _not_available(name: str) -> RunFunction:
-    def run(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
-        return JobReport(name, notes=["not available yet: nothing is sent"])
-
-    return run
-
-
 JOBS: dict[str, JobSpec] = {
     spec.name: spec
     for spec in (
@@ -286,12 +280,19 @@ JOBS: dict[str, JobSpec] = {
             "0 11 * * mon-fri",
         ),
         JobSpec(
+            "milestones",
+            "celebrates first and third meetings, goals achieved and completion once each; "
+            "certificates",
+            run_milestones,
+            "schedules.milestones",
+            "30 8 * * mon-fri",
+        ),
+        JobSpec(
             "digest",
-            "the recognition digest (not available yet)",
-            _not_available("digest"),
+            "the monthly community highlight in the recognition channel (once per month)",
+            run_digest,
             "schedules.digest",
-            "0 9 * * fri",
-            available=False,
+            "0 10 1-7 * mon",
         ),
     )
 }

@@ -460,6 +460,19 @@ class PulseText(SQLModel, table=True):
     released: bool = False
 
 
+class ShoutOutKind(StrEnum):
+    ADMIN = "admin"  # an admin's shout-out, posted at once
+    THANKS = "thanks"  # a participant's thanks to their partner, posted after approval
+
+
+class ShoutOutStatus(StrEnum):
+    PROPOSED = "proposed"  # thanks waiting for an admin
+    POSTING = "posting"  # an admin approved; the channel post is under way
+    POSTED = "posted"  # in the channel (and the consenting people were mentioned)
+    PRIVATE = "private"  # nobody consented to public recognition: thanked by DM only
+    REJECTED = "rejected"
+
+
 class ShoutOut(SQLModel, table=True):
     __tablename__ = "shout_out"
 
@@ -471,6 +484,14 @@ class ShoutOut(SQLModel, table=True):
     channel: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = _created()
+    kind: str = Field(
+        default=ShoutOutKind.ADMIN, max_length=20, sa_column_kwargs={"server_default": "admin"}
+    )
+    status: str = Field(
+        default=ShoutOutStatus.POSTED, max_length=20, sa_column_kwargs={"server_default": "posted"}
+    )
+    decided_by: str | None = Field(default=None, max_length=32)
+    decided_at: datetime | None = _ts()
 
 
 class Milestone(SQLModel, table=True):
@@ -482,6 +503,65 @@ class Milestone(SQLModel, table=True):
     kind: str = Field(max_length=40)  # first_meeting, three_sessions, completed, ...
     achieved_at: datetime = _created()
     celebrated_at: datetime | None = _ts()
+
+
+class CertificateStatus(StrEnum):
+    PENDING = "pending"  # owed: the PDF is uploaded to the person's DM by the milestones job
+    UPLOADING = "uploading"
+    UPLOADED = "uploaded"
+    FAILED = "failed"
+
+
+class Certificate(SQLModel, table=True):
+    """A certificate of participation owed to one person for one completed pair."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "pair_id"),
+        _one_of("status", CertificateStatus, "certificate"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    pair_id: int = Field(foreign_key="pair.id")
+    # What the certificate says, frozen at completion: name, role, programme, dates, figures.
+    detail: dict[str, Any] = _json({})
+    status: str = Field(default=CertificateStatus.PENDING, max_length=20)
+    attempts: int = 0
+    file_id: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _created()
+    claimed_at: datetime | None = _ts()  # an upload under way (a stale claim is retried)
+    uploaded_at: datetime | None = _ts()
+
+
+class StoryStatus(StrEnum):
+    AWAITING_PARTNER = "awaiting_partner"
+    AWAITING_ADMIN = "awaiting_admin"
+    APPROVED = "approved"  # ready for the next digest
+    PUBLISHED = "published"
+    DECLINED = "declined"  # the partner said no
+    REJECTED = "rejected"  # an admin said no
+
+
+class SuccessStory(SQLModel, table=True):
+    """A pair's success story: shared only after the partner agrees and an admin approves."""
+
+    __tablename__ = "success_story"
+    __table_args__ = (_one_of("status", StoryStatus, "success_story"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    author_id: int = Field(foreign_key="participant.id")
+    text: str = Field(max_length=1500)
+    status: str = Field(default=StoryStatus.AWAITING_PARTNER, max_length=20)
+    partner_agreed_at: datetime | None = _ts()
+    decided_by: str | None = Field(default=None, max_length=32)
+    decided_at: datetime | None = _ts()
+    published_period: str | None = Field(default=None, max_length=20)
+    created_at: datetime = _created()
 
 
 class OutboxMessage(SQLModel, table=True):

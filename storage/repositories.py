@@ -22,16 +22,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
+    Certificate,
+    CertificateStatus,
     CheckInCycle,
     CheckInRequest,
     CheckInResponse,
     Goal,
+    GoalStatus,
     MatchRun,
     MatchRunStatus,
+    Milestone,
     OutboxMessage,
     OutboxStatus,
     Pair,
@@ -50,6 +55,9 @@ from storage.models import (
     RematchStatus,
     Role,
     ShoutOut,
+    ShoutOutStatus,
+    StoryStatus,
+    SuccessStory,
 )
 
 M = TypeVar("M", bound=SQLModel)
@@ -286,6 +294,7 @@ def forget_user(session: Session, user_id: str) -> None:
     ):
         request.resolved_by = None
         session.add(request)
+    forget_recognition(session, user_id)
     session.flush()
 
 
@@ -924,3 +933,221 @@ def meetings_of_pair(session: Session, pair_id: int) -> int:
 def set_messages_held(session: Session, program: Program, held: bool) -> None:
     program.messages_held = held
     session.add(program)
+
+
+@dataclass(frozen=True)
+class CycleMeetings:
+    cycle_id: int
+    period: str
+    sessions: int  # meetings the pair held in the cycle (at least 1 when they met)
+
+
+def meetings_by_cycle(session: Session, pair_ids: Iterable[int]) -> dict[int, list[CycleMeetings]]:
+    """Pair id -> the cycles in which it met, oldest first. Both partners answer each cycle:
+    a cycle counts once, with the larger of the two session counts."""
+    ids = list(pair_ids)
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(
+            CheckInResponse.pair_id,
+            CheckInCycle.id,
+            CheckInCycle.period,
+            func.max(CheckInResponse.sessions),
+        )
+        .join(CheckInCycle, col(CheckInCycle.id) == CheckInResponse.cycle_id)
+        .where(col(CheckInResponse.pair_id).in_(ids), col(CheckInResponse.met).is_(True))
+        .group_by(CheckInResponse.pair_id, CheckInCycle.id, CheckInCycle.period)
+        .order_by(col(CheckInCycle.period), col(CheckInCycle.id))
+    ).all()
+    found: dict[int, list[CycleMeetings]] = {}
+    for pair_id, cycle_id, period, sessions in rows:
+        found.setdefault(pair_id, []).append(CycleMeetings(cycle_id, period, max(sessions or 0, 1)))
+    return found
+
+
+def achieved_goals(session: Session, pair_ids: Iterable[int]) -> Sequence[Goal]:
+    """Goals marked done (or at 100 %), oldest first."""
+    ids = list(pair_ids)
+    if not ids:
+        return []
+    return session.exec(
+        select(Goal)
+        .where(
+            col(Goal.pair_id).in_(ids),
+            or_(Goal.status == GoalStatus.DONE, col(Goal.progress) >= 100),
+        )
+        .order_by(col(Goal.id))
+    ).all()
+
+
+def goals_achieved_between(
+    session: Session, program_id: int, start: datetime, end: datetime
+) -> int:
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Goal)
+            .join(Pair, col(Pair.id) == Goal.pair_id)
+            .where(
+                Pair.program_id == program_id,
+                or_(Goal.status == GoalStatus.DONE, col(Goal.progress) >= 100),
+                col(Goal.updated_at) >= start,
+                col(Goal.updated_at) < end,
+            )
+        ).one()
+    )
+
+
+def meetings_in_period(session: Session, program_id: int, period: str) -> int:
+    """Meetings held by the programme's pairs in the check-in cycle of `period`."""
+    cycle = session.exec(
+        select(CheckInCycle).where(
+            CheckInCycle.program_id == program_id, CheckInCycle.period == period
+        )
+    ).first()
+    if cycle is None:
+        return 0
+    per_pair = meetings_by_cycle(
+        session,
+        session.exec(
+            select(CheckInResponse.pair_id).where(CheckInResponse.cycle_id == cycle.id).distinct()
+        ).all(),
+    )
+    return sum(m.sessions for found in per_pair.values() for m in found if m.cycle_id == cycle.id)
+
+
+def recognised_pairs(session: Session, program_id: int) -> Sequence[Pair]:
+    """Pairs that were introduced (active, or ended after having run)."""
+    return session.exec(
+        select(Pair)
+        .where(
+            Pair.program_id == program_id,
+            col(Pair.status).in_([PairStatus.ACTIVE, PairStatus.ENDED]),
+            col(Pair.approved_at).is_not(None),
+        )
+        .order_by(col(Pair.id))
+    ).all()
+
+
+def add_milestone(session: Session, pair_id: int, kind: str, at: datetime) -> Milestone | None:
+    """Records a milestone once: None when the pair already reached it (by any run)."""
+    table = Milestone.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    row = session.execute(
+        insert(table)
+        .values(pair_id=pair_id, kind=kind, achieved_at=at, celebrated_at=at)
+        .on_conflict_do_nothing(index_elements=["pair_id", "kind"])
+        .returning(table.c.id)
+    ).first()
+    return session.get(Milestone, row[0]) if row is not None else None
+
+
+def milestones_between(
+    session: Session, program_id: int, start: datetime, end: datetime
+) -> Sequence[Milestone]:
+    return session.exec(
+        select(Milestone)
+        .join(Pair, col(Pair.id) == Milestone.pair_id)
+        .where(
+            Pair.program_id == program_id,
+            col(Milestone.achieved_at) >= start,
+            col(Milestone.achieved_at) < end,
+        )
+        .order_by(col(Milestone.id))
+    ).all()
+
+
+def shoutouts_between(
+    session: Session, program_id: int, start: datetime, end: datetime
+) -> Sequence[ShoutOut]:
+    """Shout-outs that were posted in the channel in the window."""
+    return session.exec(
+        select(ShoutOut)
+        .where(
+            ShoutOut.program_id == program_id,
+            ShoutOut.status == ShoutOutStatus.POSTED,
+            col(ShoutOut.created_at) >= start,
+            col(ShoutOut.created_at) < end,
+        )
+        .order_by(col(ShoutOut.id))
+    ).all()
+
+
+def story_to_publish(session: Session, program_id: int) -> SuccessStory | None:
+    """The oldest approved story not shared yet."""
+    return session.exec(
+        select(SuccessStory)
+        .where(SuccessStory.program_id == program_id, SuccessStory.status == StoryStatus.APPROVED)
+        .order_by(col(SuccessStory.id))
+    ).first()
+
+
+def add_certificate(session: Session, certificate: Certificate) -> Certificate | None:
+    """Stores a certificate owed to a person once per pair: None when already owed."""
+    try:
+        with session.begin_nested():
+            session.add(certificate)
+            session.flush()
+    except IntegrityError:
+        return None
+    return certificate
+
+
+def release_stale_certificates(session: Session, before: datetime) -> int:
+    """Uploads claimed before `before` never finished (the process died): owed again."""
+    statement = (
+        update(Certificate)
+        .where(
+            Certificate.status == CertificateStatus.UPLOADING,
+            col(Certificate.claimed_at) < before,
+        )
+        .values(status=CertificateStatus.PENDING)
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def certificates_due(session: Session, limit: int = 50) -> Sequence[Certificate]:
+    return session.exec(
+        select(Certificate)
+        .where(Certificate.status == CertificateStatus.PENDING)
+        .order_by(col(Certificate.id))
+        .limit(limit)
+    ).all()
+
+
+def forget_recognition(session: Session, user_id: str) -> None:
+    """Someone erased their data: their pairs' stories go, their certificates keep no name."""
+    ids = [p.id for p in participations_of_user(session, user_id) if p.id is not None]
+    if not ids:
+        return
+    pair_ids = [pair.id for pid in ids for pair in pairs_of(session, pid)]
+    if pair_ids:
+        session.execute(delete(SuccessStory).where(col(SuccessStory.pair_id).in_(pair_ids)))
+    for certificate in session.exec(
+        select(Certificate).where(col(Certificate.participant_id).in_(ids))
+    ).all():
+        certificate.detail = {}
+        if certificate.status == CertificateStatus.PENDING:
+            certificate.status = CertificateStatus.FAILED
+            certificate.last_error = "erased"
+        session.add(certificate)
+
+
+def recognition_of(session: Session, participant_id: int) -> dict[str, list[dict[str, Any]]]:
+    """The person's success stories and certificates, for their data export."""
+    stories = session.exec(
+        select(SuccessStory).where(SuccessStory.author_id == participant_id)
+    ).all()
+    certificates = session.exec(
+        select(Certificate).where(Certificate.participant_id == participant_id)
+    ).all()
+    return {
+        "stories": [s.model_dump(mode="json", exclude={"id", "author_id"}) for s in stories],
+        "certificates": [
+            c.model_dump(mode="json", include={"detail", "status", "uploaded_at"})
+            for c in certificates
+        ],
+    }

@@ -17,6 +17,7 @@ CODE_DIRS = ("bot", "handlers", "scheduler")
 METHOD_SCOPES = {
     "chat_postMessage": "chat:write",
     "chat_update": "chat:write",
+    "chat_delete": "chat:write",
     "chat_postEphemeral": "chat:write",
     "conversations_open": "im:write",  # mpim:write too for group DMs (below)
     "conversations_history": "im:history",  # and the other kinds of conversation (below)

@@ -6,16 +6,19 @@ here once and is then checked everywhere.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
+from bot.domain import digest as digest_domain
+from bot.domain import milestones as ms
 from bot.domain.enrollment import EnrollmentForm
 from bot.domain.programs import DEFAULT_TOPICS, catalogue_from_labels, form_from_program
 from bot.i18n import Translator, translator
 from bot.views import common, home, matching
 from bot.views import enrollment as enrollment_views
 from bot.views import program as program_views
-from storage.models import Pair, Participant, Program
+from bot.views import recognition as recognition_views
+from storage.models import Pair, Participant, Program, ShoutOut, SuccessStory
 
 
 def sample_program() -> Program:
@@ -111,6 +114,7 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
         ),
         "home_newcomer": home.home_view(home.HomeState(program, None, [], False, None), _),
         **journey_views(program, _),
+        **recognition_catalogue(program, _),
     }
 
 
@@ -138,4 +142,34 @@ def journey_views(program: Program, _: Translator) -> dict[str, dict[str, Any]]:
         "journey_status": journey.status_message(
             [PairProgress("U00002", goals, 3)] * 3, "2027-04", datetime(2027, 5, 1).date(), _
         ),
+    }
+
+
+def recognition_catalogue(program: Program, _: Translator) -> dict[str, dict[str, Any]]:
+    text = "Danke für die großartige <KI>-Werkstatt & mehr! " * 30
+    many = [f"U{i:05d}" for i in range(20)]
+    digest = digest_domain.Digest(
+        program,
+        digest_domain.period_before(datetime(2027, 3, 2, tzinfo=UTC), "Europe/Berlin"),
+        meetings=120,
+        goals_achieved=33,
+        milestones=60,
+        shared_milestones=[digest_domain.MilestoneLine(ms.FIRST_MEETING, ("U1", "U2"))] * 40,
+        shoutouts=[
+            ShoutOut(program_id=1, author_slack_id="U1", recipient_slack_ids=many, message=text)
+        ]
+        * 30,
+        story=SuccessStory(program_id=1, pair_id=1, author_id=1, text="x" * 1500),
+        story_names=("U1", "U2"),
+    )
+    return {
+        "shoutout_channel": recognition_views.channel_shoutout(many, text, "U1", _),
+        "shoutout_thanks_dm": recognition_views.thanks_dm(text, "C1", _),
+        "shoutout_done": recognition_views.shoutout_done("C1", many, many, _),
+        "thanks_review": recognition_views.thanks_review(1, "U1", "U2", text, _),
+        "milestone_goal": recognition_views.milestone_dm(ms.GOAL_ACHIEVED, text[:300], _),
+        "digest": recognition_views.digest_message(digest, _),
+        "story_modal": recognition_views.story_modal(_),
+        "story_partner": recognition_views.story_for_partner(1, "U1", "x" * 1500, _),
+        "story_admins": recognition_views.story_for_admins(1, ("U1", "U2"), "x" * 1500, _),
     }

@@ -344,4 +344,5 @@ def personal_data(session: Session, participant: Participant) -> dict[str, Any]:
                 session, participant.program_id, participant.slack_user_id
             )
         ],
+        **repo.recognition_of(session, participant.id or 0),
     }

@@ -19,6 +19,8 @@ COMMANDS: tuple[tuple[str, str, bool], ...] = (
         N_("Pause check-ins until a date, e.g. `pause 2027-02-01` (`pause off` resumes)"),
         False,
     ),
+    ("thanks", N_("Thank your partner publicly (after an admin approves)"), False),
+    ("story", N_("Share your pair's success story in the monthly digest"), False),
     ("mydata", N_("Get a copy of everything stored about you"), False),
     ("leave", N_("Leave the programme (you can delete your data)"), False),
     ("help", N_("Show this list"), False),
@@ -29,6 +31,7 @@ COMMANDS: tuple[tuple[str, str, bool], ...] = (
         N_("Hold every message of the programme (`hold on`) or release them (`hold off`)"),
         True,
     ),
+    ("shoutout", N_("Thank people in the recognition channel"), True),
 )
 
 
