@@ -232,3 +232,46 @@ def test_killed_connection_is_retried(running_app: RunningApp) -> None:
     assert "settings are saved" in json.dumps(done[-1])
     with running_app.db.session() as session:
         assert session.exec(select(Program)).one().name == "Saved after a kill"
+
+
+def test_deadlock_is_retried(database_url: str) -> None:
+    """PostgreSQL aborts one of two deadlocked transactions (SQLSTATE 40P01): Database.run
+    runs it again, and both changes land once."""
+    from collections import Counter
+
+    from storage.db import Database
+
+    if database_url.startswith("sqlite"):
+        pytest.skip("deadlock detection is PostgreSQL's")
+    database = Database(database_url)
+    with database.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE deadlock_probe (id int PRIMARY KEY, n int)"))
+        connection.execute(text("INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)"))
+    barrier = threading.Barrier(2)
+    attempts: Counter[int] = Counter()
+
+    def transfer(first: int, second: int) -> None:
+        def work(session: Any) -> None:
+            attempts[first] += 1
+            bump = text("UPDATE deadlock_probe SET n = n + 1 WHERE id = :id")
+            session.execute(bump, {"id": first})
+            if attempts[first] == 1:
+                barrier.wait(timeout=10)  # both hold their first row: now each wants the other
+            session.execute(bump, {"id": second})
+
+        database.run(work)
+
+    try:
+        threads = [threading.Thread(target=transfer, args=pair) for pair in ((1, 2), (2, 1))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=20)
+        with database.engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, n FROM deadlock_probe ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [(1, 2), (2, 2)]
+        assert sum(attempts.values()) == 3  # exactly one transaction ran twice
+    finally:
+        with database.engine.begin() as connection:
+            connection.execute(text("DROP TABLE deadlock_probe"))
+        database.dispose()
