@@ -81,9 +81,7 @@ def test_slow_slack_profile_lookup_is_acknowledged_in_time(running_app: RunningA
     view = open_modal(running_app, MENTOR.user_id, "join")
     running_app.services.people.forget(MENTOR.user_id)
     running_app.fake.latency = {"users.info": 4.0}
-    took, response = _timed_submission(
-        running_app, MENTOR.user_id, view, enrollment_values(MENTOR)
-    )
+    took, response = _timed_submission(running_app, MENTOR.user_id, view, enrollment_values(MENTOR))
     assert response.status == 200
     assert took < 3.0, took
     answer = response.json()
