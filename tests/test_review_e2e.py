@@ -192,3 +192,17 @@ def test_lost_views_open_answer_is_not_reported_as_a_failure(running_app: Runnin
     assert update.ok and "external_id" in update.params
     assert len(running_app.fake.calls("views.open")) == 1
     assert running_app.fake.calls("response_url") == []
+
+
+def test_review_metadata_carries_every_pair_or_their_digest() -> None:
+    from bot.views.matching import ids_digest, review_metadata, reviewed_pair_ids
+
+    ids = [3, 4, 5, 9, 11, 12]
+    meta = json.loads(review_metadata(7, 1, ids))
+    assert meta["pairs"] == "3-5,9,11-12"
+    assert reviewed_pair_ids(meta) == ids
+    many = list(range(1, 4000, 2))  # no two consecutive: too long to carry
+    meta = json.loads(review_metadata(7, 0, many))
+    assert len(json.dumps(meta)) <= 3000
+    assert reviewed_pair_ids(meta) is None and meta["digest"] == ids_digest(many)
+    assert reviewed_pair_ids({"pairs": "1-x"}) is None
