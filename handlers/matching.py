@@ -497,9 +497,12 @@ REMATCH_RECEIPT = N_(
 )
 
 
-def resolve(services: Services, body: dict[str, Any], *, end: bool) -> None:
+def resolve(
+    services: Services, body: dict[str, Any], respond: Respond | None, *, end: bool
+) -> None:
     admin_id = body["user"]["id"]
     if not services.is_admin(admin_id):
+        tell(services, body, respond, common.admins_only(services.translator_for(admin_id)))
         return
     request_id = payloads.action_number(body)
 
@@ -538,15 +541,19 @@ def resolve(services: Services, body: dict[str, Any], *, end: bool) -> None:
 
 
 @listener
-def on_rematch_end(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+def on_rematch_end(
+    ack: Ack, body: dict[str, Any], respond: Respond | None, context: BoltContext
+) -> None:
     ack()
-    resolve(services_of(context), body, end=True)
+    resolve(services_of(context), body, respond, end=True)
 
 
 @listener
-def on_rematch_keep(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+def on_rematch_keep(
+    ack: Ack, body: dict[str, Any], respond: Respond | None, context: BoltContext
+) -> None:
     ack()
-    resolve(services_of(context), body, end=False)
+    resolve(services_of(context), body, respond, end=False)
 
 
 def register(app: App, services: Services) -> None:

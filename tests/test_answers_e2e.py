@@ -273,3 +273,21 @@ def test_deadlock_is_retried(database_url: str) -> None:
         with database.engine.begin() as connection:
             connection.execute(text("DROP TABLE deadlock_probe"))
         database.dispose()
+
+
+def test_late_validation_error_is_told_in_the_modal(running_app: RunningApp) -> None:
+    """9.5: the answer is an inline error, but it came after the "still saving" ack: the
+    modal then says nothing was changed and why; nothing is stored."""
+    setup_program(running_app)
+    MENTOR.add_to(running_app)
+    view = open_modal(running_app, MENTOR.user_id, "join")
+    running_app.services.people.forget(MENTOR.user_id)
+    running_app.fake.latency = {"users.info": 4.0}
+    values = enrollment_values(MENTOR, department=sr.plain("Sales\x00"))
+    took, response = _timed_submission(running_app, MENTOR.user_id, view, values)
+    assert took < 3.0 and response.json()["response_action"] == "update"
+    told = eventually(lambda: _updates_of(running_app, view["id"]), timeout=15)
+    text_shown = json.dumps(told[-1], ensure_ascii=False)
+    assert "Nothing was changed" in text_shown and "invisible or broken characters" in text_shown
+    with running_app.db.session() as session:
+        assert session.exec(select(Participant)).all() == []

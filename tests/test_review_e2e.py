@@ -206,3 +206,13 @@ def test_review_metadata_carries_every_pair_or_their_digest() -> None:
     assert len(json.dumps(meta)) <= 3000
     assert reviewed_pair_ids(meta) is None and meta["digest"] == ids_digest(many)
     assert reviewed_pair_ids({"pairs": "1-x"}) is None
+
+
+def test_rematch_answer_buttons_refuse_non_admins_politely(running_app: RunningApp) -> None:
+    running_app.fake.add_user("UNOTADMIN1")
+    response = running_app.slack.block_action("UNOTADMIN1", "rematch_end", value="1")
+    assert response.status == 200 and response.response_url is not None
+    token = response.response_url.rsplit("/", 1)[-1]
+    reply = running_app.fake.wait_for("response_url", lambda c: c.params.get("_token") == token)
+    assert "Only programme admins" in reply.params["text"]
+    assert reply.params["response_type"] == "ephemeral"
