@@ -174,8 +174,9 @@ def open_modal(client: WebClient, trigger_id: str, view: dict[str, Any]) -> dict
     """Opens a modal: the opened view, PROBABLY_OPEN ({}: the answer was lost, or a repeat
     found the trigger already used), or None after logging why it could not open.
 
-    Never retried: a trigger works once, so a retry after a lost answer can only fail with
-    exchanged_trigger_id while the modal is open (and the person would be told it failed).
+    Only a 429 is retried: a trigger works once, so a retry after a lost answer or a 5xx can
+    only fail with exchanged_trigger_id while the modal is open (and the person would be told
+    it failed).
     """
     try:
         opened = modal_client(client).views_open(trigger_id=trigger_id, view=view)
