@@ -12,6 +12,7 @@ from bot.services import Services
 from bot.views import common
 from handlers import enrollment, journey, matching, program, recognition, report
 from handlers.context import CommandContext, Route, services_of
+from handlers.guard import listener
 
 log = logging.getLogger(__name__)
 ADMIN_ONLY = frozenset({"match", "report", "shoutout", "program", "hold"})
@@ -43,6 +44,7 @@ ROUTES: dict[str, Route] = {
 }
 
 
+@listener  # any failure is answered through the response_url (handlers.guard)
 def on_mentoring_command(
     ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
 ) -> None:

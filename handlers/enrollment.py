@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
@@ -20,14 +20,15 @@ from bot.views import enrollment as views
 from bot.views.home import EDIT_ACTION, JOIN_ACTION, LEAVE_ACTION
 from handlers import payloads
 from handlers.context import CommandContext, services_of
+from handlers.guard import Answer, Submission, listener, submission, tell
 from handlers.home import publish_home
 from handlers.messaging import (
     Owed,
     deliver,
     open_or_explain,
     reply_dm,
+    run_and_deliver,
     run_owing,
-    store_or_apologise,
     update_message,
 )
 from storage import repositories as repo
@@ -99,13 +100,15 @@ def queue_enrollment_messages(
     program: Program,
     result: domain.EnrollmentResult,
     _: Translator,
+    view_id: str,
 ) -> None:
-    """The confirmation, and for a new enrollment the training pack (one per enrollment)."""
+    """The confirmation (one per submitted form: Slack retrying the same submission sends
+    nothing again), and for a new enrollment the training pack (one per enrollment)."""
     participant = result.participant
     owed.queue(
         session,
         kind=notices.ENROLLED,
-        key=notices.fresh_key(notices.ENROLLED, participant.id),
+        key=notices.enrolled_key(participant.id or 0, view_id),
         recipient=participant.slack_user_id,
         message=views.enrolled_confirmation(program, participant, _, created=result.created),
         program_id=program.id,
@@ -131,33 +134,34 @@ def join_command(ctx: CommandContext) -> None:
         ctx.reply(reply)
 
 
+@listener
 def on_join_clicked(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond | None, context: BoltContext
 ) -> None:
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
     reply = open_enrollment(services, client, user_id, body.get("trigger_id", ""))
     if reply is not None:
-        reply_dm(services, user_id, reply)
+        tell(services, body, respond, reply)
 
 
-def on_enrollment_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    services = services_of(context)
-    user_id = body["user"]["id"]
-    _ = services.translator_for(user_id)
+@submission
+def on_enrollment_submitted(sub: Submission) -> Answer:
+    services, user_id = sub.services, sub.user_id
+    _ = sub._
     slack_user = services.person(user_id)
     program, _participant = _current(services, user_id)
-    if program is None or slack_user is None:
-        ack(response_action="errors", errors={"role": common.try_again(_)["text"]})
-        return
-    form = parse_enrollment_form(payloads.state_values(body))
+    if program is None:
+        return Answer(errors={"role": common.no_program(_, is_admin=False)["text"]})
+    if slack_user is None:
+        return Answer(errors={"role": common.unknown_user(_)["text"]})
+    form = parse_enrollment_form(sub.values)
     errors = domain.validate_enrollment(
         form, program, user_id, user_exists=lambda other: services.person(other) is not None
     )
     if errors:
-        ack(response_action="errors", errors=_error_blocks(errors, _))
-        return
+        return Answer(errors=_error_blocks(errors, _))
     person = domain.Person(
         user_id=user_id,
         display_name=slack_user.real_name or slack_user.name,
@@ -168,31 +172,31 @@ def on_enrollment_submitted(ack: Ack, body: dict[str, Any], context: BoltContext
 
     def enroll(session: Session, owed: Owed) -> domain.EnrollmentResult:
         result = domain.enroll(session, program, person, form)
-        queue_enrollment_messages(session, owed, program, result, _)
+        queue_enrollment_messages(session, owed, program, result, _, sub.view_id)
         return result
 
     try:
-        # Acked only after the commit, so the person is told the truth; delivery follows.
+        # Answered only after the commit, so the person is told the truth; delivery follows.
         outcome, keys = run_owing(services, enroll)
     except domain.EnrollmentClosed:
-        ack(
-            response_action="errors",
-            errors={"role": common.enrollment_closed_error(_, program.name)},
-        )
-        return
-    except Exception:
-        log.exception("enrollment failed")
-        ack(response_action="errors", errors={"role": common.try_again(_)["text"]})
-        return
-    ack()
+        return Answer(errors={"role": common.enrollment_closed_error(_, program.name)})
     log.info("enrolled", extra={"user": user_id, "new_participant": outcome.created})
-    deliver(services, keys)
+
+    def after() -> None:
+        deliver(services, keys)
+        if outcome.created:
+            for subscriber in services.enrollment_subscribers:
+                subscriber(services, outcome.participant)
+        publish_home(services, user_id)
+
     if outcome.created:
-        for subscriber in services.enrollment_subscribers:
-            subscriber(services, outcome.participant)
-    publish_home(services, user_id)
+        done = _("You're in! Your confirmation is on its way in a direct message.")
+    else:
+        done = _("Your profile is saved.")
+    return Answer(done=done, after=after)
 
 
+@listener
 def on_training_read(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
@@ -205,7 +209,7 @@ def on_training_read(ack: Ack, body: dict[str, Any], context: BoltContext) -> No
             domain.mark_training_read(session, participant)
         return participant
 
-    participant = store_or_apologise(services, user_id, record, action="training_read")
+    participant = run_and_deliver(services, record)
     if participant is None or participant.training_read_at is None:
         return
     read_on = _.date(participant.training_read_at.date())
@@ -230,23 +234,23 @@ def leave_command(ctx: CommandContext) -> None:
         ctx.reply(reply)
 
 
+@listener
 def on_leave_clicked(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond | None, context: BoltContext
 ) -> None:
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
     reply = open_leave(services, user_id, body.get("trigger_id", ""), client)
     if reply is not None:
-        reply_dm(services, user_id, reply)
+        tell(services, body, respond, reply)
 
 
-def on_leave_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    ack()
-    services = services_of(context)
-    user_id = body["user"]["id"]
-    _ = services.translator_for(user_id)
-    erase = "erase" in payloads.selected_many(payloads.state_values(body), "erase")
+@submission
+def on_leave_submitted(sub: Submission) -> Answer:
+    services, user_id = sub.services, sub.user_id
+    _ = sub._
+    erase = "erase" in payloads.selected_many(sub.values, "erase")
 
     def leave(session: Session, owed: Owed) -> list[domain.EndedPair] | None:
         _program, participant = repo.current_participant(session, user_id)
@@ -276,13 +280,18 @@ def on_leave_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> 
             )
         return ended
 
-    ended = store_or_apologise(services, user_id, leave, action="leave")
+    ended, keys = run_owing(services, leave)
     if ended is None:
-        return
+        return Answer(done=common.not_enrolled(_)["text"])
     log.info("left the programme", extra={"erased": erase})
-    for item in ended:
-        publish_home(services, item.partner.slack_user_id)
-    publish_home(services, user_id)
+
+    def after() -> None:
+        deliver(services, keys)
+        for item in ended:
+            publish_home(services, item.partner.slack_user_id)
+        publish_home(services, user_id)
+
+    return Answer(done=_("You have left the programme."), after=after)
 
 
 def mydata_command(ctx: CommandContext) -> None:
@@ -294,7 +303,7 @@ def mydata_command(ctx: CommandContext) -> None:
         rows = repo.participations_of_user(session, ctx.user_id)
         return [domain.personal_data(session, row) for row in rows]
 
-    records = store_or_apologise(services, ctx.user_id, collect, action="mydata")
+    records = run_and_deliver(services, collect)
     if not records:
         reply_dm(services, ctx.user_id, kit.message(ctx._("I have no data stored about you.")))
         return

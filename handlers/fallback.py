@@ -15,12 +15,14 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from bot.services import Services
 from bot.views import common
 from handlers.context import services_of
+from handlers.guard import listener
 from handlers.messaging import reply_dm
 
 log = logging.getLogger(__name__)
 ANY_ACTION = re.compile(".*")
 
 
+@listener
 def on_unknown_action(
     ack: Ack, body: dict[str, Any], respond: Respond | None, context: BoltContext
 ) -> None:

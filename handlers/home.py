@@ -14,6 +14,7 @@ from bot.domain.report import build_report
 from bot.services import Services
 from bot.views.home import HomeState, home_view
 from handlers.context import services_of
+from handlers.guard import listener
 from storage import repositories as repo
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def publish_home(services: Services, user_id: str) -> None:
         )
 
 
+@listener
 def on_home_opened(event: dict[str, Any], context: BoltContext) -> None:
     if event.get("tab", "home") != "home" or not isinstance(event.get("user"), str):
         return

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import uuid
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.domain import journey, notices, pairing, validation
@@ -18,6 +19,7 @@ from bot.views import matching as views
 from bot.views.home import MATCH_ACTION, REMATCH_ACTION
 from handlers import payloads
 from handlers.context import CommandContext, services_of
+from handlers.guard import Answer, Submission, listener, outcome_modal, submission, tell
 from handlers.home import publish_home
 from handlers.messaging import (
     Owed,
@@ -26,12 +28,11 @@ from handlers.messaging import (
     open_or_explain,
     run_and_deliver,
     run_owing,
-    store_or_apologise,
     too_slow,
     update_message,
 )
 from storage import repositories as repo
-from storage.models import Pair, Participant, Program
+from storage.models import MatchRun, Pair, PairStatus, Participant, Program, RematchRequest
 
 log = logging.getLogger(__name__)
 PAIR_ENDED_FOR_PARTNER = N_(
@@ -43,14 +44,6 @@ PAIR_ENDED_FOR_REQUESTER = N_(
     "Your pair has ended as you asked. You're back in the matching pool and we'll introduce "
     "you to a new partner soon."
 )
-
-
-def _metadata(body: dict[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _review_view(services: Services, run_id: int, _: Translator, page: int) -> dict[str, Any]:
@@ -108,7 +101,7 @@ def queue_suggestions_notice(
         owed.queue(
             session,
             kind=notices.MATCH_SUGGESTIONS,
-            key=notices.fresh_key(notices.MATCH_SUGGESTIONS, run_id, admin),
+            key=notices.match_suggestions_key(run_id, admin),
             recipient=admin,
             message=kit.message(text, [kit.section(text, accessory=button)]),
         )
@@ -125,28 +118,61 @@ def match_newcomer(services: Services, participant: Participant) -> None:
 
     try:
         run_and_deliver(services, work)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the enrollment stands; the next newcomer retries this
         log.exception("matching a newcomer failed")
+
+
+def suggest_for_newcomers(services: Services, program_id: int) -> None:
+    """After a proposal was approved or closed: newcomers who waited behind it get their own
+    proposal, and the admins are told (in its transaction, through the outbox)."""
+
+    def work(session: Session, owed: Owed) -> None:
+        program = session.get(Program, program_id)
+        proposal = pairing.propose_for_newcomers(session, program) if program else None
+        if proposal is not None and proposal.pairs:
+            queue_suggestions_notice(
+                services, session, owed, proposal.run.id or 0, len(proposal.pairs)
+            )
+
+    run_and_deliver(services, work)
 
 
 # Review and approval --------------------------------------------------------------------------
 
 
+def _show_review(
+    services: Services,
+    client: WebClient,
+    view: dict[str, Any],
+    opened: dict[str, Any],
+    external_id: str,
+) -> None:
+    try:
+        if opened.get("id"):
+            client.views_update(view_id=opened["id"], view=view)
+        else:  # views.open's answer was lost: the loading modal is found by its external id
+            client.views_update(external_id=external_id, view=view)
+    except SlackApiError as error:  # closed meanwhile: the proposal stays open for next time
+        log.warning("showing the review failed", extra={"error": error.response.get("error")})
+
+
 def open_review(
     services: Services, client: WebClient, user_id: str, trigger_id: str
 ) -> dict[str, Any] | None:
+    """Opens the review; returns a message for the admin when there is nothing to show."""
     _ = services.translator_for(user_id)
     with services.db.session() as session:
         program = repo.active_program(session)
     if program is None:
         return common.no_program(_, is_admin=True)
-    opened = open_modal(client, trigger_id, views.loading_modal(_))
+    external_id = f"match_review_{uuid.uuid4().hex}"
+    opened = open_modal(client, trigger_id, views.loading_modal(_, external_id))
     if opened is None:
         return too_slow(_)
     run_id = _compute(services, user_id)
     if run_id is None:
         return common.no_program(_, is_admin=True)
-    client.views_update(view_id=opened["id"], view=_review_view(services, run_id, _, 0))
+    _show_review(services, client, _review_view(services, run_id, _, 0), opened, external_id)
     return None
 
 
@@ -156,31 +182,37 @@ def match_command(ctx: CommandContext) -> None:
         ctx.reply(reply)
 
 
+@listener
 def on_match_clicked(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond | None, context: BoltContext
 ) -> None:
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
-    if services.is_admin(user_id):
-        open_review(services, client, user_id, body.get("trigger_id", ""))
+    if not services.is_admin(user_id):
+        reply: dict[str, Any] | None = common.admins_only(services.translator_for(user_id))
+    else:
+        reply = open_review(services, client, user_id, body.get("trigger_id", ""))
+    if reply is not None:
+        tell(services, body, respond, reply)
 
 
 def update_review(
     services: Services, body: dict[str, Any], client: WebClient, page: int | None = None
 ) -> None:
+    """Re-renders the review from the database: its metadata then names every pair shown."""
     user_id = body["user"]["id"]
-    meta = _metadata(body)
-    run_id = int(meta.get("run_id") or 0)
+    meta = payloads.metadata(body)
     view = _review_view(
         services,
-        run_id,
+        payloads.number(meta, "run_id"),
         services.translator_for(user_id),
-        page if page is not None else int(meta.get("page") or 0),
+        page if page is not None else payloads.number(meta, "page"),
     )
     client.views_update(view_id=body["view"]["id"], view=view)
 
 
+@listener
 def on_page_changed(
     ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
@@ -190,18 +222,21 @@ def on_page_changed(
         update_review(services, body, client, page=payloads.action_number(body))
 
 
+@listener
 def on_remove_pair(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
     if not services.is_admin(user_id):
         return
-    run_id = int(_metadata(body).get("run_id") or 0)
+    run_id = payloads.number(payloads.metadata(body), "run_id")
     pair_id = payloads.action_number(body)
+    # False: already removed, or the run was approved meanwhile; the refreshed review shows it.
     services.db.run(lambda s: pairing.remove_proposed(s, run_id, pair_id, user_id))
     update_review(services, body, client)
 
 
+@listener
 def on_rerun(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
     services = services_of(context)
@@ -214,53 +249,94 @@ def on_rerun(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltCon
         client.views_update(view_id=body["view"]["id"], view=view)
 
 
-def on_approve(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    services = services_of(context)
-    user_id = body["user"]["id"]
-    _ = services.translator_for(user_id)
+@submission
+def on_approve(sub: Submission) -> Answer:
+    services, user_id = sub.services, sub.user_id
+    _ = sub._
     if not services.is_admin(user_id):
-        ack()
-        return
-    run_id = int(_metadata(body).get("run_id") or 0)
+        return Answer(view=outcome_modal(common.admins_only(_)["text"], _))
+    meta = sub.metadata
+    run_id = payloads.number(meta, "run_id")
+    reviewed = views.reviewed_pair_ids(meta)
 
-    def approve(session: Session, owed: Owed) -> list[Pair]:
-        approved = pairing.approve(session, run_id, user_id)
-        queue_introductions(session, owed, approved)
-        return approved
+    def approve(session: Session, owed: Owed) -> tuple[pairing.Approval, int]:
+        ids = reviewed
+        if ids is None:  # too many to carry: the digest says whether the proposal is unchanged
+            current = [p.id or 0 for p in repo.proposed_pairs(session, run_id)]
+            ids = current if views.ids_digest(current) == meta.get("digest") else []
+        run = session.get(MatchRun, run_id)
+        approval = pairing.approve(session, run_id, user_id, ids)
+        queue_introductions(session, owed, approval.pairs)
+        return approval, run.program_id if run else 0
 
-    try:
-        approved, keys = run_owing(services, approve)
-    except Exception:
-        log.exception("approving pairs failed")
-        ack(response_action="update", view=views.failed_modal(_))
+    (approval, program_id), keys = run_owing(services, approve)
+    if not approval.closed:  # another click (or admin) approved or closed it first
+        return Answer(view=views.already_approved_modal(_))
+    log.info("pairs approved", extra={"count": len(approval), "admin": user_id})
+    pairs = approval.pairs
+
+    def after() -> None:
+        deliver(services, keys)
+        with services.db.session() as session:
+            members = repo.participants_by_ids(
+                session, [p.mentor_id for p in pairs] + [p.mentee_id for p in pairs]
+            )
+        for member in members.values():
+            publish_home(services, member.slack_user_id)
+        publish_home(services, user_id)
+        if approval.newcomers_waiting:
+            suggest_for_newcomers(services, program_id)
+
+    modal = views.approved_modal(len(approval), _, discarded=approval.not_reviewed)
+    return Answer(view=modal, after=after)
+
+
+@listener
+def on_review_closed(body: dict[str, Any], context: BoltContext) -> None:
+    """The admin closed the review without approving: the proposal is dropped."""
+    services = services_of(context)
+    if not services.is_admin(body["user"]["id"]):
         return
-    ack(response_action="update", view=views.approved_modal(len(approved), _))
-    log.info("pairs approved", extra={"count": len(approved), "admin": user_id})
-    deliver(services, keys)
-    with services.db.session() as session:
-        members = repo.participants_by_ids(
-            session, [p.mentor_id for p in approved] + [p.mentee_id for p in approved]
-        )
-    for member in members.values():
-        publish_home(services, member.slack_user_id)
-    publish_home(services, user_id)
+    run_id = payloads.number(payloads.metadata(body), "run_id")
+    if not run_id:
+        return
+
+    def close(session: Session) -> int | None:
+        run = session.get(MatchRun, run_id)
+        if run is None or not pairing.close_run(session, run_id):
+            return None
+        return run.program_id  # newcomers are waiting
+
+    program_id = services.db.run(close)
+    if program_id is not None:
+        suggest_for_newcomers(services, program_id)
 
 
 # Pair goals -------------------------------------------------------------------------------
 
 
+@listener
 def on_goals_clicked(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond | None, context: BoltContext
 ) -> None:
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
+    _ = services.translator_for(user_id)
     pair_id = payloads.action_number(body)
     with services.db.session() as session:
         pair = pairing.pair_of_member(session, pair_id, user_id)
-    if pair is not None:
-        view = views.goals_modal(pair_id, services.translator_for(user_id))
-        open_modal(client, body.get("trigger_id", ""), view)
+    if pair is None:
+        tell(
+            services,
+            body,
+            respond,
+            kit.message(_("Only the two people of an active pair can set its goals.")),
+        )
+        return
+    reply = open_or_explain(client, body.get("trigger_id", ""), views.goals_modal(pair_id, _), _)
+    if reply is not None:
+        tell(services, body, respond, reply)
 
 
 def _goal_fields(entries: list[tuple[str, str]]) -> dict[str, str]:
@@ -271,12 +347,12 @@ def _goal_fields(entries: list[tuple[str, str]]) -> dict[str, str]:
     return fields
 
 
-def on_goals_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    services = services_of(context)
-    user_id = body["user"]["id"]
-    _ = services.translator_for(user_id)
-    values = payloads.state_values(body)
-    pair_id = int(_metadata(body).get("pair_id") or 0)
+@submission
+def on_goals_submitted(sub: Submission) -> Answer:
+    services, user_id = sub.services, sub.user_id
+    _ = sub._
+    values = sub.values
+    pair_id = payloads.number(sub.metadata, "pair_id")
     entries = [
         (payloads.text(values, f"goal_{i}"), payloads.text(values, f"measure_{i}"))
         for i in range(1, pairing.MAX_PAIR_GOALS + 1)
@@ -288,16 +364,12 @@ def on_goals_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> 
         **journey.validate_goal_targets(targets, services.clock.now().date()),
     }
     if errors:
-        ack(
-            response_action="errors",
-            errors={field: _(message) for field, message in errors.items()},
-        )
-        return
+        return Answer(errors={field: _(message) for field, message in errors.items()})
 
-    def save(session: Session, owed: Owed) -> None:
+    def save(session: Session, owed: Owed) -> bool:
         pair = pairing.pair_of_member(session, pair_id, user_id)
         if pair is None:
-            return
+            return False
         goals = pairing.set_goals(session, pair, entries, user_id, targets)
         if pair.conversation_id and goals:
             owed.queue(
@@ -308,18 +380,26 @@ def on_goals_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> 
                 message=views.goals_saved_message([g.title for g in goals], user_id, _),
                 program_id=pair.program_id,
             )
+        return bool(goals)
 
-    try:
-        _result, keys = run_owing(services, save)
-    except Exception:
-        log.exception("saving pair goals failed")
-        ack(response_action="errors", errors={"goal_1": common.try_again(_)["text"]})
-        return
-    ack()
-    deliver(services, keys)
+    saved, keys = run_owing(services, save)
+    if not saved:
+        text = _("This pair is no longer active, so its goals were not changed.")
+        return Answer(view=outcome_modal(text, _), done=text)
+    return Answer(done=_("Your pair goals are saved."), after=lambda: deliver(services, keys))
 
 
 # Re-match requests ------------------------------------------------------------------------
+
+
+def _pair_choices(session: Session, participant: Participant) -> list[tuple[int, str]]:
+    """(pair id, partner's name) of the person's active pairs, oldest first."""
+    choices = []
+    for pair in repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE]):
+        partner = pairing.partner_in(session, pair, participant)
+        if partner is not None:
+            choices.append((pair.id or 0, partner.display_name or partner.slack_user_id))
+    return choices
 
 
 def open_rematch(
@@ -328,10 +408,10 @@ def open_rematch(
     _ = services.translator_for(user_id)
     with services.db.session() as session:
         _program, participant = repo.current_participant(session, user_id)
-        partners = repo.active_partners(session, participant) if participant else []
-    if not partners:
+        choices = _pair_choices(session, participant) if participant else []
+    if not choices:
         return kit.message(_("You don't have a partner yet, so there is nothing to re-match."))
-    return open_or_explain(client, trigger_id, views.rematch_modal(_), _)
+    return open_or_explain(client, trigger_id, views.rematch_modal(_, choices), _)
 
 
 def rematch_command(ctx: CommandContext) -> None:
@@ -340,26 +420,47 @@ def rematch_command(ctx: CommandContext) -> None:
         ctx.reply(reply)
 
 
+@listener
 def on_rematch_clicked(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond | None, context: BoltContext
 ) -> None:
     ack()
-    open_rematch(services_of(context), body["user"]["id"], body.get("trigger_id", ""), client)
-
-
-def on_rematch_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    ack()
     services = services_of(context)
-    user_id = body["user"]["id"]
-    _ = services.translator_for(user_id)
-    reason = payloads.text(payloads.state_values(body), "reason")
+    reply = open_rematch(services, body["user"]["id"], body.get("trigger_id", ""), client)
+    if reply is not None:
+        tell(services, body, respond, reply)
 
-    def record(session: Session, owed: Owed) -> None:
+
+def _has_block(view: dict[str, Any], block_id: str) -> bool:
+    return any(
+        isinstance(b, dict) and b.get("block_id") == block_id for b in view.get("blocks") or []
+    )
+
+
+@submission
+def on_rematch_submitted(sub: Submission) -> Answer:
+    services, user_id = sub.services, sub.user_id
+    _ = sub._
+    reason = payloads.text(sub.values, "reason")
+    picked = payloads.selected(sub.values, views.REMATCH_PAIR_BLOCK)
+    problem = validation.text_error(reason)
+    if problem is not None:  # refused before anything is stored or acknowledged
+        return Answer(errors={"reason": _(problem)})
+    pair_id = int(picked) if picked is not None and picked.isdigit() else None
+    if picked is not None and pair_id is None:
+        return Answer(errors={views.REMATCH_PAIR_BLOCK: _("Pick one of your partners.")})
+
+    def record(session: Session, owed: Owed) -> RematchRequest | pairing.WhichPair | None:
         _program, participant = repo.current_participant(session, user_id)
-        request = pairing.request_rematch(session, participant, reason) if participant else None
-        if participant is None or request is None:
-            return
-        partner = repo.active_partners(session, participant)[0]
+        if participant is None:
+            return None
+        request = pairing.request_rematch(session, participant, reason, pair_id)
+        if not isinstance(request, RematchRequest):
+            return request
+        pair = session.get(Pair, request.pair_id)
+        partner = pairing.partner_in(session, pair, participant) if pair else None
+        if partner is None:
+            return None
         for admin in services.admin_ids():
             owed.queue(
                 session,
@@ -371,25 +472,39 @@ def on_rematch_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -
                 ),
                 program_id=participant.program_id,
             )
-        receipt = _(
-            "Thanks for telling us. Only the programme team sees your request; "
-            "they'll be in touch soon."
-        )
         owed.queue(
             session,
             kind=notices.REMATCH_RECEIPT,
-            key=notices.fresh_key(notices.REMATCH_RECEIPT, request.id),
+            key=notices.rematch_receipt_key(request.id or 0, sub.view_id),
             recipient=user_id,
-            message=kit.message(receipt),
+            message=kit.message(_(REMATCH_RECEIPT)),
             program_id=participant.program_id,
         )
+        return request
 
-    store_or_apologise(services, user_id, record, action="rematch_request")
+    outcome, keys = run_owing(services, record)
+    if isinstance(outcome, pairing.WhichPair):
+        if _has_block(sub.view, views.REMATCH_PAIR_BLOCK):
+            return Answer(errors={views.REMATCH_PAIR_BLOCK: _("Pick one of your partners.")})
+        choices = [(p.id or 0, o.display_name or o.slack_user_id) for p, o in outcome.options]
+        return Answer(view=views.rematch_modal(_, choices, reason))
+    if outcome is None:
+        text = _("You don't have a partner any more, so there is nothing to re-match.")
+        return Answer(view=outcome_modal(text, _), done=text)
+    return Answer(done=_(REMATCH_RECEIPT), after=lambda: deliver(services, keys))
 
 
-def resolve(services: Services, body: dict[str, Any], *, end: bool) -> None:
+REMATCH_RECEIPT = N_(
+    "Thanks for telling us. Only the programme team sees your request; they'll be in touch soon."
+)
+
+
+def resolve(
+    services: Services, body: dict[str, Any], respond: Respond | None, *, end: bool
+) -> None:
     admin_id = body["user"]["id"]
     if not services.is_admin(admin_id):
+        tell(services, body, respond, common.admins_only(services.translator_for(admin_id)))
         return
     request_id = payloads.action_number(body)
 
@@ -412,29 +527,35 @@ def resolve(services: Services, body: dict[str, Any], *, end: bool) -> None:
             )
         return outcome
 
-    outcome = store_or_apologise(services, admin_id, work, action="rematch_resolve")
+    outcome = run_and_deliver(services, work)
+    if outcome is None:  # another click answered it first: that one tells everyone
+        return
     _ = services.translator_for(admin_id)
-    if outcome is None:
-        done = _("This request was already handled.")
-    elif outcome.ended:
+    if outcome.ended:
         done = _("Pair ended. Both are back in the matching pool.")
     else:
         done = _("You kept the pair.")
     update_message(services, body, views.rematch_resolved_message(done))
-    if outcome is None or not outcome.ended:
+    if not outcome.ended:
         return
     for person in (outcome.partner, outcome.requester):
         publish_home(services, person.slack_user_id)
 
 
-def on_rematch_end(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+@listener
+def on_rematch_end(
+    ack: Ack, body: dict[str, Any], respond: Respond | None, context: BoltContext
+) -> None:
     ack()
-    resolve(services_of(context), body, end=True)
+    resolve(services_of(context), body, respond, end=True)
 
 
-def on_rematch_keep(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+@listener
+def on_rematch_keep(
+    ack: Ack, body: dict[str, Any], respond: Respond | None, context: BoltContext
+) -> None:
     ack()
-    resolve(services_of(context), body, end=False)
+    resolve(services_of(context), body, respond, end=False)
 
 
 def register(app: App, services: Services) -> None:
@@ -446,6 +567,7 @@ def register(app: App, services: Services) -> None:
     app.action(views.REMOVE_ACTION)(on_remove_pair)
     app.action(views.RERUN_ACTION)(on_rerun)
     app.view(views.REVIEW_CALLBACK_ID)(on_approve)
+    app.view_closed(views.REVIEW_CALLBACK_ID)(on_review_closed)
     app.action(views.GOALS_ACTION)(on_goals_clicked)
     app.view(views.GOALS_CALLBACK_ID)(on_goals_submitted)
     app.action(REMATCH_ACTION)(on_rematch_clicked)

@@ -12,11 +12,15 @@ DM when a click has no other way back, and the `mydata` export they asked for (`
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from bot.i18n import Translator
@@ -103,8 +107,13 @@ def store_or_apologise(services: Services, user_id: str, work: OwingWork[T], *, 
     try:
         return run_and_deliver(services, work)
     except Exception as error:
-        log.exception("storing failed", extra={"action": action})
-        reply_dm(services, user_id, common.try_again(services.translator_for(user_id)))
+        _ = services.translator_for(user_id)
+        if isinstance(error, OperationalError):  # the database is down or locked
+            log.warning("storing failed: database unavailable", extra={"action": action})
+            reply_dm(services, user_id, common.unavailable(_))
+        else:
+            log.exception("storing failed", extra={"action": action})
+            reply_dm(services, user_id, common.try_again(_))
         raise AlreadyReported(action) from error
 
 
@@ -133,13 +142,55 @@ def update_message(services: Services, body: dict[str, Any], message: dict[str, 
         log.warning("chat.update failed", extra={"error": error.response.get("error")})
 
 
+_modal_clients: weakref.WeakKeyDictionary[WebClient, WebClient] = weakref.WeakKeyDictionary()
+_modal_lock = threading.Lock()
+
+
+def modal_client(client: WebClient) -> WebClient:
+    """The same connection retrying only what Slack refused unprocessed (429): a lost answer
+    or a 5xx may hide an opened modal, and a trigger works only once."""
+    with _modal_lock:
+        found = _modal_clients.get(client)
+        if found is None:
+            found = WebClient(
+                token=client.token,
+                base_url=client.base_url,
+                timeout=client.timeout,
+                ssl=client.ssl,
+                proxy=client.proxy,
+                headers=dict(client.headers),
+                logger=client.logger,
+                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+            )
+            _modal_clients[client] = found
+        return found
+
+
+PROBABLY_OPEN: dict[str, Any] = {}
+"""open_modal's answer when the modal most likely opened but Slack's answer never came."""
+
+
 def open_modal(client: WebClient, trigger_id: str, view: dict[str, Any]) -> dict[str, Any] | None:
-    """Opens a modal; returns the opened view, or None after logging why it could not open."""
+    """Opens a modal: the opened view, PROBABLY_OPEN ({}: the answer was lost, or a repeat
+    found the trigger already used), or None after logging why it could not open.
+
+    Only a 429 is retried: a trigger works once, so a retry after a lost answer or a 5xx can
+    only fail with exchanged_trigger_id while the modal is open (and the person would be told
+    it failed).
+    """
     try:
-        return dict(client.views_open(trigger_id=trigger_id, view=view)["view"])
+        opened = modal_client(client).views_open(trigger_id=trigger_id, view=view)
+        return dict(opened["view"])
     except SlackApiError as error:
-        log.warning("views.open failed", extra={"error": error.response.get("error")})
+        code = error.response.get("error")
+        if code == "exchanged_trigger_id":
+            log.info("views.open: trigger already used, the modal is most likely open")
+            return dict(PROBABLY_OPEN)
+        log.warning("views.open failed", extra={"error": code})
         return None
+    except Exception as error:  # noqa: BLE001 - connection lost or timed out: outcome unknown
+        log.warning("views.open answer lost", extra={"error": type(error).__name__})
+        return dict(PROBABLY_OPEN)
 
 
 def too_slow(_: Translator) -> dict[str, Any]:

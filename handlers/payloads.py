@@ -6,6 +6,7 @@ offered), so the validation layer (`bot.domain.validation`) can refuse them inli
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
@@ -101,3 +102,22 @@ def message_location(body: dict[str, Any]) -> tuple[str | None, str | None]:
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
     ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
     return channel, ts
+
+
+def metadata(body: dict[str, Any]) -> dict[str, Any]:
+    """The submitted or clicked view's private_metadata as a dict ({} when absent or bad)."""
+    view = body.get("view")
+    raw = view.get("private_metadata") if isinstance(view, dict) else None
+    try:
+        data = json.loads(raw or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def number(data: dict[str, Any], key: str) -> int:
+    """An integer from metadata; 0 when missing or not a number."""
+    try:
+        return int(data.get(key) or 0)
+    except (TypeError, ValueError):
+        return 0

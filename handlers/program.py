@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from bot.clock import today_in
 from bot.domain.programs import (
@@ -24,8 +25,9 @@ from bot.views.home import PROGRAM_ACTION
 from bot.views.program import CALLBACK_ID, program_modal
 from handlers import payloads
 from handlers.context import CommandContext, services_of
+from handlers.guard import Answer, Submission, listener, submission, tell
 from handlers.home import publish_home
-from handlers.messaging import open_modal
+from handlers.messaging import open_modal, too_slow
 from storage import repositories as repo
 
 log = logging.getLogger(__name__)
@@ -83,47 +85,43 @@ def open_program_modal(
 
 def program_command(ctx: CommandContext) -> None:
     if not open_program_modal(ctx.services, ctx.client, ctx.user_id, ctx.trigger_id):
-        ctx.reply(common.try_again(ctx._))
+        ctx.reply(too_slow(ctx._))
 
 
+@listener
 def on_program_button(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond | None, context: BoltContext
 ) -> None:
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
-    if services.is_admin(user_id):
-        open_program_modal(services, client, user_id, body.get("trigger_id", ""))
-
-
-def on_program_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    services = services_of(context)
-    user_id = body["user"]["id"]
     _ = services.translator_for(user_id)
     if not services.is_admin(user_id):
-        ack(response_action="errors", errors={"name": _("Only programme admins can do that.")})
-        return
-    form = parse_program_form(payloads.state_values(body), _)
+        tell(services, body, respond, common.admins_only(_))
+    elif not open_program_modal(services, client, user_id, body.get("trigger_id", "")):
+        tell(services, body, respond, too_slow(_))
+
+
+@submission
+def on_program_submitted(sub: Submission) -> Answer:
+    services, user_id = sub.services, sub.user_id
+    _ = sub._
+    if not services.is_admin(user_id):
+        return Answer(errors={"name": _("Only programme admins can do that.")})
+    form = parse_program_form(sub.values, _)
     errors = validate_program(form)
     if errors:
-        ack(
-            response_action="errors",
-            errors={FIELD_BLOCKS.get(f, f): _(message) for f, message in errors.items()},
-        )
-        return
+        return Answer(errors={FIELD_BLOCKS.get(f, f): _(message) for f, message in errors.items()})
 
-    def save(session: Any) -> None:
+    def save(session: Session) -> None:
         save_program(session, form, admin_id=user_id, program=repo.active_program(session))
 
-    try:
-        services.db.run(save)
-    except Exception:
-        log.exception("saving the programme failed")
-        ack(response_action="errors", errors={"name": common.try_again(_)["text"]})
-        return
-    ack()
+    services.db.run(save)
     log.info("programme saved", extra={"admin": user_id})
-    publish_home(services, user_id)
+    return Answer(
+        done=_("The programme settings are saved."),
+        after=lambda: publish_home(services, user_id),
+    )
 
 
 def register(app: App, services: Services) -> None:

@@ -75,6 +75,18 @@ def current_revision(engine: Engine) -> str | None:
             return None
 
 
+# PostgreSQL's "try the transaction again" answers: serialization failure and deadlock.
+RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_retryable(error: DBAPIError) -> bool:
+    """A dropped or refused connection, a locked SQLite file, or a transaction PostgreSQL
+    rolled back for a concurrent one: running the whole transaction again is safe."""
+    if isinstance(error, OperationalError) or error.connection_invalidated:
+        return True
+    return str(getattr(error.orig, "sqlstate", "") or "") in RETRY_SQLSTATES
+
+
 class Database:
     """The app's single door to storage: sessions, transactions and health."""
 
@@ -106,8 +118,8 @@ class Database:
             try:
                 with self.session() as session:
                     return work(session)
-            except OperationalError as error:
-                if attempt == attempts:
+            except DBAPIError as error:
+                if attempt == attempts or not is_retryable(error):
                     raise
                 log.warning(
                     "database unavailable, retrying",

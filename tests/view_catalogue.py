@@ -18,6 +18,7 @@ from bot.views import common, home, matching
 from bot.views import enrollment as enrollment_views
 from bot.views import program as program_views
 from bot.views import recognition as recognition_views
+from handlers import guard
 from storage.models import Pair, Participant, Program, ShoutOut, SuccessStory
 
 
@@ -109,6 +110,14 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
         "intro": matching.intro_message(program, pair, mentor, mentee, [_, translator("en")]),
         "goals_modal": matching.goals_modal(1, _),
         "rematch_modal": matching.rematch_modal(_),
+        "rematch_modal_pick_pair": matching.rematch_modal(
+            _, [(i, "Ein sehr langer Name " * 5) for i in range(120)], "Grund " * 200
+        ),
+        "approved_modal_discarded": matching.approved_modal(12, _, discarded=3),
+        "already_approved_modal": matching.already_approved_modal(_),
+        "still_saving_modal": guard.still_saving_modal(_),
+        "outcome_modal": guard.outcome_modal(common.unavailable(_)["text"], _),
+        "loading_modal": matching.loading_modal(_, "match_review_" + "f" * 32),
         "home_admin_participant": home.home_view(
             home.HomeState(program, mentor, ["U00002"], True, None), _
         ),

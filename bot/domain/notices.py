@@ -50,6 +50,21 @@ def goals_saved_key(pair_id: int, first_goal_id: int) -> str:
     return f"{GOALS_SAVED}:{pair_id}:{first_goal_id}"
 
 
+def enrolled_key(participant_id: int, view_id: str) -> str:
+    """One confirmation per submitted form: Slack retrying the same submission (same view)
+    is not a new change; a later profile edit opens a new view and gets its own."""
+    return f"{ENROLLED}:{participant_id}:{view_id}"
+
+
+def rematch_receipt_key(request_id: int, view_id: str) -> str:
+    return f"{REMATCH_RECEIPT}:{request_id}:{view_id}"
+
+
+def match_suggestions_key(run_id: int, admin_id: str) -> str:
+    """Each admin hears once of each new proposal."""
+    return f"{MATCH_SUGGESTIONS}:{run_id}:{admin_id}"
+
+
 def fresh_key(kind: str, *parts: object) -> str:
     """A key for a message owed by each repetition of an action (a confirmation)."""
     return ":".join([kind, *(str(part) for part in parts), uuid.uuid4().hex[:16]])

@@ -102,6 +102,15 @@ def try_again(_: Translator) -> dict[str, Any]:
     )
 
 
+def unavailable(_: Translator) -> dict[str, Any]:
+    return kit.message(
+        _(
+            "The mentoring app is temporarily unavailable, so nothing was changed. "
+            "Please try again in a few minutes."
+        )
+    )
+
+
 def coming_soon(_: Translator) -> dict[str, Any]:
     return kit.message(
         _("This part of the programme is not available yet. `/mentoring help` lists what is.")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks.block_elements import DatePickerElement, PlainTextInputElement
+from slack_sdk.models.blocks.block_elements import (
+    DatePickerElement,
+    PlainTextInputElement,
+    StaticSelectElement,
+)
 
 from bot.domain.pairing import MAX_PAIR_GOALS
 from bot.domain.programs import all_topics
@@ -26,6 +32,54 @@ REMATCH_END_ACTION = "rematch_end"
 REMATCH_KEEP_ACTION = "rematch_keep"
 REVIEW_ACTION = "match_review_open"
 PAGE_SIZE = 15
+REMATCH_PAIR_BLOCK = "pair"
+METADATA_LIMIT = 2900  # Slack allows 3,000 characters of private_metadata
+
+
+def ids_digest(ids: Sequence[int]) -> str:
+    return hashlib.sha256(",".join(str(i) for i in sorted(ids)).encode()).hexdigest()[:32]
+
+
+def _ranges(ids: Sequence[int]) -> str:
+    """1,2,3,5,7,8 -> "1-3,5,7-8": pairs of one run have mostly consecutive ids."""
+    parts: list[str] = []
+    ordered = sorted(set(ids))
+    index = 0
+    while index < len(ordered):
+        end = index
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        first, last = ordered[index], ordered[end]
+        parts.append(str(first) if first == last else f"{first}-{last}")
+        index = end + 1
+    return ",".join(parts)
+
+
+def review_metadata(run_id: int, page: int, pair_ids: Sequence[int]) -> str:
+    """The run, the page, and every pair the review shows (all pages): exactly what the admin
+    approves. When the ids do not fit, their digest (the handler compares it on approval)."""
+    data: dict[str, Any] = {"run_id": run_id, "page": page, "pairs": _ranges(pair_ids)}
+    text = json.dumps(data)
+    if len(text) > METADATA_LIMIT:
+        data = {"run_id": run_id, "page": page, "digest": ids_digest(pair_ids)}
+        text = json.dumps(data)
+    return text
+
+
+def reviewed_pair_ids(metadata: dict[str, Any]) -> list[int] | None:
+    """The pair ids the review carried; None when it carried only their digest (or nothing)."""
+    raw = metadata.get("pairs")
+    if not isinstance(raw, str):
+        return None
+    ids: list[int] = []
+    try:
+        for part in filter(None, raw.split(",")):
+            first, _sep, last = part.partition("-")
+            ids.extend(range(int(first), int(last or first) + 1))
+    except ValueError:
+        return None
+    return ids
+
 
 PAIR_REASONS = {
     "shared_topics": N_("both care about {topics}"),
@@ -86,12 +140,14 @@ def _name(person: Participant | None) -> str:
     return f"<@{person.slack_user_id}>"
 
 
-def loading_modal(_: Translator) -> dict[str, Any]:
-    return kit.notice_modal(
+def loading_modal(_: Translator, external_id: str | None = None) -> dict[str, Any]:
+    """`external_id` lets the review replace it even when views.open's answer was lost."""
+    return kit.modal(
         title=_("Matching"),
-        text="⏳ " + _("Computing the best pairs for the whole pool…"),
         close=_("Close"),
         callback_id=REVIEW_CALLBACK_ID,
+        external_id=external_id,
+        blocks=[kit.section("⏳ " + _("Computing the best pairs for the whole pool…"))],
     )
 
 
@@ -165,25 +221,43 @@ def review_modal(
             )
         )
     blocks.append(kit.actions(kit.button(_("Re-run matching"), RERUN_ACTION), block_id="rerun"))
-    return kit.modal(
+    view = kit.modal(
         title=_("Review matches"),
         submit=_("Approve all") if pairs else None,
         close=_("Close"),
         callback_id=REVIEW_CALLBACK_ID,
-        private_metadata=json.dumps({"run_id": run_id, "page": page}),
+        private_metadata=review_metadata(run_id, page, [pair.id or 0 for pair in pairs]),
         blocks=blocks,
     )
+    # Closing the review drops the proposal, so newcomers waiting behind it can be proposed.
+    view["notify_on_close"] = True
+    return view
 
 
-def approved_modal(count: int, _: Translator) -> dict[str, Any]:
+def approved_modal(count: int, _: Translator, *, discarded: int = 0) -> dict[str, Any]:
     text = _(
         "Pairs approved: {count}. Each pair now gets a warm introduction in a group message.",
         count=count,
     )
+    if discarded:
+        text += "\n" + _(
+            "{count} proposed pairs you had not reviewed (from a later re-run) were discarded; "
+            "run `/mentoring match` again to review them.",
+            count=discarded,
+        )
     return kit.notice_modal(
         title=_("Matches approved"),
         text="✅ " + text,
         close=_("Done"),
+        callback_id=REVIEW_CALLBACK_ID + "_done",
+    )
+
+
+def already_approved_modal(_: Translator) -> dict[str, Any]:
+    return kit.notice_modal(
+        title=_("Matching"),
+        text=_("This proposal was already approved or closed. Nothing more was sent."),
+        close=_("Close"),
         callback_id=REVIEW_CALLBACK_ID + "_done",
     )
 
@@ -311,26 +385,48 @@ def goals_saved_message(titles: list[str], user_id: str, _: Translator) -> dict[
     return kit.message(text, [kit.section(text + "\n" + bullets)])
 
 
-def rematch_modal(_: Translator) -> dict[str, Any]:
+def rematch_modal(
+    _: Translator, choices: Sequence[tuple[int, str]] = (), reason: str = ""
+) -> dict[str, Any]:
+    """`choices`: (pair id, partner's name) when the person has several pairs: they pick one."""
+    blocks: list[Any] = [
+        kit.section(
+            _(
+                "Not every match works, and that's fine. Only the programme team sees this "
+                "request; your partner is told only if the pair actually ends."
+            )
+        )
+    ]
+    if len(choices) > 1:
+        blocks.append(
+            kit.input_block(
+                REMATCH_PAIR_BLOCK,
+                _("Which pair?"),
+                StaticSelectElement(
+                    placeholder=kit.plain(_("Pick your partner"), 150),
+                    options=[
+                        kit.option(kit.clip(name, 75) or "?", str(pair_id))
+                        for pair_id, name in choices[:100]
+                    ],
+                ),
+            )
+        )
+    blocks.append(
+        kit.input_block(
+            "reason",
+            _("What isn't working? (optional)"),
+            PlainTextInputElement(
+                multiline=True, max_length=1000, initial_value=reason[:1000] or None
+            ),
+            optional=True,
+        )
+    )
     return kit.modal(
         title=_("Ask for a new match"),
         submit=_("Send privately"),
         close=_("Cancel"),
         callback_id=REMATCH_CALLBACK_ID,
-        blocks=[
-            kit.section(
-                _(
-                    "Not every match works, and that's fine. Only the programme team sees this "
-                    "request; your partner is told only if the pair actually ends."
-                )
-            ),
-            kit.input_block(
-                "reason",
-                _("What isn't working? (optional)"),
-                PlainTextInputElement(multiline=True, max_length=1000),
-                optional=True,
-            ),
-        ],
+        blocks=blocks,
     )
 
 
