@@ -410,6 +410,7 @@ class Sandbox:
         return result
 
     def state(self, user_id: str) -> dict[str, Any]:
+        self._track_views()  # a slow listener may open its modal after the click has settled
         ctx = self._names()
         session = self.sessions.get(user_id)
         if session is None:
