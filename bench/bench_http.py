@@ -54,6 +54,24 @@ class Result:
     p99: float
     throughput: float
     errors: int
+    server_cpu_ms: float  # the server's processes, per request
+    client_cpu_ms: float  # this process (the clients and the simulated Slack), per request
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of `root` and its descendants (Linux /proc; 0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, pending = 0.0, [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+        pending.extend(int(child) for child in children)
+    return total
 
 
 def _wait_healthy(url: str) -> None:
@@ -72,17 +90,21 @@ def _wait_healthy(url: str) -> None:
 
 
 @contextmanager
-def _server(command: list[str], env: dict[str, str], port: int, cwd: str) -> Iterator[str]:
+def _server(
+    command: list[str], env: dict[str, str], port: int, cwd: str
+) -> Iterator[tuple[str, int]]:
     process = subprocess.Popen(command, env=env, cwd=cwd)
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/healthz")
-        yield f"http://127.0.0.1:{port}/slack/events"
+        yield f"http://127.0.0.1:{port}/slack/events", process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
 
 
-def _measure(slack: SlackRequests, users: list[str], requests: int, concurrency: int) -> Result:
+def _measure(
+    slack: SlackRequests, server_pid: int, users: list[str], requests: int, concurrency: int
+) -> Result:
     def one(index: int) -> tuple[float, int]:
         started = time.perf_counter()
         status = slack.command(users[index % len(users)], "help").status
@@ -90,9 +112,12 @@ def _measure(slack: SlackRequests, users: list[str], requests: int, concurrency:
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(one, range(concurrency)))  # warm up connections and caches
+        server_cpu, client_cpu = _tree_cpu_seconds(server_pid), time.process_time()
         started = time.perf_counter()
         results = list(pool.map(one, range(requests)))
         wall = time.perf_counter() - started
+        server_cpu = _tree_cpu_seconds(server_pid) - server_cpu
+        client_cpu = time.process_time() - client_cpu
     latencies = [latency for latency, _status in results]
     return Result(
         p50=statistics.median(latencies),
@@ -100,13 +125,17 @@ def _measure(slack: SlackRequests, users: list[str], requests: int, concurrency:
         p99=_percentile(latencies, 0.99),
         throughput=requests / wall,
         errors=sum(1 for _latency, status in results if status != 200),
+        server_cpu_ms=server_cpu * 1000 / requests,
+        client_cpu_ms=client_cpu * 1000 / requests,
     )
 
 
 def _line(name: str, result: Result) -> str:
     return (
         f"    {name:<5} p50 {result.p50 * 1000:6.1f} ms  p95 {result.p95 * 1000:6.1f} ms  "
-        f"p99 {result.p99 * 1000:6.1f} ms  {result.throughput:6.1f} req/s  errors {result.errors}"
+        f"p99 {result.p99 * 1000:6.1f} ms  {result.throughput:6.1f} req/s  errors {result.errors}  "
+        f"CPU/request: server {result.server_cpu_ms:.2f} ms, "
+        f"clients+Slack {result.client_cpu_ms:.2f} ms"
     )
 
 
@@ -149,10 +178,10 @@ def main() -> int:
         ]
         results: dict[str, dict[int, Result]] = {}
         for name, command, port in (("bare", bare_cmd, bare_port), ("ours", ours_cmd, ours_port)):
-            with _server(command, env, port, folder) as url:
+            with _server(command, env, port, folder) as (url, pid):
                 slack = SlackRequests(url, SECRET, fake=fake)
                 results[name] = {
-                    level: _measure(slack, users, args.requests, level)
+                    level: _measure(slack, pid, users, args.requests, level)
                     for level in args.concurrency
                 }
 

