@@ -112,7 +112,7 @@ def serve_http(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": __import__("os").environ.get("EXP_WORKER") or BufferingThreadWorker,
+            "worker_class": BufferingThreadWorker,
             "threads": threads,
             "timeout": 60,
             "graceful_timeout": 15,
