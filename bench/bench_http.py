@@ -4,16 +4,26 @@ Starts `reverse-mentoring serve --http` (gunicorn, threaded workers) against a l
 Slack whose Web API answers after `--latency` seconds, and, in the same run on the same machine,
 `bench.bare_bolt` (a Bolt app that only acknowledges) under the same gunicorn settings. Each gets
 bursts of signed `/mentoring help` commands at each `--concurrency` level; we report ack latency
-percentiles, throughput and our/bare ratios. The real app does all its listener work (people
-lookups, the reply through response_url) while it is measured.
+percentiles, throughput, CPU per request and our/bare ratios. The real app does all its
+listener work (people lookups through users.info, the reply through response_url) while it is
+measured, and every reply must arrive: a missing or malformed one counts as an error.
+
+Replies go to `bench.reply_sink` (its own process, keep-alive like hooks.slack.com) unless
+`--replies fake`: the simulated Slack spends more CPU receiving a reply than the app spends
+sending it, and on a shared machine that CPU would be billed to the app.
 
     python -m bench.bench_http [--requests 600] [--concurrency 20 50] [--latency 0.05]
+                               [--workers 1] [--replies sink|fake]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
+import json
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -22,10 +32,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from bot.simulated_slack import FakeSlack, SlackRequests
@@ -56,6 +67,8 @@ class Result:
     errors: int
     server_cpu_ms: float  # the server's processes, per request
     client_cpu_ms: float  # this process (the clients and the simulated Slack), per request
+    missing_replies: int = 0
+    bad_replies: int = 0
 
 
 def _tree_cpu_seconds(root: int) -> float:
@@ -72,6 +85,55 @@ def _tree_cpu_seconds(root: int) -> float:
         total += (int(fields[11]) + int(fields[12])) / tick
         pending.extend(int(child) for child in children)
     return total
+
+
+class SinkRequests(SlackRequests):
+    """Signed requests whose response_urls point at a `bench.reply_sink`."""
+
+    def __init__(self, app_url: str, sink_port: int, fake: FakeSlack) -> None:
+        super().__init__(app_url, SECRET, fake=fake)
+        self._sink = f"http://127.0.0.1:{sink_port}/commands/T0TEST"
+        self._numbers = itertools.count(1)
+
+    def _response_url(
+        self, channel: str | None = None, user: str | None = None, message_ts: str | None = None
+    ) -> str:
+        return f"{self._sink}/{next(self._numbers)}/{secrets.token_urlsafe(12)}"
+
+
+@contextmanager
+def _reply_sink(env: dict[str, str], cwd: str) -> Iterator[int]:
+    command = [sys.executable, "-m", "bench.reply_sink"]
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield int(process.stdout.readline())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _sink_counts(port: int) -> tuple[int, int]:
+    """(replies that arrived well-formed and once, bad or repeated ones) so far."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as answer:
+        stats = json.load(answer)
+    return int(stats["replies"]) - int(stats["duplicates"]), int(stats["bad"] + stats["duplicates"])
+
+
+def _fake_counts(fake: FakeSlack) -> tuple[int, int]:
+    calls = fake.calls("response_url")
+    good = sum(1 for call in calls if call.ok and call.params.get("blocks"))
+    return good, len(calls) - good
+
+
+def _wait_replies(counts: Callable[[], tuple[int, int]], expected: int) -> tuple[int, int]:
+    """Waits (at most 30 s) until `expected` replies arrived; returns (missing, bad)."""
+    deadline = time.monotonic() + 30
+    while True:
+        good, bad = counts()
+        if good >= expected or time.monotonic() > deadline:
+            return max(0, expected - good), bad
+        time.sleep(0.1)
 
 
 def _wait_healthy(url: str) -> None:
@@ -103,13 +165,19 @@ def _server(
 
 
 def _measure(
-    slack: SlackRequests, server_pid: int, users: list[str], requests: int, concurrency: int
+    slack: SlackRequests,
+    server_pid: int,
+    users: list[str],
+    requests: int,
+    concurrency: int,
+    replies: Callable[[], tuple[int, int]] | None,
 ) -> Result:
     def one(index: int) -> tuple[float, int]:
         started = time.perf_counter()
         status = slack.command(users[index % len(users)], "help").status
         return time.perf_counter() - started, status
 
+    before = replies() if replies is not None else (0, 0)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(one, range(concurrency)))  # warm up connections and caches
         server_cpu, client_cpu = _tree_cpu_seconds(server_pid), time.process_time()
@@ -119,6 +187,11 @@ def _measure(
         server_cpu = _tree_cpu_seconds(server_pid) - server_cpu
         client_cpu = time.process_time() - client_cpu
     latencies = [latency for latency, _status in results]
+    missing = bad = 0
+    if replies is not None:
+        expected = before[0] + concurrency + requests
+        missing, bad = _wait_replies(replies, expected)
+        bad -= before[1]
     return Result(
         p50=statistics.median(latencies),
         p95=_percentile(latencies, 0.95),
@@ -127,6 +200,8 @@ def _measure(
         errors=sum(1 for _latency, status in results if status != 200),
         server_cpu_ms=server_cpu * 1000 / requests,
         client_cpu_ms=client_cpu * 1000 / requests,
+        missing_replies=missing,
+        bad_replies=bad,
     )
 
 
@@ -134,8 +209,9 @@ def _line(name: str, result: Result) -> str:
     return (
         f"    {name:<5} p50 {result.p50 * 1000:6.1f} ms  p95 {result.p95 * 1000:6.1f} ms  "
         f"p99 {result.p99 * 1000:6.1f} ms  {result.throughput:6.1f} req/s  errors {result.errors}  "
-        f"CPU/request: server {result.server_cpu_ms:.2f} ms, "
-        f"clients+Slack {result.client_cpu_ms:.2f} ms"
+        f"replies missing {result.missing_replies} bad {result.bad_replies}\n"
+        f"          CPU per request: server {result.server_cpu_ms:.2f} ms, "
+        f"clients (and simulated Slack) {result.client_cpu_ms:.2f} ms"
     )
 
 
@@ -144,9 +220,15 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[20, 50])
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per Web API call")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers, for both apps")
+    parser.add_argument("--replies", choices=["sink", "fake"], default="sink")
     args = parser.parse_args()
 
-    with FakeSlack(bot_token=TOKEN) as fake, tempfile.TemporaryDirectory() as folder:
+    with (
+        FakeSlack(bot_token=TOKEN) as fake,
+        tempfile.TemporaryDirectory() as folder,
+        contextlib.ExitStack() as stack,
+    ):
         users = [f"UBENCH{i:05d}" for i in range(200)]
         for user in users:
             fake.add_user(user)
@@ -162,6 +244,7 @@ def main() -> int:
         }
         ours_port, bare_port = _free_port(), _free_port()
         ours_cmd = [sys.executable, "-m", "bot", "serve", "--http", "--port", str(ours_port)]
+        ours_cmd += ["--workers", str(args.workers), "--threads", str(THREADS)]
         bare_cmd = [
             sys.executable,
             "-m",
@@ -170,24 +253,40 @@ def main() -> int:
             f"127.0.0.1:{bare_port}",
             "--worker-class",
             "gthread",
+            "--workers",
+            str(args.workers),
             "--threads",
             str(THREADS),
             "--log-level",
             "warning",
             "bench.bare_bolt:application",
         ]
+        sink_port = (
+            stack.enter_context(_reply_sink(env, str(ROOT))) if args.replies == "sink" else 0
+        )
         results: dict[str, dict[int, Result]] = {}
         for name, command, port in (("bare", bare_cmd, bare_port), ("ours", ours_cmd, ours_port)):
             with _server(command, env, port, folder) as (url, pid):
-                slack = SlackRequests(url, SECRET, fake=fake)
+                slack: SlackRequests
+                replies: Callable[[], tuple[int, int]] | None = None
+                if sink_port:
+                    slack = SinkRequests(url, sink_port, fake)
+                    if name == "ours":
+                        replies = partial(_sink_counts, sink_port)
+                else:
+                    slack = SlackRequests(url, SECRET, fake=fake)
+                    if name == "ours":
+                        replies = partial(_fake_counts, fake)
                 results[name] = {
-                    level: _measure(slack, pid, users, args.requests, level)
+                    level: _measure(slack, pid, users, args.requests, level, replies)
                     for level in args.concurrency
                 }
 
     print(
         f"/mentoring help, {args.requests} requests per level, Web API latency "
-        f"{args.latency * 1000:.0f} ms per call; bare = Bolt acknowledging only"
+        f"{args.latency * 1000:.0f} ms per call, {args.workers} worker(s) x {THREADS} threads, "
+        f"replies to {'bench.reply_sink' if args.replies == 'sink' else 'the simulated Slack'}; "
+        "bare = Bolt acknowledging only"
     )
     ok = True
     for level in args.concurrency:
@@ -202,7 +301,8 @@ def main() -> int:
             f"p99 {p99_ratio:.2f}x (target <= 1.5)  throughput {throughput_ratio:.2f}x "
             "(target >= 0.7)"
         )
-        ok = ok and ours.errors == 0 and p99_ratio <= 1.5 and throughput_ratio >= 0.7
+        errors = ours.errors + ours.missing_replies + ours.bad_replies
+        ok = ok and errors == 0 and p99_ratio <= 1.5 and throughput_ratio >= 0.7
     print("targets met:", "yes" if ok else "NO")
     return 0 if ok else 1
 
