@@ -8,9 +8,11 @@ percentiles, throughput, CPU per request and our/bare ratios. The real app does 
 listener work (people lookups through users.info, the reply through response_url) while it is
 measured, and every reply must arrive: a missing or malformed one counts as an error.
 
-Replies go to `bench.reply_sink` (its own process, keep-alive like hooks.slack.com) unless
-`--replies fake`: the simulated Slack spends more CPU receiving a reply than the app spends
-sending it, and on a shared machine that CPU would be billed to the app.
+By default the simulated Slack's Web API runs in a process of its own (`bench.slack_process`)
+and replies go to `bench.reply_sink` (its own process, keep-alive like hooks.slack.com): with
+`--replies fake` one in-process simulated Slack takes both, as the tests do, and its CPU (a
+thread per call, every message modelled: more than the app spends sending it) is billed to
+the clients' process and shows up as latency.
 
     python -m bench.bench_http [--requests 600] [--concurrency 20 50] [--latency 0.05]
                                [--workers 1] [--replies sink|fake]
@@ -39,10 +41,10 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from bench.slack_process import TOKEN, user_ids
 from bot.simulated_slack import FakeSlack, SlackRequests
 
 ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "xoxb-bench"
 SECRET = "bench-signing-secret"
 THREADS = 64
 
@@ -90,8 +92,8 @@ def _tree_cpu_seconds(root: int) -> float:
 class SinkRequests(SlackRequests):
     """Signed requests whose response_urls point at a `bench.reply_sink`."""
 
-    def __init__(self, app_url: str, sink_port: int, fake: FakeSlack) -> None:
-        super().__init__(app_url, SECRET, fake=fake)
+    def __init__(self, app_url: str, sink_port: int) -> None:
+        super().__init__(app_url, SECRET)
         self._sink = f"http://127.0.0.1:{sink_port}/commands/T0TEST"
         self._numbers = itertools.count(1)
 
@@ -102,12 +104,14 @@ class SinkRequests(SlackRequests):
 
 
 @contextmanager
-def _reply_sink(env: dict[str, str], cwd: str) -> Iterator[int]:
-    command = [sys.executable, "-m", "bench.reply_sink"]
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, text=True)
+def _helper(module: str, *args: str) -> Iterator[str]:
+    """Runs `python -m module args` (a bench helper) and yields the line it prints first."""
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", module, *args]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
-        yield int(process.stdout.readline())
+        yield process.stdout.readline().strip()
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -224,20 +228,26 @@ def main() -> int:
     parser.add_argument("--replies", choices=["sink", "fake"], default="sink")
     args = parser.parse_args()
 
-    with (
-        FakeSlack(bot_token=TOKEN) as fake,
-        tempfile.TemporaryDirectory() as folder,
-        contextlib.ExitStack() as stack,
-    ):
-        users = [f"UBENCH{i:05d}" for i in range(200)]
-        for user in users:
-            fake.add_user(user)
-        fake.latency = {method: args.latency for method in ("users.info", "chat.postMessage")}
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
+        users = user_ids(200)
+        fake: FakeSlack | None = None
+        sink_port = 0
+        if args.replies == "sink":
+            api_url = stack.enter_context(
+                _helper("bench.slack_process", "--users", "200", "--latency", str(args.latency))
+            )
+            sink_port = int(stack.enter_context(_helper("bench.reply_sink")))
+        else:
+            fake = stack.enter_context(FakeSlack(bot_token=TOKEN))
+            for user in users:
+                fake.add_user(user)
+            fake.latency = {method: args.latency for method in ("users.info", "chat.postMessage")}
+            api_url = fake.api_url
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
         env |= {
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": fake.api_url,
+            "SLACK_API_URL": api_url,
             "DATABASE_URL": f"sqlite:///{folder}/bench.db",
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT),
@@ -261,16 +271,13 @@ def main() -> int:
             "warning",
             "bench.bare_bolt:application",
         ]
-        sink_port = (
-            stack.enter_context(_reply_sink(env, str(ROOT))) if args.replies == "sink" else 0
-        )
         results: dict[str, dict[int, Result]] = {}
         for name, command, port in (("bare", bare_cmd, bare_port), ("ours", ours_cmd, ours_port)):
             with _server(command, env, port, folder) as (url, pid):
                 slack: SlackRequests
                 replies: Callable[[], tuple[int, int]] | None = None
-                if sink_port:
-                    slack = SinkRequests(url, sink_port, fake)
+                if fake is None:
+                    slack = SinkRequests(url, sink_port)
                     if name == "ours":
                         replies = partial(_sink_counts, sink_port)
                 else:
