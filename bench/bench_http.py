@@ -37,7 +37,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -68,7 +68,8 @@ class Result:
     throughput: float
     errors: int
     server_cpu_ms: float  # the server's processes, per request
-    client_cpu_ms: float  # this process (the clients and the simulated Slack), per request
+    client_cpu_ms: float  # this process: the clients (and an in-process simulated Slack)
+    slack_cpu_ms: float  # the simulated Slack and reply sink processes, per request
     missing_replies: int = 0
     bad_replies: int = 0
 
@@ -104,14 +105,15 @@ class SinkRequests(SlackRequests):
 
 
 @contextmanager
-def _helper(module: str, *args: str) -> Iterator[str]:
-    """Runs `python -m module args` (a bench helper) and yields the line it prints first."""
+def _helper(module: str, *args: str) -> Iterator[tuple[str, int]]:
+    """Runs `python -m module args` (a bench helper); yields the line it prints first and
+    its process id."""
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", module, *args]
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
-        yield process.stdout.readline().strip()
+        yield process.stdout.readline().strip(), process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -168,44 +170,78 @@ def _server(
         process.wait(timeout=30)
 
 
-def _measure(
-    slack: SlackRequests,
-    server_pid: int,
-    users: list[str],
-    requests: int,
-    concurrency: int,
-    replies: Callable[[], tuple[int, int]] | None,
-) -> Result:
+@dataclass
+class Target:
+    """One server under test and how to reach it."""
+
+    name: str
+    slack: SlackRequests
+    pid: int
+    replies: Callable[[], tuple[int, int]] | None  # (good, bad) so far, when checked
+    batches: list[Batch] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Batch:
+    latencies: list[float]
+    errors: int
+    wall: float
+    server_cpu: float
+    client_cpu: float
+    slack_cpu: float
+    missing_replies: int
+    bad_replies: int
+
+
+def _batch(
+    target: Target, slack_pids: list[int], users: list[str], requests: int, concurrency: int
+) -> Batch:
     def one(index: int) -> tuple[float, int]:
         started = time.perf_counter()
-        status = slack.command(users[index % len(users)], "help").status
+        status = target.slack.command(users[index % len(users)], "help").status
         return time.perf_counter() - started, status
 
-    before = replies() if replies is not None else (0, 0)
+    before = target.replies() if target.replies is not None else (0, 0)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(one, range(concurrency)))  # warm up connections and caches
-        server_cpu, client_cpu = _tree_cpu_seconds(server_pid), time.process_time()
+        list(pool.map(one, range(concurrency)))  # warm up connections and threads
+        server_cpu, client_cpu = _tree_cpu_seconds(target.pid), time.process_time()
+        slack_cpu = sum(_tree_cpu_seconds(pid) for pid in slack_pids)
         started = time.perf_counter()
         results = list(pool.map(one, range(requests)))
         wall = time.perf_counter() - started
-        server_cpu = _tree_cpu_seconds(server_pid) - server_cpu
+        server_cpu = _tree_cpu_seconds(target.pid) - server_cpu
         client_cpu = time.process_time() - client_cpu
-    latencies = [latency for latency, _status in results]
+        slack_cpu = sum(_tree_cpu_seconds(pid) for pid in slack_pids) - slack_cpu
     missing = bad = 0
-    if replies is not None:
-        expected = before[0] + concurrency + requests
-        missing, bad = _wait_replies(replies, expected)
+    if target.replies is not None:
+        missing, bad = _wait_replies(target.replies, before[0] + concurrency + requests)
         bad -= before[1]
+    return Batch(
+        latencies=[latency for latency, _status in results],
+        errors=sum(1 for _latency, status in results if status != 200),
+        wall=wall,
+        server_cpu=server_cpu,
+        client_cpu=client_cpu,
+        slack_cpu=slack_cpu,
+        missing_replies=missing,
+        bad_replies=bad,
+    )
+
+
+def _result(batches: list[Batch]) -> Result:
+    latencies = [latency for batch in batches for latency in batch.latencies]
+    requests = len(latencies)
     return Result(
         p50=statistics.median(latencies),
         p95=_percentile(latencies, 0.95),
         p99=_percentile(latencies, 0.99),
-        throughput=requests / wall,
-        errors=sum(1 for _latency, status in results if status != 200),
-        server_cpu_ms=server_cpu * 1000 / requests,
-        client_cpu_ms=client_cpu * 1000 / requests,
-        missing_replies=missing,
-        bad_replies=bad,
+        throughput=requests / sum(batch.wall for batch in batches),
+        errors=sum(batch.errors for batch in batches),
+        server_cpu_ms=sum(batch.server_cpu for batch in batches) * 1000 / requests,
+        client_cpu_ms=sum(batch.client_cpu for batch in batches) * 1000 / requests,
+        slack_cpu_ms=sum(batch.slack_cpu for batch in batches) * 1000 / requests,
+        missing_replies=sum(batch.missing_replies for batch in batches),
+        bad_replies=sum(batch.bad_replies for batch in batches),
     )
 
 
@@ -215,7 +251,7 @@ def _line(name: str, result: Result) -> str:
         f"p99 {result.p99 * 1000:6.1f} ms  {result.throughput:6.1f} req/s  errors {result.errors}  "
         f"replies missing {result.missing_replies} bad {result.bad_replies}\n"
         f"          CPU per request: server {result.server_cpu_ms:.2f} ms, "
-        f"clients (and simulated Slack) {result.client_cpu_ms:.2f} ms"
+        f"clients {result.client_cpu_ms:.2f} ms, Slack side {result.slack_cpu_ms:.2f} ms"
     )
 
 
@@ -226,17 +262,22 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per Web API call")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers, for both apps")
     parser.add_argument("--replies", choices=["sink", "fake"], default="sink")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating batches per level and app"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         users = user_ids(200)
         fake: FakeSlack | None = None
         sink_port = 0
+        slack_pids: list[int] = []
         if args.replies == "sink":
-            api_url = stack.enter_context(
+            api_url, slack_pid = stack.enter_context(
                 _helper("bench.slack_process", "--users", "200", "--latency", str(args.latency))
             )
-            sink_port = int(stack.enter_context(_helper("bench.reply_sink")))
+            sink, sink_pid = stack.enter_context(_helper("bench.reply_sink"))
+            sink_port, slack_pids = int(sink), [slack_pid, sink_pid]
         else:
             fake = stack.enter_context(FakeSlack(bot_token=TOKEN))
             for user in users:
@@ -271,26 +312,35 @@ def main() -> int:
             "warning",
             "bench.bare_bolt:application",
         ]
-        results: dict[str, dict[int, Result]] = {}
-        for name, command, port in (("bare", bare_cmd, bare_port), ("ours", ours_cmd, ours_port)):
-            with _server(command, env, port, folder) as (url, pid):
-                slack: SlackRequests
-                replies: Callable[[], tuple[int, int]] | None = None
-                if fake is None:
-                    slack = SinkRequests(url, sink_port)
-                    if name == "ours":
-                        replies = partial(_sink_counts, sink_port)
-                else:
-                    slack = SlackRequests(url, SECRET, fake=fake)
-                    if name == "ours":
-                        replies = partial(_fake_counts, fake)
-                results[name] = {
-                    level: _measure(slack, pid, users, args.requests, level, replies)
-                    for level in args.concurrency
-                }
+        bare_server = stack.enter_context(_server(bare_cmd, env, bare_port, folder))
+        ours_server = stack.enter_context(_server(ours_cmd, env, ours_port, folder))
+        targets: list[Target] = []
+        for name, (url, pid) in (("bare", bare_server), ("ours", ours_server)):
+            replies: Callable[[], tuple[int, int]] | None = None
+            slack: SlackRequests
+            if fake is None:
+                slack = SinkRequests(url, sink_port)
+                replies = partial(_sink_counts, sink_port) if name == "ours" else None
+            else:
+                slack = SlackRequests(url, SECRET, fake=fake)
+                replies = partial(_fake_counts, fake) if name == "ours" else None
+            targets.append(Target(name, slack, pid, replies))
+        results: dict[str, dict[int, Result]] = {"bare": {}, "ours": {}}
+        per_batch = max(1, args.requests // args.rounds)
+        for level in args.concurrency:
+            for target in targets:
+                target.batches = []
+            # Alternating batches: a change in the machine's load hits both apps alike.
+            for round_number in range(args.rounds):
+                order = targets if round_number % 2 == 0 else targets[::-1]
+                for target in order:
+                    target.batches.append(_batch(target, slack_pids, users, per_batch, level))
+            for target in targets:
+                results[target.name][level] = _result(target.batches)
 
     print(
-        f"/mentoring help, {args.requests} requests per level, Web API latency "
+        f"/mentoring help, {args.requests} requests per level and app in {args.rounds} "
+        "alternating batches, Web API latency "
         f"{args.latency * 1000:.0f} ms per call, {args.workers} worker(s) x {THREADS} threads, "
         f"replies to {'bench.reply_sink' if args.replies == 'sink' else 'the simulated Slack'}; "
         "bare = Bolt acknowledging only"
