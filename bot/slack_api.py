@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import select
@@ -11,6 +10,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http.client import HTTPConnection, HTTPSConnection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -142,7 +142,7 @@ class ResponseUrlClient:
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self._ssl = ssl_context
-        self._idle: dict[_Host, list[tuple[float, http.client.HTTPConnection]]] = {}
+        self._idle: dict[_Host, list[tuple[float, HTTPConnection]]] = {}
         self._lock = threading.Lock()
 
     def post(self, url: str, message: dict[str, Any]) -> WebhookResponse:
@@ -188,7 +188,7 @@ class ResponseUrlClient:
             for _since, conn in connections:
                 conn.close()
 
-    def _take(self, host: _Host) -> tuple[http.client.HTTPConnection, bool]:
+    def _take(self, host: _Host) -> tuple[HTTPConnection, bool]:
         now = time.monotonic()
         while True:
             with self._lock:
@@ -201,16 +201,14 @@ class ResponseUrlClient:
             conn.close()
         return self._connect(host), False
 
-    def _connect(self, host: _Host) -> http.client.HTTPConnection:
+    def _connect(self, host: _Host) -> HTTPConnection:
         scheme, name, port = host
         if scheme == "https":
             context = self._ssl or ssl.create_default_context()
-            return http.client.HTTPSConnection(
-                name, port, timeout=RESPONSE_URL_TIMEOUT_S, context=context
-            )
-        return http.client.HTTPConnection(name, port, timeout=RESPONSE_URL_TIMEOUT_S)
+            return HTTPSConnection(name, port, timeout=RESPONSE_URL_TIMEOUT_S, context=context)
+        return HTTPConnection(name, port, timeout=RESPONSE_URL_TIMEOUT_S)
 
-    def _give_back(self, host: _Host, conn: http.client.HTTPConnection) -> None:
+    def _give_back(self, host: _Host, conn: HTTPConnection) -> None:
         with self._lock:
             idle = self._idle.setdefault(host, [])
             if len(idle) < IDLE_CONNECTIONS_PER_HOST:
@@ -219,7 +217,7 @@ class ResponseUrlClient:
         conn.close()
 
 
-def _dropped(conn: http.client.HTTPConnection) -> bool:
+def _dropped(conn: HTTPConnection) -> bool:
     """Whether the peer closed (or broke) an idle connection: it would be readable."""
     sock = conn.sock
     if sock is None:
@@ -236,7 +234,7 @@ class PooledRespond(Respond):  # type: ignore[misc]
 
     def __init__(self, *, response_url: str | None, client: ResponseUrlClient) -> None:
         super().__init__(response_url=response_url)
-        self._client = client
+        self._replies = client
 
     def __call__(  # type: ignore[override]
         self,
@@ -254,7 +252,7 @@ class PooledRespond(Respond):  # type: ignore[misc]
         if self.response_url is None:
             raise ValueError("respond is unsupported here as there is no response_url")
         if isinstance(text, dict):
-            return self._client.post(self.response_url, _message(**text))
+            return self._replies.post(self.response_url, _message(**text))
         message = _message(
             text=text,
             blocks=blocks,
@@ -267,7 +265,7 @@ class PooledRespond(Respond):  # type: ignore[misc]
             thread_ts=thread_ts,
             metadata=metadata,
         )
-        return self._client.post(self.response_url, message)
+        return self._replies.post(self.response_url, message)
 
 
 def _message(
