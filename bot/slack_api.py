@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import select
+import ssl
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from http.client import HTTPConnection, HTTPSConnection
+from typing import Any
+from urllib.parse import urlsplit
 
+from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -14,12 +22,19 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.models.attachments import Attachment
+from slack_sdk.models.blocks import Block
+from slack_sdk.webhook import WebhookResponse
 
 from bot.i18n import normalize_locale
 
 log = logging.getLogger(__name__)
 USER_CACHE_SECONDS = 600.0
 UNKNOWN_USER_CACHE_SECONDS = 60.0
+RESPONSE_URL_TIMEOUT_S = 15.0
+IDLE_CONNECTIONS_PER_HOST = 16
+MAX_IDLE_S = 30.0  # below the idle timeout of common HTTP front ends
+_Host = tuple[str, str, int]  # scheme, host name, port
 
 
 def retry_handlers() -> list:  # type: ignore[type-arg]
@@ -113,3 +128,159 @@ class PeopleDirectory:
             is_bot=bool(data.get("is_bot")),
             deleted=bool(data.get("deleted")),
         )
+
+
+class ResponseUrlClient:
+    """POSTs replies to Slack's `response_url`s over kept-alive connections.
+
+    Bolt's `respond` opens a new connection (with a urllib opener, and in production a TLS
+    handshake) for every reply, and every slash command answers through one; here connections
+    are kept per host and reused. A reply is never sent twice: a kept connection the server
+    has closed is noticed before use, and only a send that failed before the request was
+    fully written is repeated (on a fresh connection). Thread-safe.
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._ssl = ssl_context
+        self._idle: dict[_Host, list[tuple[float, HTTPConnection]]] = {}
+        self._lock = threading.Lock()
+
+    def post(self, url: str, message: dict[str, Any]) -> WebhookResponse:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("a response_url must be an http(s) URL")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        host = (parts.scheme, parts.hostname, port)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        body = json.dumps(message).encode("utf-8")
+        headers = {"Content-Type": "application/json;charset=utf-8"}
+        conn, reused = self._take(host)
+        try:
+            try:
+                conn.request("POST", target, body=body, headers=headers)
+            except (ConnectionResetError, BrokenPipeError):
+                if not reused:
+                    raise
+                # Closed by the server just as we reused it; nothing reached Slack.
+                conn.close()
+                conn = self._connect(host)
+                conn.request("POST", target, body=body, headers=headers)
+            response = conn.getresponse()
+            charset = response.headers.get_content_charset() or "utf-8"
+            text = response.read().decode(charset, "replace")
+        except BaseException:
+            conn.close()
+            raise
+        if response.will_close:
+            conn.close()
+        else:
+            self._give_back(host, conn)
+        if response.status != 200:
+            log.warning("response_url answered an error", extra={"status": response.status})
+        return WebhookResponse(
+            url=url, status_code=response.status, body=text, headers=dict(response.headers)
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for _since, conn in connections:
+                conn.close()
+
+    def _take(self, host: _Host) -> tuple[HTTPConnection, bool]:
+        now = time.monotonic()
+        while True:
+            with self._lock:
+                idle = self._idle.get(host)
+                if not idle:
+                    break
+                since, conn = idle.pop()
+            if now - since < MAX_IDLE_S and not _dropped(conn):
+                return conn, True
+            conn.close()
+        return self._connect(host), False
+
+    def _connect(self, host: _Host) -> HTTPConnection:
+        scheme, name, port = host
+        if scheme == "https":
+            context = self._ssl or ssl.create_default_context()
+            return HTTPSConnection(name, port, timeout=RESPONSE_URL_TIMEOUT_S, context=context)
+        return HTTPConnection(name, port, timeout=RESPONSE_URL_TIMEOUT_S)
+
+    def _give_back(self, host: _Host, conn: HTTPConnection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(host, [])
+            if len(idle) < IDLE_CONNECTIONS_PER_HOST:
+                idle.append((time.monotonic(), conn))
+                return
+        conn.close()
+
+
+def _dropped(conn: HTTPConnection) -> bool:
+    """Whether the peer closed (or broke) an idle connection: it would be readable."""
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        readable, _w, _x = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+class PooledRespond(Respond):  # type: ignore[misc]
+    """Bolt's `respond`, sent through a `ResponseUrlClient` (same arguments, same message)."""
+
+    def __init__(self, *, response_url: str | None, client: ResponseUrlClient) -> None:
+        super().__init__(response_url=response_url)
+        self._replies = client
+
+    def __call__(  # type: ignore[override]
+        self,
+        text: str | dict[str, Any] = "",
+        blocks: Sequence[dict[str, Any] | Block] | None = None,
+        attachments: Sequence[dict[str, Any] | Attachment] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> WebhookResponse:
+        if self.response_url is None:
+            raise ValueError("respond is unsupported here as there is no response_url")
+        if isinstance(text, dict):
+            return self._replies.post(self.response_url, _message(**text))
+        message = _message(
+            text=text,
+            blocks=blocks,
+            attachments=attachments,
+            response_type=response_type,
+            replace_original=replace_original,
+            delete_original=delete_original,
+            unfurl_links=unfurl_links,
+            unfurl_media=unfurl_media,
+            thread_ts=thread_ts,
+            metadata=metadata,
+        )
+        return self._replies.post(self.response_url, message)
+
+
+def _message(
+    text: str = "",
+    blocks: Sequence[dict[str, Any] | Block] | None = None,
+    attachments: Sequence[dict[str, Any] | Attachment] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """The JSON body Bolt's `respond` sends: unset options left out, models rendered."""
+    message: dict[str, Any] = {"text": text}
+    if blocks:
+        message["blocks"] = [b.to_dict() if isinstance(b, Block) else b for b in blocks]
+    if attachments:
+        message["attachments"] = [
+            a.to_dict() if isinstance(a, Attachment) else a for a in attachments
+        ]
+    message.update((name, value) for name, value in options.items() if value is not None)
+    return message

@@ -24,6 +24,8 @@ from handlers.context import ProvideServices
 
 def register_listeners(app: App, services: Services) -> None:
     app.middleware(ProvideServices(services))  # first: every listener reads its services
+    # Bolt tries listeners in order; `/mentoring` (the busiest) matches only commands.
+    commands.register(app, services)
     events.register(app, services)
     home.register(app, services)
     program.register(app, services)
@@ -33,5 +35,4 @@ def register_listeners(app: App, services: Services) -> None:
     pulse.register(app, services)
     report.register(app, services)
     recognition.register(app, services)
-    commands.register(app, services)
     fallback.register(app, services)  # last: only clicks no other listener matched

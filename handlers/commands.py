@@ -9,6 +9,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.services import Services
+from bot.slack_api import PooledRespond
 from bot.views import common
 from handlers import enrollment, journey, matching, program, recognition, report
 from handlers.context import CommandContext, Route, services_of
@@ -56,6 +57,8 @@ def on_mentoring_command(
     name, _sep, args = text.partition(" ")
     name = name.lower() or "help"
     _ = services.translator_for(user_id)
+    if respond is not None and client.proxy is None:  # Bolt's own speaks to proxies
+        respond = PooledRespond(response_url=respond.response_url, client=services.response_urls)
     ctx = CommandContext(
         services=services,
         user_id=user_id,

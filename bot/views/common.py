@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from bot.i18n import N_, Translator
@@ -36,6 +38,12 @@ COMMANDS: tuple[tuple[str, str, bool], ...] = (
 
 
 def help_message(_: Translator, *, is_admin: bool) -> dict[str, Any]:
+    # The most frequent reply, the same for everyone of a language and role: built once.
+    return json.loads(_help_json(_, is_admin))
+
+
+@lru_cache(maxsize=32)
+def _help_json(_: Translator, is_admin: bool) -> str:
     lines = [
         f"• `/mentoring {name}`: {_(description)}"
         for name, description, admin_only in COMMANDS
@@ -45,7 +53,7 @@ def help_message(_: Translator, *, is_admin: bool) -> dict[str, Any]:
         kit.section("*" + _("Reverse mentoring: what you can do") + "*\n" + "\n".join(lines)),
         kit.context(_("Tip: the app's Home tab shows your status at a glance.")),
     ]
-    return kit.message(_("Reverse mentoring commands"), blocks)
+    return json.dumps(kit.message(_("Reverse mentoring commands"), blocks))
 
 
 def unknown_command(_: Translator, text: str) -> dict[str, Any]:
