@@ -396,16 +396,29 @@ def _deliver(
 
 
 def _own_row(session: Session, message_id: int, token: str) -> OutboxMessage | None:
-    """The row, locked, if this sender's claim still holds (a stale claim may have moved on)."""
-    return session.exec(
-        select(OutboxMessage)
+    """The row, if this sender's claim still holds (a stale claim may have moved on).
+
+    Ownership is checked by a guarded no-op UPDATE first: it takes the row's write lock (the
+    database's on SQLite) before anything is read, so the changes that follow cannot land on
+    a row that was deleted meanwhile (an erasure) and replaced under the same id.
+    """
+    owned = session.execute(
+        update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
             OutboxMessage.claimed_by == token,
             OutboxMessage.status == OutboxStatus.SENDING,
         )
-        .with_for_update()
-    ).first()
+        .values(claimed_by=token)
+        .execution_options(synchronize_session=False)
+    )
+    if owned.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def _mark_sent(

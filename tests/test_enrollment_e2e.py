@@ -339,7 +339,8 @@ def test_leave_with_deletion_removes_personal_data(running_app: RunningApp) -> N
     assert erased.topics_wanted == [] and erased.personal_goals is None
     assert erased.status == "left" and erased.erased_at is not None
     assert partner.status == "waiting"  # back in the pool
-    assert MENTEE.user_id not in _whole_database(running_app)
+    whole = _whole_database(running_app)
+    assert MENTEE.user_id not in whole, [r for r in whole.splitlines() if MENTEE.user_id in r]
     with running_app.db.session() as session:
         pairs = session.exec(select(Pair)).all()
     assert len(pairs) == 1 and pairs[0].status == "ended"  # anonymous aggregate survives
