@@ -33,7 +33,7 @@ from bot.views.report import report_charts, report_message
 from storage.db import Database
 from storage.models import (
     CheckInCycle,
-    CheckInResponse,
+    CheckInRequest,
     Goal,
     Pair,
     Participant,
@@ -118,11 +118,12 @@ def seed(db: Database, size: int, rng: random.Random) -> int:
                 for person in (ids[i], ids[half + i]):
                     responses.append(
                         {"cycle_id": cycle.id, "pair_id": pair_id, "participant_id": person,
-                         "met": met, "sessions": int(met), "topics_covered": [],
+                         "status": "met" if met else "not_yet", "suggestion": {},
                          "notes": "private", "rating": rng.randint(1, 5),
-                         "submitted_at": START + timedelta(days=30 * month)}
+                         "asked_at": START + timedelta(days=30 * month),
+                         "answered_at": START + timedelta(days=30 * month)}
                     )  # fmt: skip
-            session.execute(insert(CheckInResponse), responses)
+            session.execute(insert(CheckInRequest), responses)
             people = list(session.exec(select(Participant)).all())
             opened = pulse.open_round(
                 session, program, PulseKind.PULSE, START + timedelta(days=30 * month), people

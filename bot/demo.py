@@ -17,15 +17,22 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.domain.export import export_files
+from bot.domain.report import build_report
+from bot.i18n import translator
 from bot.sandbox.forms import option_values
 from bot.sandbox.render import RenderContext, message_html
 from bot.sandbox.server import Sandbox
 from bot.sandbox.workspace import ADMIN_ID, COMMUNITY_CHANNEL, SeedPerson
 from bot.simulated_slack import FakeSlack
+from bot.views.report import report_sections
+from storage import repositories as repo
+from storage.db import Database
+from storage.models import PairStatus
 
 DEFAULT_START = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)  # a Monday morning
 
@@ -100,8 +107,17 @@ class Demo:
                 "start_date": start.isoformat(),
                 "end_date": end.isoformat(),
                 "community_channel": COMMUNITY_CHANNEL[0],
+                "checkin_cadence": "monthly",
+                "pulse_cadence": "monthly",
             },
         )
+        # A programme setting without a form field yet: a pair completes after meeting in
+        # as many months as the demo runs (the default is six).
+        with self.db.session() as session:
+            program = repo.active_program(session)
+            if program is not None:
+                program.settings = {**program.settings, "completion_cycles": self.months}
+                session.add(program)
 
     def enroll_everyone(self, progress: Progress) -> None:
         box = self.box
@@ -174,6 +190,87 @@ class Demo:
             self.box.answer_modal(asker.user_id, {"reason": "Our schedules never line up."})
             self.box.click(ADMIN_ID, "rematch_end")
 
+    @property
+    def db(self) -> Database:
+        return self.box.runtime.services.db
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(mentor, mentee) user ids of the active pairs, oldest first."""
+        with self.db.session() as session:
+            program = repo.active_program(session)
+            if program is None:
+                return []
+            pairs = repo.pairs(session, program.id or 0, [PairStatus.ACTIVE])
+            people = repo.participants_by_ids(
+                session, [p.mentor_id for p in pairs] + [p.mentee_id for p in pairs]
+            )
+            return [
+                (people[p.mentor_id].slack_user_id, people[p.mentee_id].slack_user_id)
+                for p in pairs
+            ]
+
+    def job(self, name: str) -> None:
+        """Runs a scheduled job at the simulated time, then lets the day pass (every three
+        hours the scheduler's delivery runs), so each message arrives at its local time."""
+        self.box.run_job(name)
+        for _step in range(5):
+            self.box.clock.advance(timedelta(hours=3))
+            self.box.run_job("deliver_outbox")
+
+    def answer_checkins(self, month: int, silent: set[str], late: set[str]) -> None:
+        for _mentor, mentee in self.pairs():
+            if mentee in silent:
+                continue  # this pair has gone quiet: no answer, nudges, then escalation
+            if mentee in late and month == 1:
+                self.box.click(mentee, "journey_not_yet")
+                continue
+            self.box.click(mentee, "journey_met")
+            if self.box.top_modal(mentee) is not None:
+                self.box.answer_modal(
+                    mentee,
+                    {
+                        "duration": "60",
+                        "rating": str(self.rng.choice([4, 5, 5, 3])),
+                        "topics": "AI assistants, our first shared prompt library",
+                        "learned": "How my mentor uses AI to summarise long threads",
+                    },
+                )
+
+    def answer_surveys(self) -> None:
+        for person in self.members():
+            self.box.click(person.user_id, "pulse_open")
+            if self.box.top_modal(person.user_id) is None:
+                continue
+            self.box.answer_modal(
+                person.user_id,
+                {
+                    "value": str(self.rng.choice([4, 4, 5, 3])),
+                    "nps": str(self.rng.choice([9, 10, 8, 7, 10])),
+                    "pairing": str(self.rng.choice([4, 5, 5, 3])),
+                },
+            )
+
+    def answer_match_checks(self) -> None:
+        for person in self.members():
+            self.box.click(person.user_id, "match_check_yes")
+
+    def admin_shout_out(self) -> None:
+        pairs = self.pairs()
+        if not pairs:
+            return
+        mentor, mentee = pairs[-1]
+        praise = "Your AI prompt library is now used by the whole team!"
+        text = f"/mentoring shoutout <@{mentor}> <@{mentee}> {praise}"
+        self.box.command(ADMIN_ID, text, "")
+
+    def admin_reviews(self) -> None:
+        self.box.command(ADMIN_ID, "/mentoring report", "")
+        export = self.out / "export"
+        export.mkdir(parents=True, exist_ok=True)
+        for fmt in ("json", "csv"):
+            for name, data in export_files(self.db, fmt):
+                (export / name).write_bytes(data)
+
     def run(self, progress: Progress) -> DemoResult:
         self.set_up_programme()
         progress.step("programme set up")
@@ -182,11 +279,31 @@ class Demo:
         progress.step("matched and introduced")
         self.pairs_set_goals()
         progress.step("pair goals set")
-        self.one_pair_asks_to_rematch()
-        progress.step("a re-match")
+        pairs = self.pairs()
+        silent = {pairs[0][1]} if pairs else set()
+        late = {pairs[1][1]} if len(pairs) > 1 else set()
         for month in range(1, self.months + 1):
-            self.box.advance("month")
+            self.box.clock.set(DEFAULT_START + timedelta(weeks=4 * month))
+            self.job("checkin")
+            self.answer_checkins(month, silent, late)
+            self.job("match_check")
+            self.answer_match_checks()
+            self.job("pulse")
+            self.answer_surveys()
+            if month == 1:
+                self.one_pair_asks_to_rematch()
+            if month == 2:
+                self.admin_shout_out()
+            self.box.clock.set(DEFAULT_START + timedelta(weeks=4 * month, days=7))
+            self.job("nudge")
+            self.job("milestones")
             progress.step(f"month {month}")
+        # The last pulse round closes, the last month's digest goes out, the admin looks.
+        self.box.clock.set(DEFAULT_START + timedelta(weeks=4 * self.months + 4))
+        for name in ("pulse", "milestones", "digest"):
+            self.job(name)
+        self.admin_reviews()
+        progress.step("report and export")
         return self.write()
 
     # ------------------------------------------------------------------ what everyone saw
@@ -233,17 +350,31 @@ class Demo:
         for upload in self.box.fake.uploaded_files():
             (self.out / f"{upload['id']}-{upload['name']}").write_bytes(bytes(upload["bytes"]))
         pairs = self._count_pairs()
-        return DemoResult(self.out, len(self.members()), pairs)
+        return DemoResult(self.out, len(self.members()), pairs, self.figures())
 
     def _count_pairs(self) -> int:
-        from storage import repositories as repo
-        from storage.models import PairStatus
-
-        with self.box.runtime.services.db.session() as session:
+        with self.db.session() as session:
             program = repo.active_program(session)
             if program is None:
                 return 0
             return len(repo.pairs(session, program.id or 0, [PairStatus.ACTIVE, PairStatus.ENDED]))
+
+    def figures(self) -> list[str]:
+        """The programme's figures as the admin report computes them from the stored data."""
+        with self.db.session() as session:
+            program = repo.active_program(session)
+            if program is None:
+                return []
+            report = build_report(session, program, self.box.clock.now())
+            milestones = repo.milestones_between(
+                session, program.id or 0, DEFAULT_START, self.box.clock.now()
+            )
+        lines = []
+        for title, rows in report_sections(report, translator("en")):
+            lines.append(title)
+            lines.extend(f"  {row}" for row in rows)
+        lines.append(f"Milestones: {len(milestones)}")
+        return lines
 
 
 def run_demo(
@@ -266,12 +397,20 @@ def run_demo(
         )
         demo.box.start()
         try:
-            progress = Progress(total=people + 5 + months, stream=progress_stream)
+            progress = Progress(total=people + 4 + months, stream=progress_stream)
             result = demo.run(progress)
         finally:
             demo.box.stop()
     on_summary(f"{result.people} people, {result.pairs} pairs; output in {result.out}")
+    for line in result.summary:
+        on_summary(line)
+    (out / "summary.txt").write_text("\n".join(result.summary) + "\n", encoding="utf-8")
     (out / "summary.json").write_text(
-        json.dumps({"people": result.people, "pairs": result.pairs}, indent=2), encoding="utf-8"
+        json.dumps(
+            {"people": result.people, "pairs": result.pairs, "figures": result.summary},
+            indent=2,
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
     )
     return result

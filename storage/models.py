@@ -323,22 +323,6 @@ class CheckInCycle(SQLModel, table=True):
     status: str = Field(default=CycleStatus.OPEN, max_length=20)
 
 
-class CheckInResponse(SQLModel, table=True):
-    __tablename__ = "checkin_response"
-    __table_args__ = (UniqueConstraint("cycle_id", "participant_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    cycle_id: int = Field(foreign_key="checkin_cycle.id", index=True)
-    pair_id: int = Field(foreign_key="pair.id", index=True)
-    participant_id: int = Field(foreign_key="participant.id")
-    met: bool | None = None
-    sessions: int = 0
-    topics_covered: list[str] = _json([])
-    notes: str | None = Field(default=None, max_length=3000)
-    rating: int | None = None
-    submitted_at: datetime = _created()
-
-
 class CheckInRequestStatus(StrEnum):
     ASKED = "asked"
     MET = "met"

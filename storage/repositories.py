@@ -31,7 +31,7 @@ from storage.models import (
     CertificateStatus,
     CheckInCycle,
     CheckInRequest,
-    CheckInResponse,
+    CheckInRequestStatus,
     Goal,
     GoalStatus,
     MatchRun,
@@ -61,6 +61,12 @@ from storage.models import (
 )
 
 M = TypeVar("M", bound=SQLModel)
+# A check-in the person answered (a meeting, "not yet" or a snoozed month).
+ANSWERED_CHECKINS = (
+    CheckInRequestStatus.MET,
+    CheckInRequestStatus.NOT_YET,
+    CheckInRequestStatus.SNOOZED,
+)
 
 
 def save(session: Session, row: M) -> M:
@@ -247,9 +253,12 @@ def goals_of_pairs(session: Session, pair_ids: Iterable[int]) -> Sequence[Goal]:
     return session.exec(select(Goal).where(col(Goal.pair_id).in_(ids)).order_by(col(Goal.id))).all()
 
 
-def checkin_responses_of(session: Session, participant_id: int) -> Sequence[CheckInResponse]:
+def checkins_of(session: Session, participant_id: int) -> Sequence[CheckInRequest]:
+    """The person's check-ins (one per pair and cycle), oldest first."""
     return session.exec(
-        select(CheckInResponse).where(CheckInResponse.participant_id == participant_id)
+        select(CheckInRequest)
+        .where(CheckInRequest.participant_id == participant_id)
+        .order_by(col(CheckInRequest.id))
     ).all()
 
 
@@ -715,15 +724,17 @@ class CycleFigures:
 
 def checkin_cycle_figures(session: Session, program_id: int) -> list[CycleFigures]:
     """Per check-in cycle: pairs that answered, pairs that met, ratings (never notes)."""
-    r = CheckInResponse
-    met_pair = case((col(r.met).is_(True), r.pair_id))
+    r = CheckInRequest
+    met = r.status == CheckInRequestStatus.MET
+    answered = col(r.status).in_(ANSWERED_CHECKINS)
+    rating = case((met, r.rating))
     rows = session.execute(
         select(
             CheckInCycle.period,
-            func.count(distinct(r.pair_id)),
-            func.count(distinct(met_pair)),
-            func.count(r.rating),
-            func.coalesce(func.sum(r.rating), 0),
+            func.count(distinct(case((answered, r.pair_id)))),
+            func.count(distinct(case((met, r.pair_id)))),
+            func.count(rating),
+            func.coalesce(func.sum(rating), 0),
         )
         .select_from(CheckInCycle)
         .join(r, r.cycle_id == CheckInCycle.id)
@@ -735,31 +746,23 @@ def checkin_cycle_figures(session: Session, program_id: int) -> list[CycleFigure
 
 
 def sessions_per_pair(session: Session, program_id: int) -> dict[int, int]:
-    """Pair id -> sessions reported in check-ins (the larger of the two partners' counts)."""
-    per_person = (
-        select(
-            CheckInResponse.pair_id,
-            CheckInResponse.participant_id,
-            func.sum(CheckInResponse.sessions).label("sessions"),
-        )
-        .join(Pair, col(Pair.id) == CheckInResponse.pair_id)
-        .where(Pair.program_id == program_id)
-        .group_by(CheckInResponse.pair_id, CheckInResponse.participant_id)
-        .subquery()
-    )
+    """Pair id -> meetings logged: the check-in cycles in which either partner said they met."""
     rows = session.execute(
-        select(per_person.c.pair_id, func.max(per_person.c.sessions)).group_by(per_person.c.pair_id)
+        select(CheckInRequest.pair_id, func.count(distinct(CheckInRequest.cycle_id)))
+        .join(Pair, col(Pair.id) == CheckInRequest.pair_id)
+        .where(Pair.program_id == program_id, CheckInRequest.status == CheckInRequestStatus.MET)
+        .group_by(CheckInRequest.pair_id)
     ).all()
     return {int(pair): int(count or 0) for pair, count in rows}
 
 
 def last_met(session: Session, program_id: int) -> dict[int, datetime]:
-    """Pair id -> the latest check-in that says the pair met."""
+    """Pair id -> the latest check-in answer that says the pair met."""
     rows = session.execute(
-        select(CheckInResponse.pair_id, func.max(CheckInResponse.submitted_at))
-        .join(Pair, col(Pair.id) == CheckInResponse.pair_id)
-        .where(Pair.program_id == program_id, col(CheckInResponse.met).is_(True))
-        .group_by(CheckInResponse.pair_id)
+        select(CheckInRequest.pair_id, func.max(CheckInRequest.answered_at))
+        .join(Pair, col(Pair.id) == CheckInRequest.pair_id)
+        .where(Pair.program_id == program_id, CheckInRequest.status == CheckInRequestStatus.MET)
+        .group_by(CheckInRequest.pair_id)
     ).all()
     return {int(pair): when for pair, when in rows if when is not None}
 
@@ -943,26 +946,24 @@ class CycleMeetings:
 
 
 def meetings_by_cycle(session: Session, pair_ids: Iterable[int]) -> dict[int, list[CycleMeetings]]:
-    """Pair id -> the cycles in which it met, oldest first. Both partners answer each cycle:
-    a cycle counts once, with the larger of the two session counts."""
+    """Pair id -> the cycles in which it met, oldest first (either partner's answer counts, a
+    cycle once: a check-in logs one meeting)."""
     ids = list(pair_ids)
     if not ids:
         return {}
     rows = session.exec(
-        select(
-            CheckInResponse.pair_id,
-            CheckInCycle.id,
-            CheckInCycle.period,
-            func.max(CheckInResponse.sessions),
+        select(CheckInRequest.pair_id, CheckInCycle.id, CheckInCycle.period)
+        .join(CheckInCycle, col(CheckInCycle.id) == CheckInRequest.cycle_id)
+        .where(
+            col(CheckInRequest.pair_id).in_(ids),
+            CheckInRequest.status == CheckInRequestStatus.MET,
         )
-        .join(CheckInCycle, col(CheckInCycle.id) == CheckInResponse.cycle_id)
-        .where(col(CheckInResponse.pair_id).in_(ids), col(CheckInResponse.met).is_(True))
-        .group_by(CheckInResponse.pair_id, CheckInCycle.id, CheckInCycle.period)
+        .group_by(CheckInRequest.pair_id, CheckInCycle.id, CheckInCycle.period)
         .order_by(col(CheckInCycle.period), col(CheckInCycle.id))
     ).all()
     found: dict[int, list[CycleMeetings]] = {}
-    for pair_id, cycle_id, period, sessions in rows:
-        found.setdefault(pair_id, []).append(CycleMeetings(cycle_id, period, max(sessions or 0, 1)))
+    for pair_id, cycle_id, period in rows:
+        found.setdefault(pair_id, []).append(CycleMeetings(cycle_id, period, 1))
     return found
 
 
@@ -1011,7 +1012,7 @@ def meetings_in_period(session: Session, program_id: int, period: str) -> int:
     per_pair = meetings_by_cycle(
         session,
         session.exec(
-            select(CheckInResponse.pair_id).where(CheckInResponse.cycle_id == cycle.id).distinct()
+            select(CheckInRequest.pair_id).where(CheckInRequest.cycle_id == cycle.id).distinct()
         ).all(),
     )
     return sum(m.sessions for found in per_pair.values() for m in found if m.cycle_id == cycle.id)

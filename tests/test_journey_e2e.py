@@ -510,7 +510,8 @@ def test_jobs_cli_lists_runs_and_dry_runs(
         assert main([*base, "list"]) == 0
         listing = capsys.readouterr().out
         assert "checkin  0 8 * * mon-fri" in listing and "next: 20" in listing
-        assert "pulse" in listing and "not available yet" in listing
+        for name in ("nudge", "pulse", "match_check", "milestones", "digest"):
+            assert f"\n{name} " in listing, name  # every job listed with its schedule
         assert main([*base, "run", "checkin", *at, "--dry-run"]) == 0
         out = capsys.readouterr().out
         assert out.count("would send to UCLIM") == 2 and "nothing sent" in out

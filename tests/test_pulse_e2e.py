@@ -22,7 +22,7 @@ from scheduler import outbox
 from scheduler.pulse import run_match_check, run_pulse
 from storage.models import (
     CheckInCycle,
-    CheckInResponse,
+    CheckInRequest,
     Pair,
     Participant,
     PulseRound,
@@ -275,9 +275,10 @@ def _checkins(app: RunningApp) -> None:
             session.flush()
             for (pair, mentor, _mentee), did in zip(pairs, met, strict=False):
                 session.add(
-                    CheckInResponse(
-                        cycle_id=cycle.id, pair_id=pair.id, participant_id=mentor.id, met=did,
-                        sessions=3, rating=4 + index % 2, notes="PRIVATE NOTE do not show",
+                    CheckInRequest(
+                        cycle_id=cycle.id, pair_id=pair.id, participant_id=mentor.id,
+                        status="met" if did else "not_yet", rating=4 + index % 2,
+                        notes="PRIVATE NOTE do not show",
                     )
                 )  # fmt: skip
 

@@ -22,7 +22,7 @@ from storage import repositories as repo
 from storage.models import (
     Certificate,
     CheckInCycle,
-    CheckInResponse,
+    CheckInRequest,
     Goal,
     GoalStatus,
     Milestone,
@@ -256,9 +256,7 @@ def test_rejected_thanks_is_never_posted(running_app: RunningApp) -> None:
 # Milestones and certificates -----------------------------------------------------------------
 
 
-def _met(
-    app: RunningApp, world: World, period: str, *, sessions: int = 1, met: bool = True
-) -> None:
+def _met(app: RunningApp, world: World, period: str, *, met: bool = True) -> None:
     """Both partners answer the period's check-in (the cycle is created when missing)."""
     with app.db.session() as session:
         cycle = session.exec(
@@ -272,13 +270,15 @@ def _met(
             session.flush()
         for person in (world.mentor_id, world.mentee_id):
             answer = session.exec(
-                select(CheckInResponse).where(
-                    CheckInResponse.cycle_id == cycle.id, CheckInResponse.participant_id == person
+                select(CheckInRequest).where(
+                    CheckInRequest.cycle_id == cycle.id,
+                    CheckInRequest.pair_id == world.pair_id,
+                    CheckInRequest.participant_id == person,
                 )
-            ).first() or CheckInResponse(
+            ).first() or CheckInRequest(
                 cycle_id=cycle.id or 0, pair_id=world.pair_id, participant_id=person
             )
-            answer.met, answer.sessions = met, sessions
+            answer.status = "met" if met else "not_yet"
             session.add(answer)
 
 
@@ -312,7 +312,8 @@ def test_milestones_fire_once_each_however_often_the_job_runs(running_app: Runni
     _met(app, world, "2027-01", met=False)  # an edited answer takes nothing back ...
     _met(app, world, "2027-01")  # ... and re-confirming celebrates nothing again
     assert run_milestones(app.services, at).queued == 0
-    _met(app, world, "2027-02", sessions=2)
+    _met(app, world, "2027-02")
+    _met(app, world, "2027-03")
     _goal(app, world, "Post weekly on <LinkedIn>", at=at)
     _goal(app, world, "Try three AI tools", at=at, done=False)
     dry = run_milestones(app.services, at, dry_run=True)
@@ -339,8 +340,8 @@ def test_completion_brings_a_certificate_pdf_with_the_exact_name_and_figures(
     app = running_app
     world = make_world(app, completion_cycles=2)
     at = datetime(2027, 3, 3, tzinfo=UTC)
-    _met(app, world, "2027-01", sessions=2)
-    _met(app, world, "2027-02", sessions=3)
+    _met(app, world, "2027-01")
+    _met(app, world, "2027-02")
     _goal(app, world, "Run a Copilot session", at=at)
     run_milestones(app.services, at)
     run_milestones(app.services, at)  # again: no second certificate
@@ -354,7 +355,7 @@ def test_completion_brings_a_certificate_pdf_with_the_exact_name_and_figures(
     assert MENTEE_NAME in text
     assert vi("Certificate of participation") in text
     assert "Digital Leaders 2027" in text
-    assert vi("Sessions held: {sessions} · Goals achieved: {goals}", sessions=5, goals=1) in text
+    assert vi("Sessions held: {sessions} · Goals achieved: {goals}", sessions=2, goals=1) in text
     assert vi("Mentee") in text
     mentor_text = PdfReader(io.BytesIO(by_channel["DUMENTOR1"]["bytes"])).pages[0].extract_text()
     assert MENTOR_NAME in mentor_text
@@ -376,13 +377,13 @@ def test_digest_counts_match_the_stored_data_and_it_is_posted_once_per_month(
     app = running_app
     world = make_world(app, mentee_consent=False)
     feb = datetime(2027, 2, 14, 12, tzinfo=UTC)
-    _met(app, world, "2027-01", sessions=1)
-    _met(app, world, "2027-02", sessions=3)
+    _met(app, world, "2027-01")
+    _met(app, world, "2027-02")
     _goal(app, world, "Old goal", at=datetime(2027, 1, 20, tzinfo=UTC))  # January: not counted
     _goal(app, world, "Feb goal A", at=feb)
     _goal(app, world, "Feb goal B", at=feb)
     _goal(app, world, "Open goal", at=feb, done=False)
-    run_milestones(app.services, feb)  # first, third meeting, two goals... plus the old one
+    run_milestones(app.services, feb)  # first meeting, two goals... plus the old one
     command_reply(app, ADMIN, "shoutout <@UMENTOR1> For the AI workshop")
     with app.db.session() as session:  # stored in February (the command ran "now")
         for row in session.exec(select(ShoutOut)).all():
@@ -394,9 +395,9 @@ def test_digest_counts_match_the_stored_data_and_it_is_posted_once_per_month(
     posts = eventually(lambda: len(channel_posts(app.fake)) > before and channel_posts(app.fake))
     digest = posts[-1]
     text = FakeSlack.message_text(digest)
-    assert "*Meetings held*\n3" in text
+    assert "*Meetings held*\n1" in text  # the pair met in February's check-in
     assert "*Goals achieved*\n2" in text
-    assert "*Milestones*\n5" in text  # first, third meeting and three goals, all in February
+    assert "*Milestones*\n4" in text  # the first meeting and three goals, all in February
     assert "*Shout-outs*\n1" in text
     assert "For the AI workshop" in text
     assert "held their first meeting" not in text  # the mentee did not consent to be named

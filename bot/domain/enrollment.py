@@ -296,10 +296,9 @@ def erase_personal_data(session: Session, participant: Participant) -> None:
     participant.timezone = None
     participant.utc_offset_minutes = 0
     participant.erased_at = utcnow()
-    for response in repo.checkin_responses_of(session, participant.id or 0):
-        response.notes = None
-        response.topics_covered = []
-        repo.save(session, response)
+    for checkin in repo.checkins_of(session, participant.id or 0):
+        checkin.notes = checkin.learned = checkin.taught = checkin.topics_covered = None
+        repo.save(session, checkin)
     for request in repo.rematch_requests_by(session, participant.id or 0):
         request.reason = None
         repo.save(session, request)
@@ -331,8 +330,8 @@ def personal_data(session: Session, participant: Participant) -> dict[str, Any]:
             for goal in repo.goals_of_pairs(session, [p.id or 0 for p in pairs])
         ],
         "checkins": [
-            response.model_dump(mode="json", exclude={"id", "participant_id"})
-            for response in repo.checkin_responses_of(session, participant.id or 0)
+            checkin.model_dump(mode="json", exclude={"id", "participant_id"})
+            for checkin in repo.checkins_of(session, participant.id or 0)
         ],
         "rematch_requests": [
             request.model_dump(mode="json", exclude={"id"})

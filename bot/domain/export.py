@@ -26,7 +26,7 @@ from bot.domain import pulse
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import (
-    CheckInResponse,
+    CheckInRequest,
     Goal,
     Pair,
     PairStatus,
@@ -75,17 +75,19 @@ COLUMNS: dict[str, tuple[type[Any], tuple[str, ...]]] = {
         ("id", "pair_id", "title", "measure", "target_date", "progress", "status", "created_at"),
     ),
     "checkins": (
-        CheckInResponse,  # `notes` is private: never selected
+        CheckInRequest,  # `notes` are private to the pair: never selected
         (
             "id",
             "cycle_id",
             "pair_id",
             "participant_id",
-            "met",
-            "sessions",
+            "status",
+            "met_on",
+            "duration_minutes",
             "topics_covered",
             "rating",
-            "submitted_at",
+            "asked_at",
+            "answered_at",
         ),
     ),
     "shoutouts": (
