@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 
+from bot.listener_pool import ListenerPool
 from bot.services import Services, build_services
 from bot.settings import Settings
 from handlers import register_listeners
@@ -33,7 +33,7 @@ def create_app(settings: Settings, services: Services | None = None) -> tuple[Ap
     """The Bolt app with every listener registered; the database must already be migrated."""
     services = services or build_services(settings)
     # Acks go out first; the listener's slow work continues on this pool.
-    executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
+    executor = ListenerPool(LISTENER_THREADS)
     services.listener_executor = executor
     app = App(
         client=services.client,

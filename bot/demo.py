@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import random
+import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -35,6 +36,24 @@ from storage.db import Database
 from storage.models import PairStatus
 
 DEFAULT_START = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)  # a Monday morning
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """What a person reads: the blocks' text when there are blocks, else the fallback text."""
+    text = FakeSlack.message_text(
+        {**message, "text": "" if message.get("blocks") else message.get("text")}
+    )
+    return text or str(message.get("text") or "")
+
+
+def first_weekday(months_after_start: int) -> datetime:
+    """08:00 UTC on the first weekday of the month `months_after_start` after the start."""
+    month_index = DEFAULT_START.month - 1 + months_after_start
+    day = date(DEFAULT_START.year + month_index // 12, month_index % 12 + 1, 1)
+    while day.weekday() > 4:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 8, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -283,7 +302,9 @@ class Demo:
         silent = {pairs[0][1]} if pairs else set()
         late = {pairs[1][1]} if len(pairs) > 1 else set()
         for month in range(1, self.months + 1):
-            self.box.clock.set(DEFAULT_START + timedelta(weeks=4 * month))
+            first_day = first_weekday(month)
+            self.box.clock.set(first_day)
+            self.job("digest")  # last month's highlights in the community channel
             self.job("checkin")
             self.answer_checkins(month, silent, late)
             self.job("match_check")
@@ -294,12 +315,13 @@ class Demo:
                 self.one_pair_asks_to_rematch()
             if month == 2:
                 self.admin_shout_out()
-            self.box.clock.set(DEFAULT_START + timedelta(weeks=4 * month, days=7))
+            self.box.clock.set(first_day + timedelta(days=7))
             self.job("nudge")
             self.job("milestones")
             progress.step(f"month {month}")
-        # The last pulse round closes, the last month's digest goes out, the admin looks.
-        self.box.clock.set(DEFAULT_START + timedelta(weeks=4 * self.months + 4))
+        # The last pulse round closes, last month's digest goes out, milestones and
+        # certificates for the pairs that met every month; then the admin looks.
+        self.box.clock.set(first_weekday(self.months + 1))
         for name in ("pulse", "milestones", "digest"):
             self.job(name)
         self.admin_reviews()
@@ -331,7 +353,10 @@ class Demo:
                     if message["channel"].startswith("C")
                     else message["channel"]
                 )
-                text_lines.append(f"[{where}] {FakeSlack.message_text(message)}")
+                text = _MENTION.sub(
+                    lambda m: "@" + ctx.user_name(m.group(1)), message_text(message)
+                )
+                text_lines.append(f"[{where}] {html.unescape(text)}")
                 items.append(f'<div class="msg">{message_html(message, ctx)}</div>')
             text_lines.append("")
             sections.append(
@@ -372,7 +397,8 @@ class Demo:
         lines = []
         for title, rows in report_sections(report, translator("en")):
             lines.append(title)
-            lines.extend(f"  {row}" for row in rows)
+            # The report's lines are mrkdwn for Slack; the summary is plain text.
+            lines.extend("  " + html.unescape(row).replace("*", "") for row in rows)
         lines.append(f"Milestones: {len(milestones)}")
         return lines
 

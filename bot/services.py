@@ -7,7 +7,6 @@ builds the same services, with the same outbox hooks, without loading any Bolt l
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -17,6 +16,7 @@ from bot import clock as clocks
 from bot.clock import Clock, SystemClock
 from bot.domain import notices, pairing
 from bot.i18n import Translator, translator
+from bot.listener_pool import ListenerPool
 from bot.settings import Settings
 from bot.slack_api import PeopleDirectory, ResponseUrlClient, SlackUser, make_web_client
 from scheduler.outbox import SentHook
@@ -35,7 +35,7 @@ class Services:
     client: WebClient
     people: PeopleDirectory
     clock: Clock = field(default_factory=SystemClock)
-    listener_executor: ThreadPoolExecutor | None = None
+    listener_executor: ListenerPool | None = None
     # Replies to slash commands through their response_url, over kept-alive connections.
     response_urls: ResponseUrlClient = field(default_factory=ResponseUrlClient)
     # Outbox message kind -> hook run in the transaction that marks such a message sent.

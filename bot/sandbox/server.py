@@ -42,8 +42,8 @@ from bot.simulated_slack import FakeSlack, SlackRequests
 
 log = logging.getLogger(__name__)
 BOT_TOKEN = "xoxb-sandbox"
-QUIET_SECONDS = 0.12  # no new Web API call for this long: the app has finished reacting
-SETTLE_LIMIT_SECONDS = 3.0
+QUIET_SECONDS = 0.05  # and no new Web API call for this long after the listeners are idle
+SETTLE_LIMIT_SECONDS = 10.0
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -145,6 +145,9 @@ class Sandbox:
             server.shutdown()
             server.server_close()
         if self.runtime is not None:
+            pool = self.runtime.services.listener_executor
+            if pool is not None:  # let listeners finish while Slack still answers them
+                pool.shutdown(wait=True)
             self.runtime.stop()
         self.fake.stop()
         app_clock.install(app_clock.SystemClock())
@@ -171,10 +174,14 @@ class Sandbox:
     # ------------------------------------------------------------------ acting as Slack's client
 
     def _settle(self) -> None:
-        """Waits until the app stops calling the Web API (its listeners have finished)."""
+        """Waits until the app has finished reacting: its listeners are idle and it has
+        stopped calling the Web API for a moment."""
         deadline = time.monotonic() + SETTLE_LIMIT_SECONDS
+        pool = self.runtime.services.listener_executor
         count, quiet_since = len(self.fake.calls()), time.monotonic()
         while time.monotonic() < deadline:
+            if pool is not None:
+                pool.wait_idle(max(0.0, deadline - time.monotonic()))
             time.sleep(0.02)
             now_count = len(self.fake.calls())
             if now_count != count:
