@@ -29,7 +29,6 @@ from bot.sandbox.forms import option_values
 from bot.sandbox.render import RenderContext, message_html
 from bot.sandbox.server import Sandbox
 from bot.sandbox.workspace import ADMIN_ID, COMMUNITY_CHANNEL, SeedPerson
-from bot.simulated_slack import FakeSlack
 from bot.views.report import report_sections
 from storage import repositories as repo
 from storage.db import Database
@@ -40,11 +39,15 @@ _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 def message_text(message: dict[str, Any]) -> str:
-    """What a person reads: the blocks' text when there are blocks, else the fallback text."""
-    text = FakeSlack.message_text(
-        {**message, "text": "" if message.get("blocks") else message.get("text")}
-    )
-    return text or str(message.get("text") or "")
+    """What a person reads: headers, sections, fields and context lines, or the fallback text
+    when the message has no blocks."""
+    parts: list[str] = []
+    for block in message.get("blocks") or []:
+        texts = [block.get("text")] + list(block.get("fields") or [])
+        if block.get("type") == "context":
+            texts = list(block.get("elements") or [])
+        parts.extend(t["text"] for t in texts if isinstance(t, dict) and t.get("text"))
+    return "\n".join(parts) or str(message.get("text") or "")
 
 
 def first_weekday(months_after_start: int) -> datetime:
@@ -83,6 +86,9 @@ class DemoResult:
     people: int
     pairs: int
     summary: list[str] = field(default_factory=list)
+    ended_at: datetime = DEFAULT_START
+    # What the simulated Slack refused or warned about (Block Kit limits, missing fallbacks).
+    violations: list[str] = field(default_factory=list)
 
 
 class Demo:
@@ -375,7 +381,20 @@ class Demo:
         for upload in self.box.fake.uploaded_files():
             (self.out / f"{upload['id']}-{upload['name']}").write_bytes(bytes(upload["bytes"]))
         pairs = self._count_pairs()
-        return DemoResult(self.out, len(self.members()), pairs, self.figures())
+        refused = [
+            f"{call.method}: {call.error}"
+            for call in self.box.fake.calls()
+            if call.error in ("invalid_blocks", "invalid_arguments", "view_too_large")
+        ]
+        violations = refused + list(self.box.fake.warnings)
+        return DemoResult(
+            self.out,
+            len(self.members()),
+            pairs,
+            self.figures(),
+            self.box.clock.now(),
+            violations,
+        )
 
     def _count_pairs(self) -> int:
         with self.db.session() as session:
@@ -385,22 +404,24 @@ class Demo:
             return len(repo.pairs(session, program.id or 0, [PairStatus.ACTIVE, PairStatus.ENDED]))
 
     def figures(self) -> list[str]:
-        """The programme's figures as the admin report computes them from the stored data."""
-        with self.db.session() as session:
-            program = repo.active_program(session)
-            if program is None:
-                return []
-            report = build_report(session, program, self.box.clock.now())
-            milestones = repo.milestones_between(
-                session, program.id or 0, DEFAULT_START, self.box.clock.now()
-            )
-        lines = []
-        for title, rows in report_sections(report, translator("en")):
-            lines.append(title)
-            # The report's lines are mrkdwn for Slack; the summary is plain text.
-            lines.extend("  " + html.unescape(row).replace("*", "") for row in rows)
-        lines.append(f"Milestones: {len(milestones)}")
-        return lines
+        return programme_figures(self.db, self.box.clock.now())
+
+
+def programme_figures(db: Database, at: datetime) -> list[str]:
+    """The programme's figures as the admin report computes them from the stored data."""
+    with db.session() as session:
+        program = repo.active_program(session)
+        if program is None:
+            return []
+        report = build_report(session, program, at)
+        milestones = repo.milestones_between(session, program.id or 0, DEFAULT_START, at)
+    lines = []
+    for title, rows in report_sections(report, translator("en")):
+        lines.append(title)
+        # The report's lines are mrkdwn for Slack; the summary is plain text.
+        lines.extend("  " + html.unescape(row).replace("*", "") for row in rows)
+    lines.append(f"Milestones: {len(milestones)}")
+    return lines
 
 
 def run_demo(
@@ -409,17 +430,18 @@ def run_demo(
     months: int = 3,
     seed: int = 1,
     out: Path = Path("demo-output"),
+    database_url: str | None = None,
     progress_stream: TextIO = sys.stderr,
     on_summary: Callable[[str], None] = print,
 ) -> DemoResult:
-    """Runs the demo on a fresh SQLite database; returns where the output went."""
+    """Runs the demo (on a fresh temporary SQLite database unless one is given)."""
     with tempfile.TemporaryDirectory() as folder:
         demo = Demo(
             people=people,
             months=months,
             seed=seed,
             out=out,
-            database_url=f"sqlite:///{folder}/demo.db",
+            database_url=database_url or f"sqlite:///{folder}/demo.db",
         )
         demo.box.start()
         try:
@@ -433,7 +455,12 @@ def run_demo(
     (out / "summary.txt").write_text("\n".join(result.summary) + "\n", encoding="utf-8")
     (out / "summary.json").write_text(
         json.dumps(
-            {"people": result.people, "pairs": result.pairs, "figures": result.summary},
+            {
+                "people": result.people,
+                "pairs": result.pairs,
+                "ended_at": result.ended_at.isoformat(),
+                "figures": result.summary,
+            },
             indent=2,
             ensure_ascii=False,
         ),
