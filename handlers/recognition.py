@@ -22,7 +22,14 @@ from bot.views import common, kit
 from bot.views import recognition as views
 from handlers import payloads
 from handlers.context import CommandContext, services_of
-from handlers.guard import Answer, Submission, listener, submission
+from handlers.guard import (
+    Answer,
+    Submission,
+    failure_message,
+    listener,
+    log_failure,
+    submission,
+)
 from handlers.messaging import (
     Owed,
     deliver,
@@ -158,10 +165,10 @@ def shoutout_command(ctx: CommandContext) -> None:
 
     try:
         run_and_deliver(services, record)
-    except Exception:
-        log.exception("storing a shout-out failed")
+    except Exception as error:  # noqa: BLE001 - taken back, then answered truthfully
+        log_failure(error, "shoutout")
         _take_back(services, channel_id, ts)
-        ctx.reply(common.try_again(_))
+        ctx.reply(failure_message(error, _))
         return
     ctx.reply(views.shoutout_done(channel_id, named, private, _))
 
@@ -206,9 +213,9 @@ def thanks_command(ctx: CommandContext) -> None:
 
     try:
         problem = run_and_deliver(services, propose)
-    except Exception:
-        log.exception("storing a thank-you failed")
-        ctx.reply(common.try_again(_))
+    except Exception as error:  # noqa: BLE001 - "unavailable" or "try again", as it is
+        log_failure(error, "thanks")
+        ctx.reply(failure_message(error, _))
         return
     ctx.reply(problem or views.thanks_sent(_))
 
@@ -279,11 +286,11 @@ def on_thanks_approve(
 
     try:
         run_and_deliver(services, finish)
-    except Exception:
-        log.exception("storing an approved thank-you failed")
+    except Exception as error:  # noqa: BLE001 - taken back, then answered truthfully
+        log_failure(error, "thanks_approve")
         _take_back(services, channel_id, ts)
         services.db.run(lambda session: rec.release_thanks(session, shoutout_id))
-        _answer(respond, common.try_again(_))
+        _answer(respond, failure_message(error, _))
         return
     update_message(services, body, views.decided(_("Approved by <@{admin}>.", admin=admin_id)))
 
