@@ -165,10 +165,10 @@ def shoutout_command(ctx: CommandContext) -> None:
 
     try:
         run_and_deliver(services, record)
-    except Exception as error:  # noqa: BLE001 - taken back, then answered truthfully
-        log_failure(error, "shoutout")
+    except Exception:
+        log.exception("storing a shout-out failed")
         _take_back(services, channel_id, ts)
-        ctx.reply(failure_message(error, _))
+        ctx.reply(common.try_again(_))
         return
     ctx.reply(views.shoutout_done(channel_id, named, private, _))
 
