@@ -3,7 +3,6 @@ invites, pauses, the admins' kill switch and their answer to a quiet pair."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date
 from typing import Any
@@ -22,6 +21,7 @@ from bot.views import journey as views
 from bot.views import matching as matching_views
 from handlers import payloads
 from handlers.context import CommandContext, services_of
+from handlers.guard import Answer, Submission, listener, submission
 from handlers.matching import PAIR_ENDED_FOR_PARTNER
 from handlers.messaging import Owed, open_modal, store_or_apologise, update_message
 from storage import repositories as repo
@@ -51,6 +51,7 @@ def _request_context(
     return request, person, partner, goals
 
 
+@listener
 def on_met_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
     services = services_of(context)
@@ -84,13 +85,13 @@ def _meeting_from(values: payloads.Values, goals: list[int]) -> journey.Meeting:
     )
 
 
-def on_meeting_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    services = services_of(context)
-    user_id = body["user"]["id"]
-    _ = services.translator_for(user_id)
-    metadata = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
-    request_id = int(metadata.get("request_id") or 0)
-    values = payloads.state_values(body)
+@submission
+def on_meeting_submitted(sub: Submission) -> Answer:
+    services, user_id = sub.services, sub.user_id
+    _ = sub._
+    metadata = sub.metadata
+    request_id = payloads.number(metadata, "request_id")
+    values = sub.values
     goal_ids = [
         int(block[len("goal_") :])
         for block in values
@@ -99,12 +100,10 @@ def on_meeting_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -
     try:
         meeting = _meeting_from(values, goal_ids)
     except ValueError:
-        ack(response_action="errors", errors={"duration": _("Pick one of the options.")})
-        return
+        return Answer(errors={"duration": _("Pick one of the options.")})
     found = _request_context(services, request_id, user_id)
     if found is None:
-        ack()
-        return
+        return Answer()
     _request, person, _partner, _goals = found
     errors = {
         **validation.text_errors(
@@ -113,23 +112,17 @@ def on_meeting_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -
         **journey.validate_meeting(meeting, today_in(person.timezone)),
     }
     if errors:
-        ack(response_action="errors", errors={f: _(m) for f, m in errors.items()})
-        return
+        return Answer(errors={f: _(m) for f, m in errors.items()})
 
     def save(session: Session) -> None:
         request = journey.request_of_member(session, request_id, user_id)
         if request is not None:
             journey.record_meeting(session, request, meeting)
 
-    try:
-        services.db.run(save)
-    except Exception:
-        log.exception("logging a meeting failed")
-        ack(response_action="errors", errors={"met_on": common.try_again(_)["text"]})
-        return
-    ack()
+    services.db.run(save)  # a failure is answered inline by @submission
     origin = {"channel": {"id": metadata.get("c")}, "message": {"ts": metadata.get("t")}}
-    update_message(services, origin, views.meeting_logged(request_id, _))
+    logged = views.meeting_logged(request_id, _)
+    return Answer(done=logged["text"], after=lambda: update_message(services, origin, logged))
 
 
 def _answer(services: Services, body: dict[str, Any], status: str) -> Any:
@@ -146,6 +139,7 @@ def _answer(services: Services, body: dict[str, Any], status: str) -> Any:
     return services.db.run(work)
 
 
+@listener
 def on_snooze_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
@@ -155,6 +149,7 @@ def on_snooze_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> N
         )
 
 
+@listener
 def on_not_yet_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
@@ -219,6 +214,7 @@ def _admin_click(services: Services, body: dict[str, Any]) -> tuple[str, int] | 
     return admin_id, payloads.action_number(body)
 
 
+@listener
 def on_contact_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
@@ -252,6 +248,7 @@ def on_contact_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> Non
     update_message(services, body, views.escalation_done(text))
 
 
+@listener
 def on_end_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)

@@ -13,12 +13,13 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.domain import notices, pairing, pulse
-from bot.i18n import translator
+from bot.i18n import Translator, translator
 from bot.services import Services
 from bot.views import matching as matching_views
 from bot.views import pulse as views
 from handlers import payloads
 from handlers.context import services_of
+from handlers.guard import Answer, Submission, listener, submission
 from handlers.messaging import Owed, open_modal, store_or_apologise, update_message
 from storage import repositories as repo
 from storage.models import Pair, RematchRequest
@@ -31,6 +32,7 @@ def _round_id(text: str) -> int:
         return 0
 
 
+@listener
 def on_survey_clicked(
     ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
@@ -54,25 +56,25 @@ def on_survey_clicked(
     open_modal(client, body.get("trigger_id", ""), view)
 
 
-def on_survey_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    services = services_of(context)
-    user_id = body["user"]["id"]
-    _ = services.translator_for(user_id)
-    round_id = _round_id(str((body.get("view") or {}).get("private_metadata") or ""))
-    values = payloads.state_values(body)
+@submission
+def on_survey_submitted(sub: Submission) -> Answer:
+    """Stores the answer in one transaction that writes nothing else and logs nothing (see
+    bot.domain.pulse); the thank-you is the modal's own response, never a queued message."""
+    services, user_id = sub.services, sub.user_id
+    _ = sub._
+    round_id = _round_id(str(sub.view.get("private_metadata") or ""))
+    values = sub.values
     with services.db.session() as session:
         found = repo.pulse_round(session, round_id)
     if found is None:
-        ack(response_action="update", view=views.outcome_modal(pulse.CLOSED, _))
-        return
+        return _outcome(pulse.CLOSED, _)
     raw = {
         q.id: (payloads.selected(values, q.id) if q.values else payloads.text(values, q.id))
         for q in pulse.QUESTIONS[found.kind]
     }
     chosen, texts, errors = pulse.validate(found.kind, raw)
     if errors:
-        ack(response_action="errors", errors={k: _(v) for k, v in errors.items()})
-        return
+        return Answer(errors={k: _(v) for k, v in errors.items()})
 
     def answer(session: Session) -> str:
         _program, participant = repo.current_participant(session, user_id)
@@ -80,8 +82,13 @@ def on_survey_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) ->
             return pulse.CLOSED
         return pulse.record_answer(session, round_id, participant, chosen, texts)
 
-    outcome = services.db.run(answer)
-    ack(response_action="update", view=views.outcome_modal(outcome, _))
+    return _outcome(services.db.run(answer), _)
+
+
+def _outcome(outcome: str, _: Translator) -> Answer:
+    view = views.outcome_modal(outcome, _)
+    # The notice's one section, said again by DM if the modal is gone by the time it's known.
+    return Answer(view=view, done=str(view["blocks"][0]["text"]["text"]))
 
 
 def _help_request(
@@ -117,6 +124,7 @@ def _help_request(
         )
 
 
+@listener
 def on_match_check(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)

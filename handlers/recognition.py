@@ -22,6 +22,14 @@ from bot.views import common, kit
 from bot.views import recognition as views
 from handlers import payloads
 from handlers.context import CommandContext, services_of
+from handlers.guard import (
+    Answer,
+    Submission,
+    failure_message,
+    listener,
+    log_failure,
+    submission,
+)
 from handlers.messaging import (
     Owed,
     deliver,
@@ -205,13 +213,14 @@ def thanks_command(ctx: CommandContext) -> None:
 
     try:
         problem = run_and_deliver(services, propose)
-    except Exception:
-        log.exception("storing a thank-you failed")
-        ctx.reply(common.try_again(_))
+    except Exception as error:  # noqa: BLE001 - "unavailable" or "try again", as it is
+        log_failure(error, "thanks")
+        ctx.reply(failure_message(error, _))
         return
     ctx.reply(problem or views.thanks_sent(_))
 
 
+@listener
 def on_thanks_approve(
     ack: Ack, body: dict[str, Any], respond: Respond | None, context: BoltContext
 ) -> None:
@@ -277,15 +286,16 @@ def on_thanks_approve(
 
     try:
         run_and_deliver(services, finish)
-    except Exception:
-        log.exception("storing an approved thank-you failed")
+    except Exception as error:  # noqa: BLE001 - taken back, then answered truthfully
+        log_failure(error, "thanks_approve")
         _take_back(services, channel_id, ts)
         services.db.run(lambda session: rec.release_thanks(session, shoutout_id))
-        _answer(respond, common.try_again(_))
+        _answer(respond, failure_message(error, _))
         return
     update_message(services, body, views.decided(_("Approved by <@{admin}>.", admin=admin_id)))
 
 
+@listener
 def on_thanks_reject(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
@@ -341,15 +351,14 @@ def story_command(ctx: CommandContext) -> None:
         ctx.reply(reply)
 
 
-def on_story_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    services = services_of(context)
-    user_id = body["user"]["id"]
-    _ = services.translator_for(user_id)
-    text = payloads.text(payloads.state_values(body), "story").strip()
+@submission
+def on_story_submitted(sub: Submission) -> Answer:
+    services, user_id = sub.services, sub.user_id
+    _ = sub._
+    text = payloads.text(sub.values, "story").strip()
     problem = rec.story_error(text)
     if problem is not None:
-        ack(response_action="errors", errors={"story": _(problem)})
-        return
+        return Answer(errors={"story": _(problem)})
 
     def submit(session: Session, owed: Owed) -> bool:
         _program, me = repo.current_participant(session, user_id)
@@ -371,24 +380,16 @@ def on_story_submitted(ack: Ack, body: dict[str, Any], context: BoltContext) -> 
         )
         return True
 
-    try:
-        stored, keys = run_owing(services, submit)
-    except Exception:
-        log.exception("storing a story failed")
-        ack(response_action="errors", errors={"story": common.try_again(_)["text"]})
-        return
+    stored, keys = run_owing(services, submit)  # a failure is answered inline by @submission
     note = (
         _("Thank you! Your partner is asked to agree before the programme team reviews it.")
         if stored
         else _(rec.NOT_IN_PAIR)
     )
-    ack(
-        response_action="update",
-        view=kit.notice_modal(
-            title=_("Share your story"), text=note, close=_("Close"), callback_id="story_sent"
-        ),
+    view = kit.notice_modal(
+        title=_("Share your story"), text=note, close=_("Close"), callback_id="story_sent"
     )
-    deliver(services, keys)
+    return Answer(view=view, done=note, after=lambda: deliver(services, keys))
 
 
 def _partner_decides(services: Services, body: dict[str, Any], *, agree: bool) -> None:
@@ -437,11 +438,13 @@ def _partner_decides(services: Services, body: dict[str, Any], *, agree: bool) -
     update_message(services, body, views.decided(text))
 
 
+@listener
 def on_story_agree(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     _partner_decides(services_of(context), body, agree=True)
 
 
+@listener
 def on_story_decline(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     _partner_decides(services_of(context), body, agree=False)
@@ -483,11 +486,13 @@ def _admin_decides(services: Services, body: dict[str, Any], *, approve: bool) -
     update_message(services, body, views.decided(text))
 
 
+@listener
 def on_story_approve(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     _admin_decides(services_of(context), body, approve=True)
 
 
+@listener
 def on_story_reject(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     _admin_decides(services_of(context), body, approve=False)

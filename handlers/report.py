@@ -20,6 +20,7 @@ from bot.views import common, kit
 from bot.views import report as views
 from handlers import payloads
 from handlers.context import CommandContext, services_of
+from handlers.guard import listener
 from handlers.messaging import reply_dm
 from storage import repositories as repo
 
@@ -77,6 +78,7 @@ def report_command(ctx: CommandContext) -> None:
     send_charts(ctx.services, ctx.user_id, report)
 
 
+@listener
 def on_report_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
@@ -93,6 +95,7 @@ def on_report_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> N
     send_charts(services, user_id, report)
 
 
+@listener
 def on_export_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
@@ -105,6 +108,7 @@ def on_export_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> N
     upload(services, user_id, files, _("The programme data as CSV files (UTF-8, ISO dates)."))
 
 
+@listener
 def on_close_round(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
