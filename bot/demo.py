@@ -235,11 +235,11 @@ class Demo:
             ]
 
     def job(self, name: str) -> None:
-        """Runs a scheduled job at the simulated time, then lets the day pass (every three
-        hours the scheduler's delivery runs), so each message arrives at its local time."""
+        """Runs a scheduled job at the simulated time, then lets the day pass (the scheduler's
+        delivery runs as the clock moves), so each message arrives at its local time."""
         self.box.run_job(name)
-        for _step in range(5):
-            self.box.clock.advance(timedelta(hours=3))
+        for _step in range(2):  # 08:00 UTC, then 14:00 and 20:00: New York's working day too
+            self.box.clock.advance(timedelta(hours=6))
             self.box.run_job("deliver_outbox")
 
     def answer_checkins(self, month: int, silent: set[str], late: set[str]) -> None:

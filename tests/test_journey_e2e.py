@@ -537,8 +537,8 @@ def test_jobs_are_scheduled_in_the_programme_zone_across_dst(running_app: Runnin
         session.add(program)
     scheduler = runner.build_scheduler(running_app.services)
     jobs_by_id = {job.id: job for job in scheduler.get_jobs()}
-    assert {"job_checkin", "job_nudge"} <= set(jobs_by_id)
-    assert "job_pulse" not in jobs_by_id  # listed by `jobs list`, not scheduled until it exists
+    registered = {f"job_{name}" for name in ("checkin", "nudge", "pulse", "match_check")}
+    assert registered | {"job_milestones", "job_digest"} <= set(jobs_by_id)
     checkin = jobs_by_id["job_checkin"].trigger
     before = datetime(2027, 3, 26, 12, 0, tzinfo=UTC)  # Friday, winter time
     first = checkin.get_next_fire_time(None, before)

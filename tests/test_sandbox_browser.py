@@ -74,6 +74,25 @@ def _command(page: object, text: str) -> None:
     page.press("#command", "Enter")  # type: ignore[attr-defined]
 
 
+def _submit(page: object) -> None:
+    """Submits the modal and waits until it is gone. When saving takes long the app shows the
+    outcome in the modal instead (as in Slack): read it, then close it."""
+    page.click('.bk-modal [data-kind="submit"]')  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        """() => !document.querySelector('.overlay.open') ||
+                 !document.querySelector('.bk-modal .bk-input')""",
+        timeout=30_000,
+    )
+    if page.query_selector(".overlay.open"):  # type: ignore[attr-defined]
+        page.wait_for_function(  # type: ignore[attr-defined]
+            "() => !/Still saving|Vẫn đang lưu|Wird noch gespeichert/.test("
+            "document.querySelector('.bk-modal')?.innerText || '')",
+            timeout=30_000,
+        )
+        page.click('.bk-modal [data-kind="close"]')  # type: ignore[attr-defined]
+    page.wait_for_selector(".overlay:not(.open)", state="attached")  # type: ignore[attr-defined]
+
+
 def _input(page: object, block_id: str) -> str:
     return f'.bk-modal [data-kind="input"][data-block-id="{block_id}"]'
 
@@ -90,8 +109,7 @@ def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) 
     p.fill(_input(p, "name"), "Digital Leaders 2027")  # type: ignore[attr-defined]
     p.select_option(_input(p, "community_channel"), "C0MENTORING")  # type: ignore[attr-defined]
     _shot(p, "01-program-modal")
-    p.click('.bk-modal [data-kind="submit"]')  # type: ignore[attr-defined]
-    p.wait_for_selector(".overlay:not(.open)", state="attached")  # type: ignore[attr-defined]
+    _submit(p)
 
     for person, role, field in (
         (mentee, "mentee", "topics_wanted"),
@@ -107,8 +125,7 @@ def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) 
         )
         p.select_option(_input(p, field), [first_topic])  # type: ignore[attr-defined]
         _shot(p, f"02-join-{role}")
-        p.click('.bk-modal [data-kind="submit"]')  # type: ignore[attr-defined]
-        p.wait_for_selector(".overlay:not(.open)", state="attached")  # type: ignore[attr-defined]
+        _submit(p)
         p.click('[data-conversation^="D"]')  # type: ignore[attr-defined]
         p.wait_for_selector(".msg")  # type: ignore[attr-defined]
         assert p.locator(".msg").count() >= 2  # type: ignore[attr-defined]  # welcome + training

@@ -42,7 +42,7 @@ from bot.simulated_slack import FakeSlack, SlackRequests
 
 log = logging.getLogger(__name__)
 BOT_TOKEN = "xoxb-sandbox"
-QUIET_SECONDS = 0.05  # and no new Web API call for this long after the listeners are idle
+QUIET_SECONDS = 0.015  # and no new Web API call for this long after the listeners are idle
 SETTLE_LIMIT_SECONDS = 10.0
 
 
@@ -182,7 +182,7 @@ class Sandbox:
         while time.monotonic() < deadline:
             if pool is not None:
                 pool.wait_idle(max(0.0, deadline - time.monotonic()))
-            time.sleep(0.02)
+            time.sleep(0.01)
             now_count = len(self.fake.calls())
             if now_count != count:
                 count, quiet_since = now_count, time.monotonic()
