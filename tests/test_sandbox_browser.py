@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.i18n import translator
 from bot.sandbox.server import Sandbox
 from bot.sandbox.workspace import ADMIN_ID
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 ARTIFACTS = Path(__file__).parent / "artifacts" / "sandbox"
 BROWSER_ARGS = [
     "--headless",
@@ -39,7 +42,13 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    box = Sandbox(port=0, people=4, seed=7, database_url=f"sqlite:///{tmp_path}/sandbox.db")
+    box = Sandbox(
+        port=0,
+        people=4,
+        seed=7,
+        database_url=f"sqlite:///{tmp_path}/sandbox.db",
+        start_at=START,  # a Monday morning: the walk does not depend on today's date
+    )
     box.start()
     try:
         yield box
@@ -145,3 +154,25 @@ def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) 
     text = p.inner_text("#messages")  # type: ignore[attr-defined]
     assert mentor.name in text or "@" + mentor.name in text
     _shot(p, "05-intro")
+
+    # A month later the admin runs the check-in job; the mentee answers "Yes, we met".
+    _as(p, ADMIN_ID)
+    if p.query_selector(".overlay.open"):  # type: ignore[attr-defined]  # "pairs approved"
+        p.click('.bk-modal [data-kind="close"]')  # type: ignore[attr-defined]
+    p.click('[data-clock="month"]')  # type: ignore[attr-defined]
+    p.select_option("#job", "checkin")  # type: ignore[attr-defined]
+    p.click("#run-job")  # type: ignore[attr-defined]
+    p.wait_for_selector("#notice:has-text('checkin')")  # type: ignore[attr-defined]
+    _as(p, mentee.user_id)
+    p.click('[data-conversation^="D"]')  # type: ignore[attr-defined]
+    p.click('[data-action-id="journey_met"]')  # type: ignore[attr-defined]
+    p.wait_for_selector(".bk-modal")  # type: ignore[attr-defined]
+    p.select_option(_input(p, "duration"), "60")  # type: ignore[attr-defined]
+    p.select_option(_input(p, "rating"), "5")  # type: ignore[attr-defined]
+    _shot(p, "06-log-meeting")
+    _submit(p)
+    logged = translator(mentee.office.locale)(
+        "Thanks! Your meeting is logged. Answer again any time to update it."
+    )
+    p.wait_for_selector(f"#messages :text('{logged[:20]}')")  # type: ignore[attr-defined]
+    _shot(p, "07-meeting-logged")
