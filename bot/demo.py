@@ -202,6 +202,9 @@ class Demo:
                     "measure_1": "4 weeks in a row",
                     "goal_2": "Post one LinkedIn update a month",
                     "measure_2": "3 posts",
+                    # Target dates must lie ahead of the demo's clock (it starts in January 2027).
+                    "target_1": "2027-06-30",
+                    "target_2": "2027-09-30",
                 },
             )
 

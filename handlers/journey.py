@@ -305,7 +305,10 @@ def goals_command(ctx: CommandContext) -> None:
     pair = pairs[0]
     if ctx.args.strip().isdigit():
         pair = next((p for p in pairs if p.id == int(ctx.args.strip())), pair)
-    open_modal(ctx.client, ctx.trigger_id, matching_views.goals_modal(pair.id or 0, ctx._))
+    with ctx.services.db.session() as session:
+        goals = list(repo.goals_of_pair(session, pair.id or 0))
+        modal = matching_views.goals_modal(pair.id or 0, ctx._, goals)
+    open_modal(ctx.client, ctx.trigger_id, modal)
 
 
 def status_command(ctx: CommandContext) -> None:

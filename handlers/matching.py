@@ -326,6 +326,8 @@ def on_goals_clicked(
     pair_id = payloads.action_number(body)
     with services.db.session() as session:
         pair = pairing.pair_of_member(session, pair_id, user_id)
+        goals = list(repo.goals_of_pair(session, pair_id)) if pair is not None else []
+        modal = views.goals_modal(pair_id, _, goals)
     if pair is None:
         tell(
             services,
@@ -334,7 +336,7 @@ def on_goals_clicked(
             kit.message(_("Only the two people of an active pair can set its goals.")),
         )
         return
-    reply = open_or_explain(client, body.get("trigger_id", ""), views.goals_modal(pair_id, _), _)
+    reply = open_or_explain(client, body.get("trigger_id", ""), modal, _)
     if reply is not None:
         tell(services, body, respond, reply)
 
@@ -360,7 +362,7 @@ def on_goals_submitted(sub: Submission) -> Answer:
     targets = [payloads.day(values, f"target_{i}") for i in range(1, pairing.MAX_PAIR_GOALS + 1)]
     errors = {
         **validation.text_errors(_goal_fields(entries)),
-        **pairing.validate_pair_goals(entries),
+        **pairing.validate_pair_goals(entries, targets),
         **journey.validate_goal_targets(targets, services.clock.now().date()),
     }
     if errors:

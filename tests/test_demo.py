@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from bot.demo import DemoResult, programme_figures, run_demo
 from bot.domain.export import export_files
@@ -19,6 +20,7 @@ from bot.i18n import translator
 from bot.sandbox.workspace import seed_people
 from storage import repositories as repo
 from storage.db import Database
+from storage.models import Pair
 from tests.test_sandbox_render import parse
 
 PEOPLE, MONTHS, SEED = 6, 2, 3
@@ -55,6 +57,11 @@ def test_the_summary_is_the_reports_and_the_files_are_the_export(
             program = repo.active_program(session)
             assert program is not None
             assert repo.checkin_cycle_figures(session, program.id or 0), "meetings were logged"
+            # Every pair set its goals through the modal, each measured and dated.
+            pairs = list(session.exec(select(Pair)))
+            goals = list(repo.goals_of_pairs(session, [p.id or 0 for p in pairs]))
+            assert pairs and {g.pair_id for g in goals} == {p.id for p in pairs}
+            assert all(g.measure and g.target_date for g in goals)
         summary = json.loads((result.out / "summary.json").read_text(encoding="utf-8"))
         assert summary["people"] == PEOPLE and summary["pairs"] == result.pairs > 0
         assert summary["figures"] == result.summary

@@ -3,7 +3,7 @@ and the dedupe keys of the messages the app owes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -51,15 +51,16 @@ def test_intro_languages_mentor_first_and_once(
     ("entries", "problem"),
     [
         ([("", ""), ("  ", "measured"), ("", "")], "Add at least one goal."),
-        ([("Learn AI", ""), ("", ""), ("", "")], None),
-        ([("a", ""), ("b", "x"), ("c", "")], None),
-        ([("a", ""), ("b", ""), ("c", ""), ("d", "")], "Three goals at most"),
+        ([("Learn AI", "weekly"), ("", ""), ("", "")], None),
+        ([("a", "x"), ("b", "x"), ("c", "x")], None),
+        ([("a", "x"), ("b", "x"), ("c", "x"), ("d", "x")], "Three goals at most"),
     ],
 )
 def test_a_pair_sets_one_to_three_goals(
     entries: list[tuple[str, str]], problem: str | None
 ) -> None:
-    found = pairing.validate_pair_goals(entries)
+    targets = [date(2027, 6, 30) if title.strip() else None for title, _measure in entries]
+    found = pairing.validate_pair_goals(entries, targets)
     assert (found == {}) if problem is None else found["goal_1"].startswith(problem)
 
 

@@ -355,6 +355,8 @@ def test_status_and_goals_commands(running_app: RunningApp, app_clock: clock.Man
     app.slack.command("USTATME01", "goals")
     view = app.fake.wait_for_count("views.open", before + 1)[-1].response["view"]
     assert view["callback_id"] == "pair_goals"
+    # The stored goal is shown (as typed: plain text inputs are not mrkdwn).
+    assert view["blocks"][1]["element"]["initial_value"] == "Ship <one> bot"
     from bot.simulated_slack import signed_requests as sr
 
     def submit(target: str) -> Any:
@@ -369,6 +371,14 @@ def test_status_and_goals_commands(running_app: RunningApp, app_clock: clock.Man
         [goal] = session.exec(select(Goal).where(Goal.pair_id == pair_id)).all()
     assert goal.title == "Post weekly on LinkedIn" and str(goal.target_date) == "2027-03-31"
     assert "(2027-03-31): Not started" in str(command_reply(app, "USTATMR01", "status")["blocks"])
+    opened = len(app.fake.calls("views.open"))
+    app.slack.command("USTATMR01", "goals")
+    shown = app.fake.wait_for_count("views.open", opened + 1)[-1].response["view"]
+    element = {b["block_id"]: b["element"] for b in shown["blocks"] if b["type"] == "input"}
+    assert element["goal_1"]["initial_value"] == "Post weekly on LinkedIn"
+    assert element["measure_1"]["initial_value"] == "4 posts"
+    assert element["target_1"]["initial_date"] == "2027-03-31"
+    assert "initial_value" not in element["goal_2"]
     app.slack.event({"type": "app_home_opened", "user": "USTATMR01", "tab": "home"})
     home = eventually(lambda: app.fake.home_of("USTATMR01"))
     text = str(home["blocks"])

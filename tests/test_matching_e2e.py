@@ -208,7 +208,7 @@ def test_pair_sets_its_goals_from_the_introduction(running_app: RunningApp) -> N
     from storage.models import Goal
 
     setup_program(running_app)
-    mentor, _mentee = _enroll_pool(running_app, 1, 1)
+    mentor, mentee = _enroll_pool(running_app, 1, 1)
     running_app.slack.view_submission(ADMIN, _review(running_app), {})
     intro = running_app.fake.wait_for(
         "chat.postMessage", lambda c: c.params["channel"].startswith("G")
@@ -235,19 +235,29 @@ def test_pair_sets_its_goals_from_the_introduction(running_app: RunningApp) -> N
         == 1
     )
     assert opened.response is not None
-    empty = running_app.slack.view_submission(mentor.user_id, opened.response["view"], {})
+    view = opened.response["view"]
+    empty = running_app.slack.view_submission(mentor.user_id, view, {})
     assert "goal_1" in empty.json()["errors"]
-    values = sr.values_from(
-        {
-            "goal_1": sr.plain("Set up an AI assistant for my team"),
-            "measure_1": sr.plain("Used daily by March"),
-            "goal_2": sr.plain("Post on LinkedIn monthly"),
-        }
-    )
-    assert (
-        running_app.slack.view_submission(mentor.user_id, opened.response["view"], values).status
-        == 200
-    )
+    entries = {
+        "goal_1": sr.plain("Set up an AI assistant for my team"),
+        "measure_1": sr.plain("Used daily by March"),
+        "target_1": sr.datepicker("2099-03-31"),
+        "goal_2": sr.plain("Post on LinkedIn monthly"),
+    }
+    # A titled goal without a measure or a target date: inline errors, nothing stored.
+    missing = running_app.slack.view_submission(mentor.user_id, view, sr.values_from(entries))
+    assert missing.json() == {
+        "response_action": "errors",
+        "errors": {
+            "measure_2": "Say how you'll know you got there.",
+            "target_2": "Pick a target date for this goal.",
+        },
+    }
+    with running_app.db.session() as session:
+        assert session.exec(select(Goal)).all() == []
+    entries |= {"measure_2": sr.plain("6 posts"), "target_2": sr.datepicker("2099-06-30")}
+    saved = running_app.slack.view_submission(mentor.user_id, view, sr.values_from(entries))
+    assert saved.status == 200 and "errors" not in saved.body
     summary = running_app.fake.wait_for(
         "chat.postMessage",
         lambda c: (
@@ -257,8 +267,51 @@ def test_pair_sets_its_goals_from_the_introduction(running_app: RunningApp) -> N
     )
     assert summary.ok
     with running_app.db.session() as session:
-        goals = session.exec(select(Goal)).all()
-    assert [(g.title, g.measure) for g in goals] == [
-        ("Set up an AI assistant for my team", "Used daily by March"),
-        ("Post on LinkedIn monthly", None),
+        goals = session.exec(select(Goal).order_by(Goal.id)).all()
+    stored = [(g.title, g.measure, str(g.target_date)) for g in goals]
+    assert stored == [
+        ("Set up an AI assistant for my team", "Used daily by March", "2099-03-31"),
+        ("Post on LinkedIn monthly", "6 posts", "2099-06-30"),
     ]
+    ids = [g.id for g in goals]
+
+    # The partner reopens the modal: it shows the stored goals.
+    before = len(running_app.fake.calls("views.open"))
+    running_app.slack.block_action(mentee.user_id, "pair_set_goals", value=button["value"])
+    reopened = running_app.fake.wait_for_count("views.open", before + 1)[-1]
+    assert reopened.response is not None
+    again = reopened.response["view"]
+    assert _prefilled(again) == {
+        "goal_1": "Set up an AI assistant for my team",
+        "measure_1": "Used daily by March",
+        "target_1": "2099-03-31",
+        "goal_2": "Post on LinkedIn monthly",
+        "measure_2": "6 posts",
+        "target_2": "2099-06-30",
+    }
+    # Editing one goal's measure keeps both goals (same rows), and replaces the set.
+    edited = {
+        field: sr.datepicker(value) if field.startswith("target") else sr.plain(value)
+        for field, value in _prefilled(again).items()
+    }
+    edited["measure_2"] = sr.plain("8 posts")
+    answer = running_app.slack.view_submission(mentee.user_id, again, sr.values_from(edited))
+    assert answer.status == 200 and "errors" not in answer.body
+    with running_app.db.session() as session:
+        goals = session.exec(select(Goal).order_by(Goal.id)).all()
+    assert [g.id for g in goals] == ids
+    assert [(g.title, g.measure, str(g.target_date)) for g in goals] == [
+        ("Set up an AI assistant for my team", "Used daily by March", "2099-03-31"),
+        ("Post on LinkedIn monthly", "8 posts", "2099-06-30"),
+    ]
+
+
+def _prefilled(view: dict[str, Any]) -> dict[str, str]:
+    """The values a modal opens with, by block id (text inputs and date pickers)."""
+    found: dict[str, str] = {}
+    for block in view["blocks"]:
+        element = block.get("element") or {}
+        value = element.get("initial_value") or element.get("initial_date")
+        if block["type"] == "input" and value:
+            found[block["block_id"]] = value
+    return found

@@ -403,18 +403,38 @@ def test_newcomer_proposal_is_made_once_under_concurrency(database: Database) ->
 
 
 def test_pair_goals_are_validated() -> None:
-    assert pairing.validate_pair_goals([("Learn prompts", "Weekly"), ("", ""), ("", "")]) == {}
+    june = date(2027, 6, 30)
+    entries = [("Learn prompts", "Weekly"), ("", ""), ("", "")]
+    assert pairing.validate_pair_goals(entries, [june, None, None]) == {}
     assert pairing.validate_pair_goals([("", ""), ("  ", ""), ("", "")]) == {
         "goal_1": "Add at least one goal."
     }
-    errors = pairing.validate_pair_goals([("x" * 301, "y" * 501), ("", "Monthly"), ("ok", "")])
+    errors = pairing.validate_pair_goals(
+        [("x" * 301, "y" * 501), ("", "Monthly"), ("ok", "")], [june, None, june]
+    )
     assert errors == {
         "goal_1": "Keep this under 300 characters.",
         "measure_1": "Keep this under 500 characters.",
         "goal_2": "Add the goal this measure belongs to, or clear it.",
+        "measure_3": "Say how you'll know you got there.",
     }
-    assert pairing.validate_pair_goals([(f"g{i}", "") for i in range(4)]) == {
+    assert pairing.validate_pair_goals([(f"g{i}", "m") for i in range(4)], [june] * 4) == {
         "goal_1": "Three goals at most."
+    }
+
+
+def test_every_titled_goal_needs_a_measure_and_a_target_date() -> None:
+    june = date(2027, 6, 30)
+    assert pairing.validate_pair_goals([("Learn prompts", "Weekly"), ("Post", "")], [june]) == {
+        "measure_2": "Say how you'll know you got there.",
+        "target_2": "Pick a target date for this goal.",
+    }
+    assert pairing.validate_pair_goals([("Learn prompts", "Weekly")]) == {
+        "target_1": "Pick a target date for this goal."
+    }
+    # A date left on a cleared goal is not dropped silently.
+    assert pairing.validate_pair_goals([("Learn", "Weekly"), ("", "")], [june, june]) == {
+        "goal_2": "Add the goal this date belongs to, or clear it."
     }
 
 

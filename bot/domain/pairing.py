@@ -441,21 +441,32 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "").strip()
 
 
-def validate_pair_goals(entries: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """Field (goal_1.., measure_1..) -> English message; empty when valid.
+def validate_pair_goals(
+    entries: Sequence[tuple[str, str]], targets: Sequence[date | None] = ()
+) -> dict[str, str]:
+    """Field (goal_1.., measure_1.., target_1..) -> English message; empty when valid.
 
-    `entries` are the modal's (title, measure) rows in order; a pair has 1-3 goals.
+    `entries` are the modal's (title, measure) rows in order and `targets` their target dates
+    by position; a pair has 1-3 goals, each with a measure and a target date (whether the date
+    lies ahead is journey.validate_goal_targets).
     """
     errors: dict[str, str] = {}
     titled = 0
     for index, (title, measure) in enumerate(entries, start=1):
         title, measure = _clean(title), _clean(measure)
+        target = targets[index - 1] if index <= len(targets) else None
         if title:
             titled += 1
+            if not measure:
+                errors[f"measure_{index}"] = N_("Say how you'll know you got there.")
+            if target is None:
+                errors[f"target_{index}"] = N_("Pick a target date for this goal.")
         if len(title) > MAX_GOAL_TITLE:
             errors[f"goal_{index}"] = N_("Keep this under 300 characters.")
         elif measure and not title:
             errors[f"goal_{index}"] = N_("Add the goal this measure belongs to, or clear it.")
+        elif target is not None and not title:
+            errors[f"goal_{index}"] = N_("Add the goal this date belongs to, or clear it.")
         if len(measure) > MAX_GOAL_MEASURE:
             errors[f"measure_{index}"] = N_("Keep this under 500 characters.")
     if titled < MIN_PAIR_GOALS:
@@ -474,7 +485,7 @@ def set_goals(
 ) -> list[Goal]:
     """Replaces the pair's goals with the submitted ones (validate_pair_goals first).
 
-    `targets`: each entry's target date, by position (optional). A goal whose title is
+    `targets`: each entry's target date, by position. A goal whose title is
     unchanged keeps its row (and progress). Submits for one pair run one at a time, so
     concurrent submits still leave 1-3 goals. Returns [] when the pair is no longer active.
     """

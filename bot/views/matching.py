@@ -19,7 +19,7 @@ from bot.domain.training import FIRST_MEETING_AGENDA
 from bot.i18n import N_, Translator, join_list
 from bot.views import kit
 from bot.views.labels import FORMAT, FREQUENCY, WEEKDAY, label
-from storage.models import Pair, Participant, Program
+from storage.models import Goal, Pair, Participant, Program
 
 REVIEW_CALLBACK_ID = "match_review"
 PAGE_ACTION = "match_page"
@@ -345,16 +345,21 @@ def intro_message(
     return kit.message(text, blocks)
 
 
-def goals_modal(pair_id: int, _: Translator) -> dict[str, Any]:
+def goals_modal(pair_id: int, _: Translator, goals: Sequence[Goal] = ()) -> dict[str, Any]:
+    """`goals`: the pair's current goals, shown so a submit replaces them without retyping."""
     blocks: list[Any] = [
         kit.section(_("Agree on 1 to 3 goals for your pair, and how you'll know you got there."))
     ]
     for index in range(1, MAX_PAIR_GOALS + 1):
+        goal = goals[index - 1] if index <= len(goals) else None
+        # Slack requires the first goal; later ones are checked by the app only when titled.
         blocks.append(
             kit.input_block(
                 f"goal_{index}",
                 _("Goal {number}", number=index),
-                PlainTextInputElement(max_length=300),
+                PlainTextInputElement(
+                    initial_value=goal.title[:300] if goal else None, max_length=300
+                ),
                 optional=index > 1,
             )
         )
@@ -362,12 +367,20 @@ def goals_modal(pair_id: int, _: Translator) -> dict[str, Any]:
             kit.input_block(
                 f"measure_{index}",
                 _("How we'll measure it"),
-                PlainTextInputElement(max_length=500),
-                optional=True,
+                PlainTextInputElement(
+                    initial_value=(goal.measure or None) if goal else None, max_length=500
+                ),
+                optional=index > 1,
             )
         )
+        target = goal.target_date if goal else None
         blocks.append(
-            kit.input_block(f"target_{index}", _("Target date"), DatePickerElement(), optional=True)
+            kit.input_block(
+                f"target_{index}",
+                _("Target date"),
+                DatePickerElement(initial_date=target.isoformat() if target else None),
+                optional=index > 1,
+            )
         )
     return kit.modal(
         title=_("Our pair goals"),
