@@ -8,6 +8,7 @@ import select
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http.client import HTTPConnection, HTTPSConnection
@@ -22,6 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.models.attachments import Attachment
 from slack_sdk.models.blocks import Block
 from slack_sdk.webhook import WebhookResponse
@@ -50,6 +52,31 @@ def make_web_client(token: str, base_url: str, timeout: int = 15) -> WebClient:
     return WebClient(
         token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers()
     )
+
+
+_variants: weakref.WeakKeyDictionary[WebClient, dict[str, WebClient]] = weakref.WeakKeyDictionary()
+_variants_lock = threading.Lock()
+
+
+def with_retries(client: WebClient, name: str, handlers: list[RetryHandler]) -> WebClient:
+    """A copy of `client` (same token, URL, timeout, proxy) retrying only with `handlers`,
+    built once per client and `name`: calls that must not be repeated blindly (a post, a
+    modal's trigger) use a copy whose retries cannot duplicate them."""
+    with _variants_lock:
+        copies = _variants.setdefault(client, {})
+        found = copies.get(name)
+        if found is None:
+            found = copies[name] = WebClient(
+                token=client.token,
+                base_url=client.base_url,
+                timeout=client.timeout,
+                ssl=client.ssl,
+                proxy=client.proxy,
+                headers=dict(client.headers),
+                logger=client.logger,
+                retry_handlers=handlers,
+            )
+        return found
 
 
 class _LookupFailed(Exception):

@@ -12,8 +12,6 @@ DM when a click has no other way back, and the `mydata` export they asked for (`
 from __future__ import annotations
 
 import logging
-import threading
-import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,6 +23,7 @@ from sqlmodel import Session
 
 from bot.i18n import Translator
 from bot.services import Services
+from bot.slack_api import with_retries
 from bot.views import common, kit
 from handlers.payloads import message_location
 from scheduler import outbox
@@ -142,28 +141,10 @@ def update_message(services: Services, body: dict[str, Any], message: dict[str, 
         log.warning("chat.update failed", extra={"error": error.response.get("error")})
 
 
-_modal_clients: weakref.WeakKeyDictionary[WebClient, WebClient] = weakref.WeakKeyDictionary()
-_modal_lock = threading.Lock()
-
-
 def modal_client(client: WebClient) -> WebClient:
     """The same connection retrying only what Slack refused unprocessed (429): a lost answer
     or a 5xx may hide an opened modal, and a trigger works only once."""
-    with _modal_lock:
-        found = _modal_clients.get(client)
-        if found is None:
-            found = WebClient(
-                token=client.token,
-                base_url=client.base_url,
-                timeout=client.timeout,
-                ssl=client.ssl,
-                proxy=client.proxy,
-                headers=dict(client.headers),
-                logger=client.logger,
-                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
-            )
-            _modal_clients[client] = found
-        return found
+    return with_retries(client, "modal", [RateLimitErrorRetryHandler(max_retry_count=2)])
 
 
 PROBABLY_OPEN: dict[str, Any] = {}

@@ -16,10 +16,8 @@ trouble wait for `not_before`.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +29,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.slack_api import with_retries
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus, Program, utcnow
@@ -140,9 +139,6 @@ def _claim(
 
 # ------------------------------------------------------------------ the client used for sends
 
-_delivery_clients: weakref.WeakKeyDictionary[WebClient, WebClient] = weakref.WeakKeyDictionary()
-_delivery_lock = threading.Lock()
-
 
 def delivery_client(client: WebClient) -> WebClient:
     """The same Web API connection without retry handlers.
@@ -151,21 +147,7 @@ def delivery_client(client: WebClient) -> WebClient:
     message twice when Slack processed it and only the answer was lost. Sends go through this
     copy; a failure comes back to the outbox, which decides (and reconciles) itself.
     """
-    with _delivery_lock:
-        found = _delivery_clients.get(client)
-        if found is None:
-            found = WebClient(
-                token=client.token,
-                base_url=client.base_url,
-                timeout=client.timeout,
-                ssl=client.ssl,
-                proxy=client.proxy,
-                headers=dict(client.headers),
-                logger=client.logger,
-                retry_handlers=[],
-            )
-            _delivery_clients[client] = found
-        return found
+    return with_retries(client, "delivery", [])
 
 
 # ------------------------------------------------------------------ outcomes of one attempt
