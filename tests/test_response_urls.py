@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
 from collections.abc import Iterator
@@ -94,6 +95,9 @@ def test_a_connection_the_server_closed_is_not_reused_and_nothing_is_sent_twice(
     client = ResponseUrlClient()
     client.post(hooks.url("/commands/T1/a"), {"text": "first"})
     assert hooks.closed.acquire(timeout=5)  # the server hung up the idle connection
+    # ... and its FIN has reached our side (on a busy machine that takes a moment):
+    (idle,) = [conn for conns in client._idle.values() for _since, conn in conns]
+    assert select.select([idle.sock], [], [], 5)[0], "the close never became visible"
     answer = client.post(hooks.url("/commands/T1/b"), {"text": "second"})
     assert answer.status_code == 200
     assert [path for path, _message in hooks.received] == ["/commands/T1/a", "/commands/T1/b"]
