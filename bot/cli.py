@@ -126,9 +126,8 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
             for spec in JOBS.values():
                 schedule = spec.schedule(program)
                 upcoming = job_trigger(schedule, program).get_next_fire_time(None, now)
-                next_run = upcoming.isoformat() if upcoming and spec.available else "-"
-                state = "" if spec.available else " (not available yet)"
-                print(f"{spec.name:<8} {schedule:<18} next: {next_run}  {spec.description}{state}")
+                next_run = upcoming.isoformat() if upcoming else "-"
+                print(f"{spec.name:<8} {schedule:<18} next: {next_run}  {spec.description}")
             return 0
         at = clock.now()
         report = run_job(services, args.name, at, dry_run=args.dry_run)

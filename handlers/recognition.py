@@ -29,6 +29,7 @@ from handlers.guard import (
     listener,
     log_failure,
     submission,
+    tell,
 )
 from handlers.messaging import (
     Owed,
@@ -227,9 +228,10 @@ def on_thanks_approve(
     ack()
     services = services_of(context)
     admin_id = body["user"]["id"]
-    if not services.is_admin(admin_id):
-        return
     _ = services.translator_for(admin_id)
+    if not services.is_admin(admin_id):  # a forwarded button: say why nothing happens
+        tell(services, body, respond, common.admins_only(_))
+        return
     shoutout_id = payloads.action_number(body)
 
     def claim(session: Session) -> tuple[ShoutOut, set[str], str | None] | None:
@@ -300,9 +302,10 @@ def on_thanks_reject(ack: Ack, body: dict[str, Any], context: BoltContext) -> No
     ack()
     services = services_of(context)
     admin_id = body["user"]["id"]
-    if not services.is_admin(admin_id):
-        return
     _ = services.translator_for(admin_id)
+    if not services.is_admin(admin_id):  # a forwarded button: say why nothing happens
+        tell(services, body, None, common.admins_only(_))
+        return
     shoutout_id = payloads.action_number(body)
 
     def reject(session: Session, owed: Owed) -> bool:
@@ -452,9 +455,10 @@ def on_story_decline(ack: Ack, body: dict[str, Any], context: BoltContext) -> No
 
 def _admin_decides(services: Services, body: dict[str, Any], *, approve: bool) -> None:
     admin_id = body["user"]["id"]
-    if not services.is_admin(admin_id):
-        return
     _ = services.translator_for(admin_id)
+    if not services.is_admin(admin_id):  # a forwarded button: say why nothing happens
+        tell(services, body, None, common.admins_only(_))
+        return
     story_id = payloads.action_number(body)
 
     def decide(session: Session, owed: Owed) -> bool:

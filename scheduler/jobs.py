@@ -47,7 +47,6 @@ class JobSpec:
     # interpreted in the programme's time zone.
     setting: str
     default_schedule: str
-    available: bool = True
 
     def schedule(self, program: Program | None) -> str:
         if program is not None:

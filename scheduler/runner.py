@@ -176,8 +176,6 @@ def add_registered_jobs(scheduler: BackgroundScheduler, services: Services) -> N
     with services.db.session() as session:
         program = repo.active_program(session)
     for spec in JOBS.values():
-        if not spec.available:
-            continue
         scheduler.add_job(
             run_registered,
             job_trigger(spec.schedule(program), program),
