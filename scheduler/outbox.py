@@ -318,9 +318,7 @@ def flush(
         token = f"{owner}:{uuid.uuid4().hex[:12]}"
         claimed = _claim(db, token, wanted, utcnow(), batch)
         for index, message_id in enumerate(claimed):
-            if pacer is not None:
-                pacer()
-            delivered, pause = _deliver(db, sender, message_id, token, hooks or {})
+            delivered, pause = _deliver(db, sender, message_id, token, hooks or {}, pacer)
             sent += delivered
             if pause > 0:
                 if time.monotonic() + pause >= deadline:
@@ -352,22 +350,35 @@ def _unclaim(db: Database, token: str, message_ids: list[int]) -> None:
 
 
 def _deliver(
-    db: Database, client: WebClient, message_id: int, token: str, hooks: SentHooks
+    db: Database,
+    client: WebClient,
+    message_id: int,
+    token: str,
+    hooks: SentHooks,
+    pacer: Callable[[], None] | None = None,
 ) -> tuple[bool, float]:
-    """Sends one claimed row: (delivered, seconds Slack asked us to pause)."""
+    """Sends one claimed row: (delivered, seconds Slack asked the posting to pause)."""
     with db.session() as session:
         row = session.get(OutboxMessage, message_id)
     if row is None or row.claimed_by != token:  # erased with its person, or not ours
         return False, 0.0
     checked = False  # whether an earlier uncertain attempt is now known not to have posted
+    if row.uncertain:
+        try:
+            found = _find_posted(db, client, row)
+        except _SendFailed as failed:
+            # A lookup's limit (Tier 3) says nothing about posting: this row waits for its
+            # not_before, the sender goes on with the next one at the posting pace.
+            _record_failure(db, message_id, token, failed.failure, False, None)
+            return False, 0.0
+        if found is not None:
+            log.info("outbox message found in Slack", extra={"outbox_id": message_id})
+            return _mark_sent(db, message_id, token, *found, hooks=hooks), 0.0
+        checked = True
+    if pacer is not None:  # the pace is for posts; a lookup takes no slot
+        pacer()
     attempt_at: datetime | None = None
     try:
-        if row.uncertain:
-            found = _find_posted(db, client, row)
-            if found is not None:
-                log.info("outbox message found in Slack", extra={"outbox_id": message_id})
-                return _mark_sent(db, message_id, token, *found, hooks=hooks), 0.0
-            checked = True
         attempt_at = utcnow()
         channel_id, ts = _post(client, row)
     except _SendFailed as failed:

@@ -261,6 +261,31 @@ def test_a_stale_claim_is_checked_in_slack_before_it_is_sent_again(
     assert row.status == "sent" and row.claimed_by is not None and row.message_ts
 
 
+def test_a_rate_limited_lookup_neither_pauses_the_posting_nor_takes_a_paced_slot(
+    database: Database, fake_slack: FakeSlack
+) -> None:
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    _queue(database, 3)
+    paced: list[int] = []
+    with freeze_time(utcnow()) as frozen:
+        outbox._claim(database, "dead-replica:1", None, utcnow(), 1)  # m:0, then it died
+        frozen.tick(timedelta(minutes=11))
+        fake_slack.fail_next("conversations.history", status=429, retry_after=30)
+        start = utcnow()
+        sent = outbox.flush(
+            database, client, budget_seconds=60, pacer=lambda: paced.append(1), batch=3
+        )
+        assert sent == 2  # the two fresh messages went out without waiting 30 s
+        assert len(paced) == 2  # the lookup took no posting slot
+        first, *_fresh = _rows(database)
+        assert first.status == "pending" and first.uncertain and first.attempts == 0
+        assert first.not_before == start + timedelta(seconds=30)
+        frozen.tick(timedelta(seconds=31))
+        assert outbox.flush(database, client, owner="later") == 1
+    assert [p.params["channel"] for p in _posts(fake_slack)] == ["U00001", "U00002", "U00000"]
+    assert len(fake_slack.calls("conversations.history")) == 2
+
+
 def test_sends_do_not_use_the_apps_retrying_client(fake_slack: FakeSlack) -> None:
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)
     sender = outbox.delivery_client(client)
