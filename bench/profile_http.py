@@ -106,7 +106,7 @@ def main() -> int:
         from bot.web import SlackWsgiApp
 
         executor = DeferredExecutor()
-        with mock.patch("bot.app.ThreadPoolExecutor", lambda **_kw: executor):
+        with mock.patch("bot.app.ListenerPool", lambda *_a, **_kw: executor):
             app, services = create_app(settings)
         services.db.migrate()
         wsgi = SlackWsgiApp(app, services.db, SECRET)

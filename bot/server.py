@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -18,28 +19,56 @@ from bot.app import create_app
 from bot.clock import Clock
 from bot.services import build_services
 from bot.settings import Settings
+from bot.slack_api import USER_CACHE_SECONDS
 from bot.web import SlackWsgiApp
 
 log = logging.getLogger(__name__)
 DEFAULT_THREADS = 64
+DIRECTORY_REFRESH_S = 0.9 * USER_CACHE_SECONDS
+DIRECTORY_PAGE_INTERVAL_S = 3.0  # users.list is Tier 2: 20 calls a minute
 
 
 class Runtime:
-    """The app, its services and its scheduler, started and stopped together."""
+    """The app, its services and its scheduler, started and stopped together.
+
+    With `preload_directory` (the served app) the people cache is filled from `users.list`
+    at start and refreshed before it ages out, so first commands after a deploy do not each
+    wait for a `users.info`.
+    """
 
     def __init__(
-        self, settings: Settings, *, with_scheduler: bool = True, clock: Clock | None = None
+        self,
+        settings: Settings,
+        *,
+        with_scheduler: bool = True,
+        clock: Clock | None = None,
+        preload_directory: bool = False,
     ) -> None:
         from scheduler.runner import build_scheduler
 
         self.app, self.services = create_app(settings, build_services(settings, clock=clock))
         self.wsgi = SlackWsgiApp(self.app, self.services.db, settings.slack_signing_secret)
         self.scheduler = build_scheduler(self.services) if with_scheduler else None
+        self.preload_directory = preload_directory
         self._stopped = threading.Event()
 
     def start(self) -> None:
         if self.scheduler is not None:
             self.scheduler.start()
+        if self.preload_directory:
+            threading.Thread(target=self._keep_directory, name="directory", daemon=True).start()
+
+    def _keep_directory(self) -> None:
+        """Preloads the directory, then again every DIRECTORY_REFRESH_S (start to start), so
+        each entry is renewed before USER_CACHE_SECONDS end; pages are paced for Tier 2."""
+        while True:
+            started = time.monotonic()
+            count = self.services.people.preload(
+                between_pages=lambda: not self._stopped.wait(DIRECTORY_PAGE_INTERVAL_S)
+            )
+            log.info("people directory loaded", extra={"people": count})
+            if self._stopped.wait(max(0.0, DIRECTORY_REFRESH_S - (time.monotonic() - started))):
+                return
 
     def stop(self) -> None:
         if self._stopped.is_set():
@@ -84,7 +113,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> SlackWsgiApp:
         # Runs in the worker process (after fork): each worker owns its app and scheduler.
-        self.runtime = Runtime(self.settings)
+        self.runtime = Runtime(self.settings, preload_directory=True)
         freeze_startup_objects()
         self.runtime.start()
         return self.runtime.wsgi
@@ -142,7 +171,7 @@ def serve_http(
 def serve_socket_mode(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, preload_directory=True)
     freeze_startup_objects()
     assert settings.slack_app_token is not None
     handler = SocketModeHandler(runtime.app, settings.slack_app_token)

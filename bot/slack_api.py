@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import select
@@ -9,11 +10,13 @@ import ssl
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from http.client import HTTPConnection, HTTPSConnection
+from http.client import HTTPConnection, HTTPSConnection, responses
 from typing import Any
+from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
+from urllib.request import Request
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
@@ -32,6 +35,10 @@ from bot.i18n import normalize_locale
 
 log = logging.getLogger(__name__)
 USER_CACHE_SECONDS = 600.0
+# users.list pages a directory preload reads (200 people each): larger workspaces have the
+# rest looked up person by person, as before.
+DIRECTORY_PAGE_SIZE = 200
+DIRECTORY_MAX_PAGES = 50
 UNKNOWN_USER_CACHE_SECONDS = 60.0
 RESPONSE_URL_TIMEOUT_S = 15.0
 IDLE_CONNECTIONS_PER_HOST = 16
@@ -49,7 +56,7 @@ def retry_handlers() -> list:  # type: ignore[type-arg]
 
 
 def make_web_client(token: str, base_url: str, timeout: int = 15) -> WebClient:
-    return WebClient(
+    return KeepAliveWebClient(
         token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers()
     )
 
@@ -66,16 +73,21 @@ def with_retries(client: WebClient, name: str, handlers: list[RetryHandler]) -> 
         copies = _variants.setdefault(client, {})
         found = copies.get(name)
         if found is None:
-            found = copies[name] = WebClient(
-                token=client.token,
-                base_url=client.base_url,
-                timeout=client.timeout,
-                ssl=client.ssl,
-                proxy=client.proxy,
-                headers=dict(client.headers),
-                logger=client.logger,
-                retry_handlers=handlers,
-            )
+            options: dict[str, Any] = {
+                "token": client.token,
+                "base_url": client.base_url,
+                "timeout": client.timeout,
+                "ssl": client.ssl,
+                "proxy": client.proxy,
+                "headers": dict(client.headers),
+                "logger": client.logger,
+                "retry_handlers": handlers,
+            }
+            if isinstance(client, KeepAliveWebClient):  # the copy shares the connections
+                found = KeepAliveWebClient(**options, connections=client.connections)
+            else:
+                found = WebClient(**options)
+            copies[name] = found
         return found
 
 
@@ -130,6 +142,46 @@ class PeopleDirectory:
         user = self.get(user_id)
         return user.locale if user else self._default_locale
 
+    def preload(
+        self,
+        *,
+        max_pages: int = DIRECTORY_MAX_PAGES,
+        between_pages: Callable[[], bool] | None = None,
+    ) -> int:
+        """Fills the cache from `users.list` (Tier 2, 200 people a page); returns how many.
+
+        After a restart every person's first command would otherwise wait for its own
+        `users.info`. Entries age like looked-up ones (USER_CACHE_SECONDS). `between_pages`
+        paces the pages (Tier 2 allows 20 a minute) and returns False to stop early.
+        A failure stops the preload quietly: lookups person by person still work.
+        """
+        loaded = 0
+        request: dict[str, Any] = {"limit": DIRECTORY_PAGE_SIZE, "include_locale": True}
+        for page_number in range(max_pages):
+            if page_number and between_pages is not None and not between_pages():
+                break
+            try:
+                page = self._client.users_list(**request)
+            except Exception as error:  # noqa: BLE001 - a preload is an optimisation only
+                code = error.response.get("error") if isinstance(error, SlackApiError) else None
+                log.warning("users.list failed", extra={"error": code or type(error).__name__})
+                break
+            fetched_at = time.monotonic()
+            people = [
+                self._user_of(member)
+                for member in page.get("members") or []
+                if isinstance(member, dict) and member.get("id")
+            ]
+            with self._lock:
+                for person in people:
+                    self._cache[person.id] = (fetched_at, person)
+            loaded += len(people)
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+            request["cursor"] = cursor
+        return loaded
+
     def _fetch(self, user_id: str) -> SlackUser | None:
         """The user, None when Slack says there is no such user; raises on other failures."""
         try:
@@ -143,9 +195,13 @@ class PeopleDirectory:
         except Exception as error:  # noqa: BLE001 - network trouble after the retries
             log.warning("users.info failed", extra={"user": user_id, "error": type(error).__name__})
             raise _LookupFailed(type(error).__name__) from error
+        return self._user_of(data)
+
+    def _user_of(self, data: dict[str, Any]) -> SlackUser:
+        user_id = str(data["id"])
         profile = data.get("profile") or {}
         return SlackUser(
-            id=data["id"],
+            id=user_id,
             name=data.get("name") or user_id,
             real_name=data.get("real_name") or profile.get("real_name") or data.get("name") or "",
             locale=normalize_locale(data.get("locale"), self._default_locale),
@@ -157,44 +213,45 @@ class PeopleDirectory:
         )
 
 
-class ResponseUrlClient:
-    """POSTs replies to Slack's `response_url`s over kept-alive connections.
+class ConnectionPool:
+    """Kept-alive HTTP(S) connections per host, shared by threads.
 
-    Bolt's `respond` opens a new connection (with a urllib opener, and in production a TLS
-    handshake) for every reply, and every slash command answers through one; here connections
-    are kept per host and reused. A reply is never sent twice: a kept connection the server
-    has closed is noticed before use, and only a send that failed before the request was
-    fully written is repeated (on a fresh connection). Thread-safe.
+    A request is never sent twice: a kept connection the server has closed is noticed before
+    use, and only a send that failed before the request was fully written is repeated (on a
+    fresh connection). Failures while sending surface as `URLError`, as with urllib.
     """
 
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None, timeout: float = 15.0) -> None:
         self._ssl = ssl_context
+        self._timeout = timeout
         self._idle: dict[_Host, list[tuple[float, HTTPConnection]]] = {}
         self._lock = threading.Lock()
 
-    def post(self, url: str, message: dict[str, Any]) -> WebhookResponse:
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, Any, bytes]:
+        """(status, headers as an `http.client.HTTPMessage`, body) of one POST."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("a response_url must be an http(s) URL")
+            raise ValueError("only http(s) URLs are posted to")
         port = parts.port or (443 if parts.scheme == "https" else 80)
         host = (parts.scheme, parts.hostname, port)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        body = json.dumps(message).encode("utf-8")
-        headers = {"Content-Type": "application/json;charset=utf-8"}
         conn, reused = self._take(host)
         try:
             try:
-                conn.request("POST", target, body=body, headers=headers)
+                conn.request("POST", target, body=body, headers=dict(headers))
             except (ConnectionResetError, BrokenPipeError):
                 if not reused:
                     raise
-                # Closed by the server just as we reused it; nothing reached Slack.
+                # Closed by the server just as we reused it; nothing reached it.
                 conn.close()
                 conn = self._connect(host)
-                conn.request("POST", target, body=body, headers=headers)
+                conn.request("POST", target, body=body, headers=dict(headers))
+        except OSError as error:
+            conn.close()
+            raise URLError(error) from error
+        try:
             response = conn.getresponse()
-            charset = response.headers.get_content_charset() or "utf-8"
-            text = response.read().decode(charset, "replace")
+            data = response.read()
         except BaseException:
             conn.close()
             raise
@@ -202,11 +259,7 @@ class ResponseUrlClient:
             conn.close()
         else:
             self._give_back(host, conn)
-        if response.status != 200:
-            log.warning("response_url answered an error", extra={"status": response.status})
-        return WebhookResponse(
-            url=url, status_code=response.status, body=text, headers=dict(response.headers)
-        )
+        return response.status, response.headers, data
 
     def close(self) -> None:
         with self._lock:
@@ -232,8 +285,8 @@ class ResponseUrlClient:
         scheme, name, port = host
         if scheme == "https":
             context = self._ssl or ssl.create_default_context()
-            return HTTPSConnection(name, port, timeout=RESPONSE_URL_TIMEOUT_S, context=context)
-        return HTTPConnection(name, port, timeout=RESPONSE_URL_TIMEOUT_S)
+            return HTTPSConnection(name, port, timeout=self._timeout, context=context)
+        return HTTPConnection(name, port, timeout=self._timeout)
 
     def _give_back(self, host: _Host, conn: HTTPConnection) -> None:
         with self._lock:
@@ -242,6 +295,62 @@ class ResponseUrlClient:
                 idle.append((time.monotonic(), conn))
                 return
         conn.close()
+
+
+class KeepAliveWebClient(WebClient):  # type: ignore[misc]
+    """slack_sdk's WebClient over kept-alive connections.
+
+    urllib opens a connection (in production with a TLS handshake) for every Web API call;
+    here connections are reused per host. Only the transport changes: retry handlers, errors
+    (HTTP errors still arrive as urllib's `HTTPError`) and responses are slack_sdk's own.
+    """
+
+    def __init__(self, *args: Any, connections: ConnectionPool | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.connections = connections or ConnectionPool(self.ssl, float(self.timeout))
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+        if self.proxy is not None:  # urllib speaks to proxies
+            return super()._perform_urllib_http_request_internal(url, req)  # type: ignore[no-any-return]
+        body = req.data if isinstance(req.data, bytes) else b""
+        status, headers, data = self.connections.post(url, body, dict(req.header_items()))
+        if not 200 <= status < 300:  # what urllib's HTTPErrorProcessor raises
+            reason = responses.get(status, "Error")
+            raise HTTPError(url, status, reason, headers, io.BytesIO(data))
+        if headers.get_content_type() == "application/gzip":
+            return {"status": status, "headers": headers, "body": data}
+        charset = headers.get_content_charset() or "utf-8"
+        return {"status": status, "headers": headers, "body": data.decode(charset)}
+
+
+class ResponseUrlClient:
+    """POSTs replies to Slack's `response_url`s over kept-alive connections.
+
+    Bolt's `respond` opens a new connection (with a urllib opener, and in production a TLS
+    handshake) for every reply, and every slash command answers through one; here connections
+    are kept per host and reused, and a reply is never sent twice (see `ConnectionPool`).
+    Thread-safe.
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.connections = ConnectionPool(ssl_context, RESPONSE_URL_TIMEOUT_S)
+
+    def post(self, url: str, message: dict[str, Any]) -> WebhookResponse:
+        body = json.dumps(message).encode("utf-8")
+        headers = {"Content-Type": "application/json;charset=utf-8"}
+        status, answer_headers, data = self.connections.post(url, body, headers)
+        charset = answer_headers.get_content_charset() or "utf-8"
+        if status != 200:
+            log.warning("response_url answered an error", extra={"status": status})
+        return WebhookResponse(
+            url=url,
+            status_code=status,
+            body=data.decode(charset, "replace"),
+            headers=dict(answer_headers),
+        )
+
+    def close(self) -> None:
+        self.connections.close()
 
 
 def _dropped(conn: HTTPConnection) -> bool:

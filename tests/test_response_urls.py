@@ -96,7 +96,7 @@ def test_a_connection_the_server_closed_is_not_reused_and_nothing_is_sent_twice(
     client.post(hooks.url("/commands/T1/a"), {"text": "first"})
     assert hooks.closed.acquire(timeout=5)  # the server hung up the idle connection
     # ... and its FIN has reached our side (on a busy machine that takes a moment):
-    (idle,) = [conn for conns in client._idle.values() for _since, conn in conns]
+    (idle,) = [conn for conns in client.connections._idle.values() for _since, conn in conns]
     assert select.select([idle.sock], [], [], 5)[0], "the close never became visible"
     answer = client.post(hooks.url("/commands/T1/b"), {"text": "second"})
     assert answer.status_code == 200

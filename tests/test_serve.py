@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.i18n import translator
 from bot.simulated_slack.signed_requests import SlackRequests
 from bot.simulated_slack.web_api import FakeSlack
+from bot.views import common
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -271,3 +273,33 @@ def test_socket_mode_that_cannot_connect_says_so_and_exits(tmp_path: Path) -> No
     messages = [json.loads(line)["msg"] for line in result.stderr.splitlines() if line[:1] == "{"]
     assert "cannot connect in Socket Mode" in messages
     assert "connected in Socket Mode" not in messages
+
+
+def test_the_served_app_preloads_the_directory_so_first_commands_need_no_lookup(
+    tmp_path: Path,
+) -> None:
+    with FakeSlack(bot_token=BOT_TOKEN) as fake:
+        fake.add_user("UDIRDE001", locale="de-DE")
+        port = _free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--http", "--port", str(port)],
+            env=_env(fake, tmp_path),
+            cwd=tmp_path,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+            fake.wait_for("users.list", lambda call: call.ok)
+            slack = SlackRequests(
+                f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET, fake=fake
+            )
+            response = slack.command("UDIRDE001", "help")
+            assert response.status == 200
+            reply = fake.wait_for("response_url", lambda call: call.ok)
+            german = common.help_message(translator("de"), is_admin=False)
+            assert reply.params["text"] == german["text"]
+            assert fake.calls("users.info") == []  # the language came from the directory
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=20)
