@@ -196,14 +196,14 @@ class Batch:
 def _batch(
     target: Target, slack_pids: list[int], users: list[str], requests: int, concurrency: int
 ) -> Batch:
-    def one(index: int) -> tuple[float, int]:
+    def one(index: int) -> tuple[float, int, str]:
         started = time.perf_counter()
-        status = target.slack.command(users[index % len(users)], "help").status
-        return time.perf_counter() - started, status
+        response = target.slack.command(users[index % len(users)], "help")
+        return time.perf_counter() - started, response.status, response.body
 
     before = target.replies() if target.replies is not None else (0, 0)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(one, range(concurrency)))  # warm up connections and threads
+        warm_up = list(pool.map(one, range(concurrency)))  # warm up connections and threads
         server_cpu, client_cpu = _tree_cpu_seconds(target.pid), time.process_time()
         slack_cpu = sum(_tree_cpu_seconds(pid) for pid in slack_pids)
         started = time.perf_counter()
@@ -214,11 +214,15 @@ def _batch(
         slack_cpu = sum(_tree_cpu_seconds(pid) for pid in slack_pids) - slack_cpu
     missing = bad = 0
     if target.replies is not None:
-        missing, bad = _wait_replies(target.replies, before[0] + concurrency + requests)
-        bad -= before[1]
+        # A help answer is either the acknowledgement itself or a reply to the response_url.
+        answers = [_ack_answer(body) for _latency, _status, body in warm_up + results]
+        in_ack = sum(1 for answer in answers if answer is True)
+        expected = before[0] + concurrency + requests - in_ack
+        missing, bad = _wait_replies(target.replies, expected)
+        bad += sum(1 for answer in answers if answer is None) - before[1]
     return Batch(
-        latencies=[latency for latency, _status in results],
-        errors=sum(1 for _latency, status in results if status != 200),
+        latencies=[latency for latency, _status, _body in results],
+        errors=sum(1 for _latency, status, _body in results if status != 200),
         wall=wall,
         server_cpu=server_cpu,
         client_cpu=client_cpu,
@@ -226,6 +230,19 @@ def _batch(
         missing_replies=missing,
         bad_replies=bad,
     )
+
+
+def _ack_answer(body: str) -> bool | None:
+    """True when the acknowledgement is the help answer, False when it is empty (the answer
+    goes to the response_url), None when it is neither."""
+    if not body:
+        return False
+    try:
+        message = json.loads(body)
+    except json.JSONDecodeError:
+        return None
+    ok = isinstance(message, dict) and "/mentoring join" in json.dumps(message.get("blocks"))
+    return True if ok else None
 
 
 def _result(batches: list[Batch]) -> Result:

@@ -134,6 +134,16 @@ class PeopleDirectory:
             self._cache[user_id] = (now, user)
         return user
 
+    def is_known(self, user_id: str) -> bool:
+        """Whether `get` would answer from the cache (no Web API call, no waiting)."""
+        with self._lock:
+            cached = self._cache.get(user_id)
+        if cached is None:
+            return False
+        fetched_at, user = cached
+        ttl = USER_CACHE_SECONDS if user is not None else UNKNOWN_USER_CACHE_SECONDS
+        return time.monotonic() - fetched_at < ttl
+
     def forget(self, user_id: str) -> None:
         with self._lock:
             self._cache.pop(user_id, None)

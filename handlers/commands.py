@@ -21,12 +21,7 @@ ADMIN_ONLY = frozenset({"match", "report", "shoutout", "program", "hold"})
 NOT_YET_AVAILABLE: frozenset[str] = frozenset()
 
 
-def show_help(ctx: CommandContext) -> None:
-    ctx.reply(common.help_message(ctx._, is_admin=ctx.services.is_admin(ctx.user_id)))
-
-
 ROUTES: dict[str, Route] = {
-    "help": show_help,
     "join": enrollment.join_command,
     "profile": enrollment.join_command,
     "leave": enrollment.leave_command,
@@ -45,40 +40,65 @@ ROUTES: dict[str, Route] = {
 }
 
 
+def text_answer(services: Services, user_id: str, name: str) -> dict[str, Any] | None:
+    """The answer to a subcommand that needs nothing but the person's language and role
+    (help, an unknown name, an admin-only one typed by someone else); None for the others."""
+    _ = services.translator_for(user_id)
+    if name in ADMIN_ONLY and not services.is_admin(user_id):
+        log.info("admin command refused", extra={"user": user_id, "subcommand": name})
+        return common.admins_only(_)
+    if name == "help":
+        return common.help_message(_, is_admin=services.is_admin(user_id))
+    if name not in ROUTES:
+        unknown = name not in NOT_YET_AVAILABLE
+        return common.unknown_command(_, name) if unknown else common.coming_soon(_)
+    return None
+
+
+def subcommand(command: dict[str, Any]) -> tuple[str, str]:
+    """(name, arguments) of `/mentoring name arguments`; no name means help."""
+    name, _sep, args = str(command.get("text") or "").strip().partition(" ")
+    return name.lower() or "help", args.strip()
+
+
+def immediate_answer(services: Services, command: dict[str, Any]) -> dict[str, Any] | None:
+    """A text answer that can be the acknowledgement itself, as Slack suggests for immediate
+    replies (no response_url round trip): only when the person's language and role are
+    already known, so no Web API call can delay the ack. None otherwise."""
+    user_id = str(command.get("user_id") or "")
+    if command.get("command") != "/mentoring" or not services.people.is_known(user_id):
+        return None
+    return text_answer(services, user_id, subcommand(command)[0])
+
+
 @listener  # any failure is answered through the response_url (handlers.guard)
 def on_mentoring_command(
     ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
 ) -> None:
     # Acknowledge first, before any lookup: a slow Web API must never cost the 3 s window.
+    # (Usually done already: handlers.events.AcknowledgeEarly.)
     ack()
     services = services_of(context)
     user_id = str(command.get("user_id") or "")
-    text = str(command.get("text") or "").strip()
-    name, _sep, args = text.partition(" ")
-    name = name.lower() or "help"
+    name, args = subcommand(command)
     _ = services.translator_for(user_id)
     if respond is not None and client.proxy is None:  # Bolt's own speaks to proxies
         respond = PooledRespond(response_url=respond.response_url, client=services.response_urls)
     ctx = CommandContext(
         services=services,
         user_id=user_id,
-        args=args.strip(),
+        args=args,
         trigger_id=str(command.get("trigger_id") or ""),
         channel_id=str(command.get("channel_id") or ""),
         respond=respond,
         client=client,
         _=_,
     )
-    if name in ADMIN_ONLY and not services.is_admin(user_id):
-        log.info("admin command refused", extra={"user": user_id, "subcommand": name})
-        ctx.reply(common.admins_only(_))
+    answer = text_answer(services, user_id, name)
+    if answer is not None:
+        ctx.reply(answer)
         return
-    route = ROUTES.get(name)
-    if route is None:
-        unknown = name not in NOT_YET_AVAILABLE
-        ctx.reply(common.unknown_command(_, name) if unknown else common.coming_soon(_))
-        return
-    route(ctx)
+    ROUTES[name](ctx)
 
 
 def register(app: App, services: Services) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
 from bot.services import Services
+from handlers import commands
 from scheduler.dedupe import skip_duplicate_events
 
+log = logging.getLogger(__name__)
 # Payloads whose acknowledgement carries nothing: acked in the request thread, so a listener
 # pool busy with slow Web API work can never push them past Slack's 3-second window.
 EARLY_ACK_TYPES = frozenset({"block_actions", "view_closed"})
@@ -18,9 +23,14 @@ EARLY_ACK_TYPES = frozenset({"block_actions", "view_closed"})
 class AcknowledgeEarly(Middleware):
     """Acks commands and clicks before any listener runs; drops re-delivered events.
 
-    A class, not a function middleware: Bolt builds every keyword argument a function
-    middleware could ask for on each request, which costs more than the work here.
+    A command whose whole answer is known at once (`answer_now`) is answered in the
+    acknowledgement and goes no further. A class, not a function middleware: Bolt builds
+    every keyword argument a function middleware could ask for on each request, which costs
+    more than the work here.
     """
+
+    def __init__(self, answer_now: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
+        self.answer_now = answer_now
 
     def process(
         self,
@@ -31,13 +41,25 @@ class AcknowledgeEarly(Middleware):
     ) -> BoltResponse | None:
         body = req.body
         kind = body.get("type")
-        if "command" in body or kind in EARLY_ACK_TYPES:
+        if "command" in body:
+            answer = self._immediate_answer(body)
+            if answer is not None:
+                return req.context.ack(**answer, response_type="ephemeral")
+            req.context.ack()
+        elif kind in EARLY_ACK_TYPES:
             req.context.ack()
         elif kind == "event_callback":
             # Shared through the database: every worker and replica sees the same event ids.
             return skip_duplicate_events(body, next, req.context)
         return next()
 
+    def _immediate_answer(self, command: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            return self.answer_now(command)
+        except Exception:  # noqa: BLE001 - the listener answers instead (and reports)
+            log.warning("immediate answer failed; answering through the listener")
+            return None
+
 
 def register(app: App, services: Services) -> None:
-    app.middleware(AcknowledgeEarly())
+    app.middleware(AcknowledgeEarly(partial(commands.immediate_answer, services)))

@@ -139,6 +139,8 @@ def listener(inner: Callable[..., None]) -> Callable[..., None]:
         except AlreadyReported:
             return
         except Exception as error:  # noqa: BLE001 - answered and logged here, once
+            if ack.response is None:  # it failed before acknowledging: Slack must not wait
+                ack()
             answer_failure(services_of(context), body, respond, error)
 
     _copy_identity(wrapper, inner)

@@ -135,11 +135,17 @@ def eventually(check: Any, timeout: float = 5.0, interval: float = 0.05) -> Any:
 
 
 def command_reply(app: RunningApp, user_id: str, text: str) -> dict[str, Any]:
-    """Runs a slash command and returns the ephemeral reply posted to its response_url."""
+    """Runs a slash command and returns its ephemeral answer: the acknowledgement's own
+    message, or the reply posted to its response_url."""
     response = app.slack.command(user_id, text)
     assert response.status == 200, response.body
     assert response.response_url is not None
     token = response.response_url.rsplit("/", 1)[-1]
-    call = app.fake.wait_for("response_url", lambda c: c.params.get("_token") == token)
+    in_ack = [c for c in app.fake.calls("command_ack") if c.params.get("_token") == token]
+    call = (
+        in_ack[0]
+        if in_ack
+        else app.fake.wait_for("response_url", lambda c: c.params.get("_token") == token)
+    )
     assert call.params.get("response_type") == "ephemeral"
     return call.params

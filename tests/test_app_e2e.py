@@ -31,6 +31,35 @@ def test_help_lists_commands_ephemerally(app: RunningApp, text: str) -> None:
     assert "/mentoring match" not in rendered  # admin commands are not offered to everyone
 
 
+def test_once_the_persons_language_is_known_the_answer_is_the_acknowledgement(
+    app: RunningApp,
+) -> None:
+    """The first command waits for users.info after the ack (response_url); from then on a
+    text answer goes out in the acknowledgement itself, as Slack shows it, nothing posted."""
+    first = app.slack.command(USER, "help")
+    assert first.status == 200 and first.body == ""
+    app.fake.wait_for("response_url", lambda c: c.ok)
+    second = app.slack.command(USER, "help")
+    assert second.status == 200
+    answer = second.json()
+    assert answer["response_type"] == "ephemeral" and "/mentoring join" in json.dumps(answer)
+    refused = app.slack.command(USER, "match").json()
+    assert "Only programme admins" in refused["text"]
+    assert len(app.fake.calls("response_url")) == 1 and len(app.fake.calls("users.info")) == 1
+    shown = app.fake.ephemeral_messages(USER, "C0GENERAL")
+    assert [m["via"] for m in shown] == ["response_url", "command_ack", "command_ack"]
+    assert shown[1]["blocks"] == answer["blocks"]
+
+
+def test_a_command_with_work_to_do_is_acknowledged_empty_even_when_known(
+    app: RunningApp,
+) -> None:
+    command_reply(app, ADMIN, "help")  # the admin's language is now known
+    response = app.slack.command(ADMIN, "program")
+    assert response.status == 200 and response.body == ""
+    app.fake.wait_for("views.open", lambda c: c.ok)
+
+
 def test_admin_help_includes_admin_commands(app: RunningApp) -> None:
     assert "/mentoring match" in json.dumps(command_reply(app, ADMIN, "help"))
 

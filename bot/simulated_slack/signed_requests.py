@@ -223,7 +223,11 @@ class SlackRequests:
             "response_url": response_url,
             "trigger_id": trigger,
         }
-        return self._send_form(fields, response_url=response_url, trigger_id=trigger)
+        response = self._send_form(fields, response_url=response_url, trigger_id=trigger)
+        if self.fake is not None and response.status == 200:
+            # A message in the acknowledgement is the command's immediate answer.
+            self.fake.show_command_answer(response_url, response.body)
+        return response
 
     # ---------------------------------------------------------------- interactivity
 

@@ -899,6 +899,25 @@ class FakeSlack:
             )
         return f"{self.base_url}/response/{key}"
 
+    def show_command_answer(self, response_url: str, body: str) -> bool:
+        """Shows a slash command's acknowledgement body as Slack does: a JSON message there is
+        the command's immediate answer (ephemeral unless ``response_type`` is ``in_channel``),
+        recorded as a ``command_ack`` call. Returns whether the body held a message."""
+        try:
+            message = json.loads(body) if body.strip() else None
+        except json.JSONDecodeError:
+            message = None
+        if not isinstance(message, dict) or not (message.get("text") or message.get("blocks")):
+            return False
+        token = response_url.rsplit("/", 1)[-1]
+        params = {**_decode_json_params(message), "_token": token}
+        with self._lock:
+            url = self._response_urls.get(token)
+            if url is not None:  # the answer needs no use of the response_url
+                self._apply_response(url, params, via="command_ack")
+            self._record(Call("command_ack", params, real_time(), True, None, 200, None))
+        return True
+
     def _url_now(self) -> float:
         return self.clock() if self.clock is not None else response_url_clock()
 
@@ -1472,7 +1491,9 @@ class FakeSlack:
             reply.lost, reply.hang = True, hang
         return reply
 
-    def _apply_response(self, url: _ResponseUrl, params: dict[str, Any]) -> None:
+    def _apply_response(
+        self, url: _ResponseUrl, params: dict[str, Any], via: str = "response_url"
+    ) -> None:
         """Show a response_url answer as Slack does: replace or delete the original message,
         post ``in_channel``, or show an ephemeral message to the person who acted."""
         channel, user, message_ts = url.channel, url.user, url.message_ts
@@ -1504,7 +1525,7 @@ class FakeSlack:
             message = self._message_object(params, ts)
             self._messages[(channel, ts)] = {**message, "channel": channel}
         elif user is not None:
-            self._store_ephemeral(channel, user, ts, params, via="response_url")
+            self._store_ephemeral(channel, user, ts, params, via=via)
 
     def _store_ephemeral(
         self, channel: str, user: str, ts: str, params: dict[str, Any], *, via: str
