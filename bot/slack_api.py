@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import select
+import socket
 import ssl
 import threading
 import time
@@ -248,6 +249,7 @@ class ConnectionPool:
         conn, reused = self._take(host)
         try:
             try:
+                _open(conn)
                 conn.request("POST", target, body=body, headers=dict(headers))
             except (ConnectionResetError, BrokenPipeError):
                 if not reused:
@@ -255,6 +257,7 @@ class ConnectionPool:
                 # Closed by the server just as we reused it; nothing reached it.
                 conn.close()
                 conn = self._connect(host)
+                _open(conn)
                 conn.request("POST", target, body=body, headers=dict(headers))
         except OSError as error:
             conn.close()
@@ -361,6 +364,15 @@ class ResponseUrlClient:
 
     def close(self) -> None:
         self.connections.close()
+
+
+def _open(conn: HTTPConnection) -> None:
+    """Connects a new connection with Nagle off (as urllib3 does): http.client writes the
+    headers and the body separately, and a kept-alive connection would otherwise hold the
+    body back until the server's delayed ACK."""
+    if conn.sock is None:
+        conn.connect()
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _dropped(conn: HTTPConnection) -> bool:
