@@ -22,6 +22,7 @@ METHOD_SCOPES = {
     "conversations_open": "im:write",  # mpim:write too for group DMs (below)
     "conversations_history": "im:history",  # and the other kinds of conversation (below)
     "users_info": "users:read",
+    "users_list": "users:read",
     "files_upload_v2": "files:write",
     "views_open": None,
     "views_update": None,
