@@ -87,11 +87,17 @@ def _submit(page: object) -> None:
     """Submits the modal and waits until it is gone. When saving takes long the app shows the
     outcome in the modal instead (as in Slack): read it, then close it."""
     page.click('.bk-modal [data-kind="submit"]')  # type: ignore[attr-defined]
-    page.wait_for_function(  # type: ignore[attr-defined]
-        """() => !document.querySelector('.overlay.open') ||
-                 !document.querySelector('.bk-modal .bk-input')""",
-        timeout=30_000,
-    )
+    try:
+        page.wait_for_function(  # type: ignore[attr-defined]
+            """() => !document.querySelector('.overlay.open') ||
+                     !document.querySelector('.bk-modal .bk-input')""",
+            timeout=30_000,
+        )
+    except playwright_api.TimeoutError:
+        _shot(page, "failed-submit")
+        notice = page.inner_text("#notice")  # type: ignore[attr-defined]
+        modal = page.inner_text(".bk-modal")  # type: ignore[attr-defined]
+        pytest.fail(f"the modal stayed open; notice {notice!r}; modal {modal[:800]!r}")
     if page.query_selector(".overlay.open"):  # type: ignore[attr-defined]
         page.wait_for_function(  # type: ignore[attr-defined]
             "() => !/Still saving|Vẫn đang lưu|Wird noch gespeichert/.test("
@@ -117,6 +123,8 @@ def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) 
     p.wait_for_selector(".bk-modal")  # type: ignore[attr-defined]
     p.fill(_input(p, "name"), "Digital Leaders 2027")  # type: ignore[attr-defined]
     p.select_option(_input(p, "community_channel"), "C0MENTORING")  # type: ignore[attr-defined]
+    p.wait_for_timeout(2500)  # type: ignore[attr-defined]  # the page refreshes every 2 s ...
+    assert p.input_value(_input(p, "name")) == "Digital Leaders 2027"  # type: ignore[attr-defined]
     _shot(p, "01-program-modal")
     _submit(p)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from typing import Any
 
@@ -168,3 +169,27 @@ def test_selects_show_initial_options_and_inline_errors() -> None:
     selected = [attrs.get("value") for tag, attrs in parsed.tags if "selected" in attrs]
     assert selected == ["monthly", "U2"]
     assert "Pick one." in "".join(parsed.text)
+
+
+def test_a_view_renders_the_same_html_each_time_and_radio_groups_stay_apart() -> None:
+    radio = {
+        "type": "input",
+        "block_id": "enrollment",
+        "element": {
+            "type": "radio_buttons",
+            "action_id": "enrollment",
+            "options": [
+                {"text": {"type": "plain_text", "text": "Open"}, "value": "open"},
+                {"text": {"type": "plain_text", "text": "Closed"}, "value": "closed"},
+            ],
+        },
+        "label": {"type": "plain_text", "text": "Enrollment"},
+    }
+    view = {"id": "V1", "type": "modal", "title": {"type": "plain_text", "text": "T"}}
+    view["blocks"] = [radio]
+    # The page re-renders a modal only when its HTML changed (that would reset what was typed).
+    assert view_html(view) == view_html(dict(view))
+    first = message_html({"ts": "1.000001", "blocks": [radio]})
+    second = message_html({"ts": "1.000002", "blocks": [radio]})
+    names = {name for html in (first, second) for name in re.findall(r'name="([^"]+)"', html)}
+    assert len(names) == 2  # one radio group per message, never one across both

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 EMOJI = {
@@ -97,6 +97,9 @@ class RenderContext:
     users: Mapping[str, str] = field(default_factory=dict)  # user id -> display name
     channels: Mapping[str, str] = field(default_factory=dict)  # channel id -> name (no '#')
     errors: Mapping[str, str] = field(default_factory=dict)  # block id -> inline error
+    # The view id or message ts being rendered: radio groups are named after it, so the same
+    # surface renders the same HTML each time and two messages' groups never merge.
+    scope: str = ""
 
     def user_name(self, user_id: str) -> str:
         return self.users.get(user_id, user_id)
@@ -279,11 +282,11 @@ def _select(element: dict[str, Any], ctx: RenderContext, common: str) -> str:
     return f"<select {common}{' multiple' if multiple else ''}>{body}</select>"
 
 
-def _choices(element: dict[str, Any], common: str, ctx: RenderContext) -> str:
+def _choices(element: dict[str, Any], common: str, ctx: RenderContext, block_id: str) -> str:
     kind = element.get("type")
     input_type = "radio" if kind == "radio_buttons" else "checkbox"
     selected = _selected_values(element)
-    name = f"{element.get('action_id')}-{id(element)}"
+    name = f"{ctx.scope}-{block_id}-{element.get('action_id')}"
     rows = []
     for option in _options(element):
         value = str(option.get("value"))
@@ -342,7 +345,7 @@ def element_html(
     if kind == "timepicker":
         return f"<input {common} {_attrs(type='time', value=element.get('initial_time'))}>"
     if kind in ("radio_buttons", "checkboxes"):
-        return _choices(element, common, ctx)
+        return _choices(element, common, ctx, block_id)
     if kind == "overflow":
         items = "".join(
             f"<option {_attrs(value=o.get('value'), data_text=_plain(o.get('text')))}>"
@@ -432,7 +435,7 @@ def blocks_html(blocks: Any, ctx: RenderContext | None = None) -> str:
 
 def message_html(message: Mapping[str, Any], ctx: RenderContext | None = None) -> str:
     """A message: its blocks, or its `text` (mrkdwn) when it has none."""
-    ctx = ctx or RenderContext()
+    ctx = replace(ctx or RenderContext(), scope=f"m{message.get('ts') or ''}")
     blocks = message.get("blocks")
     if blocks:
         return blocks_html(blocks, ctx)
@@ -441,7 +444,7 @@ def message_html(message: Mapping[str, Any], ctx: RenderContext | None = None) -
 
 def view_html(view: Mapping[str, Any], ctx: RenderContext | None = None) -> str:
     """A modal or Home tab: title, blocks, and the submit/close buttons of a modal."""
-    ctx = ctx or RenderContext()
+    ctx = replace(ctx or RenderContext(), scope=f"v{view.get('id') or ''}")
     body = blocks_html(view.get("blocks"), ctx)
     if view.get("type") != "modal":
         return f'<div class="bk-home">{body}</div>'
