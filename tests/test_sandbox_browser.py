@@ -125,6 +125,14 @@ def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) 
     p.select_option(_input(p, "community_channel"), "C0MENTORING")  # type: ignore[attr-defined]
     p.wait_for_timeout(2500)  # type: ignore[attr-defined]  # the page refreshes every 2 s ...
     assert p.input_value(_input(p, "name")) == "Digital Leaders 2027"  # type: ignore[attr-defined]
+    # An end before the start: the app's inline error shows, and what was typed stays.
+    p.fill(_input(p, "end_date"), "2026-12-01")  # type: ignore[attr-defined]
+    p.click('.bk-modal [data-kind="submit"]')  # type: ignore[attr-defined]
+    p.wait_for_selector(".bk-modal .bk-error:not(.bk-required)")  # type: ignore[attr-defined]
+    assert p.input_value(_input(p, "name")) == "Digital Leaders 2027"  # type: ignore[attr-defined]
+    assert p.input_value(_input(p, "community_channel")) == "C0MENTORING"  # type: ignore[attr-defined]
+    assert p.input_value(_input(p, "end_date")) == "2026-12-01"  # type: ignore[attr-defined]
+    p.fill(_input(p, "end_date"), "2027-07-01")  # type: ignore[attr-defined]
     _shot(p, "01-program-modal")
     _submit(p)
 
