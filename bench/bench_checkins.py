@@ -33,6 +33,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from bench.databases import bench_database
 from bot.services import Services, build_services
 from bot.settings import Settings, parse_settings
 from bot.simulated_slack import FakeSlack
@@ -157,9 +158,9 @@ def main() -> int:
 
     with (
         tempfile.TemporaryDirectory() as folder,
+        bench_database(args.database_url, Path(folder)) as url,
         FakeSlack(bot_token=TOKEN, rate_limits=limits) as fake,
     ):
-        url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
         db = Database(url)
         db.migrate()
         seed(db, fake, args.pairs)

@@ -16,6 +16,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from bench.databases import bench_database
 from bot.domain import pairing
 from bot.domain.programs import DEFAULT_TOPICS, ProgramForm, save_program, topic_id
 from storage.db import Database
@@ -31,8 +32,10 @@ def main() -> int:
     rng = random.Random(args.seed)
     topics = [topic_id(label) for label in DEFAULT_TOPICS]
 
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        bench_database(args.database_url, Path(folder)) as url,
+    ):
         db = Database(url)
         db.migrate()
         form = ProgramForm(

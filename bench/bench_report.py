@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy import insert
 from sqlmodel import select
 
+from bench.databases import bench_database
 from bot.domain import pulse
 from bot.domain.export import export_files
 from bot.domain.programs import DEFAULT_TOPICS, ProgramForm, save_program, topic_id
@@ -151,8 +152,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        bench_database(args.database_url, Path(folder)) as url,
+    ):
         db = Database(url)
         db.migrate()
         started = time.perf_counter()
