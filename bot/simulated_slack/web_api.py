@@ -17,7 +17,9 @@ It behaves like Slack where the app's features depend on it:
   its scope answers ``missing_scope`` with ``needed`` and ``provided``.
 - **response_url**: 30 minutes and 5 uses (then HTTP 404 ``expired_url``/``used_url``), applied
   to the workspace (ephemeral per channel and user, ``replace_original``, ``delete_original``,
-  ``in_channel``).
+  ``in_channel``). A slash command's acknowledgement that carries a message is shown the same
+  way (:meth:`FakeSlack.show_command_answer`, recorded as ``command_ack``).
+- **Connections**: HTTP/1.1 keep-alive, as Slack's API answers.
 - **Block Kit**: Slack's limits, text-object types and ``initial_option(s)`` among the options
   (``invalid_blocks`` for messages, ``invalid_arguments`` for views).
 - **Faults**: :meth:`FakeSlack.fail_next` (429/5xx/error answers) and
