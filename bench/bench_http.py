@@ -15,7 +15,7 @@ thread per call, every message modelled: more than the app spends sending it) is
 the clients' process and shows up as latency.
 
     python -m bench.bench_http [--requests 600] [--concurrency 20 50] [--latency 0.05]
-                               [--workers 1] [--replies sink|fake]
+                               [--workers 1] [--replies sink|fake] [--cold]
 """
 
 from __future__ import annotations
@@ -280,6 +280,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers, for both apps")
     parser.add_argument("--replies", choices=["sink", "fake"], default="sink")
     parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="no people directory (users.list refused): each person's first command waits for "
+        "users.info after the ack and is answered through response_url",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=3, help="alternating batches per level and app"
     )
     args = parser.parse_args()
@@ -291,7 +297,11 @@ def main() -> int:
         slack_pids: list[int] = []
         if args.replies == "sink":
             api_url, slack_pid = stack.enter_context(
-                _helper("bench.slack_process", "--users", "200", "--latency", str(args.latency))
+                _helper(
+                    "bench.slack_process",
+                    *("--users", "200", "--latency", str(args.latency)),
+                    *(["--no-directory"] if args.cold else []),
+                )
             )
             sink, sink_pid = stack.enter_context(_helper("bench.reply_sink"))
             sink_port, slack_pids = int(sink), [slack_pid, sink_pid]
@@ -300,6 +310,8 @@ def main() -> int:
             for user in users:
                 fake.add_user(user)
             fake.latency = {method: args.latency for method in ("users.info", "chat.postMessage")}
+            if args.cold:
+                fake.fail_next("users.list", status=200, error="missing_scope", times=1_000_000)
             api_url = fake.api_url
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
         env |= {
@@ -359,7 +371,8 @@ def main() -> int:
         f"/mentoring help, {args.requests} requests per level and app in {args.rounds} "
         "alternating batches, Web API latency "
         f"{args.latency * 1000:.0f} ms per call, {args.workers} worker(s) x {THREADS} threads, "
-        f"replies to {'bench.reply_sink' if args.replies == 'sink' else 'the simulated Slack'}; "
+        f"replies to {'bench.reply_sink' if args.replies == 'sink' else 'the simulated Slack'}"
+        f"{', no people directory (cold)' if args.cold else ''}; "
         "bare = Bolt acknowledging only"
     )
     ok = True
