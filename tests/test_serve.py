@@ -292,9 +292,19 @@ def test_the_served_app_preloads_the_directory_so_first_commands_need_no_lookup(
             stderr=subprocess.PIPE,
             text=True,
         )
+        loaded = threading.Event()
+
+        def watch_log() -> None:
+            assert process.stderr is not None
+            for line in process.stderr:
+                if '"people directory loaded"' in line:
+                    loaded.set()
+
+        threading.Thread(target=watch_log, daemon=True).start()
         try:
             _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
-            fake.wait_for("users.list", lambda call: call.ok)
+            assert loaded.wait(timeout=20), "the directory was never loaded"
+            assert fake.calls("users.list")[0].ok
             slack = SlackRequests(
                 f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET, fake=fake
             )

@@ -73,13 +73,13 @@ def test_slow_clients_do_not_stop_health_checks_or_commands(tmp_path: Path) -> N
                 fake=fake,
                 timeout=ACK_WINDOW_S,
             )
-            fake.wait_for("users.list", lambda call: call.ok)  # the directory is loaded
             started = time.monotonic()
             response = slack.command("USLOW0001", "help")
             assert response.status == 200
             assert time.monotonic() - started < ACK_WINDOW_S
-            # The served app knows the person from its directory: the answer is the ack.
-            assert "/mentoring join" in json.dumps(response.json())
+            # In the ack when the directory preload knew the person already, else posted.
+            answer = response.json() if response.body else fake.wait_for("response_url").params
+            assert "/mentoring join" in json.dumps(answer)
             # All of this happened while every slow connection was still open.
             assert time.monotonic() - opened < REQUEST_DEADLINE_S
 
