@@ -119,14 +119,10 @@ class PeopleDirectory:
         self._lock = threading.Lock()
 
     def get(self, user_id: str) -> SlackUser | None:
+        known, user = self._cached(user_id)
+        if known:
+            return user
         now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(user_id)
-        if cached is not None:
-            fetched_at, user = cached
-            ttl = USER_CACHE_SECONDS if user is not None else UNKNOWN_USER_CACHE_SECONDS
-            if now - fetched_at < ttl:
-                return user
         try:
             user = self._fetch(user_id)
         except _LookupFailed:
@@ -137,13 +133,17 @@ class PeopleDirectory:
 
     def is_known(self, user_id: str) -> bool:
         """Whether `get` would answer from the cache (no Web API call, no waiting)."""
+        return self._cached(user_id)[0]
+
+    def _cached(self, user_id: str) -> tuple[bool, SlackUser | None]:
+        """(whether a fresh entry exists, the person it holds: None for no such user)."""
         with self._lock:
             cached = self._cache.get(user_id)
         if cached is None:
-            return False
+            return False, None
         fetched_at, user = cached
         ttl = USER_CACHE_SECONDS if user is not None else UNKNOWN_USER_CACHE_SECONDS
-        return time.monotonic() - fetched_at < ttl
+        return time.monotonic() - fetched_at < ttl, user
 
     def forget(self, user_id: str) -> None:
         with self._lock:

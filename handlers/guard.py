@@ -94,6 +94,21 @@ def tell(
     reply_dm(services, user_id, message)
 
 
+def admin_of(
+    services: Services, body: dict[str, Any], respond: Respond | None = None
+) -> str | None:
+    """The admin who clicked an admin's button, or None after telling anyone else (a
+    forwarded message) why nothing happens: rights are checked here, whatever was shown."""
+    user_id = _user_of(body)
+    if user_id is None:
+        return None
+    if services.is_admin(user_id):
+        return user_id
+    log.info("admin click refused", extra={"user": user_id, "payload_type": _payload_type(body)})
+    tell(services, body, respond, common.admins_only(services.translator_for(user_id)))
+    return None
+
+
 def answer_failure(
     services: Services, body: dict[str, Any], respond: Respond | None, error: BaseException
 ) -> None:

@@ -21,7 +21,7 @@ from bot.views import journey as views
 from bot.views import matching as matching_views
 from handlers import payloads
 from handlers.context import CommandContext, services_of
-from handlers.guard import Answer, Submission, listener, submission
+from handlers.guard import Answer, Submission, admin_of, listener, submission
 from handlers.matching import PAIR_ENDED_FOR_PARTNER
 from handlers.messaging import Owed, open_modal, store_or_apologise, update_message
 from storage import repositories as repo
@@ -208,10 +208,8 @@ def _send_invites(
 
 
 def _admin_click(services: Services, body: dict[str, Any]) -> tuple[str, int] | None:
-    admin_id = body["user"]["id"]
-    if not services.is_admin(admin_id):
-        return None
-    return admin_id, payloads.action_number(body)
+    admin_id = admin_of(services, body)
+    return None if admin_id is None else (admin_id, payloads.action_number(body))
 
 
 @listener

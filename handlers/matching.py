@@ -19,7 +19,7 @@ from bot.views import matching as views
 from bot.views.home import MATCH_ACTION, REMATCH_ACTION
 from handlers import payloads
 from handlers.context import CommandContext, services_of
-from handlers.guard import Answer, Submission, listener, outcome_modal, submission, tell
+from handlers.guard import Answer, Submission, admin_of, listener, outcome_modal, submission, tell
 from handlers.home import publish_home
 from handlers.messaging import (
     Owed,
@@ -504,9 +504,8 @@ REMATCH_RECEIPT = N_(
 def resolve(
     services: Services, body: dict[str, Any], respond: Respond | None, *, end: bool
 ) -> None:
-    admin_id = body["user"]["id"]
-    if not services.is_admin(admin_id):
-        tell(services, body, respond, common.admins_only(services.translator_for(admin_id)))
+    admin_id = admin_of(services, body, respond)
+    if admin_id is None:
         return
     request_id = payloads.action_number(body)
 

@@ -25,11 +25,11 @@ from handlers.context import CommandContext, services_of
 from handlers.guard import (
     Answer,
     Submission,
+    admin_of,
     failure_message,
     listener,
     log_failure,
     submission,
-    tell,
 )
 from handlers.messaging import (
     Owed,
@@ -227,11 +227,10 @@ def on_thanks_approve(
 ) -> None:
     ack()
     services = services_of(context)
-    admin_id = body["user"]["id"]
-    _ = services.translator_for(admin_id)
-    if not services.is_admin(admin_id):  # a forwarded button: say why nothing happens
-        tell(services, body, respond, common.admins_only(_))
+    admin_id = admin_of(services, body, respond)
+    if admin_id is None:
         return
+    _ = services.translator_for(admin_id)
     shoutout_id = payloads.action_number(body)
 
     def claim(session: Session) -> tuple[ShoutOut, set[str], str | None] | None:
@@ -301,11 +300,10 @@ def on_thanks_approve(
 def on_thanks_reject(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
-    admin_id = body["user"]["id"]
-    _ = services.translator_for(admin_id)
-    if not services.is_admin(admin_id):  # a forwarded button: say why nothing happens
-        tell(services, body, None, common.admins_only(_))
+    admin_id = admin_of(services, body)
+    if admin_id is None:
         return
+    _ = services.translator_for(admin_id)
     shoutout_id = payloads.action_number(body)
 
     def reject(session: Session, owed: Owed) -> bool:
@@ -454,11 +452,10 @@ def on_story_decline(ack: Ack, body: dict[str, Any], context: BoltContext) -> No
 
 
 def _admin_decides(services: Services, body: dict[str, Any], *, approve: bool) -> None:
-    admin_id = body["user"]["id"]
-    _ = services.translator_for(admin_id)
-    if not services.is_admin(admin_id):  # a forwarded button: say why nothing happens
-        tell(services, body, None, common.admins_only(_))
+    admin_id = admin_of(services, body)
+    if admin_id is None:
         return
+    _ = services.translator_for(admin_id)
     story_id = payloads.action_number(body)
 
     def decide(session: Session, owed: Owed) -> bool:

@@ -16,11 +16,11 @@ from bot.domain import pulse
 from bot.domain.export import export_files
 from bot.domain.report import Report, build_report
 from bot.services import Services
-from bot.views import common, kit
+from bot.views import kit
 from bot.views import report as views
 from handlers import payloads
 from handlers.context import CommandContext, services_of
-from handlers.guard import listener
+from handlers.guard import admin_of, listener
 from handlers.messaging import reply_dm
 from storage import repositories as repo
 
@@ -82,11 +82,10 @@ def report_command(ctx: CommandContext) -> None:
 def on_report_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
-    user_id = body["user"]["id"]
-    _ = services.translator_for(user_id)
-    if not services.is_admin(user_id):
-        reply_dm(services, user_id, common.admins_only(_))
+    user_id = admin_of(services, body)
+    if user_id is None:
         return
+    _ = services.translator_for(user_id)
     report = current_report(services)
     if report is None:
         reply_dm(services, user_id, kit.message(_("There is no active programme yet.")))
@@ -99,11 +98,10 @@ def on_report_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> N
 def on_export_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
-    user_id = body["user"]["id"]
-    _ = services.translator_for(user_id)
-    if not services.is_admin(user_id):
-        reply_dm(services, user_id, common.admins_only(_))
+    user_id = admin_of(services, body)
+    if user_id is None:
         return
+    _ = services.translator_for(user_id)
     files = [(name, name, data) for name, data in export_files(services.db, "csv")]
     upload(services, user_id, files, _("The programme data as CSV files (UTF-8, ISO dates)."))
 
@@ -112,11 +110,10 @@ def on_export_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> N
 def on_close_round(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
-    user_id = body["user"]["id"]
-    _ = services.translator_for(user_id)
-    if not services.is_admin(user_id):
-        reply_dm(services, user_id, common.admins_only(_))
+    user_id = admin_of(services, body)
+    if user_id is None:
         return
+    _ = services.translator_for(user_id)
     round_id = payloads.action_number(body)
     closed = services.db.run(
         lambda session: pulse.close_now(session, round_id, services.clock.now())

@@ -17,6 +17,7 @@ from sqlmodel import select
 
 from bot import clock
 from bot.services import build_services
+from bot.views import common
 from scheduler import jobs, runner
 from storage.db import Database
 from storage.models import (
@@ -208,6 +209,12 @@ def test_a_pairs_first_three_months(running_app: RunningApp, app_clock: clock.Ma
     message = next(
         m for m in app.fake.posted_messages(app.fake.dm_channel(ADMIN)) if "journey_end" in str(m)
     )
+    # A forwarded flag clicked by the mentee ends nothing and says why.
+    app.slack.block_action("UMENTEEB1", "journey_end_pair", value=str(quiet_id), message=message)
+    refusal = common.admins_only(app.services.translator_for("UMENTEEB1"))["text"]
+    eventually(lambda: any(refusal in text for text in app.fake.dm_texts("UMENTEEB1")))
+    with app.db.session() as session:
+        assert session.get(Pair, quiet_id).status == "active"  # type: ignore[union-attr]
     app.slack.block_action(ADMIN, "journey_end_pair", value=str(quiet_id), message=message)
     eventually(lambda: posts_to(app, "UMENTEEB1", "come to an end"))
     with app.db.session() as session:
