@@ -8,7 +8,7 @@ Reports the time to queue the cycle, the send rate as a ratio of the cap, lost a
 
 The workspace cap is scaled up (default 1,800 posts a minute instead of Slack's ~300) so 4,000
 DMs take about two and a half minutes instead of a quarter of an hour; the ratio is what counts.
-Sends are paced at the cap by `scheduler.jobs.Pacer`, shared by `--senders` threads: each 429
+Sends are paced at the cap by `bot.delivery.Pacer`, shared by `--senders` threads: each 429
 pauses only the thread that met it (for its Retry-After), the others keep the pace. A killed
 sender leaves at most FAN_OUT_BATCH claimed rows per thread; each is looked up in the DM's
 history (Tier 3) before it is posted again.
@@ -34,11 +34,11 @@ from pathlib import Path
 from sqlmodel import select
 
 from bench.databases import bench_database
+from bot.delivery import Pacer, outbox
 from bot.services import Services, build_services
 from bot.settings import Settings, parse_settings
 from bot.simulated_slack import FakeSlack
 from bot.simulated_slack.rate_limits import SLACK_LIKE
-from scheduler import jobs, outbox
 from scheduler.runner import run_job
 from storage.db import Database
 from storage.models import OutboxMessage, Pair, Participant, Program
@@ -99,16 +99,13 @@ def services_for(settings: Settings, clock: RunningClock) -> Services:
 
 def deliver(services: Services, senders: int, per_second: float, until: float) -> None:
     """`senders` threads draining the outbox, paced together at `per_second`."""
-    pacer = jobs.Pacer(per_second)
+    pacer = Pacer(per_second)
 
     def drain() -> None:
         while time.monotonic() < until:
-            sent = outbox.flush(
-                services.db,
-                services.client,
+            sent = services.delivery.sender.flush(
                 owner=f"bench:{os.getpid()}:{threading.get_ident()}",
                 budget_seconds=5,
-                hooks=services.outbox_hooks,
                 pacer=pacer,
                 batch=FAN_OUT_BATCH,
             )

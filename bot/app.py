@@ -11,7 +11,7 @@ from bot.listener_pool import ListenerPool
 from bot.services import Services, build_services
 from bot.settings import Settings
 from handlers import register_listeners
-from handlers.messaging import AlreadyReported
+from handlers.replies import AlreadyReported
 
 log = logging.getLogger(__name__)
 # Listeners mostly wait on the Web API; a deep pool keeps a slow Slack from delaying acks.

@@ -111,8 +111,9 @@ def _instant(value: str) -> datetime:
 
 def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     from bot.clock import ManualClock, SystemClock
+    from bot.delivery import Pacer
     from bot.services import build_services
-    from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND, Pacer, deliver_now
+    from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND
     from scheduler.runner import job_trigger, run_job
     from storage import repositories as repo
 
@@ -134,14 +135,15 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
         if report is None:
             print(f"{args.name}: already ran for {at.date().isoformat()}; nothing to do")
             return 0
-        for recipient, not_before, text in report.would_send:
-            print(f"would send to {recipient} at {not_before}: {text}")
+        if args.dry_run:
+            for recipient, not_before, text in report.would_send:
+                print(f"would send to {recipient} at {not_before}: {text}")
         for note in report.notes:
             print(f"{args.name}: {note}")
         if args.dry_run:
             print(f"{args.name} (dry run): {report.queued} would be queued, nothing sent")
             return 0
-        sent = deliver_now(services, report.keys, pacer=Pacer(SEND_RATE_PER_SECOND))
+        sent = services.delivery.deliver_now(report.keys, pacer=Pacer(SEND_RATE_PER_SECOND))
         later = report.queued - sent
         print(
             f"{args.name}: {report.queued} queued, {report.skipped} skipped, {sent} delivered now"

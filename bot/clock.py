@@ -1,9 +1,11 @@
 """The one clock: every timestamp the app writes or compares comes from here.
 
 Production uses `SystemClock` (UTC now; freezegun moves it in tests). The sandbox and the demo
-install a `ManualClock` to jump to the next week or month. The clock in force is process-wide
-because rows get their timestamps deep inside storage; `Services` installs its clock when it is
-built, and `install()` returns the previous one so a test can put it back.
+install a `ManualClock` to jump to the next hour, day, week or month. There is one clock path:
+the clock in force is process-wide because rows get their timestamps deep inside storage, and
+everything else reads the same one (`Services.clock` is this clock; `build_services(clock=…)`
+and `Services.use_clock` install it). `install()` returns the previous one so a test can put
+it back.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
+from bot.delivery import Owed
 from bot.domain import enrollment as domain
 from bot.domain import notices
 from bot.i18n import Translator
@@ -22,13 +23,9 @@ from handlers import payloads
 from handlers.context import CommandContext, services_of
 from handlers.guard import Answer, Submission, listener, submission, tell
 from handlers.home import publish_home
-from handlers.messaging import (
-    Owed,
-    deliver,
+from handlers.replies import (
     open_or_explain,
     reply_dm,
-    run_and_deliver,
-    run_owing,
     update_message,
 )
 from storage import repositories as repo
@@ -106,18 +103,14 @@ def queue_enrollment_messages(
     nothing again), and for a new enrollment the training pack (one per enrollment)."""
     participant = result.participant
     owed.queue(
-        session,
-        kind=notices.ENROLLED,
-        key=notices.enrolled_key(participant.id or 0, view_id),
+        notices.ENROLLED.key(participant.id or 0, view_id),
         recipient=participant.slack_user_id,
         message=views.enrolled_confirmation(program, participant, _, created=result.created),
         program_id=program.id,
     )
     if result.created:
         owed.queue(
-            session,
-            kind=notices.TRAINING,
-            key=notices.training_key(participant),
+            notices.TRAINING.key(participant.id or 0, participant.enrolled_at.isoformat()),
             recipient=participant.slack_user_id,
             message=views.training_message(participant, _),
             program_id=program.id,
@@ -177,13 +170,14 @@ def on_enrollment_submitted(sub: Submission) -> Answer:
 
     try:
         # Answered only after the commit, so the person is told the truth; delivery follows.
-        outcome, keys = run_owing(services, enroll)
+        done = services.delivery.run(enroll)
     except domain.EnrollmentClosed:
         return Answer(errors={"role": common.enrollment_closed_error(_, program.name)})
+    outcome, keys = done.result, done.keys
     log.info("enrolled", extra={"user": user_id, "new_participant": outcome.created})
 
     def after() -> None:
-        deliver(services, keys)
+        services.delivery.deliver(keys)
         if outcome.created:
             for subscriber in services.enrollment_subscribers:
                 subscriber(services, outcome.participant)
@@ -209,7 +203,7 @@ def on_training_read(ack: Ack, body: dict[str, Any], context: BoltContext) -> No
             domain.mark_training_read(session, participant)
         return participant
 
-    participant = run_and_deliver(services, record)
+    participant = services.delivery.run_and_deliver(record)
     if participant is None or participant.training_read_at is None:
         return
     read_on = _.date(participant.training_read_at.date())
@@ -260,9 +254,7 @@ def on_leave_submitted(sub: Submission) -> Answer:
         # Queued after the erasure (which deletes stored messages naming the person); once
         # sent, the farewell's row is emptied too (bot.services.forget_recipient).
         owed.queue(
-            session,
-            kind=notices.FAREWELL,
-            key=notices.fresh_key(notices.FAREWELL, participant.id),
+            notices.FAREWELL.fresh_key(participant.id),
             recipient=user_id,
             message=views.left_message(_, erased=erase),
             program_id=participant.program_id,
@@ -271,22 +263,21 @@ def on_leave_submitted(sub: Submission) -> Answer:
         for item in ended:
             partner = item.partner.slack_user_id
             owed.queue(
-                session,
-                kind=notices.PARTNER_LEFT,
-                key=notices.partner_left_key(item.pair.id or 0, item.partner.id or 0),
+                notices.PARTNER_LEFT.key(item.pair.id or 0, item.partner.id or 0),
                 recipient=partner,
                 message=views.partner_left_message(services.translator_for(partner)),
                 program_id=participant.program_id,
             )
         return ended
 
-    ended, keys = run_owing(services, leave)
+    done = services.delivery.run(leave)
+    ended, keys = done.result, done.keys
     if ended is None:
         return Answer(done=common.not_enrolled(_)["text"])
     log.info("left the programme", extra={"erased": erase})
 
     def after() -> None:
-        deliver(services, keys)
+        services.delivery.deliver(keys)
         for item in ended:
             publish_home(services, item.partner.slack_user_id)
         publish_home(services, user_id)
@@ -303,7 +294,7 @@ def mydata_command(ctx: CommandContext) -> None:
         rows = repo.participations_of_user(session, ctx.user_id)
         return [domain.personal_data(session, row) for row in rows]
 
-    records = run_and_deliver(services, collect)
+    records = services.delivery.run_and_deliver(collect)
     if not records:
         reply_dm(services, ctx.user_id, kit.message(ctx._("I have no data stored about you.")))
         return

@@ -10,9 +10,9 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
+from bot.delivery.inbound import first_delivery
 from bot.services import Services
 from handlers import commands
-from scheduler.dedupe import skip_duplicate_events
 
 log = logging.getLogger(__name__)
 # Payloads whose acknowledgement carries nothing: acked in the request thread, so a listener
@@ -29,7 +29,12 @@ class AcknowledgeEarly(Middleware):
     more than the work here.
     """
 
-    def __init__(self, answer_now: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
+    def __init__(
+        self,
+        services: Services,
+        answer_now: Callable[[dict[str, Any]], dict[str, Any] | None],
+    ) -> None:
+        self.services = services
         self.answer_now = answer_now
 
     def process(
@@ -48,10 +53,25 @@ class AcknowledgeEarly(Middleware):
             req.context.ack()
         elif kind in EARLY_ACK_TYPES:
             req.context.ack()
-        elif kind == "event_callback":
-            # Shared through the database: every worker and replica sees the same event ids.
-            return skip_duplicate_events(body, next, req.context)
+        elif kind == "event_callback" and self._seen_before(body):
+            return BoltResponse(status=200, body="")
         return next()
+
+    def _seen_before(self, body: dict[str, Any]) -> bool:
+        """Whether Slack re-delivered this event (answered 200, its listeners not run again).
+
+        Shared through the database: every worker and replica sees the same event ids. When the
+        database cannot be reached the event is processed (a lost event is worse than a rare
+        double, and listeners are guarded).
+        """
+        event_id = body.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            return False
+        try:
+            return not first_delivery(self.services.db, event_id[:100])
+        except Exception:  # noqa: BLE001 - see the docstring
+            log.warning("event de-duplication unavailable", exc_info=True)
+            return False
 
     def _immediate_answer(self, command: dict[str, Any]) -> dict[str, Any] | None:
         try:
@@ -62,4 +82,4 @@ class AcknowledgeEarly(Middleware):
 
 
 def register(app: App, services: Services) -> None:
-    app.middleware(AcknowledgeEarly(partial(commands.immediate_answer, services)))
+    app.middleware(AcknowledgeEarly(services, partial(commands.immediate_answer, services)))

@@ -16,7 +16,7 @@ from bot.services import Services
 from bot.views import common
 from handlers.context import services_of
 from handlers.guard import listener
-from handlers.messaging import reply_dm
+from handlers.replies import reply_dm
 
 log = logging.getLogger(__name__)
 ANY_ACTION = re.compile(".*")

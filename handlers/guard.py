@@ -31,7 +31,7 @@ from bot.services import Services
 from bot.views import common, kit
 from handlers import payloads
 from handlers.context import services_of
-from handlers.messaging import AlreadyReported, reply_dm
+from handlers.replies import AlreadyReported, reply_dm
 
 log = logging.getLogger(__name__)
 SUBMIT_DEADLINE = 2.0  # seconds of work before the ack goes out anyway (Slack waits 3)

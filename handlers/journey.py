@@ -13,7 +13,9 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.clock import today_in
+from bot.delivery import Owed
 from bot.domain import enrollment, journey, notices, pairing, validation
+from bot.domain.working_hours import working_hours
 from bot.i18n import Translator
 from bot.services import Services
 from bot.views import common, kit
@@ -23,7 +25,7 @@ from handlers import payloads
 from handlers.context import CommandContext, services_of
 from handlers.guard import Answer, Submission, admin_of, listener, submission
 from handlers.matching import PAIR_ENDED_FOR_PARTNER
-from handlers.messaging import Owed, open_modal, store_or_apologise, update_message
+from handlers.replies import open_modal, store_or_apologise, update_message
 from storage import repositories as repo
 from storage.models import CheckInRequestStatus, Pair, Participant
 
@@ -162,7 +164,7 @@ def on_not_yet_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> 
     request, person, partner, _goals = found
     with services.db.session() as session:
         program = repo.active_program(session)
-    hours = journey.working_hours(program) if program else journey.DEFAULT_WORKING_HOURS
+    hours = working_hours(program)
     slots = journey.meeting_slots(person, partner, services.clock.now(), hours)
     _ = services.translator_for(user_id)
     update_message(
@@ -230,9 +232,7 @@ def on_contact_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> Non
         recipient = pair.conversation_id or f"{mentor.slack_user_id},{mentee.slack_user_id}"
         _ = services.translator_for(mentee.slack_user_id)
         owed.queue(
-            session,
-            kind=journey.CONTACT_PAIR,
-            key=notices.fresh_key(journey.CONTACT_PAIR, pair_id),
+            notices.CONTACT_PAIR.fresh_key(pair_id),
             recipient=recipient,
             message=views.contact_pair_message(admin_id, _),
             program_id=pair.program_id,
@@ -265,9 +265,7 @@ def on_end_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         for person in ended:
             _ = services.translator_for(person.slack_user_id)
             owed.queue(
-                session,
-                kind=notices.PAIR_ENDED,
-                key=notices.pair_ended_key(pair_id, person.id or 0),
+                notices.PAIR_ENDED.key(pair_id, person.id or 0),
                 recipient=person.slack_user_id,
                 message=kit.message(_(PAIR_ENDED_FOR_PARTNER)),
                 program_id=pair.program_id,

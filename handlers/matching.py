@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
+from bot.delivery import Owed
 from bot.domain import journey, notices, pairing, validation
 from bot.i18n import N_, Translator, translator
 from bot.services import Services
@@ -21,13 +22,9 @@ from handlers import payloads
 from handlers.context import CommandContext, services_of
 from handlers.guard import Answer, Submission, admin_of, listener, outcome_modal, submission, tell
 from handlers.home import publish_home
-from handlers.messaging import (
-    Owed,
-    deliver,
+from handlers.replies import (
     open_modal,
     open_or_explain,
-    run_and_deliver,
-    run_owing,
     too_slow,
     update_message,
 )
@@ -81,9 +78,7 @@ def queue_introductions(session: Session, owed: Owed, pairs: list[Pair]) -> None
         mentor, mentee = people[pair.mentor_id], people[pair.mentee_id]
         translators = [translator(language) for language in pairing.intro_languages(mentor, mentee)]
         owed.queue(
-            session,
-            kind=notices.INTRO,
-            key=notices.intro_key(pair.id or 0),
+            notices.INTRO.key(pair.id or 0),
             recipient=f"{mentor.slack_user_id},{mentee.slack_user_id}",
             message=views.intro_message(program, pair, mentor, mentee, translators),
             program_id=pair.program_id,
@@ -99,9 +94,7 @@ def queue_suggestions_notice(
         text = _("New match suggestions are waiting for your review: {count}", count=count)
         button = kit.button(_("Review"), views.REVIEW_ACTION)
         owed.queue(
-            session,
-            kind=notices.MATCH_SUGGESTIONS,
-            key=notices.match_suggestions_key(run_id, admin),
+            notices.MATCH_SUGGESTIONS.key(run_id, admin),
             recipient=admin,
             message=kit.message(text, [kit.section(text, accessory=button)]),
         )
@@ -117,7 +110,7 @@ def match_newcomer(services: Services, participant: Participant) -> None:
             queue_suggestions_notice(services, session, owed, run.id or 0, count)
 
     try:
-        run_and_deliver(services, work)
+        services.delivery.run_and_deliver(work)
     except Exception:  # noqa: BLE001 - the enrollment stands; the next newcomer retries this
         log.exception("matching a newcomer failed")
 
@@ -134,7 +127,7 @@ def suggest_for_newcomers(services: Services, program_id: int) -> None:
                 services, session, owed, proposal.run.id or 0, len(proposal.pairs)
             )
 
-    run_and_deliver(services, work)
+    services.delivery.run_and_deliver(work)
 
 
 # Review and approval --------------------------------------------------------------------------
@@ -269,14 +262,15 @@ def on_approve(sub: Submission) -> Answer:
         queue_introductions(session, owed, approval.pairs)
         return approval, run.program_id if run else 0
 
-    (approval, program_id), keys = run_owing(services, approve)
+    done = services.delivery.run(approve)
+    (approval, program_id), keys = done.result, done.keys
     if not approval.closed:  # another click (or admin) approved or closed it first
         return Answer(view=views.already_approved_modal(_))
     log.info("pairs approved", extra={"count": len(approval), "admin": user_id})
     pairs = approval.pairs
 
     def after() -> None:
-        deliver(services, keys)
+        services.delivery.deliver(keys)
         with services.db.session() as session:
             members = repo.participants_by_ids(
                 session, [p.mentor_id for p in pairs] + [p.mentee_id for p in pairs]
@@ -375,20 +369,21 @@ def on_goals_submitted(sub: Submission) -> Answer:
         goals = pairing.set_goals(session, pair, entries, user_id, targets)
         if pair.conversation_id and goals:
             owed.queue(
-                session,
-                kind=notices.GOALS_SAVED,
-                key=notices.goals_saved_key(pair.id or 0, goals[0].id or 0),
+                notices.GOALS_SAVED.key(pair.id or 0, goals[0].id or 0),
                 recipient=pair.conversation_id,
                 message=views.goals_saved_message([g.title for g in goals], user_id, _),
                 program_id=pair.program_id,
             )
         return bool(goals)
 
-    saved, keys = run_owing(services, save)
+    done = services.delivery.run(save)
+    saved, keys = done.result, done.keys
     if not saved:
         text = _("This pair is no longer active, so its goals were not changed.")
         return Answer(view=outcome_modal(text, _), done=text)
-    return Answer(done=_("Your pair goals are saved."), after=lambda: deliver(services, keys))
+    return Answer(
+        done=_("Your pair goals are saved."), after=lambda: services.delivery.deliver(keys)
+    )
 
 
 # Re-match requests ------------------------------------------------------------------------
@@ -465,9 +460,7 @@ def on_rematch_submitted(sub: Submission) -> Answer:
             return None
         for admin in services.admin_ids():
             owed.queue(
-                session,
-                kind=notices.REMATCH_REQUEST,
-                key=notices.rematch_request_key(request.id or 0, admin),
+                notices.REMATCH_REQUEST.key(request.id or 0, admin),
                 recipient=admin,
                 message=views.rematch_admin_message(
                     request.id or 0, participant, partner, reason, services.translator_for(admin)
@@ -475,16 +468,15 @@ def on_rematch_submitted(sub: Submission) -> Answer:
                 program_id=participant.program_id,
             )
         owed.queue(
-            session,
-            kind=notices.REMATCH_RECEIPT,
-            key=notices.rematch_receipt_key(request.id or 0, sub.view_id),
+            notices.REMATCH_RECEIPT.key(request.id or 0, sub.view_id),
             recipient=user_id,
             message=kit.message(_(REMATCH_RECEIPT)),
             program_id=participant.program_id,
         )
         return request
 
-    outcome, keys = run_owing(services, record)
+    done = services.delivery.run(record)
+    outcome, keys = done.result, done.keys
     if isinstance(outcome, pairing.WhichPair):
         if _has_block(sub.view, views.REMATCH_PAIR_BLOCK):
             return Answer(errors={views.REMATCH_PAIR_BLOCK: _("Pick one of your partners.")})
@@ -493,7 +485,7 @@ def on_rematch_submitted(sub: Submission) -> Answer:
     if outcome is None:
         text = _("You don't have a partner any more, so there is nothing to re-match.")
         return Answer(view=outcome_modal(text, _), done=text)
-    return Answer(done=_(REMATCH_RECEIPT), after=lambda: deliver(services, keys))
+    return Answer(done=_(REMATCH_RECEIPT), after=lambda: services.delivery.deliver(keys))
 
 
 REMATCH_RECEIPT = N_(
@@ -519,16 +511,14 @@ def resolve(
         ):
             user_id = person.slack_user_id
             owed.queue(
-                session,
-                kind=notices.PAIR_ENDED,
-                key=notices.pair_ended_key(outcome.request.pair_id, person.id or 0),
+                notices.PAIR_ENDED.key(outcome.request.pair_id, person.id or 0),
                 recipient=user_id,
                 message=kit.message(services.translator_for(user_id)(msgid)),
                 program_id=person.program_id,
             )
         return outcome
 
-    outcome = run_and_deliver(services, work)
+    outcome = services.delivery.run_and_deliver(work)
     if outcome is None:  # another click answered it first: that one tells everyone
         return
     _ = services.translator_for(admin_id)

@@ -27,7 +27,7 @@ from handlers import payloads
 from handlers.context import CommandContext, services_of
 from handlers.guard import Answer, Submission, listener, submission, tell
 from handlers.home import publish_home
-from handlers.messaging import open_modal, too_slow
+from handlers.replies import open_modal, too_slow
 from storage import repositories as repo
 
 log = logging.getLogger(__name__)

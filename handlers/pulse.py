@@ -12,6 +12,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from bot.delivery import Owed
 from bot.domain import notices, pairing, pulse
 from bot.i18n import Translator, translator
 from bot.services import Services
@@ -20,7 +21,7 @@ from bot.views import pulse as views
 from handlers import payloads
 from handlers.context import services_of
 from handlers.guard import Answer, Submission, listener, submission
-from handlers.messaging import Owed, open_modal, store_or_apologise, update_message
+from handlers.replies import open_modal, store_or_apologise, update_message
 from storage import repositories as repo
 from storage.models import Pair, RematchRequest
 
@@ -109,9 +110,7 @@ def _help_request(
         return
     for admin in services.admin_ids():
         owed.queue(
-            session,
-            kind=notices.REMATCH_REQUEST,
-            key=notices.rematch_request_key(request.id or 0, admin),
+            notices.REMATCH_REQUEST.key(request.id or 0, admin),
             recipient=admin,
             message=matching_views.rematch_admin_message(
                 request.id or 0,

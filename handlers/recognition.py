@@ -15,6 +15,9 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
+from bot.delivery import Owed
+from bot.delivery.sender import delivery_client
+from bot.domain import notices
 from bot.domain import recognition as rec
 from bot.i18n import Translator, translator
 from bot.services import Services
@@ -31,15 +34,10 @@ from handlers.guard import (
     log_failure,
     submission,
 )
-from handlers.messaging import (
-    Owed,
-    deliver,
+from handlers.replies import (
     open_or_explain,
-    run_and_deliver,
-    run_owing,
     update_message,
 )
-from scheduler import outbox
 from storage import repositories as repo
 from storage.models import Participant, Program, ShoutOut
 
@@ -66,9 +64,7 @@ def _post_to_channel(
     """Posts once (no automatic retry: a lost answer must not post twice).
     Returns (channel id, ts), or Slack's error code."""
     try:
-        response = outbox.delivery_client(services.client).chat_postMessage(
-            channel=channel, **message
-        )
+        response = delivery_client(services.client).chat_postMessage(channel=channel, **message)
     except SlackApiError as error:
         return str(error.response.get("error") or "unknown")
     except Exception as error:  # noqa: BLE001 - network trouble: report, post nothing more
@@ -105,9 +101,7 @@ def _queue_thanks(
 ) -> None:
     for user_id in row.recipient_slack_ids:
         owed.queue(
-            session,
-            kind=rec.SHOUTOUT_THANKS,
-            key=rec.thanks_key(row.id or 0, user_id),
+            notices.SHOUTOUT_THANKS.key(row.id or 0, user_id),
             recipient=user_id,
             message=views.thanks_dm(
                 row.message,
@@ -165,7 +159,7 @@ def shoutout_command(ctx: CommandContext) -> None:
         _queue_thanks(services, session, owed, row, set(named), channel_id)
 
     try:
-        run_and_deliver(services, record)
+        services.delivery.run_and_deliver(record)
     except Exception:
         log.exception("storing a shout-out failed")
         _take_back(services, channel_id, ts)
@@ -201,9 +195,7 @@ def thanks_command(ctx: CommandContext) -> None:
         row = rec.propose_thanks(session, program, me, partner_id, draft.text)
         for admin in services.admin_ids():
             owed.queue(
-                session,
-                kind=rec.SHOUTOUT_REVIEW,
-                key=rec.review_key(row.id or 0, admin),
+                notices.SHOUTOUT_REVIEW.key(row.id or 0, admin),
                 recipient=admin,
                 message=views.thanks_review(
                     row.id or 0, ctx.user_id, partner_id, draft.text, services.translator_for(admin)
@@ -213,7 +205,7 @@ def thanks_command(ctx: CommandContext) -> None:
         return None
 
     try:
-        problem = run_and_deliver(services, propose)
+        problem = services.delivery.run_and_deliver(propose)
     except Exception as error:  # noqa: BLE001 - "unavailable" or "try again", as it is
         log_failure(error, "thanks")
         ctx.reply(failure_message(error, _))
@@ -277,16 +269,14 @@ def on_thanks_approve(
         _queue_thanks(services, session, owed, done, public, channel_id)
         author = done.author_slack_id
         owed.queue(
-            session,
-            kind=rec.SHOUTOUT_DECIDED,
-            key=rec.decided_key(shoutout_id),
+            notices.SHOUTOUT_DECIDED.key(shoutout_id),
             recipient=author,
             message=views.thanks_posted_for_author(channel_id, services.translator_for(author)),
             program_id=done.program_id,
         )
 
     try:
-        run_and_deliver(services, finish)
+        services.delivery.run_and_deliver(finish)
     except Exception as error:  # noqa: BLE001 - taken back, then answered truthfully
         log_failure(error, "thanks_approve")
         _take_back(services, channel_id, ts)
@@ -312,16 +302,14 @@ def on_thanks_reject(ack: Ack, body: dict[str, Any], context: BoltContext) -> No
             return False
         author = row.author_slack_id
         owed.queue(
-            session,
-            kind=rec.SHOUTOUT_DECIDED,
-            key=rec.decided_key(shoutout_id),
+            notices.SHOUTOUT_DECIDED.key(shoutout_id),
             recipient=author,
             message=views.thanks_rejected_for_author(services.translator_for(author)),
             program_id=row.program_id,
         )
         return True
 
-    done = run_and_deliver(services, reject)
+    done = services.delivery.run_and_deliver(reject)
     text = (
         _("Rejected by <@{admin}>.", admin=admin_id)
         if done
@@ -370,9 +358,7 @@ def on_story_submitted(sub: Submission) -> Answer:
         story = rec.submit_story(session, me, pair, text)
         partner = partners[0]
         owed.queue(
-            session,
-            kind=rec.STORY_PARTNER,
-            key=rec.story_partner_key(story.id or 0),
+            notices.STORY_PARTNER.key(story.id or 0),
             recipient=partner.slack_user_id,
             message=views.story_for_partner(
                 story.id or 0, user_id, text, translator(partner.locale)
@@ -381,7 +367,8 @@ def on_story_submitted(sub: Submission) -> Answer:
         )
         return True
 
-    stored, keys = run_owing(services, submit)  # a failure is answered inline by @submission
+    done = services.delivery.run(submit)
+    stored, keys = done.result, done.keys  # a failure is answered inline by @submission
     note = (
         _("Thank you! Your partner is asked to agree before the programme team reviews it.")
         if stored
@@ -390,7 +377,7 @@ def on_story_submitted(sub: Submission) -> Answer:
     view = kit.notice_modal(
         title=_("Share your story"), text=note, close=_("Close"), callback_id="story_sent"
     )
-    return Answer(view=view, done=note, after=lambda: deliver(services, keys))
+    return Answer(view=view, done=note, after=lambda: services.delivery.deliver(keys))
 
 
 def _partner_decides(services: Services, body: dict[str, Any], *, agree: bool) -> None:
@@ -406,9 +393,7 @@ def _partner_decides(services: Services, body: dict[str, Any], *, agree: bool) -
         if not agree:
             if author is not None:
                 owed.queue(
-                    session,
-                    kind=rec.STORY_DECIDED,
-                    key=rec.story_decided_key(story_id, author.id or 0),
+                    notices.STORY_DECIDED.key(story_id, author.id or 0),
                     recipient=author.slack_user_id,
                     message=views.story_declined(translator(author.locale)),
                     program_id=story.program_id,
@@ -418,9 +403,7 @@ def _partner_decides(services: Services, body: dict[str, Any], *, agree: bool) -
         names = (author.slack_user_id if author else "", partner.slack_user_id if partner else "")
         for admin in services.admin_ids():
             owed.queue(
-                session,
-                kind=rec.STORY_REVIEW,
-                key=rec.story_review_key(story_id, admin),
+                notices.STORY_REVIEW.key(story_id, admin),
                 recipient=admin,
                 message=views.story_for_admins(
                     story_id, names, story.text, services.translator_for(admin)
@@ -429,7 +412,7 @@ def _partner_decides(services: Services, body: dict[str, Any], *, agree: bool) -
             )
         return True
 
-    done = run_and_deliver(services, decide)
+    done = services.delivery.run_and_deliver(decide)
     if not done:
         text = _("This story was already handled.")
     elif agree:
@@ -468,16 +451,14 @@ def _admin_decides(services: Services, body: dict[str, Any], *, approve: bool) -
             if person is None:
                 continue
             owed.queue(
-                session,
-                kind=rec.STORY_DECIDED,
-                key=rec.story_decided_key(story_id, person.id or 0),
+                notices.STORY_DECIDED.key(story_id, person.id or 0),
                 recipient=person.slack_user_id,
                 message=views.story_outcome(approve, translator(person.locale)),
                 program_id=story.program_id,
             )
         return True
 
-    done = run_and_deliver(services, decide)
+    done = services.delivery.run_and_deliver(decide)
     if not done:
         text = _("This story was already handled.")
     elif approve:

@@ -21,7 +21,7 @@ from bot.views import report as views
 from handlers import payloads
 from handlers.context import CommandContext, services_of
 from handlers.guard import admin_of, listener
-from handlers.messaging import reply_dm
+from handlers.replies import reply_dm
 from storage import repositories as repo
 
 log = logging.getLogger(__name__)

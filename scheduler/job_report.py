@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from bot.delivery import Done
 
 
 @dataclass
@@ -11,7 +14,18 @@ class JobReport:
     queued: int = 0
     skipped: int = 0
     notes: list[str] = field(default_factory=list)
-    # The outbox keys queued (a caller may deliver them at once) and, in a dry run, what
-    # would have been sent: (recipient, not_before ISO, text).
+    # The outbox keys queued (a caller may deliver them at once) and what they send:
+    # (recipient, not_before ISO, text); a dry run lists what it would have sent.
     keys: list[str] = field(default_factory=list)
     would_send: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, done: Done[Any]) -> JobReport:
+        """Counts what one unit of work queued, skipped and noted."""
+        self.queued += len(done.planned)
+        self.skipped += done.skipped
+        self.notes.extend(done.notes)
+        self.keys.extend(done.keys)
+        self.would_send.extend(
+            (p.recipient, p.not_before.isoformat(), p.text) for p in done.planned
+        )
+        return self

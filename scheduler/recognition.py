@@ -1,86 +1,29 @@
 """Recognition jobs: milestones (with certificates) and the monthly community digest.
 
 Both follow the job registry's signature, `run_x(services, at, *, dry_run=False) -> JobReport`,
-and are idempotent per period: milestones are recorded once per (pair, kind), every message is
-queued under a unique outbox key, and a certificate is a stored row claimed before its upload.
+and are idempotent per period: milestones are recorded once per (pair, kind), and every message
+is queued under a unique outbox key. A certificate's figures are frozen in its row; its PDF is
+made and shared by its outbox message, on the outbox's exactly-once path like any other.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime
 
-from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
-from bot.domain import certificates, digest, milestones
+from bot.delivery import Owed
+from bot.domain import digest, milestones, notices
 from bot.domain import recognition as rec
 from bot.i18n import translator
 from bot.services import Services
 from bot.views import recognition as views
-from scheduler import outbox
 from scheduler.job_report import JobReport
 from storage import repositories as repo
-from storage.models import (
-    Certificate,
-    CertificateStatus,
-    Participant,
-    Program,
-    StoryStatus,
-    utcnow,
-)
+from storage.models import Certificate, Program, StoryStatus
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-MAX_UPLOAD_ATTEMPTS = 5
-STALE_UPLOAD = timedelta(minutes=10)
-# Upload errors no retry can fix: the certificate is marked failed.
-PERMANENT_UPLOAD_ERRORS = frozenset(
-    {"user_not_found", "account_inactive", "channel_not_found", "not_in_channel", "missing_scope"}
-)
-
-
-class _Queue:
-    """Queues messages in the job's transaction and remembers the keys to deliver after it."""
-
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-
-    def __call__(self, session: Session, **message: Any) -> bool:
-        row = outbox.enqueue(session, **message)
-        if row is not None:
-            self.keys.append(row.dedupe_key)
-        return row is not None
-
-
-def _run(
-    services: Services, work: Callable[[Session, _Queue], T], *, dry_run: bool
-) -> tuple[T, list[str]]:
-    """One transaction; a dry run rolls it back, so it stores and sends nothing."""
-    if not dry_run:
-
-        def attempt(session: Session) -> tuple[T, list[str]]:
-            queue = _Queue()
-            return work(session, queue), queue.keys
-
-        return services.db.run(attempt)
-    with Session(services.db.engine, expire_on_commit=False) as session:
-        queue = _Queue()
-        try:
-            return work(session, queue), queue.keys
-        finally:
-            session.rollback()
-
-
-def _deliver(services: Services, keys: list[str]) -> None:
-    if not keys:
-        return
-    try:
-        outbox.flush(services.db, services.client, keys=keys, hooks=services.outbox_hooks)
-    except Exception:  # noqa: BLE001 - stored; the outbox run delivers them later
-        log.exception("immediate delivery after a recognition job failed")
 
 
 def _active_program(services: Services) -> Program | None:
@@ -94,7 +37,7 @@ def _active_program(services: Services) -> Program | None:
 def _celebrate(
     services: Services,
     session: Session,
-    queue: _Queue,
+    owed: Owed,
     program: Program,
     found: milestones.Reached,
     at: datetime,
@@ -105,13 +48,12 @@ def _celebrate(
     for person in members:
         if person.left_at is not None:
             continue
-        queue(
-            session,
-            kind=rec.MILESTONE,
-            key=rec.milestone_key(pair.id or 0, found.milestone.kind, person.id or 0),
+        owed.queue(
+            notices.MILESTONE.key(pair.id or 0, found.milestone.kind, person.id or 0),
             recipient=person.slack_user_id,
             message=views.milestone_dm(found.kind, found.goal_title(), translator(person.locale)),
             program_id=program.id,
+            timezone=person.timezone,
         )
     if found.kind != milestones.COMPLETED:
         return
@@ -129,21 +71,21 @@ def _celebrate(
             ),
         )
         if certificate is not None:
-            queue(
-                session,
-                kind=rec.CERTIFICATE,
-                key=rec.certificate_key(certificate.id or 0),
+            owed.queue(
+                notices.CERTIFICATE.key(certificate.id or 0),
                 recipient=person.slack_user_id,
                 message=views.certificate_dm(translator(person.locale)),
                 program_id=program.id,
+                timezone=person.timezone,
+                extra={"certificate_id": certificate.id},
             )
     mentor, mentee = people.get(pair.mentor_id), people.get(pair.mentee_id)
     for admin in services.admin_ids():
-        queue(
-            session,
-            kind=rec.COMPLETED_ADMIN,
-            key=rec.completed_admin_key(pair.id or 0, admin),
+        profile = services.person(admin)
+        owed.queue(
+            notices.COMPLETED_ADMIN.key(pair.id or 0, admin),
             recipient=admin,
+            timezone=profile.timezone if profile else None,
             message=views.completed_for_admins(
                 mentor.slack_user_id if mentor else "",
                 mentee.slack_user_id if mentee else "",
@@ -154,117 +96,21 @@ def _celebrate(
 
 
 def run_milestones(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
-    """Records and celebrates every milestone reached since the last run, then uploads the
-    certificates owed. Safe to run any number of times."""
-    report = JobReport("milestones")
-    program = _active_program(services)
-    if program is None:
-        report.notes.append("no active programme")
-        return report
+    """Records and celebrates every milestone reached since the last run; a completion owes
+    each partner a certificate (its PDF travels with its outbox message). Safe to run any
+    number of times."""
 
-    def work(session: Session, queue: _Queue) -> int:
-        current = session.get(Program, program.id)
-        assert current is not None
-        found = milestones.detect(session, current, at)
+    def work(session: Session, owed: Owed) -> None:
+        program = repo.active_program(session)
+        if program is None:
+            owed.notes.append("no active programme")
+            return
+        found = milestones.detect(session, program, at)
         for item in found:
-            _celebrate(services, session, queue, current, item, at)
-        return len(found)
+            _celebrate(services, session, owed, program, item, at)
+        owed.notes.append(f"{len(found)} new milestones")
 
-    count, keys = _run(services, work, dry_run=dry_run)
-    report.queued = len(keys)
-    report.notes.append(f"{count} new milestones")
-    if dry_run:
-        return report
-    _deliver(services, keys)
-    uploaded = upload_certificates(services)
-    if uploaded:
-        report.notes.append(f"{uploaded} certificates uploaded")
-    return report
-
-
-def _claim_certificate(session: Session, certificate_id: int) -> Certificate | None:
-    row = session.get(Certificate, certificate_id)
-    if row is None:
-        return None
-    claimed = repo.transition(
-        session,
-        row,
-        CertificateStatus.PENDING,
-        status=CertificateStatus.UPLOADING,
-        claimed_at=utcnow(),
-    )
-    return row if claimed else None
-
-
-def upload_certificates(services: Services) -> int:
-    """Uploads pending certificates to each person's DM; each is claimed first, so two runs
-    never upload the same one. Returns how many were uploaded."""
-    with services.db.session() as session:
-        repo.release_stale_certificates(session, utcnow() - STALE_UPLOAD)
-        due = [row.id or 0 for row in repo.certificates_due(session)]
-    uploaded = 0
-    for certificate_id in due:
-        row = services.db.run(lambda s, cid=certificate_id: _claim_certificate(s, cid))
-        if row is None:
-            continue
-        with services.db.session() as session:
-            person = session.get(Participant, row.participant_id)
-        if person is None:
-            continue
-        _ = translator(row.detail.get("locale"))
-        error: str | None = None
-        file_id: str | None = None
-        try:
-            pdf = certificates.render_pdf(row.detail, _, created=utcnow())
-            channel = services.client.conversations_open(users=person.slack_user_id)["channel"][
-                "id"
-            ]
-            response = services.client.files_upload_v2(
-                channel=channel,
-                content=pdf,
-                filename=certificates.filename(row.detail),
-                title=_("Certificate of participation"),
-            )
-            file_id = str((response.get("file") or {}).get("id") or "") or None
-        except SlackApiError as failure:
-            error = str(failure.response.get("error") or "unknown")
-        except Exception as failure:  # noqa: BLE001 - recorded; a later run tries again
-            error = type(failure).__name__
-        _record_upload(services, row.id or 0, file_id, error)
-        uploaded += error is None
-    return uploaded
-
-
-def _record_upload(
-    services: Services, certificate_id: int, file_id: str | None, error: str | None
-) -> None:
-    def work(session: Session) -> None:
-        row = session.get(Certificate, certificate_id)
-        if row is None:
-            return
-        if error is None:
-            repo.transition(
-                session,
-                row,
-                CertificateStatus.UPLOADING,
-                status=CertificateStatus.UPLOADED,
-                file_id=file_id,
-                uploaded_at=utcnow(),
-                attempts=row.attempts + 1,
-            )
-            return
-        log.warning("certificate upload failed", extra={"error": error})
-        final = error in PERMANENT_UPLOAD_ERRORS or row.attempts + 1 >= MAX_UPLOAD_ATTEMPTS
-        repo.transition(
-            session,
-            row,
-            CertificateStatus.UPLOADING,
-            status=CertificateStatus.FAILED if final else CertificateStatus.PENDING,
-            attempts=row.attempts + 1,
-            last_error=error[:200],
-        )
-
-    services.db.run(work)
+    return JobReport("milestones").add(services.delivery.run(work, at=at, dry_run=dry_run))
 
 
 # The monthly digest --------------------------------------------------------------------------
@@ -283,20 +129,20 @@ def run_digest(services: Services, at: datetime, *, dry_run: bool = False) -> Jo
         report.notes.append("no community channel set")
         return report
 
-    def work(session: Session, queue: _Queue) -> str:
+    def work(session: Session, owed: Owed) -> None:
         current = session.get(Program, program.id)
         assert current is not None
         found = digest.collect(session, current, at)
         message = views.digest_message(found, translator(services.settings.default_locale))
-        queued = queue(
-            session,
-            kind=rec.DIGEST,
-            key=rec.digest_key(current.id or 0, found.period.name),
+        queued = owed.queue(
+            notices.DIGEST.key(current.id or 0, found.period.name),
             recipient=channel,
             message=message,
             program_id=current.id,
         )
-        if queued and found.story is not None:
+        if not queued:
+            owed.notes.append(f"digest for {found.period.name} already queued")
+        elif found.story is not None:
             repo.transition(
                 session,
                 found.story,
@@ -304,13 +150,5 @@ def run_digest(services: Services, at: datetime, *, dry_run: bool = False) -> Jo
                 status=StoryStatus.PUBLISHED,
                 published_period=found.period.name,
             )
-        return found.period.name
 
-    period, keys = _run(services, work, dry_run=dry_run)
-    report.queued = len(keys)
-    if not keys:
-        report.skipped += 1
-        report.notes.append(f"digest for {period} already queued")
-    if not dry_run:
-        _deliver(services, keys)
-    return report
+    return report.add(services.delivery.run(work, at=at, dry_run=dry_run))

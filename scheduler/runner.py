@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot.clock import zone
+from bot.delivery import Pacer, inbound
 from bot.services import Services
-from scheduler import dedupe, outbox
-from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND, JobReport, Pacer, deliver_now
+from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND, JobReport
 from storage import repositories as repo
 from storage.models import JobRun, Program, utcnow
 
@@ -118,13 +118,7 @@ def _claim_run(session: Session, run_key: str, job_name: str, owner: str, lease:
 def deliver_outbox(services: Services) -> int:
     # Leave a margin before the next run; max_instances=1 keeps runs from overlapping anyway.
     budget = OUTBOX_INTERVAL_SECONDS * 0.8
-    return outbox.flush(
-        services.db,
-        services.client,
-        owner=replica_id(),
-        budget_seconds=budget,
-        hooks=services.outbox_hooks,
-    )
+    return services.delivery.flush(owner=replica_id(), budget_seconds=budget)
 
 
 def build_scheduler(services: Services) -> BackgroundScheduler:
@@ -141,7 +135,7 @@ def build_scheduler(services: Services) -> BackgroundScheduler:
         jitter=5,
     )
     scheduler.add_job(
-        dedupe.prune_processed_events,
+        inbound.prune_processed_events,
         "interval",
         hours=1,
         args=[services.db],
@@ -164,8 +158,7 @@ def run_registered(services: Services, name: str) -> None:
     if report is not None:
         log.info("job ran", extra={"job": name, "queued": report.queued})
         # Paced at Slack's rate; what is left is delivered by the outbox run every 30 s.
-        deliver_now(
-            services,
+        services.delivery.deliver_now(
             report.keys,
             budget_seconds=OUTBOX_INTERVAL_SECONDS * 4,
             pacer=Pacer(SEND_RATE_PER_SECOND),

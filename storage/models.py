@@ -118,6 +118,7 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # its reason no longer held when it was due: never sent
 
 
 class RematchStatus(StrEnum):
@@ -490,10 +491,8 @@ class Milestone(SQLModel, table=True):
 
 
 class CertificateStatus(StrEnum):
-    PENDING = "pending"  # owed: the PDF is uploaded to the person's DM by the milestones job
-    UPLOADING = "uploading"
+    PENDING = "pending"  # owed: its outbox message shares the PDF in the person's DM
     UPLOADED = "uploaded"
-    FAILED = "failed"
 
 
 class Certificate(SQLModel, table=True):
@@ -512,11 +511,8 @@ class Certificate(SQLModel, table=True):
     # What the certificate says, frozen at completion: name, role, programme, dates, figures.
     detail: dict[str, Any] = _json({})
     status: str = Field(default=CertificateStatus.PENDING, max_length=20)
-    attempts: int = 0
     file_id: str | None = Field(default=None, max_length=32)
-    last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = _created()
-    claimed_at: datetime | None = _ts()  # an upload under way (a stale claim is retried)
     uploaded_at: datetime | None = _ts()
 
 
@@ -562,6 +558,8 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(max_length=40)
     program_id: int | None = Field(default=None, foreign_key="program.id")
     recipient: str = Field(max_length=200)  # user id, several ids joined by "," (group DM), channel
+    # What the message is about ("pair:12", "round:3"): ending it cancels what is pending.
+    subject: str | None = Field(default=None, max_length=60, index=True)
     payload: dict[str, Any] = _json({})
     status: str = Field(default=OutboxStatus.PENDING, max_length=20)
     attempts: int = 0
@@ -578,6 +576,7 @@ class OutboxMessage(SQLModel, table=True):
     uncertain: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     attempted_at: datetime | None = _ts()  # when that uncertain post was attempted
     failed_at: datetime | None = _ts()
+    cancelled_because: str | None = Field(default=None, max_length=200)
 
 
 class JobRun(SQLModel, table=True):

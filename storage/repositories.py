@@ -28,7 +28,6 @@ from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
     Certificate,
-    CertificateStatus,
     CheckInCycle,
     CheckInRequest,
     CheckInRequestStatus,
@@ -1096,29 +1095,6 @@ def add_certificate(session: Session, certificate: Certificate) -> Certificate |
     return certificate
 
 
-def release_stale_certificates(session: Session, before: datetime) -> int:
-    """Uploads claimed before `before` never finished (the process died): owed again."""
-    statement = (
-        update(Certificate)
-        .where(
-            Certificate.status == CertificateStatus.UPLOADING,
-            col(Certificate.claimed_at) < before,
-        )
-        .values(status=CertificateStatus.PENDING)
-        .execution_options(synchronize_session=False)
-    )
-    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
-
-
-def certificates_due(session: Session, limit: int = 50) -> Sequence[Certificate]:
-    return session.exec(
-        select(Certificate)
-        .where(Certificate.status == CertificateStatus.PENDING)
-        .order_by(col(Certificate.id))
-        .limit(limit)
-    ).all()
-
-
 def forget_recognition(session: Session, user_id: str) -> None:
     """Someone erased their data: their pairs' stories go, their certificates keep no name."""
     ids = [p.id for p in participations_of_user(session, user_id) if p.id is not None]
@@ -1130,10 +1106,7 @@ def forget_recognition(session: Session, user_id: str) -> None:
     for certificate in session.exec(
         select(Certificate).where(col(Certificate.participant_id).in_(ids))
     ).all():
-        certificate.detail = {}
-        if certificate.status == CertificateStatus.PENDING:
-            certificate.status = CertificateStatus.FAILED
-            certificate.last_error = "erased"
+        certificate.detail = {}  # a certificate still owed is then no longer sent
         session.add(certificate)
 
 

@@ -11,11 +11,11 @@ from wsgiref.simple_server import make_server
 from freezegun import freeze_time
 
 from bot.app import create_app
+from bot.delivery import inbound
 from bot.services import Services, build_services
 from bot.simulated_slack.signed_requests import SlackRequests
 from bot.simulated_slack.web_api import FakeSlack
 from bot.web import SlackWsgiApp
-from scheduler.dedupe import first_delivery
 from scheduler.runner import build_scheduler
 from storage.db import Database
 from storage.models import utcnow
@@ -34,7 +34,7 @@ def test_first_delivery_is_true_once_across_concurrent_processes(database: Datab
 
     def receive(db: Database) -> None:
         barrier.wait()
-        answers.append(first_delivery(db, "Ev0SAME"))
+        answers.append(inbound.first_delivery(db, "Ev0SAME"))
 
     threads = [threading.Thread(target=receive, args=(db,)) for db in replicas]
     for thread in threads:
@@ -44,7 +44,7 @@ def test_first_delivery_is_true_once_across_concurrent_processes(database: Datab
     for db in replicas:
         db.dispose()
     assert sorted(answers) == [False] * 5 + [True]
-    assert first_delivery(database, "Ev0OTHER") is True
+    assert inbound.first_delivery(database, "Ev0OTHER") is True
 
 
 def test_the_hourly_job_forgets_old_event_ids(database: Database, fake_slack: FakeSlack) -> None:
@@ -52,13 +52,15 @@ def test_the_hourly_job_forgets_old_event_ids(database: Database, fake_slack: Fa
     job = build_scheduler(services).get_job("prune_processed_events")
     assert job is not None
     with freeze_time(utcnow()) as frozen:
-        assert first_delivery(database, "Ev0OLD")
+        assert inbound.first_delivery(database, "Ev0OLD")
         frozen.tick(timedelta(hours=23))
-        assert first_delivery(database, "Ev0RECENT")
+        assert inbound.first_delivery(database, "Ev0RECENT")
         frozen.tick(timedelta(hours=2))
         assert job.func(*job.args) == 1
-        assert first_delivery(database, "Ev0OLD") is True  # forgotten
-        assert first_delivery(database, "Ev0RECENT") is False  # still remembered
+        assert inbound.first_delivery(database, "Ev0OLD") is True  # forgotten
+        assert (
+            inbound.first_delivery(database, "Ev0RECENT") is False
+        )  # still remembered
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.delivery import MessageKind
 from bot.domain import enrollment, notices, pairing
 from storage.models import Participant, ParticipantStatus, Program
 
@@ -73,20 +74,35 @@ def test_one_training_pack_per_enrollment_but_a_new_one_after_rejoining() -> Non
     first = _participant(enrolled_at=datetime(2027, 1, 4, 9, tzinfo=UTC))
     again = _participant(enrolled_at=datetime(2027, 1, 4, 9, tzinfo=UTC))
     rejoined = _participant(enrolled_at=datetime(2027, 3, 1, 9, tzinfo=UTC))
-    assert notices.training_key(first) == notices.training_key(again)
-    assert notices.training_key(first) != notices.training_key(rejoined)
+
+    def key(person: Participant) -> str:
+        return notices.TRAINING.key(person.id, person.enrolled_at.isoformat()).value
+
+    assert key(first) == key(again)
+    assert key(first) != key(rejoined)
 
 
 def test_keys_name_the_change_that_owes_the_message() -> None:
-    assert notices.intro_key(3) != notices.intro_key(4)
-    assert notices.rematch_request_key(5, "UA") != notices.rematch_request_key(5, "UB")
-    assert notices.partner_left_key(1, 2) != notices.pair_ended_key(1, 2)
+    assert notices.INTRO.key(3) != notices.INTRO.key(4)
+    assert notices.INTRO.key(3) == notices.INTRO.key(3)
+    assert notices.REMATCH_REQUEST.key(5, "UA") != notices.REMATCH_REQUEST.key(5, "UB")
+    assert notices.PARTNER_LEFT.key(1, 2).value != notices.PAIR_ENDED.key(1, 2).value
     # A confirmation is owed by each repetition of the action.
-    assert notices.fresh_key(notices.ENROLLED, 7) != notices.fresh_key(notices.ENROLLED, 7)
+    assert notices.ENROLLED.fresh_key(7, "V1") != notices.ENROLLED.fresh_key(7, "V1")
     assert all(
-        len(key) <= 200  # the outbox's dedupe_key column
+        len(key.value) <= 200  # the outbox's dedupe_key column
         for key in (
-            notices.fresh_key(notices.MATCH_SUGGESTIONS, 10**9, "U" * 20),
-            notices.rematch_request_key(10**9, "U" * 20),
+            notices.MATCH_SUGGESTIONS.fresh_key(10**9, "U" * 20),
+            notices.REMATCH_REQUEST.key(10**9, "U" * 20),
+            notices.CHECKIN.key("U" * 20, 10**9, "2027-01"),
         )
     )
+    # A key names every part its kind declares, no more and no fewer.
+    with pytest.raises(ValueError, match="intro keys name"):
+        notices.INTRO.key(3, 4)
+
+
+def test_every_kind_is_in_the_catalogue_once() -> None:
+    declared = [v for v in vars(notices).values() if isinstance(v, MessageKind)]
+    assert sorted(k.name for k in declared) == sorted(notices.KINDS)
+    assert all(notices.KINDS[k.name] is k for k in declared)

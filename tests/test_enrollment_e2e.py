@@ -446,7 +446,7 @@ def test_new_programme_dates_start_on_the_admins_own_today(running_app: RunningA
 
     late_evening = clock.ManualClock(datetime(2027, 1, 31, 20, 0, tzinfo=UTC))
     previous = clock.install(late_evening)
-    running_app.services.clock = late_evening
+    running_app.services.use_clock(late_evening)
     try:
         running_app.fake.add_user(
             "UHANOI001", tz="Asia/Ho_Chi_Minh", tz_offset=25200, is_admin=True

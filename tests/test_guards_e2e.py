@@ -39,7 +39,7 @@ MENTEE = Member("UGMENTEE1", "mentee")
 def monday(running_app: RunningApp) -> Iterator[clock.ManualClock]:
     manual = clock.ManualClock(datetime(2027, 1, 4, 8, 0, tzinfo=UTC))
     previous = clock.install(manual)
-    running_app.services.clock = manual
+    running_app.services.use_clock(manual)
     try:
         yield manual
     finally:

@@ -48,7 +48,7 @@ class Member:
 def app_clock(running_app: RunningApp) -> Iterator[clock.ManualClock]:
     manual = clock.ManualClock(datetime(2027, 1, 4, 8, 0, tzinfo=UTC))  # a Monday
     previous = clock.install(manual)
-    running_app.services.clock = manual
+    running_app.services.use_clock(manual)
     try:
         yield manual
     finally:
@@ -97,7 +97,7 @@ def seed(app: RunningApp, pairs: list[tuple[Member, Member]]) -> list[int]:
 def run(app: RunningApp, name: str, **kwargs: Any) -> jobs.JobReport | None:
     report = runner.run_job(app.services, name, app.services.clock.now(), **kwargs)
     if report is not None and not kwargs.get("dry_run"):
-        jobs.deliver_now(app.services, report.keys, budget_seconds=20)
+        app.services.delivery.deliver_now(report.keys, budget_seconds=20)
     return report
 
 
@@ -244,10 +244,10 @@ def test_hanoi_and_berlin_slots_and_dst(
     # Monday 09:00 local for each: in CEST (UTC+2) for Berlin, UTC+7 for Hanoi.
     assert due["UBERLIN001"] == datetime(2027, 3, 29, 7, 0, tzinfo=UTC)
     assert due["UHANOI0001"] == datetime(2027, 3, 29, 2, 0, tzinfo=UTC)
-    assert not jobs.deliver_now(app.services, report.keys, budget_seconds=2)  # not yet due
+    assert not app.services.delivery.deliver_now(report.keys, budget_seconds=2)  # not yet due
 
     app_clock.set(datetime(2027, 3, 29, 7, 30, tzinfo=UTC))
-    jobs.deliver_now(app.services, report.keys, budget_seconds=20)
+    app.services.delivery.deliver_now(report.keys, budget_seconds=20)
     click(app, "UBERLIN001", "journey_not_yet")
     files = eventually(lambda: app.fake.uploaded_files())
     assert len(files) == 3
@@ -325,7 +325,7 @@ def test_pause_and_kill_switch(running_app: RunningApp, app_clock: clock.ManualC
     assert report is not None and report.queued == 2
     assert len(app.fake.calls("chat.postMessage")) == before  # held: nothing went out
     assert "flowing again" in command_reply(app, ADMIN, "hold off")["text"]
-    jobs.deliver_now(app.services, report.keys, budget_seconds=20)
+    app.services.delivery.deliver_now(report.keys, budget_seconds=20)
     assert len(posts_to(app, mentee.user_id, "journey_met")) == 1
     assert len(posts_to(app, mentor.user_id, "journey_met")) == 2
 
@@ -405,7 +405,7 @@ def test_429_storm_and_a_permanent_error(
     app.fake.fail_next("chat.postMessage", status=200, error="account_inactive")
     app.fake.random_rate_limits(0.4, seed=3, methods=["chat.postMessage"])
     for _round in range(60):
-        jobs.deliver_now(app.services, report.keys, budget_seconds=0.5)
+        app.services.delivery.deliver_now(report.keys, budget_seconds=0.5)
         if not pending(app):
             break
         app_clock.advance(timedelta(seconds=5))  # Retry-After passes on the app's clock
@@ -450,7 +450,7 @@ def test_two_replicas_deliver_each_check_in_once(
 
     def replica(services: Any) -> None:
         reports.append(runner.run_job(services, "checkin", app_clock.now()))
-        jobs.deliver_now(services, _all_keys(app), budget_seconds=20)
+        services.delivery.deliver_now(_all_keys(app), budget_seconds=20)
 
     threads = [threading.Thread(target=replica, args=(s,)) for s in replicas]
     for thread in threads:

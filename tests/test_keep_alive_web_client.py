@@ -14,9 +14,9 @@ from urllib.parse import parse_qs
 import pytest
 from slack_sdk.errors import SlackApiError
 
+from bot.delivery.sender import delivery_client
 from bot.simulated_slack import FakeSlack
 from bot.slack_api import KeepAliveWebClient, make_web_client, with_retries
-from scheduler.outbox import delivery_client
 
 TOKEN = "xoxb-keep-alive"
 

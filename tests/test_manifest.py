@@ -24,6 +24,8 @@ METHOD_SCOPES = {
     "users_info": "users:read",
     "users_list": "users:read",
     "files_upload_v2": "files:write",
+    "files_getUploadURLExternal": "files:write",
+    "files_completeUploadExternal": "files:write",
     "views_open": None,
     "views_update": None,
     "views_publish": None,

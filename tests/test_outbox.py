@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 from slack_sdk import WebClient
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
+from bot.delivery import outbox, sender
+from bot.domain.notices import KINDS
 from bot.services import Services, build_services
 from bot.simulated_slack.web_api import Call, FakeSlack
 from bot.slack_api import make_web_client
-from scheduler import outbox
 from scheduler.runner import run_once
 from storage import repositories as repo
 from storage.db import Database
@@ -22,10 +23,23 @@ from storage.models import JobRun, OutboxMessage, Program, utcnow
 from tests.conftest import BOT_TOKEN, make_settings
 
 
+def flush(db: Database, client: WebClient, **options: object) -> int:
+    """One sender's run over the outbox (the scheduler's, or an immediate delivery)."""
+    return sender.Sender(db, client, KINDS).flush(**options)  # type: ignore[arg-type]
+
+
+def enqueue(session: Session, **message: object) -> OutboxMessage | None:
+    return outbox.enqueue(session, not_before=utcnow(), **message)  # type: ignore[arg-type]
+
+
+def claim(db: Database, token: str, batch: int = outbox.BATCH) -> list[int]:
+    return db.run(lambda session: outbox.claim(session, token, None, utcnow(), batch))
+
+
 def _queue(db: Database, count: int, prefix: str = "m") -> None:
     with db.session() as session:
         for index in range(count):
-            outbox.enqueue(
+            enqueue(
                 session,
                 key=f"{prefix}:{index}",
                 kind="test",
@@ -36,8 +50,8 @@ def _queue(db: Database, count: int, prefix: str = "m") -> None:
 
 def test_enqueue_twice_keeps_one(database: Database) -> None:
     with database.session() as session:
-        first = outbox.enqueue(session, key="k", kind="t", recipient="U1", message={"text": "a"})
-        second = outbox.enqueue(session, key="k", kind="t", recipient="U1", message={"text": "b"})
+        first = enqueue(session, key="k", kind="t", recipient="U1", message={"text": "a"})
+        second = enqueue(session, key="k", kind="t", recipient="U1", message={"text": "b"})
     assert first is not None and second is None
     with database.session() as session:
         assert len(session.exec(select(OutboxMessage)).all()) == 1
@@ -55,7 +69,7 @@ def test_concurrent_replicas_send_each_message_exactly_once(
     def replica(db: Database, name: str) -> None:
         barrier.wait()
         total = 0
-        while (count := outbox.flush(db, client, owner=name)) > 0:
+        while (count := flush(db, client, owner=name)) > 0:
             total += count
         sent.append(total)
 
@@ -96,7 +110,7 @@ def test_a_permanent_error_is_final_and_reported(
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)
     with database.session() as session:
         program = repo.save(session, Program(name="P"))
-        outbox.enqueue(
+        enqueue(
             session,
             key="welcome",
             kind="training",
@@ -106,10 +120,10 @@ def test_a_permanent_error_is_final_and_reported(
         )
     fake_slack.fail_next("chat.postMessage", status=200, error=error)
     with freeze_time(utcnow()) as frozen:
-        assert outbox.flush(database, client) == 0
+        assert flush(database, client) == 0
         for _day in range(3):
             frozen.tick(timedelta(days=1))
-            assert outbox.flush(database, client) == 0
+            assert flush(database, client) == 0
     assert len(fake_slack.calls("chat.postMessage")) == 1  # tried once, never again
     (row,) = _rows(database)
     assert row.status == "failed" and row.attempts == 1 and row.failed_at is not None
@@ -126,15 +140,15 @@ def test_a_rate_limit_waits_for_retry_after(database: Database, fake_slack: Fake
     fake_slack.fail_next("chat.postMessage", status=429, retry_after=30)
     with freeze_time(utcnow()) as frozen:
         start = utcnow()
-        assert outbox.flush(database, client) == 0
+        assert flush(database, client) == 0
         (row,) = _rows(database)
         assert row.status == "pending" and row.attempts == 0
         assert row.not_before == start + timedelta(seconds=30)
         frozen.tick(timedelta(seconds=29))
-        assert outbox.flush(database, client) == 0
+        assert flush(database, client) == 0
         assert len(fake_slack.calls("chat.postMessage")) == 1  # not asked again too early
         frozen.tick(timedelta(seconds=2))
-        assert outbox.flush(database, client) == 1
+        assert flush(database, client) == 1
     assert len(_posts(fake_slack)) == 1
 
 
@@ -144,12 +158,12 @@ def test_after_a_429_the_rest_of_the_batch_is_not_thrown_at_the_limit(
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)
     _queue(database, 3)
     fake_slack.fail_next("chat.postMessage", status=429, retry_after=30)
-    assert outbox.flush(database, client) == 0  # an immediate flush does not wait 30 s
+    assert flush(database, client) == 0  # an immediate flush does not wait 30 s
     assert len(fake_slack.calls("chat.postMessage")) == 1
     rows = _rows(database)
     assert [row.status for row in rows] == ["pending"] * 3
     assert [row.attempts for row in rows] == [0, 0, 0]
-    assert outbox.flush(database, client) == 2  # the two untouched ones are due at once
+    assert flush(database, client) == 2  # the two untouched ones are due at once
     assert fake_slack.dm_texts("U00000") == []
 
 
@@ -159,7 +173,7 @@ def test_a_scheduled_run_waits_out_retry_after_and_carries_on(
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)
     _queue(database, 3)
     fake_slack.fail_next("chat.postMessage", status=429, retry_after=1)
-    assert outbox.flush(database, client, budget_seconds=10) == 2
+    assert flush(database, client, budget_seconds=10) == 2
     limited, first_after, _second = fake_slack.calls("chat.postMessage")
     assert limited.status == 429 and first_after.at - limited.at >= 1.0
 
@@ -172,12 +186,12 @@ def test_a_server_error_backs_off_honouring_retry_after_then_checks_before_posti
     fake_slack.fail_next("chat.postMessage", status=503, retry_after=600)
     with freeze_time(utcnow()) as frozen:
         start = utcnow()
-        assert outbox.flush(database, client) == 0
+        assert flush(database, client) == 0
         (row,) = _rows(database)
         assert row.status == "pending" and row.uncertain and row.attempts == 1
         assert row.not_before == start + timedelta(seconds=600)  # longer than the backoff
         frozen.tick(timedelta(seconds=601))
-        assert outbox.flush(database, client) == 1
+        assert flush(database, client) == 1
     history = fake_slack.calls("conversations.history")
     assert len(history) == 1 and history[0].params["include_all_metadata"] in (True, "true", "1")
     assert len(_posts(fake_slack)) == 1  # not found in Slack, so posted once
@@ -192,12 +206,12 @@ def test_a_lost_answer_is_found_in_slack_not_posted_again(
     _queue(database, 1)
     fake_slack.lose_answer_next("chat.postMessage")
     with freeze_time(utcnow()) as frozen:
-        assert outbox.flush(database, client) == 0
+        assert flush(database, client) == 0
         assert len(fake_slack.calls("chat.postMessage")) == 1  # no automatic re-post
         (row,) = _rows(database)
         assert row.status == "pending" and row.uncertain
         frozen.tick(timedelta(minutes=3))
-        assert outbox.flush(database, client) == 1
+        assert flush(database, client) == 1
     (post,) = fake_slack.calls("chat.postMessage")
     assert post.params["metadata"] == {"event_type": "rm_outbox", "event_payload": {"key": "m:0"}}
     assert fake_slack.dm_texts("U00000") == ["hello 0"]
@@ -211,7 +225,7 @@ def test_dms_post_to_the_user_id_and_only_intros_open_a_conversation(
 ) -> None:
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)
     _queue(database, 3)
-    assert outbox.flush(database, client) == 3
+    assert flush(database, client) == 3
     assert fake_slack.calls("conversations.open") == []
     assert [p.params["channel"] for p in _posts(fake_slack)] == ["U00000", "U00001", "U00002"]
     assert [row.channel_id for row in _rows(database)] == ["DU00000", "DU00001", "DU00002"]
@@ -225,7 +239,7 @@ def test_gives_up_after_max_attempts(database: Database, fake_slack: FakeSlack) 
     )
     with freeze_time(utcnow()) as frozen:
         for _attempt in range(outbox.MAX_ATTEMPTS + 2):
-            outbox.flush(database, client)
+            flush(database, client)
             frozen.tick(timedelta(hours=2))
     (row,) = _rows(database)
     assert row.status == "failed" and row.attempts == outbox.MAX_ATTEMPTS
@@ -234,12 +248,12 @@ def test_gives_up_after_max_attempts(database: Database, fake_slack: FakeSlack) 
 
 def _die_mid_send(db: Database, client: WebClient, *, posted: bool) -> None:
     """A replica claims the message (and maybe posts it), then dies before recording it."""
-    (message_id,) = outbox._claim(db, "dead-replica:1", None, utcnow())
+    (message_id,) = claim(db, "dead-replica:1")
     if posted:
         with db.session() as session:
             row = session.get(OutboxMessage, message_id)
         assert row is not None
-        outbox._post(outbox.delivery_client(client), row)
+        sender._post(sender.delivery_client(client), row)
 
 
 @pytest.mark.parametrize("posted", [True, False])
@@ -251,10 +265,10 @@ def test_a_stale_claim_is_checked_in_slack_before_it_is_sent_again(
     with freeze_time(utcnow()) as frozen:
         _die_mid_send(database, client, posted=posted)
         frozen.tick(timedelta(minutes=9))
-        assert outbox.flush(database, client, owner="alive") == 0  # may still be sending
+        assert flush(database, client, owner="alive") == 0  # may still be sending
         assert len(fake_slack.calls("chat.postMessage")) == int(posted)
         frozen.tick(timedelta(minutes=2))
-        assert outbox.flush(database, client, owner="alive") == 1
+        assert flush(database, client, owner="alive") == 1
     assert len(fake_slack.calls("conversations.history")) == 1
     assert fake_slack.dm_texts("U00000") == ["hello 0"]  # exactly once either way
     (row,) = _rows(database)
@@ -268,30 +282,28 @@ def test_a_rate_limited_lookup_neither_pauses_the_posting_nor_takes_a_paced_slot
     _queue(database, 3)
     paced: list[int] = []
     with freeze_time(utcnow()) as frozen:
-        outbox._claim(database, "dead-replica:1", None, utcnow(), 1)  # m:0, then it died
+        claim(database, "dead-replica:1", 1)  # m:0, then it died
         frozen.tick(timedelta(minutes=11))
         fake_slack.fail_next("conversations.history", status=429, retry_after=30)
         start = utcnow()
-        sent = outbox.flush(
-            database, client, budget_seconds=60, pacer=lambda: paced.append(1), batch=3
-        )
+        sent = flush(database, client, budget_seconds=60, pacer=lambda: paced.append(1), batch=3)
         assert sent == 2  # the two fresh messages went out without waiting 30 s
         assert len(paced) == 2  # the lookup took no posting slot
         first, *_fresh = _rows(database)
         assert first.status == "pending" and first.uncertain and first.attempts == 0
         assert first.not_before == start + timedelta(seconds=30)
         frozen.tick(timedelta(seconds=31))
-        assert outbox.flush(database, client, owner="later") == 1
+        assert flush(database, client, owner="later") == 1
     assert [p.params["channel"] for p in _posts(fake_slack)] == ["U00001", "U00002", "U00000"]
     assert len(fake_slack.calls("conversations.history")) == 2
 
 
 def test_sends_do_not_use_the_apps_retrying_client(fake_slack: FakeSlack) -> None:
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)
-    sender = outbox.delivery_client(client)
-    assert sender is not client and sender.retry_handlers == []
-    assert outbox.delivery_client(client) is sender
-    assert (sender.token, sender.base_url) == (client.token, client.base_url)
+    sending = sender.delivery_client(client)
+    assert sending is not client and sending.retry_handlers == []
+    assert sender.delivery_client(client) is sending
+    assert (sending.token, sending.base_url) == (client.token, client.base_url)
 
 
 def test_two_senders_deliver_once_despite_rate_limits_and_a_lost_answer(
@@ -309,7 +321,7 @@ def test_two_senders_deliver_once_despite_rate_limits_and_a_lost_answer(
 
             def send(db: Database, name: str, barrier: threading.Barrier) -> None:
                 barrier.wait()
-                while outbox.flush(db, client, owner=name) > 0:
+                while flush(db, client, owner=name) > 0:
                     pass
 
             threads = [
@@ -366,7 +378,7 @@ def test_a_scheduled_run_drains_a_backlog_larger_than_one_batch(
     _queue(database, outbox.BATCH * 3 + 7)
     services = build_services(make_settings(fake_slack, database.url), db=database)
     client = make_web_client(BOT_TOKEN, fake_slack.api_url)
-    assert outbox.flush(database, client) == outbox.BATCH  # an immediate flush: one batch
+    assert flush(database, client) == outbox.BATCH  # an immediate flush: one batch
     assert deliver_outbox(services) == outbox.BATCH * 2 + 7  # the scheduler: the rest
     assert len([c for c in fake_slack.calls("chat.postMessage") if c.ok]) == outbox.BATCH * 3 + 7
 

@@ -18,7 +18,6 @@ from sqlmodel import select
 from bot import clock
 from bot.domain.export import export_files
 from bot.simulated_slack import signed_requests as sr
-from scheduler import outbox
 from scheduler.pulse import run_match_check, run_pulse
 from storage.models import (
     CheckInCycle,
@@ -59,7 +58,7 @@ def _enroll_all(app: RunningApp, people: list[Person]) -> None:
 
 
 def _deliver(app: RunningApp) -> None:
-    outbox.flush(app.db, app.services.client, hooks=app.services.outbox_hooks)
+    app.services.delivery.sender.flush()
 
 
 def _message_to(app: RunningApp, user_id: str, action_id: str) -> Any:

@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import select
 
 from bot import clock
-from bot.domain import pulse
+from bot.domain import notices, pulse
+from bot.domain.working_hours import next_good_time
 from bot.services import Services, build_services
 from bot.simulated_slack import FakeSlack
 from scheduler.pulse import run_pulse
@@ -53,12 +54,15 @@ def test_schedule_cadence_and_final_survey() -> None:
     assert pulse.due_kind(six, [], datetime(2027, 2, 12, 1, tzinfo=UTC)) == PulseKind.PULSE
 
 
-def test_good_local_time() -> None:
-    assert pulse.good_local_time(AT, "Europe/Berlin") == AT  # 15:00 on a Tuesday
-    vietnam = pulse.good_local_time(AT, "Asia/Ho_Chi_Minh")  # 21:00 there
-    assert vietnam == datetime(2027, 3, 3, 3, 0, tzinfo=UTC)  # 10:00 the next morning
+def test_invitations_wait_for_the_working_day_like_every_scheduled_message() -> None:
+    """One quiet-hours rule (bot/domain/working_hours.py) for pulse and journey alike."""
+    hours = (9, 17)
+    assert next_good_time(AT, "Europe/Berlin", hours) == AT  # 15:00 on a Tuesday
+    vietnam = next_good_time(AT, "Asia/Ho_Chi_Minh", hours)  # 21:00 there
+    assert vietnam == datetime(2027, 3, 3, 2, 0, tzinfo=UTC)  # 09:00 the next morning
     saturday = datetime(2027, 3, 6, 12, 0, tzinfo=UTC)
-    assert pulse.good_local_time(saturday, "UTC") == datetime(2027, 3, 8, 10, 0, tzinfo=UTC)
+    assert next_good_time(saturday, "UTC", hours) == datetime(2027, 3, 8, 9, 0, tzinfo=UTC)
+    assert notices.PULSE.quiet_hours is notices.CHECKIN.quiet_hours is not None
 
 
 def test_match_check_schedule() -> None:

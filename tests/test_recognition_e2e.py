@@ -5,18 +5,21 @@ SQLite and PostgreSQL. Check-ins and goals are stored as rows (the journey featu
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from pypdf import PdfReader
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from bot import clock
 from bot.domain import enrollment
 from bot.domain import recognition as rec
 from bot.i18n import translator
 from bot.simulated_slack import FakeSlack
 from bot.views import common
+from scheduler.job_report import JobReport
 from scheduler.recognition import run_digest, run_milestones
 from storage import repositories as repo
 from storage.models import (
@@ -26,6 +29,7 @@ from storage.models import (
     Goal,
     GoalStatus,
     Milestone,
+    OutboxMessage,
     Pair,
     PairStatus,
     Participant,
@@ -253,6 +257,29 @@ def test_rejected_thanks_is_never_posted(running_app: RunningApp) -> None:
     assert channel_posts(app.fake) == []
 
 
+def scheduled(
+    app: RunningApp, job: Callable[..., JobReport], at: datetime, *, dry_run: bool = False
+) -> JobReport:
+    """A scheduled run at `at`, as the scheduler does it: the job queues what it owes, and
+    each message is delivered once it is due (the clock moves on to the last one's time)."""
+    manual = clock.ManualClock(at)
+    previous = clock.install(manual)
+    try:
+        report = job(app.services, at, dry_run=dry_run)
+        if report.keys and not dry_run:
+            with app.db.session() as session:
+                due = session.exec(
+                    select(OutboxMessage.not_before).where(
+                        col(OutboxMessage.dedupe_key).in_(report.keys)
+                    )
+                ).all()
+            manual.set(max([at, *due]))
+            app.services.delivery.deliver_now(report.keys, budget_seconds=30)
+    finally:
+        clock.install(previous)
+    return report
+
+
 # Milestones and certificates -----------------------------------------------------------------
 
 
@@ -304,22 +331,22 @@ def test_milestones_fire_once_each_however_often_the_job_runs(running_app: Runni
     app = running_app
     world = make_world(app)
     at = datetime(2027, 2, 10, tzinfo=UTC)
-    assert run_milestones(app.services, at).queued == 0
+    assert scheduled(app, run_milestones, at).queued == 0
     _met(app, world, "2027-01")
-    report = run_milestones(app.services, at)
+    report = scheduled(app, run_milestones, at)
     assert report.queued == 2  # first meeting, to each partner
-    assert run_milestones(app.services, at).queued == 0
+    assert scheduled(app, run_milestones, at).queued == 0
     _met(app, world, "2027-01", met=False)  # an edited answer takes nothing back ...
     _met(app, world, "2027-01")  # ... and re-confirming celebrates nothing again
-    assert run_milestones(app.services, at).queued == 0
+    assert scheduled(app, run_milestones, at).queued == 0
     _met(app, world, "2027-02")
     _met(app, world, "2027-03")
     _goal(app, world, "Post weekly on <LinkedIn>", at=at)
     _goal(app, world, "Try three AI tools", at=at, done=False)
-    dry = run_milestones(app.services, at, dry_run=True)
+    dry = scheduled(app, run_milestones, at, dry_run=True)
     assert dry.queued == 4 and _milestones(app) == ["first_meeting"]
-    assert run_milestones(app.services, at).queued == 4  # third meeting + a goal, each to two
-    assert run_milestones(app.services, at).queued == 0
+    assert scheduled(app, run_milestones, at).queued == 4  # third meeting + a goal, each to two
+    assert scheduled(app, run_milestones, at).queued == 0
     kinds = _milestones(app)
     assert kinds[0] == "first_meeting" and kinds[-1] == "third_meeting"
     assert kinds[1].startswith("goal_achieved:") and len(kinds) == 3
@@ -343,8 +370,8 @@ def test_completion_brings_a_certificate_pdf_with_the_exact_name_and_figures(
     _met(app, world, "2027-01")
     _met(app, world, "2027-02")
     _goal(app, world, "Run a Copilot session", at=at)
-    run_milestones(app.services, at)
-    run_milestones(app.services, at)  # again: no second certificate
+    scheduled(app, run_milestones, at)
+    scheduled(app, run_milestones, at)  # again: no second certificate
     files = eventually(lambda: len(app.fake.uploaded_files()) >= 2 and app.fake.uploaded_files())
     assert len(files) == 2
     by_channel = {f["channel"]: f for f in files}
@@ -383,14 +410,14 @@ def test_digest_counts_match_the_stored_data_and_it_is_posted_once_per_month(
     _goal(app, world, "Feb goal A", at=feb)
     _goal(app, world, "Feb goal B", at=feb)
     _goal(app, world, "Open goal", at=feb, done=False)
-    run_milestones(app.services, feb)  # first meeting, two goals... plus the old one
+    scheduled(app, run_milestones, feb)  # first meeting, two goals... plus the old one
     command_reply(app, ADMIN, "shoutout <@UMENTOR1> For the AI workshop")
     with app.db.session() as session:  # stored in February (the command ran "now")
         for row in session.exec(select(ShoutOut)).all():
             row.created_at = feb
             session.add(row)
     before = len(channel_posts(app.fake))
-    report = run_digest(app.services, datetime(2027, 3, 2, 9, tzinfo=UTC))
+    report = scheduled(app, run_digest, datetime(2027, 3, 2, 9, tzinfo=UTC))
     assert report.queued == 1
     posts = eventually(lambda: len(channel_posts(app.fake)) > before and channel_posts(app.fake))
     digest = posts[-1]
@@ -402,7 +429,7 @@ def test_digest_counts_match_the_stored_data_and_it_is_posted_once_per_month(
     assert "For the AI workshop" in text
     assert "held their first meeting" not in text  # the mentee did not consent to be named
     assert "/mentoring join" in str(digest["blocks"])
-    again = run_digest(app.services, datetime(2027, 3, 20, tzinfo=UTC))
+    again = scheduled(app, run_digest, datetime(2027, 3, 20, tzinfo=UTC))
     assert again.queued == 0 and again.skipped == 1
     assert len(channel_posts(app.fake)) == len(posts)
 
@@ -437,11 +464,11 @@ def test_a_story_is_shared_after_the_partner_agrees_and_an_admin_approves(
             return session.exec(select(SuccessStory)).one().status
 
     eventually(lambda: status() == "approved")
-    run_digest(app.services, datetime(2027, 3, 2, tzinfo=UTC))
+    scheduled(app, run_digest, datetime(2027, 3, 2, tzinfo=UTC))
     post = eventually(lambda: channel_posts(app.fake))[-1]
     assert "We built a &lt;prompt&gt; library together" in FakeSlack.message_text(post)
     assert status() == "published"
-    run_digest(app.services, datetime(2027, 4, 2, tzinfo=UTC))
+    scheduled(app, run_digest, datetime(2027, 4, 2, tzinfo=UTC))
     april = eventually(lambda: len(channel_posts(app.fake)) == 2 and channel_posts(app.fake))[-1]
     assert "library together" not in FakeSlack.message_text(april)  # shared once
 
@@ -477,7 +504,7 @@ def test_erasing_a_person_removes_their_pair_story_and_the_name_on_their_certifi
         )
     # Slack refuses the uploads for now: the certificates stay owed (pending) ...
     app.fake.fail_next("files.getUploadURLExternal", status=200, error="internal_error", times=2)
-    run_milestones(app.services, datetime(2027, 2, 2, tzinfo=UTC))
+    scheduled(app, run_milestones, datetime(2027, 2, 2, tzinfo=UTC))
     with app.db.session() as session:
         assert {c.status for c in session.exec(select(Certificate)).all()} == {"pending"}
         exported = enrollment.personal_data(session, session.get(Participant, world.mentor_id))

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.clock import zone
+from bot.domain.working_hours import next_good_time, working_hours
 from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import (
@@ -33,15 +34,10 @@ from storage.models import (
     utcnow,
 )
 
-CHECKIN = "checkin"
-NUDGE = "nudge"
-ESCALATION = "escalation"
-CONTACT_PAIR = "contact_pair"
-DELIVERY_FAILED = "delivery_failed"
-JOURNEY_KINDS = (CHECKIN, NUDGE, ESCALATION)
+# The daily cap counts these messages (their kinds are declared in bot/domain/notices.py).
+JOURNEY_KINDS = ("checkin", "nudge", "escalation")
 
 # Programme settings (Program.settings) and their defaults; documented in the README.
-DEFAULT_WORKING_HOURS = (9, 17)
 DEFAULT_DAILY_CAP = 10_000
 NUDGE_AFTER = timedelta(days=7)
 SILENT_CYCLES = 2
@@ -54,16 +50,6 @@ PROGRESS = {"not_started": 0, "in_progress": 50, "achieved": 100}
 
 
 # Time --------------------------------------------------------------------------------------
-
-
-def working_hours(program: Program) -> tuple[int, int]:
-    """(first hour, end hour) of the local working day; a programme setting."""
-    hours = program.settings.get("working_hours") or DEFAULT_WORKING_HOURS
-    try:
-        start, end = int(hours[0]), int(hours[1])
-    except (TypeError, ValueError, IndexError):
-        return DEFAULT_WORKING_HOURS
-    return (start, end) if 0 <= start < end <= 24 else DEFAULT_WORKING_HOURS
 
 
 def daily_cap(program: Program) -> int:
@@ -82,26 +68,6 @@ def period_of(at: datetime, timezone: str | None) -> str:
 def previous_period(period: str) -> str:
     year, month = (int(part) for part in period.split("-"))
     return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
-
-
-def next_good_time(at: datetime, timezone: str | None, hours: tuple[int, int]) -> datetime:
-    """The first moment at or after `at` that is a weekday inside `hours`, local to `timezone`.
-
-    Local wall times are converted with zoneinfo, so a DST change moves the UTC instant, not
-    the local hour people see.
-    """
-    tz = zone(timezone)
-    local = at.astimezone(tz)
-    start, end = hours
-    for offset in range(8):
-        day = local.date() + timedelta(days=offset)
-        if day.weekday() >= 5:
-            continue
-        opens = datetime.combine(day, time(start), tzinfo=tz)
-        closes = datetime.combine(day, time(0), tzinfo=tz) + timedelta(hours=end)
-        if local < closes:
-            return max(local, opens).astimezone(at.tzinfo)
-    return at  # unreachable: a week always has a weekday
 
 
 def is_paused(participant: Participant, at: datetime) -> bool:
@@ -172,7 +138,6 @@ class Prompt:
     person: Participant
     partner: Participant
     period: str
-    not_before: datetime
 
 
 def ask_for_checkins(
@@ -186,7 +151,6 @@ def ask_for_checkins(
     """
     period = period_of(at, program.timezone)
     cycle = cycle_for(session, program, period)
-    hours = working_hours(program)
     active = list(repo.pairs(session, program.id or 0, [PairStatus.ACTIVE]))
     people = repo.participants_by_ids(
         session, [p.mentor_id for p in active] + [p.mentee_id for p in active]
@@ -218,15 +182,7 @@ def ask_for_checkins(
                 asked_at=at,
             )
             session.add(request)
-            prompts.append(
-                Prompt(
-                    request,
-                    person,
-                    partner,
-                    period,
-                    next_good_time(at, person.timezone, hours),
-                )
-            )
+            prompts.append(Prompt(request, person, partner, period))
     session.flush()  # the prompts' buttons carry their request ids
     return prompts, paused
 
@@ -250,7 +206,6 @@ class Nudge:
     partner: Participant
     period: str
     week: str
-    not_before: datetime
 
 
 def week_of(at: datetime, timezone: str | None) -> str:
@@ -296,7 +251,6 @@ def nudges_due(session: Session, program: Program, at: datetime) -> list[Nudge]:
             people[partner_id],
             cycle.period,
             week_of(when, person.timezone),
-            when,
         )
     return list(chosen.values())
 

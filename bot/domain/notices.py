@@ -1,70 +1,274 @@
-"""The messages the app owes people: their outbox kinds and dedupe keys.
+"""Every kind of message the app owes people, declared once: the catalogue of the delivery layer.
 
-A key names the change that owes the message, so queuing it twice (a retried transaction, a
-double click) still sends it once. Messages that confirm a repeatable action (saving a profile
-again) get a fresh key per change: each save is owed its own confirmation.
+For each kind: what its dedupe key names (queuing the same key twice sends once: a retried
+transaction, a double click, two replicas), when it may arrive (its quiet-hours rule: inside
+the recipient's working hours on a weekday, or at once), why it may no longer be worth sending
+when it is about to leave (it is then cancelled with that reason, not sent), what to record
+once it is sent, and for a certificate how to make its file.
+
+Messages that answer someone's action (a confirmation, an introduction after an admin's
+approval, a notice to the admins) go at once; messages the schedule starts (check-ins, nudges,
+surveys, milestones) wait for the recipient's working day.
 """
 
 from __future__ import annotations
 
-import uuid
+from datetime import datetime
 
-from storage.models import Participant
+from sqlmodel import Session, select
 
-INTRO = "intro"
-TRAINING = "training"
-ENROLLED = "enrolled"
-FAREWELL = "farewell"
-PARTNER_LEFT = "partner_left"
-PAIR_ENDED = "pair_ended"
-REMATCH_REQUEST = "rematch_request"
-REMATCH_RECEIPT = "rematch_receipt"
-GOALS_SAVED = "goals_saved"
-MATCH_SUGGESTIONS = "match_suggestions"
+from bot.delivery.kinds import MessageKind, OutgoingFile, StaleCheck, catalogue
+from bot.domain import certificates, pairing
+from bot.domain.working_hours import next_good_time, working_hours
+from bot.i18n import translator
+from storage.models import (
+    Certificate,
+    CertificateStatus,
+    CycleStatus,
+    OutboxMessage,
+    Pair,
+    PairStatus,
+    Participant,
+    ParticipantStatus,
+    Program,
+    PulseRound,
+)
 
-
-def intro_key(pair_id: int) -> str:
-    """One introduction per pair, ever."""
-    return f"{INTRO}:{pair_id}"
-
-
-def training_key(participant: Participant) -> str:
-    """One training pack per enrollment (a re-join after leaving is a new enrollment)."""
-    return f"{TRAINING}:{participant.id}:{participant.enrolled_at.isoformat()}"
+# When a message may arrive -----------------------------------------------------------------
 
 
-def partner_left_key(pair_id: int, partner_id: int) -> str:
-    return f"{PARTNER_LEFT}:{pair_id}:{partner_id}"
+def during_working_hours(
+    session: Session, at: datetime, timezone: str | None, program_id: int | None
+) -> datetime:
+    """The quiet-hours rule: a weekday inside the programme's working hours, in the
+    recipient's zone (the programme's when the recipient's is unknown)."""
+    program = session.get(Program, program_id) if program_id is not None else None
+    where = timezone or (program.timezone if program is not None else None)
+    return next_good_time(at, where, working_hours(program))
 
 
-def pair_ended_key(pair_id: int, participant_id: int) -> str:
-    return f"{PAIR_ENDED}:{pair_id}:{participant_id}"
+# What a message is about ---------------------------------------------------------------------
 
 
-def rematch_request_key(request_id: int, admin_id: str) -> str:
-    """Each admin hears of a request once, however often it is repeated while open."""
-    return f"{REMATCH_REQUEST}:{request_id}:{admin_id}"
+def pair_subject(pair_id: int) -> str:
+    return f"pair:{pair_id}"
 
 
-def goals_saved_key(pair_id: int, first_goal_id: int) -> str:
-    return f"{GOALS_SAVED}:{pair_id}:{first_goal_id}"
+def round_subject(round_id: int) -> str:
+    return f"round:{round_id}"
 
 
-def enrolled_key(participant_id: int, view_id: str) -> str:
-    """One confirmation per submitted form: Slack retrying the same submission (same view)
-    is not a new change; a later profile edit opens a new view and gets its own."""
-    return f"{ENROLLED}:{participant_id}:{view_id}"
+def _number(row: OutboxMessage, name: str) -> int | None:
+    value = row.payload.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def rematch_receipt_key(request_id: int, view_id: str) -> str:
-    return f"{REMATCH_RECEIPT}:{request_id}:{view_id}"
+def _pair_ended(session: Session, row: OutboxMessage) -> str | None:
+    pair_id = _number(row, "pair_id")
+    if pair_id is None:
+        return None
+    pair = session.get(Pair, pair_id)
+    if pair is None or pair.status != PairStatus.ACTIVE:
+        return "the pair has ended"
+    return None
 
 
-def match_suggestions_key(run_id: int, admin_id: str) -> str:
-    """Each admin hears once of each new proposal."""
-    return f"{MATCH_SUGGESTIONS}:{run_id}:{admin_id}"
+def _recipient_left(session: Session, row: OutboxMessage) -> str | None:
+    if row.program_id is None:
+        return None
+    person = session.exec(
+        select(Participant).where(
+            Participant.program_id == row.program_id,
+            Participant.slack_user_id == row.recipient,
+        )
+    ).first()
+    if person is None or person.status == ParticipantStatus.LEFT or person.left_at is not None:
+        return "the person left the programme"
+    return None
 
 
-def fresh_key(kind: str, *parts: object) -> str:
-    """A key for a message owed by each repetition of an action (a confirmation)."""
-    return ":".join([kind, *(str(part) for part in parts), uuid.uuid4().hex[:16]])
+def _round_closed(session: Session, row: OutboxMessage) -> str | None:
+    round_id = _number(row, "round_id")
+    if round_id is None:
+        return None
+    found = session.get(PulseRound, round_id)
+    if found is None or found.status != CycleStatus.OPEN:
+        return "the survey has closed"
+    return None
+
+
+def _all(*checks: StaleCheck) -> StaleCheck:
+    """A staleness check that is the first reason any of `checks` gives."""
+
+    def check(session: Session, row: OutboxMessage) -> str | None:
+        for each in checks:
+            reason = each(session, row)
+            if reason is not None:
+                return reason
+        return None
+
+    return check
+
+
+# Sent hooks and files --------------------------------------------------------------------------
+
+
+def remember_introduction(session: Session, message: OutboxMessage) -> None:
+    """An intro was posted: its group DM becomes the pair's conversation."""
+    pair_id = message.payload.get("pair_id")
+    if isinstance(pair_id, int) and message.channel_id:
+        pairing.record_introduction(session, pair_id, message.channel_id)
+
+
+def forget_recipient(session: Session, message: OutboxMessage) -> None:
+    """A goodbye to someone who erased their data: once sent, the row keeps nothing of them."""
+    if message.payload.get("erase"):
+        message.recipient = "erased"
+        message.channel_id = None
+        message.payload = {}
+        session.add(message)
+
+
+def _certificate_of(session: Session, message: OutboxMessage) -> Certificate | None:
+    certificate_id = _number(message, "certificate_id")
+    return session.get(Certificate, certificate_id) if certificate_id is not None else None
+
+
+def certificate_file(session: Session, message: OutboxMessage) -> OutgoingFile | None:
+    """The certificate's PDF in the person's language, made from its frozen figures."""
+    row = _certificate_of(session, message)
+    if row is None or not row.detail:  # its person erased their data meanwhile
+        return None
+    _ = translator(row.detail.get("locale"))
+    created = row.created_at
+    return OutgoingFile(
+        filename=certificates.filename(row.detail),
+        title=_("Certificate of participation"),
+        content=certificates.render_pdf(row.detail, _, created=created),
+    )
+
+
+def certificate_shared(session: Session, message: OutboxMessage) -> None:
+    row = _certificate_of(session, message)
+    if row is not None:
+        row.status = CertificateStatus.UPLOADED
+        file_id = message.payload.get("file_id")
+        row.file_id = file_id if isinstance(file_id, str) else None
+        row.uploaded_at = message.sent_at
+        session.add(row)
+
+
+# The catalogue -----------------------------------------------------------------------------------
+
+# Enrollment, matching and pairs: answers to someone's action, at once.
+INTRO = MessageKind("intro", ("pair",), on_sent=remember_introduction)
+TRAINING = MessageKind("training", ("participant", "enrolled_at"))
+ENROLLED = MessageKind("enrolled", ("participant", "view"))
+FAREWELL = MessageKind("farewell", ("participant",), on_sent=forget_recipient)
+PARTNER_LEFT = MessageKind("partner_left", ("pair", "partner"))
+PAIR_ENDED = MessageKind("pair_ended", ("pair", "participant"))
+REMATCH_REQUEST = MessageKind("rematch_request", ("request", "admin"))
+REMATCH_RECEIPT = MessageKind("rematch_receipt", ("request", "view"))
+GOALS_SAVED = MessageKind("goals_saved", ("pair", "first_goal"))
+MATCH_SUGGESTIONS = MessageKind("match_suggestions", ("run", "admin"))
+CONTACT_PAIR = MessageKind("contact_pair", ("pair",))
+
+# The journey: started by the schedule, inside the recipient's working day.
+CHECKIN = MessageKind(
+    "checkin",
+    ("person", "pair", "period"),
+    quiet_hours=during_working_hours,
+    stale_because=_all(_pair_ended, _recipient_left),
+)
+NUDGE = MessageKind(
+    "nudge",
+    ("person", "week"),
+    quiet_hours=during_working_hours,
+    stale_because=_all(_pair_ended, _recipient_left),
+)
+ESCALATION = MessageKind(
+    "escalation",
+    ("admin", "pair", "period"),
+    quiet_hours=during_working_hours,
+    stale_because=_pair_ended,
+)
+DELIVERY_FAILED = MessageKind("delivery_failed", ("admin", "day"), quiet_hours=during_working_hours)
+JOURNEY_KINDS = (CHECKIN.name, NUDGE.name, ESCALATION.name)  # the daily cap counts these
+
+# Pulse surveys and match checks.
+PULSE = MessageKind(
+    "pulse",
+    ("round", "participant"),
+    quiet_hours=during_working_hours,
+    stale_because=_all(_round_closed, _recipient_left),
+)
+PULSE_REMINDER = MessageKind(
+    "pulse_reminder",
+    ("round", "participant"),
+    quiet_hours=during_working_hours,
+    stale_because=_all(_round_closed, _recipient_left),
+)
+MATCH_CHECK = MessageKind(
+    "match_check",
+    ("pair", "participant", "number"),
+    quiet_hours=during_working_hours,
+    stale_because=_all(_pair_ended, _round_closed, _recipient_left),
+)
+
+# Recognition.
+SHOUTOUT_THANKS = MessageKind("shoutout_thanks", ("shoutout", "person"))
+SHOUTOUT_REVIEW = MessageKind("shoutout_review", ("shoutout", "admin"))
+SHOUTOUT_DECIDED = MessageKind("shoutout_decided", ("shoutout",))
+MILESTONE = MessageKind(
+    "milestone",
+    ("pair", "milestone", "participant"),
+    quiet_hours=during_working_hours,
+    stale_because=_recipient_left,
+)
+COMPLETED_ADMIN = MessageKind(
+    "completed_admin", ("pair", "admin"), quiet_hours=during_working_hours
+)
+CERTIFICATE = MessageKind(
+    "certificate",
+    ("certificate",),
+    quiet_hours=during_working_hours,
+    on_sent=certificate_shared,
+    make_file=certificate_file,
+)
+DIGEST = MessageKind("digest", ("program", "period"))
+STORY_PARTNER = MessageKind("story_partner", ("story",))
+STORY_REVIEW = MessageKind("story_review", ("story", "admin"))
+STORY_DECIDED = MessageKind("story_decided", ("story", "participant"))
+
+KINDS = catalogue(
+    [
+        INTRO,
+        TRAINING,
+        ENROLLED,
+        FAREWELL,
+        PARTNER_LEFT,
+        PAIR_ENDED,
+        REMATCH_REQUEST,
+        REMATCH_RECEIPT,
+        GOALS_SAVED,
+        MATCH_SUGGESTIONS,
+        CONTACT_PAIR,
+        CHECKIN,
+        NUDGE,
+        ESCALATION,
+        DELIVERY_FAILED,
+        PULSE,
+        PULSE_REMINDER,
+        MATCH_CHECK,
+        SHOUTOUT_THANKS,
+        SHOUTOUT_REVIEW,
+        SHOUTOUT_DECIDED,
+        MILESTONE,
+        COMPLETED_ADMIN,
+        CERTIFICATE,
+        DIGEST,
+        STORY_PARTNER,
+        STORY_REVIEW,
+        STORY_DECIDED,
+    ]
+)

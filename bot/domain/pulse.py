@@ -170,18 +170,6 @@ def due_kind(program: Program, rounds: Sequence[PulseRound], at: datetime) -> st
     return PulseKind.PULSE if at >= start + interval else None
 
 
-def good_local_time(at: datetime, timezone: str | None) -> datetime:
-    """`at` if it is working hours (Mon–Fri 9–17) where the person is, else the next 10:00."""
-    zone = clock.zone(timezone)
-    local = at.astimezone(zone)
-    if local.weekday() < 5 and 9 <= local.hour < 17:
-        return at
-    day = local.date() if local.hour < 9 else local.date() + timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return datetime.combine(day, time(10), tzinfo=zone).astimezone(at.tzinfo)
-
-
 def open_round(
     session: Session,
     program: Program,

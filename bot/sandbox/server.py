@@ -307,7 +307,7 @@ class Sandbox:
 
     def run_job(self, name: str) -> dict[str, Any]:
         """Runs a scheduled job now, at the simulated time, and delivers what is due."""
-        from scheduler.jobs import JOBS, deliver_now
+        from scheduler.jobs import JOBS
         from scheduler.runner import deliver_outbox, run_job
 
         services = self.runtime.services
@@ -320,7 +320,7 @@ class Sandbox:
         report = run_job(services, name, self.clock.now())
         if report is None:
             return {"notice": f"{name} already ran for this period."}
-        deliver_now(services, report.keys)
+        services.delivery.deliver_now(report.keys)
         deliver_outbox(services)
         self._settle()
         return {"notice": f"{name}: {report.queued} queued; " + "; ".join(report.notes)}

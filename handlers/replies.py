@@ -1,32 +1,29 @@
-"""Messages from listeners: what the app owes goes through the outbox, replies go direct.
+"""Immediate replies to the person who acted; everything else goes through the outbox.
 
 The rule: a message owed to someone because something changed (a confirmation, a training pack,
-an introduction, a notice to a partner or to the admins) is queued with `Owed.queue` inside the
-transaction that makes the change, and delivered for those keys right after the commit
-(`run_and_deliver`). If the transaction fails, neither the change nor the message exists; if
-the delivery fails, the scheduler retries it. Only immediate replies to the person who acted go
-direct: the command's response_url, modal acks and updates, App Home, the clicked message, a
-DM when a click has no other way back, and the `mydata` export they asked for (`reply_dm`).
+an introduction, a notice to a partner or to the admins) is queued with `owed.queue` inside the
+transaction that makes the change (`services.delivery`, bot/delivery). Only immediate replies to
+the person who acted go direct, from here: the command's response_url, modal acks and updates,
+App Home, the clicked message, a DM when a click has no other way back (`reply_dm`), and the
+`mydata` export they asked for.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
 
+from bot.delivery import OwingWork
 from bot.i18n import Translator
 from bot.services import Services
 from bot.slack_api import with_retries
 from bot.views import common, kit
 from handlers.payloads import message_location
-from scheduler import outbox
 
 T = TypeVar("T")
 
@@ -37,74 +34,15 @@ class AlreadyReported(Exception):
     """A listener stopped after telling the person what went wrong: nothing more to log."""
 
 
-class Owed:
-    """The outbox keys queued in one transaction, to deliver once it has committed."""
-
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-
-    def queue(
-        self,
-        session: Session,
-        *,
-        kind: str,
-        key: str,
-        recipient: str,
-        message: dict[str, Any],
-        program_id: int | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        """`recipient`: a user id, several joined by "," (a group DM), or a channel id."""
-        outbox.enqueue(
-            session,
-            key=key,
-            kind=kind,
-            recipient=recipient,
-            message=message,
-            program_id=program_id,
-            extra=extra,
-        )
-        self.keys.append(key)
-
-
-OwingWork = Callable[[Session, Owed], T]
-
-
-def deliver(services: Services, keys: list[str]) -> None:
-    """Sends what was just queued; a failure is left to the scheduler's next run."""
-    if not keys:
-        return
-    try:
-        outbox.flush(services.db, services.client, keys=keys, hooks=services.outbox_hooks)
-    except Exception:  # noqa: BLE001 - the rows are stored; the scheduler delivers them later
-        log.exception("immediate outbox delivery failed")
-
-
-def run_owing(services: Services, work: OwingWork[T]) -> tuple[T, list[str]]:
-    """Runs `work` in one transaction; returns its result and the keys of what it queued."""
-
-    def attempt(session: Session) -> tuple[T, list[str]]:
-        owed = Owed()  # fresh per attempt: a retried transaction queues again from scratch
-        return work(session, owed), owed.keys
-
-    return services.db.run(attempt)
-
-
-def run_and_deliver(services: Services, work: OwingWork[T]) -> T:
-    """Runs `work` in one transaction with what it owes, then delivers those messages."""
-    result, keys = run_owing(services, work)
-    deliver(services, keys)
-    return result
-
-
 def store_or_apologise(services: Services, user_id: str, work: OwingWork[T], *, action: str) -> T:
-    """`run_and_deliver`; on failure tells the person by DM and stops the listener.
+    """`services.delivery.run_and_deliver`; on failure tells the person by DM and stops the
+    listener.
 
     For listeners that have already acknowledged: there is no modal left to show an error in.
     The AlreadyReported it raises ends the listener quietly (see bot.app's error handler).
     """
     try:
-        return run_and_deliver(services, work)
+        return services.delivery.run_and_deliver(work)
     except Exception as error:
         _ = services.translator_for(user_id)
         if isinstance(error, OperationalError):  # the database is down or locked
