@@ -1,6 +1,6 @@
 """The admin report's figures, computed from storage (no Slack, no rendering).
 
-Check-ins are read only through the query functions in storage/repositories.py (counts and
+Check-ins are read only through the query functions in storage/repositories/journey.py (counts and
 ratings; private notes are never selected). Pulse figures come from bot.domain.pulse, which
 applies the anonymity threshold, the closed-round rule and complementary suppression.
 """

@@ -1,0 +1,349 @@
+"""The sandbox's driver: the real app, the simulated Slack, the manual clock and the jobs, and
+Slack's client acting for each member.
+
+`Driver.start_app` starts the simulated Slack Web API (`bot.simulated_slack.FakeSlack`), where
+the app's calls go, and the real app (`bot.server.Runtime`: Bolt app, listeners, scheduler,
+storage) behind its WSGI front on a loopback port, reached only by requests signed exactly as
+Slack signs them. Its methods play Slack's client: a command, a click or a submission becomes
+the signed payload Slack would send, then the driver waits for the app to settle and keeps each
+member's modal stack. The demo scripts members through it without any page.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from datetime import datetime, timedelta
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from bot import clock as app_clock
+from bot.sandbox.forms import fill
+from bot.sandbox.page import MemberSession, conversations, render_context
+from bot.sandbox.render import RenderContext
+from bot.sandbox.workspace import (
+    ADMIN_ID,
+    COMMUNITY_CHANNEL,
+    GENERAL_CHANNEL,
+    SeedPerson,
+    seed_people,
+)
+from bot.settings import parse_settings
+from bot.simulated_slack import FakeSlack, SlackRequests
+
+BOT_TOKEN = "xoxb-sandbox"
+QUIET_SECONDS = 0.015  # and no new Web API call for this long after the listeners are idle
+SETTLE_LIMIT_SECONDS = 10.0
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        pass
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def serve(app: Any, host: str, port: int) -> WSGIServer:
+    """Serves a WSGI app on a daemon thread (port 0: any free port)."""
+    server = make_server(
+        host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
+    threading.Thread(target=server.serve_forever, daemon=True, name=f"wsgi:{port}").start()
+    return server
+
+
+class Driver:
+    def __init__(
+        self,
+        *,
+        people: int = 12,
+        seed: int = 1,
+        database_url: str = "sqlite:///sandbox.db",
+        host: str = "127.0.0.1",
+        start_at: datetime | None = None,
+        with_scheduler: bool = True,
+    ) -> None:
+        self.host = host
+        self.database_url = database_url
+        self.people = seed_people(people, seed)
+        self.sessions: dict[str, MemberSession] = {p.user_id: MemberSession() for p in self.people}
+        self._lock = threading.RLock()
+        self._seen_calls = 0
+        self._trigger_owner: dict[str, str] = {}
+        self.fake = FakeSlack(bot_token=BOT_TOKEN)
+        self.clock = app_clock.ManualClock(start_at or app_clock.SystemClock().now())
+        self.with_scheduler = with_scheduler
+        self._servers: list[WSGIServer] = []
+        self.runtime: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start_app(self) -> None:
+        """Starts the simulated Slack with the seeded members and channels, then the app."""
+        from bot.server import Runtime
+        from storage.db import Database
+
+        self.fake.start()
+        for person in self.people:
+            self._add_member(person)
+        self._add_channels()
+        secret = secrets.token_hex(16)
+        settings = parse_settings(
+            {
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": secret,
+                "SLACK_API_URL": self.fake.api_url,
+                "DATABASE_URL": self.database_url,
+                "ADMIN_USER_IDS": ADMIN_ID,
+                "RECOGNITION_CHANNEL": COMMUNITY_CHANNEL[0],
+            }
+        )
+        database = Database(settings.database_url)
+        database.migrate()
+        database.dispose()
+        self.runtime = Runtime(settings, clock=self.clock, with_scheduler=self.with_scheduler)
+        self.runtime.start()
+        app_server = serve(self.runtime.wsgi, self.host, 0)
+        self._servers.append(app_server)
+        app_url = f"http://{self.host}:{app_server.server_port}/slack/events"
+        self.slack = SlackRequests(app_url, secret, fake=self.fake, clock=time.time)
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        if self.runtime is not None:
+            pool = self.runtime.services.listener_executor
+            if pool is not None:  # let listeners finish while Slack still answers them
+                pool.shutdown(wait=True)
+            self.runtime.stop()
+        self.fake.stop()
+        app_clock.install(app_clock.SystemClock())
+
+    def _add_member(self, person: SeedPerson) -> None:
+        offset = {"Europe/Berlin": 3600, "Asia/Ho_Chi_Minh": 25200}.get(person.office.timezone)
+        self.fake.add_user(
+            person.user_id,
+            name=person.name.lower().replace(" ", "."),
+            real_name=person.name,
+            tz=person.office.timezone,
+            tz_offset=offset if offset is not None else -18000,
+            locale=person.office.locale,
+            is_admin=person.is_admin,
+        )
+
+    def _add_channels(self) -> None:
+        members = [p.user_id for p in self.people]
+        add_channel = getattr(self.fake, "add_channel", None)
+        for channel_id, name in (COMMUNITY_CHANNEL, GENERAL_CHANNEL):
+            if add_channel is not None:
+                add_channel(channel_id, name, members=members, bot_is_member=True)
+
+    # ------------------------------------------------------------------ acting as Slack's client
+
+    def _settle(self) -> None:
+        """Waits until the app has finished reacting: its listeners are idle and it has
+        stopped calling the Web API for a moment."""
+        deadline = time.monotonic() + SETTLE_LIMIT_SECONDS
+        pool = self.runtime.services.listener_executor
+        count, quiet_since = len(self.fake.calls()), time.monotonic()
+        while time.monotonic() < deadline:
+            if pool is not None:
+                pool.wait_idle(max(0.0, deadline - time.monotonic()))
+            time.sleep(0.01)
+            now_count = len(self.fake.calls())
+            if now_count != count:
+                count, quiet_since = now_count, time.monotonic()
+            elif time.monotonic() - quiet_since >= QUIET_SECONDS:
+                break
+        self._track_views()
+
+    def _track_views(self) -> None:
+        """Modals opened or pushed with a member's trigger join that member's modal stack."""
+        with self._lock:
+            calls = self.fake.calls()
+            fresh, self._seen_calls = calls[self._seen_calls :], len(calls)
+            for call in fresh:
+                if call.method not in ("views.open", "views.push") or not call.ok:
+                    continue
+                owner = self._trigger_owner.get(str(call.params.get("trigger_id")))
+                if owner is not None and call.response is not None:
+                    self.sessions[owner].modals.append(call.response["view"]["id"])
+
+    def _remember(self, user_id: str, response: Any) -> None:
+        if response.trigger_id:
+            self._trigger_owner[response.trigger_id] = user_id
+
+    def command(self, user_id: str, text: str, channel: str) -> dict[str, Any]:
+        command, _sep, rest = text.strip().partition(" ")
+        if command != "/mentoring":
+            return {"notice": f"{command or text} is not a command of this app: try /mentoring"}
+        # Typed in the app's DM unless the page says otherwise, like Slack's message box.
+        channel = channel or self.fake.dm_channel(user_id)
+        response = self.slack.command(user_id, rest, channel_id=channel)
+        self._remember(user_id, response)
+        self._settle()
+        return {"status": response.status}
+
+    def action(self, user_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        action = dict(request.get("action") or {})
+        action_id = str(action.pop("action_id", ""))
+        block_id = str(action.pop("block_id", "") or "b")
+        action_type = str(action.pop("type", "button"))
+        value = action.pop("value", None)
+        selected = action.pop("selected_option", None)
+        surface = request.get("surface")
+        kwargs: dict[str, Any] = {
+            "value": value,
+            "block_id": block_id,
+            "action_type": action_type,
+            "selected_option": selected,
+            "extra": action,
+        }
+        if surface in ("modal", "home"):
+            view = self.fake.view(str(request.get("view_id")))
+            if view is None:
+                return {"notice": "That view is gone."}
+            kwargs.update(view=view, values=request.get("values") or {})
+        else:
+            channel, ts = str(request.get("channel") or ""), request.get("ts")
+            message = next((m for m in self.fake.posted_messages(channel) if m["ts"] == ts), None)
+            if message is None:  # a reply only this member sees
+                ephemeral = self.fake.ephemeral_messages(user_id, channel)
+                message = next((m for m in ephemeral if m["ts"] == ts), None)
+                kwargs["container"] = {
+                    "type": "message",
+                    "message_ts": ts,
+                    "channel_id": channel,
+                    "is_ephemeral": True,
+                }
+            kwargs.update(message=message, channel_id=channel)
+        response = self.slack.block_action(user_id, action_id, **kwargs)
+        self._remember(user_id, response)
+        self._settle()
+        return {"status": response.status}
+
+    def submit(self, user_id: str, view_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        view = self.fake.view(view_id)
+        session = self.sessions[user_id]
+        if view is None:
+            return {"notice": "That view is gone."}
+        response = self.slack.view_submission(user_id, view, values)
+        self._remember(user_id, response)
+        answer: dict[str, Any] = {}
+        if response.body.strip():
+            try:
+                answer = json.loads(response.body)
+            except ValueError:
+                answer = {}
+        kind = answer.get("response_action")
+        with self._lock:
+            session.errors.pop(view_id, None)
+            if kind == "errors":
+                session.errors[view_id] = dict(answer.get("errors") or {})
+            elif kind == "update":
+                self.fake.replace_view(view_id, answer.get("view") or {})
+            elif kind == "push":
+                pushed = self.fake.replace_view(None, answer.get("view") or {})
+                session.modals.append(pushed["id"])
+            elif kind == "clear":
+                session.modals.clear()
+            elif view_id in session.modals:
+                session.modals.remove(view_id)
+        self._settle()
+        return {"status": response.status}
+
+    def close(self, user_id: str, view_id: str) -> dict[str, Any]:
+        view = self.fake.view(view_id)
+        session = self.sessions[user_id]
+        with self._lock:
+            if view_id in session.modals:
+                session.modals.remove(view_id)
+        if view is not None and view.get("notify_on_close"):
+            self.slack.view_closed(user_id, view)
+            self._settle()
+        return {}
+
+    def open_home(self, user_id: str) -> None:
+        self.slack.app_home_opened(user_id)
+        self._settle()
+
+    def advance(self, step: str) -> dict[str, Any]:
+        delta = {"day": timedelta(days=1), "week": timedelta(weeks=1)}.get(step, timedelta(days=30))
+        now = self.clock.advance(delta)
+        return {"clock": now.isoformat()}
+
+    def run_job(self, name: str) -> dict[str, Any]:
+        """Runs a scheduled job now, at the simulated time, and delivers what is due."""
+        from scheduler.jobs import JOBS
+        from scheduler.runner import deliver_outbox, run_job
+
+        services = self.runtime.services
+        if name == "deliver_outbox":
+            sent = deliver_outbox(services)
+            self._settle()
+            return {"notice": f"{sent} due messages delivered"}
+        if name not in JOBS:
+            return {"notice": f"There is no job called {name}."}
+        report = run_job(services, name, self.clock.now())
+        if report is None:
+            return {"notice": f"{name} already ran for this period."}
+        services.delivery.deliver_now(report.keys)
+        deliver_outbox(services)
+        self._settle()
+        return {"notice": f"{name}: {report.queued} queued; " + "; ".join(report.notes)}
+
+    # ------------------------------------------------------------------ scripted members (demo)
+
+    def top_modal(self, user_id: str) -> dict[str, Any] | None:
+        """The modal the member sees on top, or None."""
+        session = self.sessions[user_id]
+        return self.fake.view(session.modals[-1]) if session.modals else None
+
+    def answer_modal(self, user_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        """Submits the top modal with `answers` by block id (initial values for the rest)."""
+        view = self.top_modal(user_id)
+        if view is None:
+            return {"notice": "no modal open"}
+        return self.submit(user_id, view["id"], fill(view, answers))
+
+    def visible_messages(self, user_id: str) -> list[dict[str, Any]]:
+        """Every message the member can see (DM, group DMs, channels, replies only to them)."""
+        found = []
+        for conversation in conversations(self.fake, self.people, user_id):
+            found.extend(conversation["messages"])
+            found.extend({**m, "ephemeral": True} for m in conversation["ephemeral"])
+        return found
+
+    def click(self, user_id: str, action_id: str, value: str | None = None) -> dict[str, Any]:
+        """Clicks the newest button `action_id` (with `value`, if given) the member can see."""
+        for message in reversed(self.visible_messages(user_id)):
+            for block in message.get("blocks") or []:
+                for element in block.get("elements") or [block.get("accessory") or {}]:
+                    if element.get("action_id") != action_id:
+                        continue
+                    if value is not None and element.get("value") != value:
+                        continue
+                    return self.action(
+                        user_id,
+                        {
+                            "surface": "message",
+                            "channel": message["channel"],
+                            "ts": message["ts"],
+                            "action": {
+                                "action_id": action_id,
+                                "block_id": block.get("block_id") or "b",
+                                "type": element.get("type", "button"),
+                                "value": element.get("value"),
+                            },
+                        },
+                    )
+        return {"notice": f"no {action_id} button in sight"}
+
+    def _names(self) -> RenderContext:
+        return render_context(self.people)
