@@ -12,11 +12,11 @@ from bot.services import Services
 from bot.slack_api import PooledRespond
 from bot.views import common
 from handlers import enrollment, journey, matching, program, recognition, report
+from handlers.authorize import command_refusal
 from handlers.context import CommandContext, Route, services_of
 from handlers.guard import listener
 
 log = logging.getLogger(__name__)
-ADMIN_ONLY = frozenset({"match", "report", "shoutout", "program", "hold"})
 # Named in the help of later releases; answered politely until they arrive.
 NOT_YET_AVAILABLE: frozenset[str] = frozenset()
 
@@ -43,10 +43,10 @@ ROUTES: dict[str, Route] = {
 def text_answer(services: Services, user_id: str, name: str) -> dict[str, Any] | None:
     """The answer to a subcommand that needs nothing but the person's language and role
     (help, an unknown name, an admin-only one typed by someone else); None for the others."""
+    refused = command_refusal(services, user_id, name)
+    if refused is not None:
+        return refused
     _ = services.translator_for(user_id)
-    if name in ADMIN_ONLY and not services.is_admin(user_id):
-        log.info("admin command refused", extra={"user": user_id, "subcommand": name})
-        return common.admins_only(_)
     if name == "help":
         return common.help_message(_, is_admin=services.is_admin(user_id))
     if name not in ROUTES:

@@ -20,9 +20,9 @@ from bot.views import common, kit
 from bot.views import enrollment as views
 from bot.views.home import EDIT_ACTION, JOIN_ACTION, LEAVE_ACTION
 from handlers import payloads
+from handlers.app_home import publish_home
 from handlers.context import CommandContext, services_of
 from handlers.guard import Answer, Submission, listener, submission, tell
-from handlers.home import publish_home
 from handlers.replies import (
     open_or_explain,
     reply_dm,

@@ -67,7 +67,7 @@ def log_failure(error: BaseException, payload_type: str | None) -> None:
         log.error("listener failed", exc_info=error, extra={"payload_type": payload_type})
 
 
-def _user_of(body: dict[str, Any]) -> str | None:
+def user_of(body: dict[str, Any]) -> str | None:
     user = body.get("user")
     user_id = user.get("id") if isinstance(user, dict) else body.get("user_id")
     return user_id if isinstance(user_id, str) and user_id else None
@@ -82,7 +82,7 @@ def tell(
 ) -> None:
     """A reply only the person who acted sees: ephemeral where the request allows one (a
     command, a button in a message), otherwise a DM. Best effort, never raises."""
-    user_id = _user_of(body)
+    user_id = user_of(body)
     if user_id is None:
         return
     if respond is not None and (body.get("response_url") or "command" in body):
@@ -94,26 +94,11 @@ def tell(
     reply_dm(services, user_id, message)
 
 
-def admin_of(
-    services: Services, body: dict[str, Any], respond: Respond | None = None
-) -> str | None:
-    """The admin who clicked an admin's button, or None after telling anyone else (a
-    forwarded message) why nothing happens: rights are checked here, whatever was shown."""
-    user_id = _user_of(body)
-    if user_id is None:
-        return None
-    if services.is_admin(user_id):
-        return user_id
-    log.info("admin click refused", extra={"user": user_id, "payload_type": _payload_type(body)})
-    tell(services, body, respond, common.admins_only(services.translator_for(user_id)))
-    return None
-
-
 def answer_failure(
     services: Services, body: dict[str, Any], respond: Respond | None, error: BaseException
 ) -> None:
     log_failure(error, _payload_type(body))
-    user_id = _user_of(body)
+    user_id = user_of(body)
     if user_id is None or body.get("type") in ("view_closed", "event_callback"):
         return  # nobody is waiting for an answer
     tell(services, body, respond, failure_message(error, services.translator_for(user_id)))
@@ -296,7 +281,7 @@ def submission(work: Callable[[Submission], Answer]) -> Callable[..., None]:
 
     def wrapper(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         services = services_of(context)
-        user_id = _user_of(body) or ""
+        user_id = user_of(body) or ""
         sub = Submission(services, body, user_id)
         once = _AckOnce(ack)
 

@@ -22,9 +22,9 @@ from bot.views import common, kit
 from bot.views import journey as views
 from bot.views import matching as matching_views
 from handlers import payloads
+from handlers.authorize import ADMINS_ONLY
 from handlers.context import CommandContext, services_of
-from handlers.guard import Answer, Submission, admin_of, listener, submission
-from handlers.matching import PAIR_ENDED_FOR_PARTNER
+from handlers.guard import Answer, Submission, listener, submission
 from handlers.replies import open_modal, store_or_apologise, update_message
 from storage import repositories as repo
 from storage.models import CheckInRequestStatus, Pair, Participant
@@ -209,19 +209,16 @@ def _send_invites(
 # Admins: a quiet pair -----------------------------------------------------------------------
 
 
-def _admin_click(services: Services, body: dict[str, Any]) -> tuple[str, int] | None:
-    admin_id = admin_of(services, body)
-    return None if admin_id is None else (admin_id, payloads.action_number(body))
+def _admin_click(body: dict[str, Any]) -> tuple[str, int]:
+    """(the admin who clicked, the pair the button names); rights: handlers.authorize."""
+    return str(body["user"]["id"]), payloads.action_number(body)
 
 
 @listener
 def on_contact_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
-    click = _admin_click(services, body)
-    if click is None:
-        return
-    admin_id, pair_id = click
+    admin_id, pair_id = _admin_click(body)
 
     def work(session: Session, owed: Owed) -> bool:
         pair = session.get(Pair, pair_id)
@@ -250,10 +247,7 @@ def on_contact_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> Non
 def on_end_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
-    click = _admin_click(services, body)
-    if click is None:
-        return
-    admin_id, pair_id = click
+    admin_id, pair_id = _admin_click(body)
 
     def work(session: Session, owed: Owed) -> bool:
         pair = session.get(Pair, pair_id)
@@ -267,7 +261,7 @@ def on_end_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
             owed.queue(
                 notices.PAIR_ENDED.key(pair_id, person.id or 0),
                 recipient=person.slack_user_id,
-                message=kit.message(_(PAIR_ENDED_FOR_PARTNER)),
+                message=kit.message(_(common.PAIR_ENDED_FOR_PARTNER)),
                 program_id=pair.program_id,
             )
         return True
@@ -323,27 +317,28 @@ def status_command(ctx: CommandContext) -> None:
 
 def pause_command(ctx: CommandContext) -> None:
     """`/mentoring pause 2027-02-01` (no check-ins or nudges before that day) or `pause off`."""
-    arg = ctx.args.strip().lower()
-    until: date | None
-    if arg in {"off", "resume", "stop"}:
-        until = None
-    else:
-        try:
-            until = date.fromisoformat(arg)
-        except ValueError:
-            ctx.reply(kit.message(ctx._("Say until when, e.g. `/mentoring pause 2027-02-01`.")))
-            return
+    services = ctx.services
+    person = services.person(ctx.user_id)
+    today = today_in(person.timezone if person else None)
 
-    def work(session: Session) -> bool:
-        _program, participant = repo.current_participant(session, ctx.user_id)
-        if participant is None:
-            return False
-        participant.paused_until = until
-        session.add(participant)
-        return True
+    def work(session: Session) -> journey.PauseChoice | None:
+        program, participant = repo.current_participant(session, ctx.user_id)
+        if program is None or participant is None:
+            return None
+        choice = journey.choose_pause(ctx.args, today, program.end_date)
+        if choice.error is None:
+            participant.paused_until = choice.until
+            session.add(participant)
+        return choice
 
-    if not ctx.services.db.run(work):
+    choice = services.db.run(work)
+    if choice is None:
         ctx.reply(kit.message(ctx._("You are not in the programme.")))
+        return
+    until = choice.until
+    if choice.error is not None:
+        end = choice.end.isoformat() if choice.end else ""
+        ctx.reply(kit.message(ctx._(choice.error, end=end)))
     elif until is None:
         ctx.reply(kit.message(ctx._("Welcome back: check-ins and reminders are on again.")))
     else:
@@ -386,5 +381,5 @@ def register(app: App, services: Services) -> None:
     app.action(views.NOT_YET_ACTION)(on_not_yet_clicked)
     app.action(views.SNOOZE_ACTION)(on_snooze_clicked)
     app.view(views.MEETING_CALLBACK_ID)(on_meeting_submitted)
-    app.action(views.CONTACT_ACTION)(on_contact_pair)
-    app.action(views.END_ACTION)(on_end_pair)
+    app.action(views.CONTACT_ACTION, middleware=ADMINS_ONLY)(on_contact_pair)
+    app.action(views.END_ACTION, middleware=ADMINS_ONLY)(on_end_pair)

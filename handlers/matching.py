@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -11,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
+from bot.clock import today_in
 from bot.delivery import Owed
 from bot.domain import journey, notices, pairing, validation
 from bot.i18n import N_, Translator, translator
@@ -19,9 +21,10 @@ from bot.views import common, kit
 from bot.views import matching as views
 from bot.views.home import MATCH_ACTION, REMATCH_ACTION
 from handlers import payloads
+from handlers.app_home import publish_home
+from handlers.authorize import ADMINS_ONLY
 from handlers.context import CommandContext, services_of
-from handlers.guard import Answer, Submission, admin_of, listener, outcome_modal, submission, tell
-from handlers.home import publish_home
+from handlers.guard import Answer, Submission, listener, outcome_modal, submission, tell
 from handlers.replies import (
     open_modal,
     open_or_explain,
@@ -32,15 +35,6 @@ from storage import repositories as repo
 from storage.models import MatchRun, Pair, PairStatus, Participant, Program, RematchRequest
 
 log = logging.getLogger(__name__)
-PAIR_ENDED_FOR_PARTNER = N_(
-    "Your mentoring pair has come to an end. Matches are about fit, and this one wasn't quite "
-    "right. Thank you for your time! You're back in the matching pool and we'll introduce you "
-    "to a new partner soon."
-)
-PAIR_ENDED_FOR_REQUESTER = N_(
-    "Your pair has ended as you asked. You're back in the matching pool and we'll introduce "
-    "you to a new partner soon."
-)
 
 
 def _review_view(services: Services, run_id: int, _: Translator, page: int) -> dict[str, Any]:
@@ -182,10 +176,7 @@ def on_match_clicked(
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
-    if not services.is_admin(user_id):
-        reply: dict[str, Any] | None = common.admins_only(services.translator_for(user_id))
-    else:
-        reply = open_review(services, client, user_id, body.get("trigger_id", ""))
+    reply = open_review(services, client, user_id, body.get("trigger_id", ""))
     if reply is not None:
         tell(services, body, respond, reply)
 
@@ -210,9 +201,7 @@ def on_page_changed(
     ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
     ack()
-    services = services_of(context)
-    if services.is_admin(body["user"]["id"]):
-        update_review(services, body, client, page=payloads.action_number(body))
+    update_review(services_of(context), body, client, page=payloads.action_number(body))
 
 
 @listener
@@ -220,8 +209,6 @@ def on_remove_pair(ack: Ack, body: dict[str, Any], client: WebClient, context: B
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
-    if not services.is_admin(user_id):
-        return
     run_id = payloads.number(payloads.metadata(body), "run_id")
     pair_id = payloads.action_number(body)
     # False: already removed, or the run was approved meanwhile; the refreshed review shows it.
@@ -234,8 +221,6 @@ def on_rerun(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltCon
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
-    if not services.is_admin(user_id):
-        return
     run_id = _compute(services, user_id)
     if run_id is not None:
         view = _review_view(services, run_id, services.translator_for(user_id), 0)
@@ -246,8 +231,6 @@ def on_rerun(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltCon
 def on_approve(sub: Submission) -> Answer:
     services, user_id = sub.services, sub.user_id
     _ = sub._
-    if not services.is_admin(user_id):
-        return Answer(view=outcome_modal(common.admins_only(_)["text"], _))
     meta = sub.metadata
     run_id = payloads.number(meta, "run_id")
     reviewed = views.reviewed_pair_ids(meta)
@@ -289,8 +272,6 @@ def on_approve(sub: Submission) -> Answer:
 def on_review_closed(body: dict[str, Any], context: BoltContext) -> None:
     """The admin closed the review without approving: the proposal is dropped."""
     services = services_of(context)
-    if not services.is_admin(body["user"]["id"]):
-        return
     run_id = payloads.number(payloads.metadata(body), "run_id")
     if not run_id:
         return
@@ -343,6 +324,12 @@ def _goal_fields(entries: list[tuple[str, str]]) -> dict[str, str]:
     return fields
 
 
+def _today_of(services: Services, user_id: str) -> date:
+    """The person's own date (a target "tomorrow" in Hanoi may be "today" in UTC)."""
+    person = services.person(user_id)
+    return today_in(person.timezone if person else None)
+
+
 @submission
 def on_goals_submitted(sub: Submission) -> Answer:
     services, user_id = sub.services, sub.user_id
@@ -357,7 +344,7 @@ def on_goals_submitted(sub: Submission) -> Answer:
     errors = {
         **validation.text_errors(_goal_fields(entries)),
         **pairing.validate_pair_goals(entries, targets),
-        **journey.validate_goal_targets(targets, services.clock.now().date()),
+        **journey.validate_goal_targets(targets, _today_of(services, user_id)),
     }
     if errors:
         return Answer(errors={field: _(message) for field, message in errors.items()})
@@ -493,12 +480,8 @@ REMATCH_RECEIPT = N_(
 )
 
 
-def resolve(
-    services: Services, body: dict[str, Any], respond: Respond | None, *, end: bool
-) -> None:
-    admin_id = admin_of(services, body, respond)
-    if admin_id is None:
-        return
+def resolve(services: Services, body: dict[str, Any], *, end: bool) -> None:
+    admin_id = str(body["user"]["id"])
     request_id = payloads.action_number(body)
 
     def work(session: Session, owed: Owed) -> pairing.RematchOutcome | None:
@@ -506,8 +489,8 @@ def resolve(
         if outcome is None or not outcome.ended:
             return outcome
         for person, msgid in (
-            (outcome.partner, PAIR_ENDED_FOR_PARTNER),
-            (outcome.requester, PAIR_ENDED_FOR_REQUESTER),
+            (outcome.partner, common.PAIR_ENDED_FOR_PARTNER),
+            (outcome.requester, common.PAIR_ENDED_FOR_REQUESTER),
         ):
             user_id = person.slack_user_id
             owed.queue(
@@ -534,34 +517,30 @@ def resolve(
 
 
 @listener
-def on_rematch_end(
-    ack: Ack, body: dict[str, Any], respond: Respond | None, context: BoltContext
-) -> None:
+def on_rematch_end(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
-    resolve(services_of(context), body, respond, end=True)
+    resolve(services_of(context), body, end=True)
 
 
 @listener
-def on_rematch_keep(
-    ack: Ack, body: dict[str, Any], respond: Respond | None, context: BoltContext
-) -> None:
+def on_rematch_keep(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
-    resolve(services_of(context), body, respond, end=False)
+    resolve(services_of(context), body, end=False)
 
 
 def register(app: App, services: Services) -> None:
     services.enrollment_subscribers.append(match_newcomer)
-    app.action(MATCH_ACTION)(on_match_clicked)
-    app.action(views.REVIEW_ACTION)(on_match_clicked)
-    app.action(views.PAGE_ACTION + "_prev")(on_page_changed)
-    app.action(views.PAGE_ACTION + "_next")(on_page_changed)
-    app.action(views.REMOVE_ACTION)(on_remove_pair)
-    app.action(views.RERUN_ACTION)(on_rerun)
-    app.view(views.REVIEW_CALLBACK_ID)(on_approve)
-    app.view_closed(views.REVIEW_CALLBACK_ID)(on_review_closed)
+    app.action(MATCH_ACTION, middleware=ADMINS_ONLY)(on_match_clicked)
+    app.action(views.REVIEW_ACTION, middleware=ADMINS_ONLY)(on_match_clicked)
+    app.action(views.PAGE_ACTION + "_prev", middleware=ADMINS_ONLY)(on_page_changed)
+    app.action(views.PAGE_ACTION + "_next", middleware=ADMINS_ONLY)(on_page_changed)
+    app.action(views.REMOVE_ACTION, middleware=ADMINS_ONLY)(on_remove_pair)
+    app.action(views.RERUN_ACTION, middleware=ADMINS_ONLY)(on_rerun)
+    app.view(views.REVIEW_CALLBACK_ID, middleware=ADMINS_ONLY)(on_approve)
+    app.view_closed(views.REVIEW_CALLBACK_ID, middleware=ADMINS_ONLY)(on_review_closed)
     app.action(views.GOALS_ACTION)(on_goals_clicked)
     app.view(views.GOALS_CALLBACK_ID)(on_goals_submitted)
     app.action(REMATCH_ACTION)(on_rematch_clicked)
     app.view(views.REMATCH_CALLBACK_ID)(on_rematch_submitted)
-    app.action(views.REMATCH_END_ACTION)(on_rematch_end)
-    app.action(views.REMATCH_KEEP_ACTION)(on_rematch_keep)
+    app.action(views.REMATCH_END_ACTION, middleware=ADMINS_ONLY)(on_rematch_end)
+    app.action(views.REMATCH_KEEP_ACTION, middleware=ADMINS_ONLY)(on_rematch_keep)

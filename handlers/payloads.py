@@ -1,4 +1,5 @@
-"""Reading Slack's `view.state.values` defensively: missing values become None/empty.
+"""Reading what Slack sends, defensively: `view.state.values` (missing values become
+None/empty) and the text of slash commands (mentions and Slack's escaping).
 
 Values that are present are passed on as sent (ids of any length, options the form never
 offered), so the validation layer (`bot.domain.validation`) can refuse them inline.
@@ -7,8 +8,29 @@ offered), so the validation layer (`bot.domain.validation`) can refuse them inli
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
+
+# Slack sends a mention in command text as <@U123> or <@U123|name> (`should_escape: true`).
+_MENTION = re.compile(r"<@([UW][A-Z0-9]{1,31})(?:\|[^>]*)?>")
+# With `should_escape`, Slack sends the person's own &, < and > as these entities.
+_ENTITIES = {"&lt;": "<", "&gt;": ">", "&amp;": "&"}
+_ENTITY = re.compile("|".join(re.escape(entity) for entity in _ENTITIES))
+
+
+def unescape(text: str) -> str:
+    """What the person typed, from Slack's escaped command text (once: `&amp;lt;` stays `&lt;`)."""
+    return _ENTITY.sub(lambda found: _ENTITIES[found.group(0)], text)
+
+
+def mentions(command_text: str) -> tuple[list[str], str]:
+    """The user ids mentioned in a command's text (in order) and the words around them, as
+    the person typed them (unescaped; whatever renders them escapes them again)."""
+    ids = _MENTION.findall(command_text)
+    words = _MENTION.sub(" ", command_text)
+    return ids, unescape(words)
+
 
 Values = dict[str, dict[str, dict[str, Any]]]
 

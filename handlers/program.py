@@ -20,13 +20,13 @@ from bot.domain.programs import (
 )
 from bot.i18n import Translator
 from bot.services import Services
-from bot.views import common
 from bot.views.home import PROGRAM_ACTION
 from bot.views.program import CALLBACK_ID, program_modal
 from handlers import payloads
+from handlers.app_home import publish_home
+from handlers.authorize import ADMINS_ONLY
 from handlers.context import CommandContext, services_of
 from handlers.guard import Answer, Submission, listener, submission, tell
-from handlers.home import publish_home
 from handlers.replies import open_modal, too_slow
 from storage import repositories as repo
 
@@ -95,19 +95,14 @@ def on_program_button(
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
-    _ = services.translator_for(user_id)
-    if not services.is_admin(user_id):
-        tell(services, body, respond, common.admins_only(_))
-    elif not open_program_modal(services, client, user_id, body.get("trigger_id", "")):
-        tell(services, body, respond, too_slow(_))
+    if not open_program_modal(services, client, user_id, body.get("trigger_id", "")):
+        tell(services, body, respond, too_slow(services.translator_for(user_id)))
 
 
 @submission
 def on_program_submitted(sub: Submission) -> Answer:
     services, user_id = sub.services, sub.user_id
     _ = sub._
-    if not services.is_admin(user_id):
-        return Answer(errors={"name": _("Only programme admins can do that.")})
     form = parse_program_form(sub.values, _)
     errors = validate_program(form)
     if errors:
@@ -125,5 +120,5 @@ def on_program_submitted(sub: Submission) -> Answer:
 
 
 def register(app: App, services: Services) -> None:
-    app.action(PROGRAM_ACTION)(on_program_button)
-    app.view(CALLBACK_ID)(on_program_submitted)
+    app.action(PROGRAM_ACTION, middleware=ADMINS_ONLY)(on_program_button)
+    app.view(CALLBACK_ID, middleware=ADMINS_ONLY)(on_program_submitted)

@@ -1,9 +1,8 @@
 """Recognition: `/mentoring shoutout` (admins), `/mentoring thanks` (a partner, approved by an
 admin), `/mentoring story` (shared after the partner agrees and an admin approves).
 
-A shout-out is posted to the channel first (the admin's own action, answered directly); only
-once that post succeeded are the stored shout-out and the thank-you DMs it owes written, in one
-transaction. If the channel refuses, nothing is stored or sent and the admin is told what to do.
+Posting a shout-out or an approved thanks is a use case (bot/usecases/recognition.py: post,
+store, take back on failure); these listeners parse, call it and tell the admin the outcome.
 """
 
 from __future__ import annotations
@@ -12,40 +11,32 @@ import logging
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
-from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.delivery import Owed
-from bot.delivery.sender import delivery_client
 from bot.domain import notices
 from bot.domain import recognition as rec
 from bot.i18n import Translator, translator
 from bot.services import Services
+from bot.usecases import recognition as flows
 from bot.views import common, kit
 from bot.views import recognition as views
 from handlers import payloads
+from handlers.authorize import ADMINS_ONLY
 from handlers.context import CommandContext, services_of
 from handlers.guard import (
     Answer,
     Submission,
-    admin_of,
     failure_message,
     listener,
     log_failure,
     submission,
 )
-from handlers.replies import (
-    open_or_explain,
-    update_message,
-)
+from handlers.replies import open_or_explain, update_message
 from storage import repositories as repo
-from storage.models import Participant, Program, ShoutOut
+from storage.models import Participant
 
 log = logging.getLogger(__name__)
-
-
-def _channel_translator(services: Services) -> Translator:
-    return translator(services.settings.default_locale)
 
 
 def _answer(respond: Respond | None, message: dict[str, Any]) -> None:
@@ -58,114 +49,36 @@ def _answer(respond: Respond | None, message: dict[str, Any]) -> None:
         log.warning("reply through response_url failed")
 
 
-def _post_to_channel(
-    services: Services, channel: str, message: dict[str, Any]
-) -> tuple[str, str] | str:
-    """Posts once (no automatic retry: a lost answer must not post twice).
-    Returns (channel id, ts), or Slack's error code."""
-    try:
-        response = delivery_client(services.client).chat_postMessage(channel=channel, **message)
-    except SlackApiError as error:
-        return str(error.response.get("error") or "unknown")
-    except Exception as error:  # noqa: BLE001 - network trouble: report, post nothing more
-        return type(error).__name__
-    return str(response["channel"]), str(response["ts"])
-
-
-def _take_back(services: Services, channel_id: str | None, ts: str | None) -> None:
-    """Storing failed after the channel post: remove it, so nothing is half-done."""
-    if not channel_id or not ts:
-        return
-    try:
-        services.client.chat_delete(channel=channel_id, ts=ts)
-    except SlackApiError:
-        log.warning("could not remove the shout-out post")
-
-
-def _unknown(services: Services, user_ids: list[str]) -> list[str]:
-    unknown = []
-    for user_id in user_ids:
-        person = services.person(user_id)
-        if person is None or person.deleted or person.is_bot:
-            unknown.append(user_id)
-    return unknown
-
-
-def _queue_thanks(
-    services: Services,
-    session: Session,
-    owed: Owed,
-    row: ShoutOut,
-    public: set[str],
-    channel: str | None,
-) -> None:
-    for user_id in row.recipient_slack_ids:
-        owed.queue(
-            notices.SHOUTOUT_THANKS.key(row.id or 0, user_id),
-            recipient=user_id,
-            message=views.thanks_dm(
-                row.message,
-                channel if user_id in public else None,
-                services.translator_for(user_id),
-            ),
-            program_id=row.program_id,
-        )
+def _problem(outcome: flows.Outcome, _: Translator) -> dict[str, Any] | None:
+    """What to tell the admin when a shout-out or thanks could not be posted."""
+    if outcome.result == flows.Result.NO_PROGRAM:
+        return common.no_program(_, is_admin=True)
+    if outcome.result == flows.Result.UNKNOWN_PEOPLE:
+        return views.unknown_people(outcome.people, _)
+    if outcome.result == flows.Result.NO_CHANNEL:
+        return views.no_channel(_)
+    if outcome.result == flows.Result.CHANNEL_REFUSED:
+        return views.channel_problem(outcome.channel or "", outcome.error or "", _)
+    if outcome.result == flows.Result.FAILED and outcome.failure is not None:
+        log_failure(outcome.failure, "recognition")
+        return failure_message(outcome.failure, _)
+    return None
 
 
 # /mentoring shoutout ---------------------------------------------------------------------
 
 
 def shoutout_command(ctx: CommandContext) -> None:
-    services, _ = ctx.services, ctx._
-    draft = rec.parse(ctx.args)
+    draft = rec.draft(*payloads.mentions(ctx.args))
     if draft.error is not None:
-        ctx.reply(views.error(draft.error, _))
+        ctx.reply(views.error(draft.error, ctx._))
         return
-    with services.db.session() as session:
-        program = repo.active_program(session)
-        public = rec.consenting(session, program, draft.user_ids) if program else set()
-    if program is None:
-        ctx.reply(common.no_program(_, is_admin=True))
+    outcome = flows.give_shoutout(ctx.services, ctx.user_id, draft)
+    problem = _problem(outcome, ctx._)
+    if problem is not None:
+        ctx.reply(problem)
         return
-    unknown = _unknown(services, draft.user_ids)
-    if unknown:
-        ctx.reply(views.unknown_people(unknown, _))
-        return
-    named = [user_id for user_id in draft.user_ids if user_id in public]
-    private = [user_id for user_id in draft.user_ids if user_id not in public]
-    channel = rec.channel_of(program, services.settings.recognition_channel)
-    posted: tuple[str, str] | None = None
-    if named:
-        if channel is None:
-            ctx.reply(views.no_channel(_))
-            return
-        message = views.channel_shoutout(
-            named, draft.text, ctx.user_id, _channel_translator(services)
-        )
-        result = _post_to_channel(services, channel, message)
-        if isinstance(result, str):
-            log.info("shout-out not posted", extra={"error": result})
-            ctx.reply(views.channel_problem(channel, result, _))
-            return
-        posted = result
-    channel_id, ts = posted if posted else (None, None)
-
-    def record(session: Session, owed: Owed) -> None:
-        current = session.get(Program, program.id)
-        assert current is not None
-        row = rec.record_shoutout(
-            session, current, ctx.user_id, draft.user_ids, draft.text, channel=channel_id, ts=ts
-        )
-        _queue_thanks(services, session, owed, row, set(named), channel_id)
-
-    try:
-        services.delivery.run_and_deliver(record)
-    except Exception:
-        log.exception("storing a shout-out failed")
-        _take_back(services, channel_id, ts)
-        ctx.reply(common.try_again(_))
-        return
-    ctx.reply(views.shoutout_done(channel_id, named, private, _))
+    ctx.reply(views.shoutout_done(outcome.channel, outcome.named, outcome.private, ctx._))
 
 
 # /mentoring thanks: a partner's thank-you, approved by an admin -----------------------------
@@ -173,7 +86,7 @@ def shoutout_command(ctx: CommandContext) -> None:
 
 def thanks_command(ctx: CommandContext) -> None:
     services, _ = ctx.services, ctx._
-    draft = rec.parse(ctx.args)
+    draft = rec.draft(*payloads.mentions(ctx.args))
     if not draft.user_ids:
         ctx.reply(views.error(rec.NO_PARTNER_MENTION, _))
         return
@@ -219,69 +132,15 @@ def on_thanks_approve(
 ) -> None:
     ack()
     services = services_of(context)
-    admin_id = admin_of(services, body, respond)
-    if admin_id is None:
-        return
+    admin_id = str(body["user"]["id"])
     _ = services.translator_for(admin_id)
-    shoutout_id = payloads.action_number(body)
-
-    def claim(session: Session) -> tuple[ShoutOut, set[str], str | None] | None:
-        row = rec.claim_thanks(session, shoutout_id, admin_id)
-        program = session.get(Program, row.program_id) if row else None
-        if row is None or program is None:
-            return None
-        public = rec.consenting(session, program, row.recipient_slack_ids)
-        return row, public, rec.channel_of(program, services.settings.recognition_channel)
-
-    claimed = services.db.run(claim)
-    if claimed is None:
+    outcome = flows.approve_thanks(services, payloads.action_number(body), admin_id)
+    if outcome.result == flows.Result.ALREADY_HANDLED:
         update_message(services, body, views.decided(_("This thank-you was already handled.")))
         return
-    row, public, channel = claimed
-    posted: tuple[str, str] | None = None
-    if public:
-        problem: dict[str, Any] | None = None
-        if channel is None:
-            problem = views.no_channel(_)
-        else:
-            message = views.channel_shoutout(
-                sorted(public),
-                row.message,
-                row.author_slack_id,
-                _channel_translator(services),
-                thanks=True,
-            )
-            result = _post_to_channel(services, channel, message)
-            if isinstance(result, str):
-                problem = views.channel_problem(channel, result, _)
-            else:
-                posted = result
-        if problem is not None:  # back to waiting: the admin can click again once it's fixed
-            services.db.run(lambda session: rec.release_thanks(session, shoutout_id))
-            _answer(respond, problem)
-            return
-    channel_id, ts = posted if posted else (None, None)
-
-    def finish(session: Session, owed: Owed) -> None:
-        done = rec.finish_thanks(session, shoutout_id, channel_id, ts)
-        if done is None:
-            return
-        _queue_thanks(services, session, owed, done, public, channel_id)
-        author = done.author_slack_id
-        owed.queue(
-            notices.SHOUTOUT_DECIDED.key(shoutout_id),
-            recipient=author,
-            message=views.thanks_posted_for_author(channel_id, services.translator_for(author)),
-            program_id=done.program_id,
-        )
-
-    try:
-        services.delivery.run_and_deliver(finish)
-    except Exception as error:  # noqa: BLE001 - taken back, then answered truthfully
-        log_failure(error, "thanks_approve")
-        _take_back(services, channel_id, ts)
-        services.db.run(lambda session: rec.release_thanks(session, shoutout_id))
-        _answer(respond, failure_message(error, _))
+    problem = _problem(outcome, _)
+    if problem is not None:  # the thanks waits for approval again
+        _answer(respond, problem)
         return
     update_message(services, body, views.decided(_("Approved by <@{admin}>.", admin=admin_id)))
 
@@ -290,29 +149,12 @@ def on_thanks_approve(
 def on_thanks_reject(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
-    admin_id = admin_of(services, body)
-    if admin_id is None:
-        return
+    admin_id = str(body["user"]["id"])
     _ = services.translator_for(admin_id)
-    shoutout_id = payloads.action_number(body)
-
-    def reject(session: Session, owed: Owed) -> bool:
-        row = rec.reject_thanks(session, shoutout_id, admin_id)
-        if row is None:
-            return False
-        author = row.author_slack_id
-        owed.queue(
-            notices.SHOUTOUT_DECIDED.key(shoutout_id),
-            recipient=author,
-            message=views.thanks_rejected_for_author(services.translator_for(author)),
-            program_id=row.program_id,
-        )
-        return True
-
-    done = services.delivery.run_and_deliver(reject)
+    outcome = flows.reject_thanks(services, payloads.action_number(body), admin_id)
     text = (
         _("Rejected by <@{admin}>.", admin=admin_id)
-        if done
+        if outcome.result == flows.Result.DONE
         else _("This thank-you was already handled.")
     )
     update_message(services, body, views.decided(text))
@@ -435,9 +277,7 @@ def on_story_decline(ack: Ack, body: dict[str, Any], context: BoltContext) -> No
 
 
 def _admin_decides(services: Services, body: dict[str, Any], *, approve: bool) -> None:
-    admin_id = admin_of(services, body)
-    if admin_id is None:
-        return
+    admin_id = str(body["user"]["id"])
     _ = services.translator_for(admin_id)
     story_id = payloads.action_number(body)
 
@@ -481,10 +321,10 @@ def on_story_reject(ack: Ack, body: dict[str, Any], context: BoltContext) -> Non
 
 
 def register(app: App, services: Services) -> None:
-    app.action(views.THANKS_APPROVE_ACTION)(on_thanks_approve)
-    app.action(views.THANKS_REJECT_ACTION)(on_thanks_reject)
+    app.action(views.THANKS_APPROVE_ACTION, middleware=ADMINS_ONLY)(on_thanks_approve)
+    app.action(views.THANKS_REJECT_ACTION, middleware=ADMINS_ONLY)(on_thanks_reject)
     app.view(views.STORY_CALLBACK_ID)(on_story_submitted)
     app.action(views.STORY_AGREE_ACTION)(on_story_agree)
     app.action(views.STORY_DECLINE_ACTION)(on_story_decline)
-    app.action(views.STORY_APPROVE_ACTION)(on_story_approve)
-    app.action(views.STORY_REJECT_ACTION)(on_story_reject)
+    app.action(views.STORY_APPROVE_ACTION, middleware=ADMINS_ONLY)(on_story_approve)
+    app.action(views.STORY_REJECT_ACTION, middleware=ADMINS_ONLY)(on_story_reject)

@@ -19,8 +19,9 @@ from bot.services import Services
 from bot.views import kit
 from bot.views import report as views
 from handlers import payloads
+from handlers.authorize import ADMINS_ONLY
 from handlers.context import CommandContext, services_of
-from handlers.guard import admin_of, listener
+from handlers.guard import listener
 from handlers.replies import reply_dm
 from storage import repositories as repo
 
@@ -82,9 +83,7 @@ def report_command(ctx: CommandContext) -> None:
 def on_report_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
-    user_id = admin_of(services, body)
-    if user_id is None:
-        return
+    user_id = str(body["user"]["id"])
     _ = services.translator_for(user_id)
     report = current_report(services)
     if report is None:
@@ -98,9 +97,7 @@ def on_report_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> N
 def on_export_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
-    user_id = admin_of(services, body)
-    if user_id is None:
-        return
+    user_id = str(body["user"]["id"])
     _ = services.translator_for(user_id)
     files = [(name, name, data) for name, data in export_files(services.db, "csv")]
     upload(services, user_id, files, _("The programme data as CSV files (UTF-8, ISO dates)."))
@@ -110,9 +107,7 @@ def on_export_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> N
 def on_close_round(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
     services = services_of(context)
-    user_id = admin_of(services, body)
-    if user_id is None:
-        return
+    user_id = str(body["user"]["id"])
     _ = services.translator_for(user_id)
     round_id = payloads.action_number(body)
     closed = services.db.run(
@@ -129,6 +124,6 @@ def on_close_round(ack: Ack, body: dict[str, Any], context: BoltContext) -> None
 
 
 def register(app: App, services: Services) -> None:
-    app.action(views.REPORT_ACTION)(on_report_clicked)
-    app.action(views.EXPORT_ACTION)(on_export_clicked)
-    app.action(views.CLOSE_ROUND_ACTION)(on_close_round)
+    app.action(views.REPORT_ACTION, middleware=ADMINS_ONLY)(on_report_clicked)
+    app.action(views.EXPORT_ACTION, middleware=ADMINS_ONLY)(on_export_clicked)
+    app.action(views.CLOSE_ROUND_ACTION, middleware=ADMINS_ONLY)(on_close_round)

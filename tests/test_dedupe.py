@@ -58,9 +58,7 @@ def test_the_hourly_job_forgets_old_event_ids(database: Database, fake_slack: Fa
         frozen.tick(timedelta(hours=2))
         assert job.func(*job.args) == 1
         assert inbound.first_delivery(database, "Ev0OLD") is True  # forgotten
-        assert (
-            inbound.first_delivery(database, "Ev0RECENT") is False
-        )  # still remembered
+        assert inbound.first_delivery(database, "Ev0RECENT") is False  # still remembered
 
 
 @contextmanager

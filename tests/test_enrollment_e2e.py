@@ -118,7 +118,9 @@ def test_forged_programme_submission_by_non_admin_changes_nothing(running_app: R
     view = open_modal(running_app, ADMIN, "program")
     running_app.fake.add_user("UNOBODY01")
     response = running_app.slack.view_submission("UNOBODY01", view, program_values())
-    assert "name" in _errors(response)
+    answer = response.json()  # the modal says why (handlers/authorize.py)
+    assert answer["response_action"] == "update"
+    assert "Only programme admins can do that." in json.dumps(answer["view"])
     assert _program(running_app) is None
 
 

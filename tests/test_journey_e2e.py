@@ -212,7 +212,9 @@ def test_a_pairs_first_three_months(running_app: RunningApp, app_clock: clock.Ma
     # A forwarded flag clicked by the mentee ends nothing and says why.
     app.slack.block_action("UMENTEEB1", "journey_end_pair", value=str(quiet_id), message=message)
     refusal = common.admins_only(app.services.translator_for("UMENTEEB1"))["text"]
-    eventually(lambda: any(refusal in text for text in app.fake.dm_texts("UMENTEEB1")))
+    eventually(
+        lambda: any(refusal in str(m.get("text")) for m in app.fake.ephemeral_messages("UMENTEEB1"))
+    )
     with app.db.session() as session:
         assert session.get(Pair, quiet_id).status == "active"  # type: ignore[union-attr]
     app.slack.block_action(ADMIN, "journey_end_pair", value=str(quiet_id), message=message)

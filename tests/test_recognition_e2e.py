@@ -529,7 +529,8 @@ def test_a_shout_out_that_cannot_be_stored_is_taken_back_from_the_channel(
     make_world(app)
     with outbox_writes_fail(app):
         reply = command_reply(app, ADMIN, "shoutout <@UMENTOR1> Great work")
-    assert reply["text"] == common.try_again(translator("en"))["text"]
+    # A database that refuses writes is "unavailable", as everywhere else in the app.
+    assert reply["text"] == common.unavailable(translator("en"))["text"]
     assert len(channel_posts(app.fake)) == 1  # it was posted ...
     assert app.fake.posted_messages(CHANNEL) == []  # ... and removed again
     assert shoutouts(app) == []

@@ -2,26 +2,47 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from bot.domain import digest, milestones
 from bot.domain import recognition as rec
+from handlers import payloads
 from storage.models import Program
 
 
-def test_parse_takes_mentions_once_in_order_and_keeps_the_rest_as_text() -> None:
-    draft = rec.parse("<@UB2|binh> thanks <@UA1> and <@UB2>  for the <demo>!")
+def parse(command_text: str) -> rec.Draft:
+    """What the listener does: mentions found at the edge, the draft checked by the domain."""
+    return rec.draft(*payloads.mentions(command_text))
+
+
+def test_a_draft_takes_mentions_once_in_order_and_keeps_the_rest_as_typed() -> None:
+    # What Slack sends with `should_escape: true` for "@binh thanks @ana and @binh for <demo> & co"
+    draft = parse("<@UB2|binh> thanks <@UA1> and <@UB2>  for the &lt;demo&gt; &amp; co!")
     assert draft.user_ids == ["UB2", "UA1"]
-    assert draft.text == "thanks and for the <demo>!"
+    assert draft.text == "thanks and for the <demo> & co!"  # escaped again wherever it is shown
     assert draft.error is None
+    assert parse("<@UA1> &amp;lt; is how you write &lt;").text == "&lt; is how you write <"
 
 
-def test_parse_names_what_is_missing() -> None:
-    assert rec.parse("great work").error == rec.NO_PEOPLE
-    assert rec.parse("<@UA1>   ").error == rec.NO_TEXT
-    assert rec.parse("<@UA1> " + "x" * 1501).error == rec.TEXT_TOO_LONG
-    assert rec.parse("<@UA1> bad \x00 text").error is not None
-    assert rec.parse("@ana plain text").error == rec.NO_PEOPLE  # not a Slack mention
+def test_a_draft_names_what_is_missing() -> None:
+    assert parse("great work").error == rec.NO_PEOPLE
+    assert parse("<@UA1>   ").error == rec.NO_TEXT
+    assert parse("<@UA1> " + "x" * 1501).error == rec.TEXT_TOO_LONG
+    assert parse("<@UA1> bad \x00 text").error is not None
+    assert parse("@ana plain text").error == rec.NO_PEOPLE  # not a Slack mention
+
+
+@dataclass
+class _Member:
+    deleted: bool = False
+    is_bot: bool = False
+
+
+def test_unknown_deactivated_and_bot_accounts_cannot_be_thanked() -> None:
+    directory = {"UOK": _Member(), "UGONE": _Member(deleted=True), "UBOT": _Member(is_bot=True)}
+    found = rec.cannot_be_thanked(["UOK", "UGONE", "UBOT", "UNKNOWN"], directory.get)
+    assert found == ["UGONE", "UBOT", "UNKNOWN"]
 
 
 def test_the_digest_reports_the_month_before_in_the_programmes_zone() -> None:

@@ -353,6 +353,40 @@ def validate_meeting(meeting: Meeting, today: date) -> dict[str, str]:
     return errors
 
 
+PAUSE_OFF = frozenset({"off", "resume", "stop"})
+PAUSE_HOW = N_("Say until when, e.g. `/mentoring pause 2027-02-01`, or `/mentoring pause off`.")
+PAUSE_AFTER_TODAY = N_("Pick a day after today: no check-ins or reminders before that day.")
+PAUSE_BEYOND_END = N_(
+    "The programme ends on {end}: pick a day before then, or use `/mentoring leave` to leave."
+)
+
+
+@dataclass(frozen=True)
+class PauseChoice:
+    """What `/mentoring pause …` asks for: a day (None: resume), or why it cannot be done."""
+
+    until: date | None = None
+    error: str | None = None  # an English msgid; `end` fills its placeholder
+    end: date | None = None
+
+
+def choose_pause(text: str, today: date, program_end: date | None) -> PauseChoice:
+    """`off` resumes; a day must lie after `today` (the person's own) and not after the
+    programme's last day."""
+    arg = text.strip().lower()
+    if arg in PAUSE_OFF:
+        return PauseChoice()
+    try:
+        until = date.fromisoformat(arg)
+    except ValueError:
+        return PauseChoice(error=PAUSE_HOW)
+    if until <= today:
+        return PauseChoice(error=PAUSE_AFTER_TODAY)
+    if program_end is not None and until > program_end:
+        return PauseChoice(error=PAUSE_BEYOND_END, end=program_end)
+    return PauseChoice(until=until)
+
+
 def validate_goal_targets(targets: Sequence[date | None], today: date) -> dict[str, str]:
     """target_1.. -> English message for a goal's target date in the past."""
     return {

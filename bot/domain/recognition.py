@@ -7,8 +7,9 @@ thanks or a story, and the outbox kinds and keys of every recognition message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -83,10 +84,8 @@ def story_decided_key(story_id: int, participant_id: int) -> str:
     return f"{STORY_DECIDED}:{story_id}:{participant_id}"
 
 
-# Parsing a shout-out -----------------------------------------------------------------------
+# A shout-out's draft -------------------------------------------------------------------------
 
-# Slack escapes mentions in slash command text as <@U123> or <@U123|name>.
-_MENTION = re.compile(r"<@([UW][A-Z0-9]{1,31})(?:\|[^>]*)?>")
 MAX_TEXT = 1500
 
 NO_PEOPLE = N_("Mention the people to thank, e.g. `/mentoring shoutout @ana @binh Great work!`")
@@ -103,11 +102,12 @@ class Draft:
     error: str | None = None  # an English msgid when the draft cannot be used
 
 
-def parse(args: str) -> Draft:
-    """`@a @b text` -> the mentioned ids (in order, once each) and the text without them."""
-    ids = list(dict.fromkeys(_MENTION.findall(args)))
-    text = _MENTION.sub(" ", args)
-    text = re.sub(r"[ \t]+", " ", text).strip()
+def draft(user_ids: list[str], words: str) -> Draft:
+    """A shout-out or thanks: the people mentioned (in order, once each) and the words, checked.
+
+    Mentions are found by the listener (Slack's syntax is the edge's business)."""
+    ids = list(dict.fromkeys(user_ids))
+    text = re.sub(r"[ \t]+", " ", words).strip()
     if not ids:
         return Draft(ids, text, NO_PEOPLE)
     if not text:
@@ -117,6 +117,26 @@ def parse(args: str) -> Draft:
     if (error := validation.text_error(text)) is not None:
         return Draft(ids, text, error)
     return Draft(ids, text)
+
+
+class Person(Protocol):
+    """What recognition needs to know of a workspace member (from Slack's directory)."""
+
+    @property
+    def deleted(self) -> bool: ...
+
+    @property
+    def is_bot(self) -> bool: ...
+
+
+def cannot_be_thanked(user_ids: Iterable[str], lookup: Callable[[str], Person | None]) -> list[str]:
+    """The mentioned people nobody can thank: unknown to the workspace, deactivated, or bots."""
+    found = []
+    for user_id in user_ids:
+        person = lookup(user_id)
+        if person is None or person.deleted or person.is_bot:
+            found.append(user_id)
+    return found
 
 
 # Consent --------------------------------------------------------------------------------------

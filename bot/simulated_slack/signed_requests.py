@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import string
 import time
@@ -32,6 +33,25 @@ JSON: str = "application/json"
 
 # A direct opener: never route 127.0.0.1 through an http_proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+# Mentions, channels and special mentions as Slack writes them in command text.
+_SLACK_TOKEN = re.compile(r"<[@#!][^<>]*>")
+
+
+def as_slack_sends(typed: str) -> str:
+    """A slash command's text as Slack sends it with `should_escape: true` (the manifest's):
+    the person's own `&`, `<` and `>` as entities, mentions (`<@U123>`) left as they are."""
+
+    def escape(part: str) -> str:
+        return part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    pieces: list[str] = []
+    last = 0
+    for token in _SLACK_TOKEN.finditer(typed):
+        pieces += [escape(typed[last : token.start()]), token.group(0)]
+        last = token.end()
+    return "".join([*pieces, escape(typed[last:])])
 
 
 @dataclass
@@ -217,7 +237,7 @@ class SlackRequests:
             "user_id": user_id,
             "user_name": self._user_name(user_id),
             "command": command,
-            "text": text,
+            "text": as_slack_sends(text),
             "api_app_id": self.api_app_id,
             "is_enterprise_install": "false",
             "response_url": response_url,

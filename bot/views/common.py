@@ -132,3 +132,15 @@ def stale_button(_: Translator) -> dict[str, Any]:
             "`/mentoring help` shows what you can do now."
         )
     )
+
+
+# Said by several features when a pair ends.
+PAIR_ENDED_FOR_PARTNER = N_(
+    "Your mentoring pair has come to an end. Matches are about fit, and this one wasn't quite "
+    "right. Thank you for your time! You're back in the matching pool and we'll introduce you "
+    "to a new partner soon."
+)
+PAIR_ENDED_FOR_REQUESTER = N_(
+    "Your pair has ended as you asked. You're back in the matching pool and we'll introduce "
+    "you to a new partner soon."
+)
