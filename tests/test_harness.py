@@ -277,7 +277,7 @@ def test_views_open_trigger_rules(
     assert api_error(unknown) == "expired_trigger_id"
 
     now = [1000.0]
-    monkeypatch.setattr(fake_slack_module, "trigger_clock", lambda: now[0])
+    monkeypatch.setattr(fake_slack_module.clocks, "trigger_clock", lambda: now[0])
     stale = fake.issue_trigger()
     now[0] += 3.01
     with pytest.raises(SlackApiError) as expired:

@@ -1,6 +1,7 @@
 """A simulated Slack workspace: the Web API (:class:`FakeSlack`) and signed requests to the app.
 
-Used by the test suite and by the coming sandbox/demo; importable without pytest or freezegun.
+Used by the test suite, the sandbox (``bot/sandbox``), the demo (``bot/demo.py``) and the
+benchmarks; importable without pytest or freezegun.
 """
 
 from bot.simulated_slack.rate_limits import SLACK_LIKE, RateLimits

@@ -19,7 +19,7 @@ from typing import Final
 
 TIER_PER_MINUTE: Final[Mapping[int, int]] = MappingProxyType({1: 1, 2: 20, 3: 50, 4: 100})
 
-#: The tier of each method the app (or the coming features) call.
+#: The tier of each method the simulated Slack limits (the app's and a few neighbours).
 METHOD_TIERS: Final[Mapping[str, int]] = MappingProxyType(
     {
         "auth.test": 4,

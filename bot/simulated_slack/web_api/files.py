@@ -1,0 +1,87 @@
+"""File uploads: ``files.getUploadURLExternal``, the upload, ``files.completeUploadExternal``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.simulated_slack.web_api.clocks import real_time
+from bot.simulated_slack.web_api.faults import Faults
+from bot.simulated_slack.web_api.protocol import ApiError, Call, Reply
+from bot.simulated_slack.web_api.state import Upload
+
+
+class FilesMethods(Faults):
+    """Uploads: a URL per file, the POST of its bytes, then completion into a channel."""
+
+    def _handle_upload(self, file_id: str, body: bytes) -> Reply:
+        at = real_time()
+        params = {"file_id": file_id, "size": len(body)}
+        fault = self._take_fault("upload")
+        if fault is not None:
+            reply, payload = self._fault_reply(fault)
+            self._record(Call("upload", params, at, False, payload["error"], fault.status, payload))
+            return reply
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None:
+                self._record(Call("upload", params, at, False, "file_not_found", 404, None))
+                return Reply(404, b"file not found", {"Content-Type": "text/plain"})
+            upload.data = body
+            self._record(Call("upload", params, at, True, None, 200, None))
+        return Reply(200, f"OK - {len(body)}".encode(), {"Content-Type": "text/plain"})
+
+    def _files_get_upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        filename = params.get("filename")
+        try:
+            length = int(params.get("length"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ApiError("invalid_arguments", errors=["length must be an integer"]) from None
+        if not isinstance(filename, str) or not filename:
+            raise ApiError("invalid_arguments", errors=["missing required field: filename"])
+        file_id = f"F{next(self._id_counter):010d}"
+        extra = {k: params[k] for k in ("alt_txt", "snippet_type") if k in params}
+        self._uploads[file_id] = Upload(file_id, filename, length, extra=extra)
+        return {"upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
+        files = params.get("files")
+        if not isinstance(files, list) or not files:
+            raise ApiError("invalid_arguments", errors=["files must be a non-empty JSON array"])
+        channel = params.get("channel_id")
+        if not channel and params.get("channels"):
+            channel = str(params["channels"]).split(",")[0]
+        if channel:
+            channel = self._postable_channel(channel, "files.completeUploadExternal")
+        result: list[dict[str, Any]] = []
+        completed: list[dict[str, Any]] = []
+        for item in files:
+            file_id = item.get("id") if isinstance(item, dict) else None
+            upload = self._uploads.get(file_id) if isinstance(file_id, str) else None
+            if upload is None:
+                raise ApiError("file_not_found")
+            if upload.data is None:
+                raise ApiError("file_upload_not_completed")
+            title = item.get("title") or upload.filename
+            result.append(
+                {
+                    "id": upload.file_id,
+                    "name": upload.filename,
+                    "title": title,
+                    "size": len(upload.data),
+                    "channels": [channel] if channel else [],
+                }
+            )
+            completed.append(
+                {
+                    "id": upload.file_id,
+                    "name": upload.filename,
+                    "title": title,
+                    "bytes": upload.data,
+                    "length": upload.length,
+                    "channel": channel or None,
+                    "initial_comment": params.get("initial_comment"),
+                    "thread_ts": params.get("thread_ts"),
+                }
+            )
+        self._completed.extend(completed)
+        return {"files": result}
