@@ -24,6 +24,9 @@ It behaves like Slack where the app's features depend on it:
   (``invalid_blocks`` for messages, ``invalid_arguments`` for views).
 - **Faults**: :meth:`FakeSlack.fail_next` (429/5xx/error answers) and
   :meth:`FakeSlack.lose_answer_next` (the call takes effect but the answer never arrives).
+- **A Slack as slow as the test wants**: inside :meth:`FakeSlack.holding` the held methods'
+  calls wait unanswered until the block ends, so what the app answered meanwhile (an ack, a
+  "still saving" modal) provably did not wait for them, whatever the machine's speed.
 
 All state is guarded by one lock; the server answers each request on its own thread.
 
@@ -61,8 +64,8 @@ import sys
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
@@ -125,6 +128,9 @@ VIEW_BLOCK_LIMIT: Final = 100
 VIEW_MAX_BYTES: Final = 250_000
 BOT_USER_ID: Final = "U0BOT"
 BOT_ID: Final = "B0BOT"
+# A held call goes ahead after this long even if the test never ends its holding block
+# (a listener waiting for it must not hang the test run).
+HOLD_LIMIT_SECONDS: Final = 30.0
 
 # Parameters that Slack expects as JSON; slack_sdk sends them as JSON strings in form bodies.
 _JSON_PARAMS: Final = frozenset(
@@ -716,6 +722,8 @@ class FakeSlack:
         self._completed: list[dict[str, Any]] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._lost: dict[str, deque[float]] = {}
+        self._holds: dict[str, threading.Event] = {}
+        self._held: Counter[str] = Counter()
         self._channels: dict[str, _Channel] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._ephemeral: list[dict[str, Any]] = []
@@ -1056,6 +1064,41 @@ class FakeSlack:
             queue = self._lost.setdefault(method, deque())
             queue.extend([hang] * times)
 
+    @contextlib.contextmanager
+    def holding(self, *methods: str) -> Iterator[None]:
+        """Calls of ``methods`` (Web API method names) wait, unanswered and unrecorded, until
+        the block ends (or :data:`HOLD_LIMIT_SECONDS` pass); then they are handled as usual.
+        :meth:`held` counts the calls waiting."""
+        release = threading.Event()
+        with self._lock:
+            for method in methods:
+                self._holds[method] = release
+        try:
+            yield
+        finally:
+            with self._lock:
+                for method in methods:
+                    if self._holds.get(method) is release:
+                        del self._holds[method]
+            release.set()
+
+    def held(self, method: str) -> int:
+        """How many calls of ``method`` are waiting in a :meth:`holding` block now."""
+        with self._lock:
+            return self._held[method]
+
+    def _wait_if_held(self, method: str) -> None:
+        with self._lock:
+            release = self._holds.get(method)
+            if release is None:
+                return
+            self._held[method] += 1
+        try:
+            release.wait(HOLD_LIMIT_SECONDS)
+        finally:
+            with self._lock:
+                self._held[method] -= 1
+
     def _take_lost(self, method: str) -> float | None:
         with self._lock:
             queue = self._lost.get(method)
@@ -1137,12 +1180,13 @@ class FakeSlack:
         self,
         method: str,
         predicate: Callable[[Call], bool] | None = None,
-        timeout: float = 5.0,
+        timeout: float = 30.0,
     ) -> Call:
         """Wait until a call of ``method`` matching ``predicate`` was recorded; return the first.
 
-        Raises AssertionError listing the recorded calls on timeout. Failed calls match too;
-        use ``lambda c: c.ok`` to wait for a successful one.
+        Raises AssertionError listing the recorded calls on timeout (which only stops a broken
+        test from hanging: a loaded machine may take seconds). Failed calls match too; use
+        ``lambda c: c.ok`` to wait for a successful one.
         """
         return self.wait_for_count(method, 1, predicate, timeout)[0]
 
@@ -1151,7 +1195,7 @@ class FakeSlack:
         method: str,
         n: int,
         predicate: Callable[[Call], bool] | None = None,
-        timeout: float = 5.0,
+        timeout: float = 30.0,
     ) -> list[Call]:
         """Wait until at least ``n`` matching calls were recorded; return all matching calls."""
         deadline = real_monotonic() + timeout
@@ -1352,6 +1396,7 @@ class FakeSlack:
         delay = self.latency.get(method, 0.0)
         if delay > 0:
             threading.Event().wait(delay)  # not time.sleep: freezegun must not shorten it
+        self._wait_if_held(method)
 
         fault = self._take_fault(method)
         if fault is not None:
