@@ -17,8 +17,6 @@ from handlers.context import CommandContext, Route, services_of
 from handlers.guard import listener
 
 log = logging.getLogger(__name__)
-# Named in the help of later releases; answered politely until they arrive.
-NOT_YET_AVAILABLE: frozenset[str] = frozenset()
 
 
 ROUTES: dict[str, Route] = {
@@ -50,8 +48,7 @@ def text_answer(services: Services, user_id: str, name: str) -> dict[str, Any] |
     if name == "help":
         return common.help_message(_, is_admin=services.is_admin(user_id))
     if name not in ROUTES:
-        unknown = name not in NOT_YET_AVAILABLE
-        return common.unknown_command(_, name) if unknown else common.coming_soon(_)
+        return common.unknown_command(_, name)
     return None
 
 

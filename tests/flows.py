@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlmodel import select
+
 from bot.simulated_slack import signed_requests as sr
+from storage.db import make_engine
+from storage.models import Pair
 from tests.conftest import ADMIN, RunningApp
 
 LOCALES = {
@@ -121,8 +127,9 @@ def enroll(app: RunningApp, person: Person, **overrides: Any) -> sr.Response:
     return app.slack.view_submission(person.user_id, view, enrollment_values(person, **overrides))
 
 
-def eventually(check: Any, timeout: float = 5.0, interval: float = 0.05) -> Any:
-    """Polls `check` until it returns something truthy (listeners finish after their ack)."""
+def eventually(check: Any, timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Polls `check` until it returns something truthy (listeners finish after their ack).
+    The timeout only stops a broken test from hanging: a loaded machine may take seconds."""
     import time
 
     deadline = time.monotonic() + timeout
@@ -149,3 +156,97 @@ def command_reply(app: RunningApp, user_id: str, text: str) -> dict[str, Any]:
     )
     assert call.params.get("response_type") == "ephemeral"
     return call.params
+
+
+# Matching ------------------------------------------------------------------------------------
+
+POOL_TOPICS = ["ai_tools", "social_media", "cybersecurity_hygiene", "data_literacy"]
+
+
+def enroll_pool(app: RunningApp, mentors: int, mentees: int) -> list[Person]:
+    """Enrolls `mentors` then `mentees` (languages, departments and topics in rotation) and
+    waits until each has their App Home, the last thing enrollment does after its ack."""
+    people = []
+    for index in range(mentors + mentees):
+        role = "mentor" if index < mentors else "mentee"
+        language = ("en", "de", "vi")[index % 3]
+        topic = POOL_TOPICS[index % len(POOL_TOPICS)]
+        person = Person(
+            f"UPOOL{index:04d}",
+            role,
+            language,
+            department=f"Dept {index % 5}",
+            offered=[topic, POOL_TOPICS[(index + 1) % 4]] if role == "mentor" else [],
+            wanted=[topic] if role == "mentee" else [],
+        )
+        person.add_to(app)
+        assert enroll(app, person).status == 200
+        people.append(person)
+    eventually(lambda: all(app.fake.home_of(p.user_id) for p in people))
+    return people
+
+
+def match_review(app: RunningApp) -> dict[str, Any]:
+    """Runs `/mentoring match` and returns the review modal once computed."""
+
+    def is_review(call: Any) -> bool:
+        return call.params["view"].get("callback_id") == "match_review"
+
+    before = len([c for c in app.fake.calls("views.update") if is_review(c)])
+    response = app.slack.command(ADMIN, "match")
+    assert response.status == 200
+    update = app.fake.wait_for_count("views.update", before + 1, is_review)[-1]
+    assert update.ok, update.error
+    assert update.response is not None
+    return update.response["view"]
+
+
+def stored_pairs(app: RunningApp, status: str | None = None) -> list[Pair]:
+    """The pairs in the database, optionally only those with `status`."""
+    with app.db.session() as session:
+        query = select(Pair)
+        if status:
+            query = query.where(Pair.status == status)
+        return list(session.exec(query).all())
+
+
+# Answers whatever happens behind them --------------------------------------------------------
+
+UNAVAILABLE = "temporarily unavailable"
+
+
+def modal_updates(app: RunningApp, view_id: str) -> list[dict[str, Any]]:
+    """The views the app put into modal `view_id` with views.update, oldest first."""
+    return [
+        c.params["view"]
+        for c in app.fake.calls("views.update")
+        if c.ok and c.params.get("view_id") == view_id
+    ]
+
+
+@contextmanager
+def database_down(app: RunningApp) -> Iterator[None]:
+    """The app's engine points at a database that cannot be reached (a closed port, or a
+    SQLite file in a directory that does not exist)."""
+    dead = (
+        "sqlite:////nonexistent-dir/for-sure/app.db"
+        if app.db.url.startswith("sqlite")
+        else "postgresql+psycopg://postgres@127.0.0.1:9/test?connect_timeout=2"
+    )
+    working = app.db.engine
+    app.db.engine = make_engine(dead)
+    try:
+        yield
+    finally:
+        app.db.engine.dispose()
+        app.db.engine = working
+
+
+def response_url_text(app: RunningApp, response: sr.Response) -> str:
+    """The text of the ephemeral reply posted to the response_url of `response`'s request."""
+    assert response.status == 200, response.body
+    assert response.response_url is not None
+    token = response.response_url.rsplit("/", 1)[-1]
+    call = app.fake.wait_for("response_url", lambda c: c.params.get("_token") == token, 30)
+    assert call.params.get("response_type") == "ephemeral"
+    return str(call.params.get("text"))

@@ -1,12 +1,14 @@
 """Every request is answered in time and truthfully, whatever happens behind it (issue 9):
-slow Slack, a locked or slow database, a database that is down, lost views.open answers."""
+slow Slack, a locked or slow database, a database that is down, lost views.open answers.
+
+"In time" is shown by what the answer was and what had happened when it came, never by a
+clock: the test holds Slack or the database until it has the ack (timing is bench/'s)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,37 +18,28 @@ from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from bot.simulated_slack import signed_requests as sr
-from storage.db import make_engine
 from storage.models import Participant, Program
 from tests.conftest import ADMIN, RunningApp
 from tests.flows import (
+    UNAVAILABLE,
     Person,
+    database_down,
     enrollment_values,
     eventually,
+    modal_updates,
     open_modal,
     program_values,
+    response_url_text,
     setup_program,
 )
 
 MENTOR = Person("UMENTOR001", "mentor", offered=["ai_tools", "social_media"])
 MENTEE = Person("UMENTEE001", "mentee", wanted=["ai_tools"])
-UNAVAILABLE = "temporarily unavailable"
 
 
-def _updates_of(app: RunningApp, view_id: str) -> list[dict[str, Any]]:
-    return [
-        c.params["view"]
-        for c in app.fake.calls("views.update")
-        if c.ok and c.params.get("view_id") == view_id
-    ]
-
-
-def _timed_submission(
-    app: RunningApp, user_id: str, view: dict[str, Any], values: dict[str, Any]
-) -> tuple[float, sr.Response]:
-    started = time.monotonic()
-    response = app.slack.view_submission(user_id, view, values)
-    return time.monotonic() - started, response
+def _participants(app: RunningApp) -> list[str]:
+    with app.db.session() as session:
+        return [p.slack_user_id for p in session.exec(select(Participant)).all()]
 
 
 @contextmanager
@@ -73,53 +66,49 @@ def _write_lock(app: RunningApp) -> Iterator[None]:
     engine.dispose()
 
 
-def test_slow_slack_profile_lookup_is_acknowledged_in_time(running_app: RunningApp) -> None:
-    """9.5: users.info takes 4 s; the submission is acknowledged within 3 s with a "still
-    saving" notice, then the modal shows the outcome and the enrollment is stored."""
-    setup_program(running_app)
-    MENTOR.add_to(running_app)
-    view = open_modal(running_app, MENTOR.user_id, "join")
-    running_app.services.people.forget(MENTOR.user_id)
-    running_app.fake.latency = {"users.info": 4.0}
-    took, response = _timed_submission(running_app, MENTOR.user_id, view, enrollment_values(MENTOR))
-    assert response.status == 200
-    assert took < 3.0, took
-    answer = response.json()
-    assert answer["response_action"] == "update"
-    assert "Still saving" in json.dumps(answer["view"])
-    done = eventually(lambda: _updates_of(running_app, view["id"]), timeout=15)
+def test_slow_slack_profile_lookup_is_acknowledged_before_it_answers(
+    running_app: RunningApp,
+) -> None:
+    """9.5: users.info does not answer until the test lets it: the submission is acknowledged
+    meanwhile with a "still saving" modal (the deadline path), then the modal shows the
+    outcome and the enrollment is stored."""
+    app = running_app
+    setup_program(app)
+    MENTOR.add_to(app)
+    view = open_modal(app, MENTOR.user_id, "join")
+    app.services.people.forget(MENTOR.user_id)
+    with app.fake.holding("users.info"):
+        response = app.slack.view_submission(MENTOR.user_id, view, enrollment_values(MENTOR))
+        assert response.status == 200
+        answer = response.json()
+        assert answer["response_action"] == "update"
+        assert "Still saving" in json.dumps(answer["view"])
+        eventually(lambda: app.fake.held("users.info"))  # the work still waits for Slack
+        assert _participants(app) == [] and modal_updates(app, view["id"]) == []
+    done = eventually(lambda: modal_updates(app, view["id"]))
     assert "You're in" in json.dumps(done[-1])
-    with running_app.db.session() as session:
-        stored = session.exec(select(Participant)).all()
-    assert [p.slack_user_id for p in stored] == [MENTOR.user_id]
-    eventually(lambda: len(running_app.fake.dm_texts(MENTOR.user_id)) == 2, timeout=15)
+    assert _participants(app) == [MENTOR.user_id]
+    eventually(lambda: len(app.fake.dm_texts(MENTOR.user_id)) == 2)
 
 
 def test_locked_database_submission_is_acknowledged_then_told(running_app: RunningApp) -> None:
-    """9.5: another connection holds the write lock for 4 s (SQLite) or the programme row
-    (PostgreSQL): the ack still comes within 3 s; once saved, the modal says so."""
+    """9.5: another connection holds the write lock (SQLite) or the programme row
+    (PostgreSQL) until the ack has come: it is a "still saving" modal (the deadline path);
+    once saved, the modal says so."""
     setup_program(running_app)
     view = open_modal(running_app, ADMIN, "program")
-    result: dict[str, Any] = {}
     with _write_lock(running_app):
-
-        def submit() -> None:
-            result["took"], result["response"] = _timed_submission(
-                running_app, ADMIN, view, program_values(name="Renamed while locked")
-            )
-
-        thread = threading.Thread(target=submit)
-        thread.start()
-        thread.join(timeout=5)
-        assert not thread.is_alive()
-        # Acknowledged while the lock is still held: nothing could be stored yet.
-        assert result["took"] < 3.0, result["took"]
-        answer = result["response"].json()
+        # Answered while the lock is still held (an ack waiting for the work would never
+        # come: the harness gives up), and nothing could be stored yet.
+        response = running_app.slack.view_submission(
+            ADMIN, view, program_values(name="Renamed while locked")
+        )
+        answer = response.json()
         assert answer["response_action"] == "update"
         assert "Still saving" in json.dumps(answer["view"])
         with running_app.db.session() as session:
             assert session.exec(select(Program)).one().name == "Digital Leaders 2027"
-    done = eventually(lambda: _updates_of(running_app, view["id"]), timeout=40)
+    done = eventually(lambda: modal_updates(running_app, view["id"]), timeout=40)
     assert "settings are saved" in json.dumps(done[-1])
     with running_app.db.session() as session:
         assert session.exec(select(Program)).one().name == "Renamed while locked"
@@ -128,42 +117,15 @@ def test_locked_database_submission_is_acknowledged_then_told(running_app: Runni
 # The database is down --------------------------------------------------------------------
 
 
-@contextmanager
-def _database_down(app: RunningApp) -> Iterator[None]:
-    """The app's engine points at a database that cannot be reached (a closed port, or a
-    SQLite file in a directory that does not exist)."""
-    dead = (
-        "sqlite:////nonexistent-dir/for-sure/app.db"
-        if app.db.url.startswith("sqlite")
-        else "postgresql+psycopg://postgres@127.0.0.1:9/test?connect_timeout=2"
-    )
-    working = app.db.engine
-    app.db.engine = make_engine(dead)
-    try:
-        yield
-    finally:
-        app.db.engine.dispose()
-        app.db.engine = working
-
-
-def _reply_text(app: RunningApp, response: sr.Response) -> str:
-    assert response.status == 200, response.body
-    assert response.response_url is not None
-    token = response.response_url.rsplit("/", 1)[-1]
-    call = app.fake.wait_for("response_url", lambda c: c.params.get("_token") == token, 15)
-    assert call.params.get("response_type") == "ephemeral"
-    return str(call.params.get("text"))
-
-
 @pytest.mark.parametrize("command", ["join", "profile", "leave", "rematch", "program", "match"])
 def test_commands_say_temporarily_unavailable(running_app: RunningApp, command: str) -> None:
     """9.6: every command answers "temporarily unavailable" through its response_url."""
     setup_program(running_app)
     user = ADMIN if command in ("program", "match") else MENTOR.user_id
     MENTOR.add_to(running_app)
-    with _database_down(running_app):
+    with database_down(running_app):
         response = running_app.slack.command(user, command)
-        assert UNAVAILABLE in _reply_text(running_app, response)
+        assert UNAVAILABLE in response_url_text(running_app, response)
 
 
 def test_submission_and_click_say_temporarily_unavailable(running_app: RunningApp) -> None:
@@ -172,11 +134,11 @@ def test_submission_and_click_say_temporarily_unavailable(running_app: RunningAp
     setup_program(running_app)
     MENTOR.add_to(running_app)
     view = open_modal(running_app, MENTOR.user_id, "join")
-    with _database_down(running_app):
-        took, response = _timed_submission(
-            running_app, MENTOR.user_id, view, enrollment_values(MENTOR)
+    with database_down(running_app):
+        response = running_app.slack.view_submission(
+            MENTOR.user_id, view, enrollment_values(MENTOR)
         )
-        assert response.status == 200 and took < 3.0
+        assert response.status == 200
         answer = response.json()
         assert answer["response_action"] == "errors"
         assert UNAVAILABLE in next(iter(answer["errors"].values()))
@@ -184,10 +146,7 @@ def test_submission_and_click_say_temporarily_unavailable(running_app: RunningAp
             MENTOR.user_id, "home_leave", view={"id": "VHOME", "type": "home"}
         )
         assert click.status == 200
-        eventually(
-            lambda: any(UNAVAILABLE in t for t in running_app.fake.dm_texts(MENTOR.user_id)),
-            timeout=15,
-        )
+        eventually(lambda: any(UNAVAILABLE in t for t in running_app.fake.dm_texts(MENTOR.user_id)))
     with running_app.db.session() as session:
         assert session.exec(select(Participant)).all() == []
 
@@ -222,11 +181,11 @@ def test_killed_connection_is_retried(running_app: RunningApp) -> None:
                 ).all()
             return bool(killed)
 
-        eventually(kill_waiting_backend, timeout=10)
-        thread.join(timeout=5)
+        eventually(kill_waiting_backend)
+        thread.join(timeout=30)
     admin.dispose()
     assert result["response"].status == 200
-    done = eventually(lambda: _updates_of(running_app, view["id"]) or None, timeout=15)
+    done = eventually(lambda: modal_updates(running_app, view["id"]))
     assert "settings are saved" in json.dumps(done[-1])
     with running_app.db.session() as session:
         assert session.exec(select(Program)).one().name == "Saved after a kill"
@@ -276,18 +235,20 @@ def test_deadlock_is_retried(database_url: str) -> None:
 
 
 def test_late_validation_error_is_told_in_the_modal(running_app: RunningApp) -> None:
-    """9.5: the answer is an inline error, but it came after the "still saving" ack: the
-    modal then says nothing was changed and why; nothing is stored."""
-    setup_program(running_app)
-    MENTOR.add_to(running_app)
-    view = open_modal(running_app, MENTOR.user_id, "join")
-    running_app.services.people.forget(MENTOR.user_id)
-    running_app.fake.latency = {"users.info": 4.0}
+    """9.5: the answer is an inline error, but it came after the "still saving" ack (users.info
+    held until then): the modal then says nothing was changed and why; nothing is stored."""
+    app = running_app
+    setup_program(app)
+    MENTOR.add_to(app)
+    view = open_modal(app, MENTOR.user_id, "join")
+    app.services.people.forget(MENTOR.user_id)
     values = enrollment_values(MENTOR, department=sr.plain("Sales\x00"))
-    took, response = _timed_submission(running_app, MENTOR.user_id, view, values)
-    assert took < 3.0 and response.json()["response_action"] == "update"
-    told = eventually(lambda: _updates_of(running_app, view["id"]), timeout=15)
+    with app.fake.holding("users.info"):
+        response = app.slack.view_submission(MENTOR.user_id, view, values)
+        answer = response.json()
+        assert answer["response_action"] == "update"
+        assert "Still saving" in json.dumps(answer["view"])
+    told = eventually(lambda: modal_updates(app, view["id"]))
     text_shown = json.dumps(told[-1], ensure_ascii=False)
     assert "Nothing was changed" in text_shown and "invisible or broken characters" in text_shown
-    with running_app.db.session() as session:
-        assert session.exec(select(Participant)).all() == []
+    assert _participants(app) == []

@@ -14,7 +14,15 @@ from bot.simulated_slack import signed_requests as sr
 from bot.simulated_slack.web_api import FakeSlack
 from storage.models import Participant, Program
 from tests.conftest import ADMIN, RunningApp
-from tests.flows import Person, enroll, eventually, open_modal, program_values, setup_program
+from tests.flows import (
+    Person,
+    enroll,
+    eventually,
+    match_review,
+    open_modal,
+    program_values,
+    setup_program,
+)
 
 HOSTILE = "<!channel> <https://evil.example|click me> <@UEVIL0001>"
 RAW_PIECES = ("<!channel>", "<https://", "<@UEVIL0001")
@@ -37,19 +45,6 @@ def _programs(app: RunningApp) -> list[Program]:
         return list(session.exec(select(Program)).all())
 
 
-def _review(app: RunningApp) -> dict[str, Any]:
-    """`/mentoring match`, then the review modal once it is computed."""
-
-    def is_review(call: Any) -> bool:
-        return call.params["view"].get("callback_id") == "match_review"
-
-    before = len([c for c in app.fake.calls("views.update") if is_review(c)])
-    assert app.slack.command(ADMIN, "match").status == 200
-    update = app.fake.wait_for_count("views.update", before + 1, is_review)[-1]
-    assert update.ok and update.response is not None, update.error
-    return update.response["view"]
-
-
 # 9.13: escaping -------------------------------------------------------------------------------
 
 
@@ -69,7 +64,7 @@ def test_hostile_goals_reach_the_intro_escaped(running_app: RunningApp) -> None:
     assert "&lt;!channel&gt;" in confirmation  # the department in the profile summary
     assert not any(piece in confirmation for piece in RAW_PIECES), confirmation
 
-    view = _review(running_app)
+    view = match_review(running_app)
     assert running_app.slack.view_submission(ADMIN, view, {}).status == 200
     intro = running_app.fake.wait_for(
         "chat.postMessage", lambda c: c.params["channel"].startswith("G"), timeout=15

@@ -1,7 +1,7 @@
 """Issue 9 (items 5 and 6) for the journey, pulse, report and recognition listeners: with the
 database down every click and submission is answered "temporarily unavailable" and nothing
-crashes; a slow Slack profile lookup on the meeting modal is acknowledged in time and the
-outcome told afterwards. On SQLite and PostgreSQL."""
+crashes; a slow Slack profile lookup on the meeting modal is acknowledged before it answers
+and the outcome told afterwards. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ from bot.views import common
 from bot.views import pulse as pulse_views
 from storage.models import CheckInRequest, PulseKind, SuccessStory
 from tests.conftest import ADMIN, RunningApp
-from tests.flows import eventually, open_modal
-from tests.test_answers_e2e import (
+from tests.flows import (
     UNAVAILABLE,
-    _database_down,
-    _reply_text,
-    _timed_submission,
-    _updates_of,
+    database_down,
+    eventually,
+    modal_updates,
+    open_modal,
+    response_url_text,
 )
 from tests.test_journey_e2e import Member, prompt_of, run, seed
 from tests.test_recognition_e2e import make_world
@@ -79,11 +79,11 @@ def test_met_click_with_the_database_down_is_answered(
     app = running_app
     message = _checked_in(app)
     opened = len(app.fake.calls("views.open"))
-    with _database_down(app):
+    with database_down(app):
         response = app.slack.block_action(
             MENTEE.user_id, "journey_met", value=_met_value(message), message=message
         )
-        assert UNAVAILABLE in _reply_text(app, response)
+        assert UNAVAILABLE in response_url_text(app, response)
     assert len(app.fake.calls("views.open")) == opened  # no form that could not be saved
     assert all(r.status != "met" for r in _requests(app))
     _no_crash(caplog)
@@ -96,9 +96,9 @@ def test_pulse_submit_with_the_database_down_is_answered_inline(
     app.fake.add_user(MENTEE.user_id)
     view = {**pulse_views.survey_modal(PulseKind.PULSE, 1, translator("en")), "id": "VPULSE1"}
     values = sr.values_from({"value": sr.static_select("5"), "change": sr.plain("More time")})
-    with _database_down(app):
-        took, response = _timed_submission(app, MENTEE.user_id, view, values)
-    assert response.status == 200 and took < 3.0
+    with database_down(app):
+        response = app.slack.view_submission(MENTEE.user_id, view, values)
+    assert response.status == 200
     answer = response.json()
     assert answer["response_action"] == "errors"
     assert UNAVAILABLE in next(iter(answer["errors"].values()))
@@ -109,10 +109,10 @@ def test_report_button_with_the_database_down_is_answered_by_dm(
     running_app: RunningApp, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = running_app
-    with _database_down(app):
+    with database_down(app):
         click = app.slack.block_action(ADMIN, "home_report", view={"id": "VHOME", "type": "home"})
         assert click.status == 200
-        eventually(lambda: any(UNAVAILABLE in t for t in app.fake.dm_texts(ADMIN)), timeout=15)
+        eventually(lambda: any(UNAVAILABLE in t for t in app.fake.dm_texts(ADMIN)))
     _no_crash(caplog)
 
 
@@ -123,9 +123,9 @@ def test_story_submit_with_the_database_down_is_answered_inline(
     make_world(app)
     view = open_modal(app, "UMENTOR1", "story")
     values = {"story": {"story": {"type": "plain_text_input", "value": "We learned a lot"}}}
-    with _database_down(app):
-        took, response = _timed_submission(app, "UMENTOR1", view, values)
-    assert response.status == 200 and took < 3.0
+    with database_down(app):
+        response = app.slack.view_submission("UMENTOR1", view, values)
+    assert response.status == 200
     answer = response.json()
     assert answer["response_action"] == "errors"
     # The mentor reads German: the same "temporarily unavailable" in their language.
@@ -155,17 +155,18 @@ def test_subcommands_with_the_database_down_are_answered(
     app = running_app
     app.fake.add_user(MENTEE.user_id)
     app.fake.add_user(MENTOR.user_id)
-    with _database_down(app):
+    with database_down(app):
         response = app.slack.command(user, command)
-        assert UNAVAILABLE in _reply_text(app, response)
+        assert UNAVAILABLE in response_url_text(app, response)
     _no_crash(caplog)
 
 
-def test_slow_profile_lookup_on_the_meeting_modal_is_acknowledged_in_time(
+def test_slow_profile_lookup_on_the_meeting_modal_is_acknowledged_before_it_answers(
     running_app: RunningApp, monday: clock.ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """users.info takes 4 s: the submit is acknowledged within 3 s ("still saving"), then the
-    modal says the meeting is logged, it is stored, and the check-in message says so."""
+    """users.info does not answer until the test lets it: the submit is acknowledged meanwhile
+    ("still saving", the deadline path), then the modal says the meeting is logged, it is
+    stored, and the check-in message says so."""
     app = running_app
     message = _checked_in(app)
     before = len(app.fake.calls("views.open"))
@@ -174,7 +175,6 @@ def test_slow_profile_lookup_on_the_meeting_modal_is_acknowledged_in_time(
     )
     view = app.fake.wait_for_count("views.open", before + 1)[-1].response["view"]
     app.services.people.forget(MENTEE.user_id)
-    app.fake.latency = {"users.info": 4.0}
     today = monday.now().date()
     values = sr.values_from(
         {
@@ -187,15 +187,18 @@ def test_slow_profile_lookup_on_the_meeting_modal_is_acknowledged_in_time(
             "notes": sr.plain("good"),
         }
     )
-    took, response = _timed_submission(app, MENTEE.user_id, view, values)
-    assert response.status == 200
-    assert took < 3.0, took
-    answer = response.json()
-    assert answer["response_action"] == "update"
-    assert "Still saving" in json.dumps(answer["view"])
-    told = eventually(lambda: _updates_of(app, view["id"]), timeout=15)
+    with app.fake.holding("users.info"):
+        response = app.slack.view_submission(MENTEE.user_id, view, values)
+        assert response.status == 200
+        answer = response.json()
+        assert answer["response_action"] == "update"
+        assert "Still saving" in json.dumps(answer["view"])
+        eventually(lambda: app.fake.held("users.info"))  # the work still waits for Slack
+        assert all(r.status != "met" for r in _requests(app))
+        assert modal_updates(app, view["id"]) == []
+    told = eventually(lambda: modal_updates(app, view["id"]))
     assert "meeting is logged" in json.dumps(told[-1])
     [met] = [r for r in _requests(app) if r.status == "met"]
     assert met.rating == 5 and met.duration_minutes == 45
-    eventually(lambda: "logged" in prompt_of(app, MENTEE.user_id)["text"], timeout=15)
+    eventually(lambda: "logged" in prompt_of(app, MENTEE.user_id)["text"])
     _no_crash(caplog)

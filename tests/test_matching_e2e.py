@@ -8,67 +8,30 @@ from typing import Any
 from sqlmodel import select
 
 from bot.simulated_slack import signed_requests as sr
-from storage.models import MatchRun, Pair, Participant
+from storage.models import MatchRun, Participant
 from tests.conftest import ADMIN, RunningApp
-from tests.flows import Person, enroll, eventually, open_modal, setup_program
-
-TOPICS = ["ai_tools", "social_media", "cybersecurity_hygiene", "data_literacy"]
-
-
-def _enroll_pool(app: RunningApp, mentors: int, mentees: int) -> list[Person]:
-    people = []
-    for index in range(mentors + mentees):
-        role = "mentor" if index < mentors else "mentee"
-        language = ("en", "de", "vi")[index % 3]
-        topic = TOPICS[index % len(TOPICS)]
-        person = Person(
-            f"UPOOL{index:04d}",
-            role,
-            language,
-            department=f"Dept {index % 5}",
-            offered=[topic, TOPICS[(index + 1) % 4]] if role == "mentor" else [],
-            wanted=[topic] if role == "mentee" else [],
-        )
-        person.add_to(app)
-        assert enroll(app, person).status == 200
-        people.append(person)
-    # Enrollment listeners finish after their ack (DMs, training pack, home): let them settle.
-    eventually(lambda: all(app.fake.home_of(p.user_id) for p in people), timeout=15)
-    return people
-
-
-def _review(app: RunningApp) -> dict[str, Any]:
-    """Runs `/mentoring match` and returns the review modal once computed."""
-
-    def is_review(call: Any) -> bool:
-        return call.params["view"].get("callback_id") == "match_review"
-
-    before = len([c for c in app.fake.calls("views.update") if is_review(c)])
-    response = app.slack.command(ADMIN, "match")
-    assert response.status == 200
-    update = app.fake.wait_for_count("views.update", before + 1, is_review)[-1]
-    assert update.ok, update.error
-    assert update.response is not None
-    return update.response["view"]
-
-
-def _pairs(app: RunningApp, status: str | None = None) -> list[Pair]:
-    with app.db.session() as session:
-        query = select(Pair)
-        if status:
-            query = query.where(Pair.status == status)
-        return list(session.exec(query).all())
+from tests.flows import (
+    POOL_TOPICS,
+    Person,
+    enroll,
+    enroll_pool,
+    eventually,
+    match_review,
+    open_modal,
+    setup_program,
+    stored_pairs,
+)
 
 
 def test_admin_matches_twenty_people_and_pairs_get_introduced(running_app: RunningApp) -> None:
     setup_program(running_app)
-    people = _enroll_pool(running_app, 10, 10)
+    people = enroll_pool(running_app, 10, 10)
     running_app.fake.reset_calls()
-    view = _review(running_app)
+    view = match_review(running_app)
     text = json.dumps(view, ensure_ascii=False)
     assert "Proposed pairs: 10*" in text
     assert "both care about" in text  # reasons are shown to the admin
-    proposed = _pairs(running_app, "proposed")
+    proposed = stored_pairs(running_app, "proposed")
     assert len(proposed) == 10
     # Nothing is announced before approval.
     assert not [
@@ -93,9 +56,9 @@ def test_admin_matches_twenty_people_and_pairs_get_introduced(running_app: Runni
         languages = {by_user[m].language for m in members}
         dividers = sum(1 for b in intro.params["blocks"] if b["type"] == "divider")
         assert dividers == (1 if len(languages) == 2 else 0)  # both languages when they differ
-    active = _pairs(running_app, "active")
+    active = stored_pairs(running_app, "active")
     assert len(active) == 10
-    eventually(lambda: all(p.conversation_id for p in _pairs(running_app, "active")))
+    eventually(lambda: all(p.conversation_id for p in stored_pairs(running_app, "active")))
     with running_app.db.session() as session:
         statuses = {p.status for p in session.exec(select(Participant)).all()}
         assert statuses == {"paired"}
@@ -117,9 +80,9 @@ def test_admin_matches_twenty_people_and_pairs_get_introduced(running_app: Runni
 
 def test_remove_and_rerun_keep_approved_pairs(running_app: RunningApp) -> None:
     setup_program(running_app)
-    _enroll_pool(running_app, 3, 3)
-    view = _review(running_app)
-    first_pair = _pairs(running_app, "proposed")[0]
+    enroll_pool(running_app, 3, 3)
+    view = match_review(running_app)
+    first_pair = stored_pairs(running_app, "proposed")[0]
     running_app.slack.block_action(
         ADMIN, "match_remove", value=str(first_pair.id), view=view, block_id="x"
     )
@@ -127,17 +90,17 @@ def test_remove_and_rerun_keep_approved_pairs(running_app: RunningApp) -> None:
     assert "Proposed pairs: 2*" in json.dumps(updated.params["view"])
     assert "removed from the proposal" in json.dumps(updated.params["view"])
     running_app.slack.view_submission(ADMIN, updated.response["view"], {})  # type: ignore[index]
-    eventually(lambda: len(_pairs(running_app, "active")) == 2)
+    eventually(lambda: len(stored_pairs(running_app, "active")) == 2)
     # Re-running only matches the pool: approved pairs stay, the removed pair is proposed again.
-    view = _review(running_app)
+    view = match_review(running_app)
     assert "Proposed pairs: 1*" in json.dumps(view)
-    assert len(_pairs(running_app, "active")) == 2
+    assert len(stored_pairs(running_app, "active")) == 2
 
 
 def test_large_pool_is_paginated_within_block_kit_limits(running_app: RunningApp) -> None:
     setup_program(running_app)
-    _enroll_pool(running_app, 20, 20)
-    view = _review(running_app)
+    enroll_pool(running_app, 20, 20)
+    view = match_review(running_app)
     assert len(view["blocks"]) <= 100
     assert "Page 1 of 2" in json.dumps(view)
     running_app.slack.block_action(ADMIN, "match_page_next", value="1", view=view, block_id="pages")
@@ -147,9 +110,9 @@ def test_large_pool_is_paginated_within_block_kit_limits(running_app: RunningApp
 
 def test_pair_member_asks_privately_for_a_rematch(running_app: RunningApp) -> None:
     setup_program(running_app)
-    people = _enroll_pool(running_app, 1, 1)
+    people = enroll_pool(running_app, 1, 1)
     mentor, mentee = people
-    view = _review(running_app)
+    view = match_review(running_app)
     running_app.slack.view_submission(ADMIN, view, {})
     running_app.fake.wait_for("chat.postMessage", lambda c: c.params["channel"].startswith("G"))
     running_app.fake.reset_calls()
@@ -178,22 +141,22 @@ def test_pair_member_asks_privately_for_a_rematch(running_app: RunningApp) -> No
     )
     told = running_app.fake.wait_for("chat.postMessage", lambda c: c.went_to("D" + mentor.user_id))
     assert told.ok
-    eventually(lambda: {p.status for p in _pairs(running_app)} == {"ended"})
+    eventually(lambda: {p.status for p in stored_pairs(running_app)} == {"ended"})
     with running_app.db.session() as session:
         assert {p.status for p in session.exec(select(Participant)).all()} == {"waiting"}
     # The earlier pair is never proposed again.
-    view = _review(running_app)
+    view = match_review(running_app)
     assert "Proposed pairs: 0*" in json.dumps(view)
 
 
 def test_newcomer_fitting_the_waiting_list_is_proposed_to_admins(running_app: RunningApp) -> None:
     setup_program(running_app)
-    _enroll_pool(running_app, 1, 2)  # one mentee waits
-    view = _review(running_app)
+    enroll_pool(running_app, 1, 2)  # one mentee waits
+    view = match_review(running_app)
     running_app.slack.view_submission(ADMIN, view, {})
-    eventually(lambda: len(_pairs(running_app, "active")) == 1)
+    eventually(lambda: len(stored_pairs(running_app, "active")) == 1)
     running_app.fake.reset_calls()
-    newcomer = Person("UNEWMENTOR", "mentor", offered=TOPICS)
+    newcomer = Person("UNEWMENTOR", "mentor", offered=POOL_TOPICS)
     newcomer.add_to(running_app)
     enroll(running_app, newcomer)
     notice = running_app.fake.wait_for(
@@ -201,22 +164,22 @@ def test_newcomer_fitting_the_waiting_list_is_proposed_to_admins(running_app: Ru
         lambda c: c.went_to("D" + ADMIN) and "suggestions" in c.params.get("text", ""),
     )
     assert notice.ok
-    assert len(_pairs(running_app, "proposed")) == 1
+    assert len(stored_pairs(running_app, "proposed")) == 1
 
 
 def test_pair_sets_its_goals_from_the_introduction(running_app: RunningApp) -> None:
     from storage.models import Goal
 
     setup_program(running_app)
-    mentor, mentee = _enroll_pool(running_app, 1, 1)
-    running_app.slack.view_submission(ADMIN, _review(running_app), {})
+    mentor, mentee = enroll_pool(running_app, 1, 1)
+    running_app.slack.view_submission(ADMIN, match_review(running_app), {})
     intro = running_app.fake.wait_for(
         "chat.postMessage", lambda c: c.params["channel"].startswith("G")
     )
     button = next(
         e for b in intro.params["blocks"] if b["type"] == "actions" for e in b["elements"]
     )
-    eventually(lambda: all(p.conversation_id for p in _pairs(running_app, "active")))
+    eventually(lambda: all(p.conversation_id for p in stored_pairs(running_app, "active")))
     # Someone outside the pair cannot open it.
     running_app.fake.add_user("UOUTSIDER")
     running_app.slack.block_action("UOUTSIDER", "pair_set_goals", value=button["value"])

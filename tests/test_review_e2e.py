@@ -11,8 +11,17 @@ from sqlmodel import select
 from bot.simulated_slack import signed_requests as sr
 from storage.models import MatchRun, Participant, RematchRequest
 from tests.conftest import ADMIN, RunningApp
-from tests.flows import Person, enroll, eventually, open_modal, setup_program
-from tests.test_matching_e2e import TOPICS, _enroll_pool, _pairs, _review
+from tests.flows import (
+    POOL_TOPICS,
+    Person,
+    enroll,
+    enroll_pool,
+    eventually,
+    match_review,
+    open_modal,
+    setup_program,
+    stored_pairs,
+)
 
 HOME = {"id": "VHOME", "type": "home"}
 
@@ -29,15 +38,15 @@ def test_approve_introduces_only_the_reviewed_pairs(running_app: RunningApp) -> 
     """A re-run after the review replaced its pairs: approving the old review activates none
     of the pairs the admin never saw, discards them and says so."""
     setup_program(running_app)
-    _enroll_pool(running_app, 2, 2)
-    first = _review(running_app)
-    _review(running_app)  # re-run (e.g. by another admin): new pairs in the same run
+    enroll_pool(running_app, 2, 2)
+    first = match_review(running_app)
+    match_review(running_app)  # re-run (e.g. by another admin): new pairs in the same run
     response = running_app.slack.view_submission(ADMIN, first, {})
     answer = response.json()
     assert answer["response_action"] == "update"
     assert "had not reviewed" in json.dumps(answer["view"])
-    assert _pairs(running_app, "active") == []
-    assert _pairs(running_app, "proposed") == []
+    assert stored_pairs(running_app, "active") == []
+    assert stored_pairs(running_app, "proposed") == []
     assert _intros(running_app) == []
 
 
@@ -45,8 +54,8 @@ def test_second_approval_says_already_approved_and_sends_nothing(
     running_app: RunningApp,
 ) -> None:
     setup_program(running_app)
-    _enroll_pool(running_app, 1, 1)
-    view = _review(running_app)
+    enroll_pool(running_app, 1, 1)
+    view = match_review(running_app)
     assert "Approve" in json.dumps(view["submit"])
     assert view["notify_on_close"] is True
     first = running_app.slack.view_submission(ADMIN, view, {}).json()
@@ -56,23 +65,23 @@ def test_second_approval_says_already_approved_and_sends_nothing(
     assert "already approved" in json.dumps(again["view"])
     # The second answer came after its transaction: it queued nothing.
     assert len(_intros(running_app)) == 1
-    assert len(_pairs(running_app, "active")) == 1
+    assert len(stored_pairs(running_app, "active")) == 1
 
 
 def test_newcomer_during_review_is_proposed_after_approval(running_app: RunningApp) -> None:
     """The newcomer does not change the open proposal; once it is approved, a separate
     proposal with the newcomer's pair is made and the admins are told through the outbox."""
     setup_program(running_app)
-    _enroll_pool(running_app, 1, 2)  # one mentee will wait
-    view = _review(running_app)
-    newcomer = Person("UNEWMENTOR", "mentor", offered=TOPICS)
+    enroll_pool(running_app, 1, 2)  # one mentee will wait
+    view = match_review(running_app)
+    newcomer = Person("UNEWMENTOR", "mentor", offered=POOL_TOPICS)
     newcomer.add_to(running_app)
     assert enroll(running_app, newcomer).status == 200
-    assert len(_pairs(running_app, "proposed")) == 1  # the reviewed proposal is unchanged
+    assert len(stored_pairs(running_app, "proposed")) == 1  # the reviewed proposal is unchanged
     answer = running_app.slack.view_submission(ADMIN, view, {}).json()
     assert "Pairs approved: 1" in json.dumps(answer["view"])
     eventually(lambda: _suggestions(running_app), timeout=15)
-    proposed = _pairs(running_app, "proposed")
+    proposed = stored_pairs(running_app, "proposed")
     assert len(proposed) == 1
     with running_app.db.session() as session:
         mentor = session.get(Participant, proposed[0].mentor_id)
@@ -81,11 +90,11 @@ def test_newcomer_during_review_is_proposed_after_approval(running_app: RunningA
 
 def test_closing_the_review_drops_it_and_proposes_newcomers(running_app: RunningApp) -> None:
     setup_program(running_app)
-    _enroll_pool(running_app, 1, 2)
-    running_app.slack.view_submission(ADMIN, _review(running_app), {})
-    eventually(lambda: len(_pairs(running_app, "active")) == 1)
-    view = _review(running_app)  # the waiting mentee alone: nothing to propose, run open
-    newcomer = Person("UNEWMENTOR", "mentor", offered=TOPICS)
+    enroll_pool(running_app, 1, 2)
+    running_app.slack.view_submission(ADMIN, match_review(running_app), {})
+    eventually(lambda: len(stored_pairs(running_app, "active")) == 1)
+    view = match_review(running_app)  # the waiting mentee alone: nothing to propose, run open
+    newcomer = Person("UNEWMENTOR", "mentor", offered=POOL_TOPICS)
     newcomer.add_to(running_app)
     assert enroll(running_app, newcomer).status == 200
     assert _suggestions(running_app) == []
@@ -94,21 +103,21 @@ def test_closing_the_review_drops_it_and_proposes_newcomers(running_app: Running
     with running_app.db.session() as session:
         runs = session.exec(select(MatchRun).order_by(MatchRun.id)).all()  # type: ignore[arg-type]
     assert [r.status for r in runs] == ["closed", "closed", "open"]
-    assert len(_pairs(running_app, "proposed")) == 1
+    assert len(stored_pairs(running_app, "proposed")) == 1
 
 
 def _pair_up_mentor_with_two(app: RunningApp) -> list[Person]:
     setup_program(app, capacity=2)
     people = [
-        Person("UMENTOR001", "mentor", offered=TOPICS),
+        Person("UMENTOR001", "mentor", offered=POOL_TOPICS),
         Person("UMENTEE001", "mentee", wanted=["ai_tools"], department="Sales"),
         Person("UMENTEE002", "mentee", wanted=["social_media"], department="Legal"),
     ]
     for person in people:
         person.add_to(app)
         assert enroll(app, person).status == 200
-    app.slack.view_submission(ADMIN, _review(app), {})
-    eventually(lambda: len(_pairs(app, "active")) == 2)
+    app.slack.view_submission(ADMIN, match_review(app), {})
+    eventually(lambda: len(stored_pairs(app, "active")) == 2)
     return people
 
 
@@ -150,9 +159,9 @@ def test_rematch_reason_with_control_characters_is_refused_inline(
     running_app: RunningApp,
 ) -> None:
     setup_program(running_app)
-    mentor, _mentee = _enroll_pool(running_app, 1, 1)
-    running_app.slack.view_submission(ADMIN, _review(running_app), {})
-    eventually(lambda: len(_pairs(running_app, "active")) == 1)
+    mentor, _mentee = enroll_pool(running_app, 1, 1)
+    running_app.slack.view_submission(ADMIN, match_review(running_app), {})
+    eventually(lambda: len(stored_pairs(running_app, "active")) == 1)
     modal = open_modal(running_app, mentor.user_id, "rematch")
     values = sr.values_from({"reason": sr.plain("bad\x00text")})
     answer = running_app.slack.view_submission(mentor.user_id, modal, values).json()
@@ -181,7 +190,7 @@ def test_lost_views_open_answer_is_not_reported_as_a_failure(running_app: Runnin
     """9.9: views.open worked but its answer was lost: it is not retried with the used
     trigger, the admin is not told "That took too long", and the review still appears."""
     setup_program(running_app)
-    _enroll_pool(running_app, 1, 1)
+    enroll_pool(running_app, 1, 1)
     running_app.fake.reset_calls()
     running_app.fake.lose_answer_next("views.open")
     response = running_app.slack.command(ADMIN, "match")

@@ -22,10 +22,8 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    started = time.monotonic()
     box = Sandbox(port=0, people=6, seed=3, database_url=f"sqlite:///{tmp_path}/sandbox.db")
-    box.start()
-    box.startup_seconds = time.monotonic() - started  # type: ignore[attr-defined]
+    box.start()  # how fast: bench/bench_sandbox.py
     try:
         yield box
     finally:
@@ -52,8 +50,7 @@ def _conversation(state: dict[str, Any], kind: str) -> dict[str, Any]:
     return next(c for c in state["conversations"] if c["kind"] == kind)
 
 
-def test_starts_fast_on_loopback_and_says_it_is_simulated(sandbox: Sandbox) -> None:
-    assert sandbox.startup_seconds < 5  # type: ignore[attr-defined]
+def test_starts_on_loopback_and_says_it_is_simulated(sandbox: Sandbox) -> None:
     assert sandbox.url.startswith("http://127.0.0.1:")
     status, page = _get(sandbox, "/")
     assert status == 200 and b"Simulated workspace" in page
@@ -129,7 +126,7 @@ def test_files_the_app_uploads_can_be_downloaded(sandbox: Sandbox) -> None:
         sandbox, "/api/submit", user=ADMIN_ID, view_id=joined["state"]["modal"]["id"], values=values
     )
     result = _post(sandbox, "/api/command", user=ADMIN_ID, text="/mentoring mydata", channel="")
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # the export is written after the ack
     while not result["state"]["files"] and time.monotonic() < deadline:
         result = _post(sandbox, "/api/home", user=ADMIN_ID)
     (exported,) = result["state"]["files"]

@@ -25,6 +25,7 @@ from bot.simulated_slack.web_api import (
     manifest_bot_scopes,
 )
 from bot.slack_api import make_web_client
+from tests.flows import eventually
 
 TOKEN = "xoxb-test"
 READ_SCOPES = {
@@ -641,6 +642,19 @@ def test_lost_response_url_answer(fake: FakeSlack) -> None:
     with pytest.raises(ConnectionError):
         WebhookClient(url, retry_handlers=[]).send(text="shown anyway")
     assert [m["text"] for m in fake.ephemeral_messages("U1")] == ["shown anyway"]
+
+
+def test_a_held_call_is_answered_when_the_holding_ends(fake: FakeSlack, client: WebClient) -> None:
+    answers: list[Any] = []
+    with fake.holding("users.info"):
+        caller = threading.Thread(target=lambda: answers.append(client.users_info(user="U1")))
+        caller.start()
+        eventually(lambda: fake.held("users.info") == 1)
+        assert client.auth_test()["ok"]  # other methods are answered meanwhile
+        assert answers == [] and fake.calls("users.info") == []
+    caller.join(timeout=30)
+    assert [answer["user"]["id"] for answer in answers] == ["U1"]
+    assert fake.held("users.info") == 0 and len(fake.calls("users.info")) == 1
 
 
 # ------------------------------------------------------------------------------ threads

@@ -119,12 +119,6 @@ def unavailable(_: Translator) -> dict[str, Any]:
     )
 
 
-def coming_soon(_: Translator) -> dict[str, Any]:
-    return kit.message(
-        _("This part of the programme is not available yet. `/mentoring help` lists what is.")
-    )
-
-
 def stale_button(_: Translator) -> dict[str, Any]:
     return kit.message(
         _(

@@ -27,6 +27,8 @@ It behaves like Slack where the app's features depend on it:
   (``invalid_blocks`` for messages, ``invalid_arguments`` for views).
 - **Faults**: :meth:`FakeSlack.fail_next` (429/5xx/error answers) and
   :meth:`FakeSlack.lose_answer_next` (the call takes effect but the answer never arrives).
+- **A Slack as slow as the test wants**: inside :meth:`FakeSlack.holding` the held methods'
+  calls wait unanswered until the block ends.
 
 All state is guarded by one lock; the server answers each request on its own thread. Only the
 standard library (and PyYAML for the manifest) is used: ``http.server`` in a daemon thread.

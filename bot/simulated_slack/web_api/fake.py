@@ -139,6 +139,7 @@ class FakeSlack(
         delay = self.latency.get(method, 0.0)
         if delay > 0:
             threading.Event().wait(delay)  # not time.sleep: freezegun must not shorten it
+        self._wait_if_held(method)
 
         fault = self._take_fault(method)
         if fault is not None:

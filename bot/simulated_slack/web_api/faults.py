@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from bot.simulated_slack.rate_limits import RandomRateLimits, RateLimiter, RateLimits
 from bot.simulated_slack.web_api.clocks import real_monotonic
 from bot.simulated_slack.web_api.protocol import Reply, json_reply
 from bot.simulated_slack.web_api.state import Workspace
+
+# A held call goes ahead after this long even if the test never ends its holding block
+# (a listener waiting for it must not hang the test run).
+HOLD_LIMIT_SECONDS: Final = 30.0
 
 
 @dataclass
@@ -55,6 +61,42 @@ class Faults(Workspace):
         with self._lock:
             queue = self._lost.setdefault(method, deque())
             queue.extend([hang] * times)
+
+    @contextlib.contextmanager
+    def holding(self, *methods: str) -> Iterator[None]:
+        """Calls of ``methods`` (Web API method names) wait, unanswered and unrecorded, until
+        the block ends (or :data:`HOLD_LIMIT_SECONDS` pass); then they are handled as usual.
+        :meth:`held` counts the calls waiting. A Slack as slow as the test wants: what the app
+        answered meanwhile (an ack, a "still saving" modal) provably did not wait for them."""
+        release = threading.Event()
+        with self._lock:
+            for method in methods:
+                self._holds[method] = release
+        try:
+            yield
+        finally:
+            with self._lock:
+                for method in methods:
+                    if self._holds.get(method) is release:
+                        del self._holds[method]
+            release.set()
+
+    def held(self, method: str) -> int:
+        """How many calls of ``method`` are waiting in a :meth:`holding` block now."""
+        with self._lock:
+            return self._held[method]
+
+    def _wait_if_held(self, method: str) -> None:
+        with self._lock:
+            release = self._holds.get(method)
+            if release is None:
+                return
+            self._held[method] += 1
+        try:
+            release.wait(HOLD_LIMIT_SECONDS)
+        finally:
+            with self._lock:
+                self._held[method] -= 1
 
     def _take_lost(self, method: str) -> float | None:
         with self._lock:

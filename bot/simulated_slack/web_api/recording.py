@@ -45,7 +45,7 @@ class RecordedCalls(Workspace):
         self,
         method: str,
         predicate: Callable[[Call], bool] | None = None,
-        timeout: float = 5.0,
+        timeout: float = 30.0,
     ) -> Call:
         """Wait until a call of ``method`` matching ``predicate`` was recorded; return the first.
 
@@ -59,7 +59,7 @@ class RecordedCalls(Workspace):
         method: str,
         n: int,
         predicate: Callable[[Call], bool] | None = None,
-        timeout: float = 5.0,
+        timeout: float = 30.0,
     ) -> list[Call]:
         """Wait until at least ``n`` matching calls were recorded; return all matching calls."""
         deadline = real_monotonic() + timeout

@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import secrets
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -135,6 +135,8 @@ class Workspace:
         self._completed: list[dict[str, Any]] = []
         self._faults: dict[str, deque[Fault]] = {}
         self._lost: dict[str, deque[float]] = {}
+        self._holds: dict[str, threading.Event] = {}
+        self._held: Counter[str] = Counter()
         self._channels: dict[str, Channel] = {}
         self._response_urls: dict[str, ResponseUrl] = {}
         self._ephemeral: list[dict[str, Any]] = []
