@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import tempfile
 import time
@@ -23,11 +24,21 @@ from bot.sandbox.workspace import ADMIN_ID
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def _post(url: str, path: str, **body: Any) -> dict[str, Any]:
+def _page_token(url: str) -> str:
+    """The token the page sends with its API calls, read from the page as the browser does."""
+    with _OPENER.open(url, timeout=10) as response:
+        page = response.read()
+    found = re.search(rb'<meta name="sandbox-token" content="([^"]+)">', page)
+    if found is None:
+        raise SystemExit("the sandbox page carries no API token")
+    return found.group(1).decode()
+
+
+def _post(url: str, token: str, path: str, **body: Any) -> dict[str, Any]:
     request = urllib.request.Request(
         url.rstrip("/") + path,
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "X-Sandbox-Token": token},
         method="POST",
     )
     with _OPENER.open(request, timeout=10) as response:
@@ -53,14 +64,16 @@ def main() -> int:
         url = sandbox.start()
         startup = time.perf_counter() - started
         try:
+            token = _page_token(url)
             help_times = _timed(
                 args.rounds,
-                lambda: _post(url, "/api/command", user=ADMIN_ID, text="/mentoring help"),
+                lambda: _post(url, token, "/api/command", user=ADMIN_ID, text="/mentoring help"),
             )
 
             def open_and_close() -> None:
-                opened = _post(url, "/api/command", user=ADMIN_ID, text="/mentoring program")
-                _post(url, "/api/close", user=ADMIN_ID, view_id=opened["state"]["modal"]["id"])
+                opened = _post(url, token, "/api/command", user=ADMIN_ID, text="/mentoring program")
+                modal = opened["state"]["modal"]["id"]
+                _post(url, token, "/api/close", user=ADMIN_ID, view_id=modal)
 
             modal_times = _timed(args.rounds, open_and_close)
         finally:

@@ -8,12 +8,16 @@ tests/artifacts/sandbox/ (git-ignored) so a person can look at them.
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import make_server
 
 import pytest
 
+from bot import clock
 from bot.i18n import translator
 from bot.sandbox.server import Sandbox
 from bot.sandbox.workspace import ADMIN_ID
@@ -192,3 +196,48 @@ def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) 
     )
     p.wait_for_selector(f"#messages :text('{logged[:20]}')")  # type: ignore[attr-defined]
     _shot(p, "07-meeting-logged")
+
+
+@pytest.fixture
+def other_site() -> Iterator[str]:
+    """Another web page the person has open (its own origin on loopback)."""
+
+    def app(_environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"<!doctype html><title>another site</title>"]
+
+    server = make_server("127.0.0.1", 0, app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://localhost:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_another_sites_page_cannot_drive_the_sandbox(
+    sandbox: Sandbox, page: object, other_site: str
+) -> None:
+    """A page elsewhere sends the request a form would (no-cors, text/plain): refused."""
+    before = clock.utcnow()
+    page.goto(other_site)  # type: ignore[attr-defined]
+    sent = page.evaluate(  # type: ignore[attr-defined]
+        """async ([url, user]) => {
+             await fetch(url + "api/clock", {method: "POST", mode: "no-cors",
+               headers: {"Content-Type": "text/plain"},
+               body: JSON.stringify({user, step: "month"})});
+             return true;
+           }""",
+        [sandbox.url, ADMIN_ID],
+    )
+    assert sent is True
+    assert clock.utcnow() - before < timedelta(days=1)
+    # The sandbox's own page still moves the clock.
+    page.goto(sandbox.url)  # type: ignore[attr-defined]
+    page.wait_for_selector("#member option", state="attached")  # type: ignore[attr-defined]
+    _as(page, ADMIN_ID)
+    page.click('[data-clock="month"]')  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        f"() => !document.querySelector('#clock').textContent.includes('{START.date()}')"
+    )
+    assert clock.utcnow() - before >= timedelta(days=28)

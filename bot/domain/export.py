@@ -4,8 +4,9 @@ Tables: participants (every status, people who left included; erased people keep
 pairs (proposed, active, ended), goals, check-ins (never the private notes), pulse aggregates
 per round (invited and answered always; the scores only once the round has closed with at
 least the threshold of respondents; never one person's answers), shout-outs.
-JSON: one document with a key per table. CSV: one file per table, UTF-8 with a byte-order mark
-(spreadsheet tools then read German and Vietnamese text correctly), ISO 8601 dates.
+JSON: one document with a key per table, every value as stored. CSV: one file per table, UTF-8
+with a byte-order mark (spreadsheet tools then read German and Vietnamese text correctly), ISO
+8601 dates, and text that a spreadsheet would run as a formula neutralised (`neutralise`).
 """
 
 from __future__ import annotations
@@ -160,18 +161,34 @@ def export_tables(session: Session) -> dict[str, Rows]:
     return out
 
 
+# OWASP, "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection): no cell may
+# begin with =, +, -, @, tab (0x09) or carriage return (0x0D); a spreadsheet runs such a cell as
+# a formula (=HYPERLINK(...) sends the row's data away, +cmd|... starts programs). Prefixing a
+# single quote makes it text, and the text stays readable after the quote. The separator and
+# quote characters OWASP also mentions are the csv module's quoting (fields with , " or line
+# breaks are quoted, quotes doubled), so no cell can start in the middle of a value.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """The text as a spreadsheet shows it without running it: a leading quote if needed."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
+        return neutralise("; ".join(str(v) for v in value))
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return "" if value is None else value
+    if isinstance(value, str):
+        return neutralise(value)
+    return "" if value is None else value  # numbers stay numbers, -3 included
 
 
 def csv_bytes(rows: Rows, columns: list[str]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerow([neutralise(c) for c in columns])
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in columns])
     return buffer.getvalue().encode("utf-8-sig")

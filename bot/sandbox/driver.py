@@ -273,6 +273,10 @@ class Driver:
         self.slack.app_home_opened(user_id)
         self._settle()
 
+    def is_admin(self, user_id: str) -> bool:
+        """The app's own rule (ADMIN_USER_IDS, workspace admins and owners)."""
+        return bool(self.runtime.services.is_admin(user_id))
+
     def advance(self, step: str) -> dict[str, Any]:
         delta = {"day": timedelta(days=1), "week": timedelta(weeks=1)}.get(step, timedelta(days=30))
         now = self.clock.advance(delta)
