@@ -4,6 +4,7 @@ invites, pauses, the admins' kill switch and their answer to a quiet pair."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -24,10 +25,10 @@ from bot.views import matching as matching_views
 from handlers import payloads
 from handlers.authorize import ADMINS_ONLY
 from handlers.context import CommandContext, services_of
-from handlers.guard import Answer, Submission, listener, submission
+from handlers.guard import Answer, Submission, listener, outcome_modal, submission
 from handlers.replies import open_modal, store_or_apologise, update_message
 from storage import repositories as repo
-from storage.models import CheckInRequestStatus, Pair, Participant
+from storage.models import CheckInRequest, CheckInRequestStatus, Goal, Pair, Participant
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +36,26 @@ log = logging.getLogger(__name__)
 # Check-in answers -----------------------------------------------------------------------------
 
 
-def _request_context(
-    services: Services, request_id: int, user_id: str
-) -> tuple[Any, Participant, Participant, list[Any]] | None:
-    """(request, person, partner, goals) when the request was sent to `user_id`."""
+@dataclass(frozen=True)
+class Prompt:
+    """The check-in a click or submission answers, as sent to the person who acted."""
+
+    request: CheckInRequest
+    person: Participant
+    partner: Participant
+    goals: list[Goal]
+
+
+def _request_context(services: Services, request_id: int, user_id: str) -> Prompt | str | None:
+    """The prompt when it was sent to `user_id` and can still be answered; why not (an
+    English msgid) when it is closed; None when it is not theirs."""
     with services.db.session() as session:
         request = journey.request_of_member(session, request_id, user_id)
         if request is None:
             return None
+        closed = journey.prompt_closed(session, request, services.clock.now())
+        if closed is not None:
+            return closed
         pair = session.get(Pair, request.pair_id)
         person = session.get(Participant, request.participant_id)
         assert pair is not None and person is not None
@@ -50,7 +63,13 @@ def _request_context(
         goals = list(repo.goals_of_pair(session, pair.id or 0))
     if partner is None:
         return None
-    return request, person, partner, goals
+    return Prompt(request, person, partner, goals)
+
+
+def _closed_notice(services: Services, body: dict[str, Any], reason: str) -> None:
+    """An old prompt answered kindly: the clicked message says why, its buttons go."""
+    _ = services.translator_for(body["user"]["id"])
+    update_message(services, body, kit.message(_(reason)))
 
 
 @listener
@@ -59,13 +78,19 @@ def on_met_clicked(ack: Ack, body: dict[str, Any], client: WebClient, context: B
     services = services_of(context)
     user_id = body["user"]["id"]
     found = _request_context(services, payloads.action_number(body), user_id)
+    if isinstance(found, str):
+        _closed_notice(services, body, found)
+        return
     if found is None:
         return
-    request, person, _partner, goals = found
     _ = services.translator_for(user_id)
     channel, ts = payloads.message_location(body)
     view = views.meeting_modal(
-        request.id or 0, goals, today_in(person.timezone), _, origin={"c": channel, "t": ts}
+        found.request.id or 0,
+        found.goals,
+        today_in(found.person.timezone),
+        _,
+        origin={"c": channel, "t": ts},
     )
     open_modal(client, body.get("trigger_id", ""), view)
 
@@ -104,9 +129,11 @@ def on_meeting_submitted(sub: Submission) -> Answer:
     except ValueError:
         return Answer(errors={"duration": _("Pick one of the options.")})
     found = _request_context(services, request_id, user_id)
+    if isinstance(found, str):
+        return Answer(view=outcome_modal(_(found), _), done=_(found))
     if found is None:
         return Answer()
-    _request, person, _partner, _goals = found
+    person = found.person
     errors = {
         **validation.text_errors(
             {k: getattr(meeting, k) for k in ("topics", "learned", "taught", "notes")}
@@ -116,29 +143,45 @@ def on_meeting_submitted(sub: Submission) -> Answer:
     if errors:
         return Answer(errors={f: _(m) for f, m in errors.items()})
 
-    def save(session: Session) -> None:
+    def save(session: Session) -> str | None:
         request = journey.request_of_member(session, request_id, user_id)
-        if request is not None:
+        if request is None:
+            return None
+        # Checked again where it is stored: the pair may have ended while the modal was open.
+        closed = journey.prompt_closed(session, request, services.clock.now())
+        if closed is None:
             journey.record_meeting(session, request, meeting)
+        return closed
 
-    services.db.run(save)  # a failure is answered inline by @submission
+    closed = services.db.run(save)  # a failure is answered inline by @submission
+    if closed is not None:
+        return Answer(view=outcome_modal(_(closed), _), done=_(closed))
     origin = {"channel": {"id": metadata.get("c")}, "message": {"ts": metadata.get("t")}}
     logged = views.meeting_logged(request_id, _)
     return Answer(done=logged["text"], after=lambda: update_message(services, origin, logged))
 
 
-def _answer(services: Services, body: dict[str, Any], status: str) -> Any:
+def _answer(services: Services, body: dict[str, Any], status: str) -> bool:
+    """Records "not yet" or "snooze"; False (after telling the person why, when the prompt is
+    closed) when nothing was recorded."""
     user_id = body["user"]["id"]
     request_id = payloads.action_number(body)
 
-    def work(session: Session) -> bool:
+    def work(session: Session) -> bool | str:
         request = journey.request_of_member(session, request_id, user_id)
         if request is None:
             return False
+        closed = journey.prompt_closed(session, request, services.clock.now())
+        if closed is not None:
+            return closed
         journey.answer(session, request, status)
         return True
 
-    return services.db.run(work)
+    outcome = services.db.run(work)
+    if isinstance(outcome, str):
+        _closed_notice(services, body, outcome)
+        return False
+    return outcome
 
 
 @listener
@@ -159,9 +202,9 @@ def on_not_yet_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> 
     if not _answer(services, body, CheckInRequestStatus.NOT_YET):
         return
     found = _request_context(services, payloads.action_number(body), user_id)
-    if found is None:
+    if not isinstance(found, Prompt):
         return
-    request, person, partner, _goals = found
+    request, person, partner = found.request, found.person, found.partner
     with services.db.session() as session:
         program = repo.active_program(session)
     hours = working_hours(program)

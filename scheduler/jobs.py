@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.delivery import Owed
-from bot.domain import journey, notices
+from bot.domain import journey, notices, programs, subjects
 from bot.i18n import translator
 from bot.services import Services
 from bot.views import journey as views
@@ -63,6 +63,9 @@ def run_checkin(services: Services, at: datetime, *, dry_run: bool = False) -> J
         if program is None:
             owed.notes.append("no active programme")
             return
+        if programs.is_over(program, at):
+            owed.notes.append("the programme has ended: no more check-ins")
+            return
         left = journey.daily_cap(program) - journey.sent_today(session, program, at)
         prompts, paused = journey.ask_for_checkins(session, program, at, limit=max(0, left))
         if paused:
@@ -80,7 +83,7 @@ def run_checkin(services: Services, at: datetime, *, dry_run: bool = False) -> J
                 ),
                 program_id=program.id,
                 timezone=prompt.person.timezone,
-                subject=notices.pair_subject(pair_id),
+                subject=subjects.pair_subject(pair_id),
                 extra={"pair_id": pair_id, "request_id": request_id},
             )
         if left <= len(prompts):
@@ -103,7 +106,7 @@ def run_checkin(services: Services, at: datetime, *, dry_run: bool = False) -> J
                     ),
                     program_id=program.id,
                     timezone=profile.timezone if profile else None,
-                    subject=notices.pair_subject(pair_id),
+                    subject=subjects.pair_subject(pair_id),
                     extra={"pair_id": pair_id},
                 )
 
@@ -120,6 +123,10 @@ def run_nudge(services: Services, at: datetime, *, dry_run: bool = False) -> Job
         if program is None:
             owed.notes.append("no active programme")
             return
+        if programs.is_over(program, at):
+            owed.notes.append("the programme has ended: no more reminders")
+            _report_failures(services, session, owed, program, at)
+            return
         left = journey.daily_cap(program) - journey.sent_today(session, program, at)
         for nudge in journey.nudges_due(session, program, at):
             if left <= 0:
@@ -135,7 +142,7 @@ def run_nudge(services: Services, at: datetime, *, dry_run: bool = False) -> Job
                 ),
                 program_id=program.id,
                 timezone=nudge.person.timezone,
-                subject=notices.pair_subject(pair_id),
+                subject=subjects.pair_subject(pair_id),
                 extra={"pair_id": pair_id, "period": nudge.period},
             )
             left -= int(queued)

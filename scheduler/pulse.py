@@ -15,10 +15,11 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.delivery import MessageKey, Owed
-from bot.domain import notices, pulse
+from bot.domain import notices, programs, pulse, subjects
 from bot.i18n import translator
 from bot.services import Services
 from bot.views import pulse as views
+from scheduler import lifecycle
 from scheduler.job_report import JobReport
 from storage import repositories as repo
 from storage.models import CycleStatus, PairStatus, Participant, PulseKind
@@ -41,7 +42,7 @@ def _queue(
         message=message,
         program_id=person.program_id,
         timezone=person.timezone,
-        subject=notices.round_subject(round_id),
+        subject=subjects.round_subject(round_id),
         extra={"round_id": round_id, **extra},
     )
 
@@ -78,6 +79,9 @@ def run_pulse(services: Services, at: datetime, *, dry_run: bool = False) -> Job
         kind = pulse.due_kind(program, rounds, at)
         if kind is None:
             owed.notes.append("no survey due")
+            channel = services.settings.recognition_channel
+            if lifecycle.finish_if_over(session, program, at, channel):
+                owed.notes.append("the programme has ended")
             return bool(closed)
         invitees = pulse.eligible(people, at)
         if not invitees:
@@ -107,6 +111,9 @@ def run_match_check(services: Services, at: datetime, *, dry_run: bool = False) 
             owed.notes.append("no active programme")
             return
         pulse.close_due(session, program, at)
+        if programs.is_over(program, at):
+            owed.notes.append("the programme has ended: no more match checks")
+            return
         due = []
         for pair in repo.pairs(session, program.id or 0, [PairStatus.ACTIVE]):
             number = pulse.match_check_number(pair.introduced_at, at)

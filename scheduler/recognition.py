@@ -19,6 +19,7 @@ from bot.domain import recognition as rec
 from bot.i18n import translator
 from bot.services import Services
 from bot.views import recognition as views
+from scheduler import lifecycle
 from scheduler.job_report import JobReport
 from storage import repositories as repo
 from storage.models import Certificate, Program, StoryStatus
@@ -150,5 +151,7 @@ def run_digest(services: Services, at: datetime, *, dry_run: bool = False) -> Jo
                 status=StoryStatus.PUBLISHED,
                 published_period=found.period.name,
             )
+        if lifecycle.finish_if_over(session, current, at, services.settings.recognition_channel):
+            owed.notes.append("the programme has ended")
 
     return report.add(services.delivery.run(work, at=at, dry_run=dry_run))

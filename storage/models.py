@@ -92,6 +92,7 @@ class Role(StrEnum):
 
 class ProgramStatus(StrEnum):
     ACTIVE = "active"
+    ENDED = "ended"  # past its end date, its last survey closed and its last digest queued
     ARCHIVED = "archived"
 
 

@@ -231,6 +231,14 @@ def cancel_pending(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def is_queued(session: Session, key: str) -> bool:
+    """Whether a message was ever queued under `key` (whatever became of it)."""
+    return (
+        session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first()
+        is not None
+    )
+
+
 def conversation_of(session: Session, recipient: str) -> str | None:
     """The conversation an earlier message to `recipient` was posted in, if any."""
     return session.exec(

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.delivery import outbox
 from bot.domain import validation
 from bot.domain.programs import enrollment_choices
+from bot.domain.subjects import pair_subject
 from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import (
@@ -236,6 +238,7 @@ def end_pair(
     ):
         return None
     repo.add_pair_event(session, pair.id or 0, "ended", actor, reason=reason)
+    outbox.cancel_pending(session, "the pair has ended", subject=pair_subject(pair.id or 0))
     members = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
     for member in sorted(members.values(), key=lambda m: m.id or 0):
         # Locked, so two pairs of one mentor ending at once still see each other's end.
@@ -261,6 +264,12 @@ def leave(session: Session, participant: Participant, *, erase: bool) -> list[En
         left_at=utcnow(),
     ):
         return None
+    outbox.cancel_pending(
+        session,
+        "the person left the programme",
+        recipient=participant.slack_user_id,
+        program_id=participant.program_id,
+    )
     ended: list[EndedPair] = []
     for pair in repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE]):
         members = end_pair(session, pair, reason="left", actor=participant.slack_user_id)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.clock import zone
+from bot.domain import programs
 from bot.domain.working_hours import next_good_time, working_hours
 from bot.i18n import N_
 from storage import repositories as repo
@@ -30,7 +31,9 @@ from storage.models import (
     Pair,
     PairStatus,
     Participant,
+    ParticipantStatus,
     Program,
+    ProgramStatus,
     utcnow,
 )
 
@@ -394,6 +397,31 @@ def validate_goal_targets(targets: Sequence[date | None], today: date) -> dict[s
         for index, target in enumerate(targets, start=1)
         if target is not None and target <= today
     }
+
+
+PROMPT_PAIR_ENDED = N_(
+    "This pair has ended, so this check-in is closed and nothing was recorded. "
+    "Thank you for the time you spent together!"
+)
+PROMPT_LEFT = N_("You have left the programme, so this check-in is closed.")
+PROMPT_PROGRAM_ENDED = N_(
+    "The programme has ended, so this check-in is closed and nothing was recorded."
+)
+
+
+def prompt_closed(session: Session, request: CheckInRequest, at: datetime) -> str | None:
+    """Why an answer to this check-in can no longer be taken (an English msgid), or None: an
+    old prompt clicked after its pair ended, its person left or its programme ended."""
+    person = session.get(Participant, request.participant_id)
+    if person is None or person.status == ParticipantStatus.LEFT or person.left_at is not None:
+        return PROMPT_LEFT
+    program = session.get(Program, person.program_id)
+    if program is None or program.status != ProgramStatus.ACTIVE or programs.is_over(program, at):
+        return PROMPT_PROGRAM_ENDED
+    pair = session.get(Pair, request.pair_id)
+    if pair is None or pair.status != PairStatus.ACTIVE:
+        return PROMPT_PAIR_ENDED
+    return None
 
 
 def request_of_member(session: Session, request_id: int, user_id: str) -> CheckInRequest | None:

@@ -17,8 +17,9 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from bot.clock import utcnow
 from bot.delivery.kinds import MessageKind, OutgoingFile, StaleCheck, catalogue
-from bot.domain import certificates, pairing
+from bot.domain import certificates, pairing, programs
 from bot.domain.working_hours import next_good_time, working_hours
 from bot.i18n import translator
 from storage.models import (
@@ -31,6 +32,7 @@ from storage.models import (
     Participant,
     ParticipantStatus,
     Program,
+    ProgramStatus,
     PulseRound,
 )
 
@@ -48,14 +50,6 @@ def during_working_hours(
 
 
 # What a message is about ---------------------------------------------------------------------
-
-
-def pair_subject(pair_id: int) -> str:
-    return f"pair:{pair_id}"
-
-
-def round_subject(round_id: int) -> str:
-    return f"round:{round_id}"
 
 
 def _number(row: OutboxMessage, name: str) -> int | None:
@@ -84,6 +78,15 @@ def _recipient_left(session: Session, row: OutboxMessage) -> str | None:
     ).first()
     if person is None or person.status == ParticipantStatus.LEFT or person.left_at is not None:
         return "the person left the programme"
+    return None
+
+
+def _program_over(session: Session, row: OutboxMessage) -> str | None:
+    program = session.get(Program, row.program_id) if row.program_id is not None else None
+    if program is None:
+        return None
+    if program.status != ProgramStatus.ACTIVE or programs.is_over(program, utcnow()):
+        return "the programme has ended"
     return None
 
 
@@ -178,19 +181,19 @@ CHECKIN = MessageKind(
     "checkin",
     ("person", "pair", "period"),
     quiet_hours=during_working_hours,
-    stale_because=_all(_pair_ended, _recipient_left),
+    stale_because=_all(_program_over, _pair_ended, _recipient_left),
 )
 NUDGE = MessageKind(
     "nudge",
     ("person", "week"),
     quiet_hours=during_working_hours,
-    stale_because=_all(_pair_ended, _recipient_left),
+    stale_because=_all(_program_over, _pair_ended, _recipient_left),
 )
 ESCALATION = MessageKind(
     "escalation",
     ("admin", "pair", "period"),
     quiet_hours=during_working_hours,
-    stale_because=_pair_ended,
+    stale_because=_all(_program_over, _pair_ended),
 )
 DELIVERY_FAILED = MessageKind("delivery_failed", ("admin", "day"), quiet_hours=during_working_hours)
 JOURNEY_KINDS = (CHECKIN.name, NUDGE.name, ESCALATION.name)  # the daily cap counts these
@@ -212,7 +215,7 @@ MATCH_CHECK = MessageKind(
     "match_check",
     ("pair", "participant", "number"),
     quiet_hours=during_working_hours,
-    stale_because=_all(_pair_ended, _round_closed, _recipient_left),
+    stale_because=_all(_program_over, _pair_ended, _round_closed, _recipient_left),
 )
 
 # Recognition.
@@ -239,6 +242,9 @@ DIGEST = MessageKind("digest", ("program", "period"))
 STORY_PARTNER = MessageKind("story_partner", ("story",))
 STORY_REVIEW = MessageKind("story_review", ("story", "admin"))
 STORY_DECIDED = MessageKind("story_decided", ("story", "participant"))
+
+# The running journey: what stops being sent once the programme has ended.
+RUNNING_JOURNEY = (CHECKIN.name, NUDGE.name, ESCALATION.name, MATCH_CHECK.name)
 
 KINDS = catalogue(
     [

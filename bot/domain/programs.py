@@ -6,7 +6,7 @@ import re
 import unicodedata
 import zlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from bot import clock
 from bot.domain import validation
 from bot.i18n import N_
 from storage import repositories as repo
-from storage.models import Program, ProgramStatus, utcnow
+from storage.models import CycleStatus, Program, ProgramStatus, utcnow
 
 DEFAULT_TOPICS: tuple[str, ...] = (
     N_("AI tools"),
@@ -160,6 +160,26 @@ def valid_timezone(name: str) -> bool:
 def program_today(program: Program) -> date:
     """Today in the programme's timezone: the day its dates are compared with."""
     return clock.today_in(program.timezone)
+
+
+def is_over(program: Program, at: datetime) -> bool:
+    """Past the programme's last day, in its own zone: the journey stops (no check-ins, nudges
+    or match checks); the final survey, completions and the last digest still go out."""
+    if program.end_date is None:
+        return False
+    return at.astimezone(clock.zone(program.timezone)).date() > program.end_date
+
+
+def end_if_done(session: Session, program: Program, at: datetime, *, last_digest: bool) -> bool:
+    """Moves a programme that is over to `ended` once its surveys have closed and its last
+    digest is queued (`last_digest`; also true without a channel). True when it ended now;
+    the caller cancels what is still pending of its journey."""
+    if program.status != ProgramStatus.ACTIVE or not is_over(program, at) or not last_digest:
+        return False
+    rounds = repo.pulse_rounds(session, program.id or 0)
+    if any(r.status == CycleStatus.OPEN for r in rounds):
+        return False
+    return repo.transition(session, program, ProgramStatus.ACTIVE, status=ProgramStatus.ENDED)
 
 
 @dataclass
