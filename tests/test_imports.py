@@ -117,3 +117,34 @@ def test_scheduler_does_not_depend_on_the_app() -> None:
     scheduler = {name for name in graph if name.split(".")[0] == "scheduler"}
     assert all("bot.app" not in graph[name] for name in scheduler)
     assert "bot.services" in graph["scheduler.runner"]
+
+
+def _unit(module: str) -> str:
+    """The room a module lives in: a subpackage of bot/ (bot.delivery, bot.domain, …), a
+    top-level module of bot/ (bot.services, bot.clock, …), or handlers/scheduler/storage."""
+    parts = module.split(".")
+    if parts[0] != "bot":
+        return parts[0]
+    return ".".join(parts[:2])
+
+
+def test_no_import_cycles_among_the_rooms() -> None:
+    """bot/'s subpackages, its top-level modules, handlers/, scheduler/ and storage/, each taken
+    as one room, import each other in one direction only."""
+    rooms: dict[str, set[str]] = {}
+    for name, targets in _graph().items():
+        room = _unit(name)
+        rooms.setdefault(room, set()).update(_unit(t) for t in targets if _unit(t) != room)
+    assert {"bot.delivery", "bot.domain", "handlers", "scheduler", "storage"} <= set(rooms)
+    cycle = _find_cycle(rooms)
+    assert cycle is None, "rooms import each other in a circle: " + " -> ".join(cycle or [])
+
+
+def test_the_delivery_layer_sits_below_services_and_above_storage() -> None:
+    rooms = {
+        _unit(t)
+        for name, targets in _graph().items()
+        if _unit(name) == "bot.delivery"
+        for t in targets
+    }
+    assert rooms <= {"bot.delivery", "bot.clock", "bot.slack_api", "bot.i18n", "storage"}, rooms
