@@ -320,10 +320,9 @@ class Sender:
         self, message_id: int, token: str, pacer: Callable[[], None] | None
     ) -> tuple[bool, float]:
         """Sends one claimed row: (delivered, seconds Slack asked the posting to pause)."""
-        prepared = self.db.run(lambda session: self._prepare(session, message_id, token))
-        if prepared is None:  # erased with its person, not ours, or cancelled as stale
+        row = self.db.run(lambda session: self._prepare(session, message_id, token))
+        if row is None:  # erased with its person, not ours, or cancelled as stale
             return False, 0.0
-        row, file = prepared
         checked = False  # whether an earlier uncertain attempt is now known not to have posted
         if row.uncertain:
             try:
@@ -337,11 +336,14 @@ class Sender:
                 log.info("outbox message found in Slack", extra={"outbox_id": message_id})
                 return self._mark_sent(message_id, token, *found), 0.0
             checked = True
+        file = self._file_of(row, token)
+        if file is None:
+            return False, 0.0
         if pacer is not None:  # the pace is for posts; a lookup takes no slot
             pacer()
         attempt_at = utcnow()
         try:
-            if file is not None:
+            if isinstance(file, OutgoingFile):
                 channel_id, ts = self._share_file(row, token, file)
             else:
                 channel_id, ts = _post(self.client, row)
@@ -351,27 +353,41 @@ class Sender:
             return False, failure.retry_after if failure.rate_limited else 0.0
         return self._mark_sent(message_id, token, channel_id, ts), 0.0
 
-    def _prepare(
-        self, session: Session, message_id: int, token: str
-    ) -> tuple[OutboxMessage, OutgoingFile | None] | None:
-        """The claimed row and its file, or None when it is not ours or no longer holds (then
-        it is cancelled here, with the reason)."""
+    def _prepare(self, session: Session, message_id: int, token: str) -> OutboxMessage | None:
+        """The claimed row, or None when it is not ours or no longer holds (then it is
+        cancelled here, with the reason)."""
         row = outbox.own_row(session, message_id, token)
         if row is None:
             return None
         kind = self._kind(row)
         reason = kind.stale_because(session, row) if kind and kind.stale_because else None
-        file: OutgoingFile | None = None
-        if reason is None and kind is not None and kind.make_file is not None:
-            file = kind.make_file(session, row)
-            if file is None:
-                reason = "nothing to send any more"
         if reason is not None:
-            log.info("outbox message cancelled", extra={"outbox_id": message_id, "kind": row.kind})
-            outbox.mark_cancelled(row, reason, utcnow())
-            session.add(row)
+            self._cancel(session, row, reason)
             return None
-        return row, file
+        return row
+
+    def _cancel(self, session: Session, row: OutboxMessage, reason: str) -> None:
+        log.info("outbox message cancelled", extra={"outbox_id": row.id, "kind": row.kind})
+        outbox.mark_cancelled(row, reason, utcnow())
+        session.add(row)
+
+    def _file_of(self, row: OutboxMessage, token: str) -> OutgoingFile | None | bool:
+        """The file a file kind sends, made outside any write transaction (a PDF takes a
+        moment); False when the row is no file; None after cancelling it (nothing to send)."""
+        kind = self._kind(row)
+        if kind is None or kind.make_file is None:
+            return False
+        with self.db.session() as session:
+            file = kind.make_file(session, row)
+        if file is None:
+
+            def cancel(session: Session) -> None:
+                owned = outbox.own_row(session, row.id or 0, token)
+                if owned is not None:
+                    self._cancel(session, owned, "nothing to send any more")
+
+            self.db.run(cancel)
+        return file
 
     def _share_file(self, row: OutboxMessage, token: str, file: OutgoingFile) -> tuple[str, str]:
         """Slack's three upload steps; the file id is stored before the file is shared."""
