@@ -6,12 +6,17 @@ import argparse
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from bot.services import Services
+
 log = logging.getLogger("bot")
+# `jobs run` delivers what it queued before it exits, within this many seconds by default.
+JOBS_RUN_WAIT_SECONDS = 300
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,59 +104,131 @@ def _jobs_options(commands: Any) -> None:
     run.add_argument(
         "--dry-run", action="store_true", help="print what it would send; send nothing"
     )
+    run.add_argument(
+        "--wait",
+        type=_positive,
+        default=JOBS_RUN_WAIT_SECONDS,
+        metavar="SECONDS",
+        help="how long to wait out Slack's rate limits while delivering "
+        f"(default: {JOBS_RUN_WAIT_SECONDS}); the scheduler sends what is left",
+    )
 
 
 def _instant(value: str) -> datetime:
+    from bot.domain.validation import EARLIEST_START, LATEST_START
+
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an ISO-8601 time") from None
+    if not EARLIEST_START.year <= parsed.year <= LATEST_START.year:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not between {EARLIEST_START.year} and {LATEST_START.year}"
+        )
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _jobs(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.clock import ManualClock, SystemClock
-    from bot.delivery import Pacer
+    from bot.clock import ShiftedClock, SystemClock
     from bot.services import build_services
-    from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND
-    from scheduler.runner import job_trigger, run_job
-    from storage import repositories as repo
 
-    clock = ManualClock(args.at) if getattr(args, "at", None) else SystemClock()
+    at: datetime | None = getattr(args, "at", None)
+    # --at: that moment, passing at real speed, so waiting out Retry-After moves it too.
+    clock = ShiftedClock(at) if at is not None else SystemClock()
     services = build_services(settings, clock=clock)
     try:
         if args.jobs_command == "list":
-            with services.db.session() as session:
-                program = repo.active_program(session)
-            now = clock.now()
-            for spec in JOBS.values():
-                schedule = spec.schedule(program)
-                upcoming = job_trigger(schedule, program).get_next_fire_time(None, now)
-                next_run = upcoming.isoformat() if upcoming else "-"
-                print(f"{spec.name:<8} {schedule:<18} next: {next_run}  {spec.description}")
+            _list_jobs(services)
             return 0
-        at = clock.now()
-        report = run_job(services, args.name, at, dry_run=args.dry_run)
-        if report is None:
-            print(f"{args.name}: already ran for {at.date().isoformat()}; nothing to do")
-            return 0
-        if args.dry_run:
-            for recipient, not_before, text in report.would_send:
-                print(f"would send to {recipient} at {not_before}: {text}")
-        for note in report.notes:
-            print(f"{args.name}: {note}")
-        if args.dry_run:
-            print(f"{args.name} (dry run): {report.queued} would be queued, nothing sent")
-            return 0
-        sent = services.delivery.deliver_now(report.keys, pacer=Pacer(SEND_RATE_PER_SECOND))
-        later = report.queued - sent
-        print(
-            f"{args.name}: {report.queued} queued, {report.skipped} skipped, {sent} delivered now"
-            + (f", {later} wait for the recipient's working hours" if later > 0 else "")
-        )
-        return 0
+        return _run_job(services, args, at)
     finally:
         services.db.dispose()
+
+
+def _list_jobs(services: Services) -> None:
+    """One row per job, columns aligned; then what a bad programme setting changed."""
+    from bot.domain.programs import settings_of, settings_problems
+    from scheduler.jobs import JOBS
+    from scheduler.runner import job_trigger
+    from storage import repositories as repo
+
+    with services.db.session() as session:
+        program = repo.active_program(session)
+    now = services.clock.now()
+    rows = [("job", "schedule", "set by", "next run", "what")]
+    notes = []
+    for spec in JOBS.values():
+        schedule, problem = spec.schedule(program)
+        upcoming = job_trigger(schedule, program).get_next_fire_time(None, now)
+        if problem is not None:
+            source = "default*"
+            notes.append(f"* {spec.name}: its programme schedule is refused ({problem})")
+        else:
+            source = "default" if schedule == spec.default_schedule else "programme"
+        rows.append(
+            (
+                spec.name,
+                schedule,
+                source,
+                upcoming.isoformat() if upcoming else "-",
+                spec.description,
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for *cells, what in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)),
+            what,
+            sep="  ",
+        )
+    shown = {f"schedules.{name}" for name in JOBS} | {"schedules"}
+    problems = settings_problems(settings_of(program), JOBS)
+    for setting, problem in problems.items():
+        if setting not in shown:
+            notes.append(f"{setting} refused ({problem}); the default applies")
+    for note in notes:
+        print(note)
+
+
+def _run_job(services: Services, args: argparse.Namespace, at: datetime | None) -> int:
+    from bot.clock import SystemClock
+    from bot.delivery import Pacer
+    from scheduler.jobs import SEND_RATE_PER_SECOND
+    from scheduler.runner import run_job
+
+    when = at or services.clock.now()
+    report = run_job(services, args.name, when, dry_run=args.dry_run)
+    if report is None:
+        print(f"{args.name}: already ran for {when.date().isoformat()}; nothing to do")
+        return 0
+    if args.dry_run:
+        for recipient, not_before, text in report.would_send:
+            print(f"would send to {recipient} at {not_before}: {text}")
+    for note in report.notes:
+        print(f"{args.name}: {note}")
+    if args.dry_run:
+        print(f"{args.name} (dry run): {report.queued} would be queued, nothing sent")
+        return 0
+    sent = services.delivery.deliver_now(
+        report.keys, budget_seconds=float(args.wait), pacer=Pacer(SEND_RATE_PER_SECOND)
+    )
+    if at is not None:
+        # What is left waits in real time: the scheduler would hold a row stamped with the
+        # simulated date until that date.
+        services.delivery.to_real_time(
+            report.keys, simulated_now=services.clock.now(), real_now=SystemClock().now()
+        )
+    later = report.queued - sent
+    print(
+        f"{args.name}: {report.queued} queued, {report.skipped} skipped, {sent} delivered now"
+        + (
+            f", {later} left for the scheduler (the recipient's working hours or Slack's "
+            "rate limit)"
+            if later > 0
+            else ""
+        )
+    )
+    return 0
 
 
 def _sandbox_options(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,8 @@
 """The one clock: every timestamp the app writes or compares comes from here.
 
 Production uses `SystemClock` (UTC now; freezegun moves it in tests). The sandbox and the demo
-install a `ManualClock` to jump to the next hour, day, week or month. There is one clock path:
+install a `ManualClock` to jump to the next hour, day, week or month; `jobs run --at` a
+`ShiftedClock` (that moment, then passing at real speed). There is one clock path:
 the clock in force is process-wide because rows get their timestamps deep inside storage, and
 everything else reads the same one (`Services.clock` is this clock; `build_services(clock=…)`
 and `Services.use_clock` install it). `install()` returns the previous one so a test can put
@@ -46,6 +47,18 @@ class ManualClock:
         with self._lock:
             self._now += delta
             return self._now
+
+
+class ShiftedClock:
+    """Real time shifted to start at `start`: a simulated moment that passes at real speed
+    (`jobs run --at`), so waiting out a rate limit moves it as it moves real time."""
+
+    def __init__(self, start: datetime, real: Clock | None = None) -> None:
+        self._real = real or SystemClock()
+        self._offset = _aware(start) - self._real.now()
+
+    def now(self) -> datetime:
+        return self._real.now() + self._offset
 
 
 def _aware(value: datetime) -> datetime:

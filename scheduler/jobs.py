@@ -44,12 +44,10 @@ class JobSpec:
     # programme setting `schedules.<name>` overrides it.
     default_schedule: str
 
-    def schedule(self, program: Program | None) -> str:
-        if program is not None:
-            custom = (program.settings.get("schedules") or {}).get(self.name)
-            if isinstance(custom, str) and custom.strip():
-                return custom.strip()
-        return self.default_schedule
+    def schedule(self, program: Program | None) -> tuple[str, str | None]:
+        """(crontab, problem): the programme's schedule for this job, or the default when none
+        is set or the one set cannot be used (then `problem` says why; logged once)."""
+        return programs.read_schedule(program, self.name, self.default_schedule)
 
 
 def run_checkin(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:

@@ -3,6 +3,10 @@
 Exactly-once across replicas comes from the database, not from APScheduler: the outbox claims
 rows atomically, and `run_once` records each periodic run under a unique key in `job_run`,
 holding a lease while it runs so a crashed or failed run can be finished by another replica.
+
+APScheduler only plans the next fire, so a fire missed while no process ran, or a run that
+failed or died, would be lost: `catch_up` (at start and every 15 minutes) runs each job whose
+latest fire has no successful run in the ledger, as it would have run at that fire.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
-from bot.clock import zone
+from bot.clock import SystemClock, zone
 from bot.delivery import Pacer, inbound
 from bot.services import Services
 from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND, JobReport
@@ -32,8 +36,15 @@ log = logging.getLogger(__name__)
 OUTBOX_INTERVAL_SECONDS = 30
 # How long a run may hold its key before another replica presumes it dead and takes over.
 RUN_LEASE = timedelta(minutes=15)
-# A run missed while the process was down still happens if it restarts within this window.
+# A fire APScheduler could not start on time (its threads busy) still runs within this window.
 JOB_MISFIRE_GRACE = 6 * 3600
+# Catch-up: how often the ledger is checked for missed or failed runs, how old a missed fire
+# may be and still run (the monthly digest is caught up within its month, a year-old fire is
+# not), and how long a failed run waits before the next try (doubling, up to RETRY_MAX).
+CATCH_UP_EVERY = timedelta(minutes=15)
+CATCH_UP_LOOK_BACK = timedelta(days=31)
+RETRY_AFTER = timedelta(minutes=15)
+RETRY_MAX = timedelta(hours=4)
 
 
 def replica_id() -> str:
@@ -143,18 +154,32 @@ def build_scheduler(services: Services) -> BackgroundScheduler:
         jitter=60,
     )
     add_registered_jobs(scheduler, services)
+    scheduler.add_job(
+        catch_up,
+        "interval",
+        seconds=CATCH_UP_EVERY.total_seconds(),
+        args=[services],
+        id="catch_up",
+        # At start too. APScheduler keeps real time, whatever clock the app reads.
+        next_run_time=SystemClock().now(),
+        jitter=60,
+    )
     return scheduler
 
 
 def job_trigger(schedule: str, program: Program | None) -> CronTrigger:
     """The job's crontab in the programme's zone: APScheduler >= 3.11.2 handles DST folds,
     and `run_once` keys runs by local day, so a repeated hour never runs a job twice."""
-    return CronTrigger.from_crontab(schedule, timezone=program.timezone if program else "UTC")
+    return CronTrigger.from_crontab(schedule, timezone=zone(program.timezone if program else None))
 
 
 def run_registered(services: Services, name: str) -> None:
     """A scheduled run: the job acts on the clock's now, once across replicas."""
-    report = run_job(services, name, services.clock.now())
+    _run_and_deliver(services, name, services.clock.now())
+
+
+def _run_and_deliver(services: Services, name: str, at: datetime) -> JobReport | None:
+    report = run_job(services, name, at)
     if report is not None:
         log.info("job ran", extra={"job": name, "queued": report.queued})
         # Paced at Slack's rate; what is left is delivered by the outbox run every 30 s.
@@ -163,15 +188,19 @@ def run_registered(services: Services, name: str) -> None:
             budget_seconds=OUTBOX_INTERVAL_SECONDS * 4,
             pacer=Pacer(SEND_RATE_PER_SECOND),
         )
+    return report
 
 
 def add_registered_jobs(scheduler: BackgroundScheduler, services: Services) -> None:
+    """One cron job per registered job; a bad stored schedule falls back to the job's default
+    (JobSpec.schedule), so it never stops the app from starting."""
     with services.db.session() as session:
         program = repo.active_program(session)
     for spec in JOBS.values():
+        schedule, _problem = spec.schedule(program)
         scheduler.add_job(
             run_registered,
-            job_trigger(spec.schedule(program), program),
+            job_trigger(schedule, program),
             args=[services, spec.name],
             id=f"job_{spec.name}",
             misfire_grace_time=JOB_MISFIRE_GRACE,
@@ -204,3 +233,75 @@ def run_job(
         lambda: found.append(spec.run(services, at, dry_run=False)),
     )
     return found[0] if ran and found else None
+
+
+# Catch-up ---------------------------------------------------------------------------------
+
+
+def last_fire(
+    trigger: CronTrigger, now: datetime, look_back: timedelta = CATCH_UP_LOOK_BACK
+) -> datetime | None:
+    """The trigger's latest fire at or before `now`, if it lies within `look_back`.
+
+    CronTrigger only looks forward, so this walks forward from a start point; the window
+    widens step by step so that a frequent schedule takes few steps.
+    """
+    for window in (timedelta(hours=1), timedelta(days=1), timedelta(days=8), look_back):
+        window = min(window, look_back)
+        latest = None
+        fire = trigger.get_next_fire_time(None, now - window)
+        while fire is not None and fire <= now:
+            latest = fire
+            fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        if latest is not None:
+            return latest
+    return None
+
+
+def _needs_run(entry: JobRun | None, now: datetime) -> bool:
+    """Whether a fire whose ledger entry is `entry` should run now."""
+    if entry is None:
+        return True  # missed: no replica ran it
+    if entry.status == "done":
+        return False
+    if entry.status == "failed":
+        wait = min(RETRY_AFTER * 2 ** min(max(entry.attempts - 1, 0), 8), RETRY_MAX)
+        return entry.finished_at is None or entry.finished_at + wait <= now
+    return entry.lease_until is None or entry.lease_until < now  # running, or its replica died
+
+
+def _ledger_entry(session: Session, key: str) -> JobRun | None:
+    return session.exec(select(JobRun).where(JobRun.run_key == key)).first()
+
+
+def catch_up(services: Services) -> list[str]:
+    """Runs each registered job whose latest fire (within CATCH_UP_LOOK_BACK, and since the
+    programme was created) has no successful run in the ledger: missed while no process ran,
+    failed (retried with backoff) or died.
+
+    The job acts as it would have at that fire (`at` is the fire time: the digest of the right
+    month, the right check-in cycle); quiet hours still count from now. `run_once` makes it
+    happen once across replicas. Returns the names of the jobs that ran here.
+    """
+    now = services.clock.now()
+    with services.db.session() as session:
+        program = repo.active_program(session)
+    ran: list[str] = []
+    for spec in JOBS.values():
+        schedule, _problem = spec.schedule(program)
+        fire = last_fire(job_trigger(schedule, program), now)
+        if fire is None or (program is not None and fire < program.created_at):
+            continue  # no fire lately, or none since the programme began: nothing was missed
+        key = run_key(spec.name, program, fire)
+        with services.db.session() as session:
+            due = _needs_run(_ledger_entry(session, key), now)
+        if not due:
+            continue
+        log.info("catching up a scheduled run", extra={"job": spec.name, "run_key": key})
+        try:
+            report = _run_and_deliver(services, spec.name, fire.astimezone(now.tzinfo))
+        except Exception:  # noqa: BLE001 - logged and marked failed by run_once; retried later
+            continue
+        if report is not None:
+            ran.append(spec.name)
+    return ran

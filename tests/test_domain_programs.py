@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from freezegun import freeze_time
 
+from bot.domain import journey, programs
 from bot.domain.enrollment import EnrollmentForm, Person, enroll, validate_enrollment
 from bot.domain.overview import enrollment_overview
 from bot.domain.pairing import propose
@@ -23,6 +25,7 @@ from bot.domain.programs import (
     topic_id,
     validate_program,
 )
+from bot.domain.working_hours import DEFAULT_WORKING_HOURS, working_hours
 from bot.i18n import translator
 from bot.views.enrollment import enrollment_modal, profile_summary
 from bot.views.program import program_modal
@@ -277,3 +280,86 @@ def test_a_new_programme_replaces_the_active_one(database: Database) -> None:
         old = session.get(Program, first.id)
     assert active is not None and active.id == second.id
     assert old is not None and old.status == ProgramStatus.ARCHIVED
+
+
+# Programme settings kept in Program.settings ------------------------------------------------
+
+JOB_NAMES = ("checkin", "nudge", "digest")
+
+
+@pytest.mark.parametrize(
+    "crontab",
+    ["0 10 1-7 * monday", "61 8 * * *", "not a crontab", "", "0 8 31 2 *", None, 8, ["0 8"]],
+)
+def test_a_schedule_apscheduler_cannot_run_is_refused(crontab: object) -> None:
+    assert programs.schedule_problem(crontab) is not None
+
+
+@pytest.mark.parametrize("crontab", ["0 10 1-7 * mon", "30 9 * * tue", " 0 8 * * mon-fri "])
+def test_a_good_schedule_is_accepted(crontab: str) -> None:
+    assert programs.schedule_problem(crontab) is None
+
+
+@pytest.mark.parametrize("cap", [float("inf"), float("nan"), 1e400, "x", -1, [5], True, 2.5])
+def test_a_daily_cap_that_is_not_a_whole_number_in_range_is_refused(cap: object) -> None:
+    assert programs.daily_cap_problem(cap) is not None
+
+
+@pytest.mark.parametrize(
+    "hours", [[17, 9], [9], [9, 25], {"0": 9}, "9-17", [float("inf"), 17], [True, 17]]
+)
+def test_bad_working_hours_are_refused(hours: object) -> None:
+    assert programs.working_hours_problem(hours) is not None
+
+
+def test_settings_problems_name_each_setting() -> None:
+    problems = programs.settings_problems(
+        {
+            "schedules": {
+                "digest": "0 10 1-7 * monday",
+                "chekin": "0 8 * * *",
+                "nudge": "0 9 * * *",
+            },
+            "daily_cap": 1e400,
+            "working_hours": [9, 17],
+        },
+        JOB_NAMES,
+    )
+    assert set(problems) == {"schedules.digest", "schedules.chekin", "daily_cap"}
+    assert programs.settings_problems({"schedules": ["0 8 * * *"]}, JOB_NAMES) == {
+        "schedules": "schedules must map job names to crontabs"
+    }
+    assert programs.settings_problems(["x"], JOB_NAMES) == {
+        "settings": "the programme settings must be a mapping"
+    }
+
+
+def test_readers_fall_back_to_the_default_and_warn_once(caplog: pytest.LogCaptureFixture) -> None:
+    program = Program(
+        id=918_273,  # a programme no other test warned about
+        name="P",
+        settings={
+            "schedules": {"digest": "0 10 1-7 * monday", "nudge": "30 9 * * tue"},
+            "daily_cap": 1e400,
+            "working_hours": [9, 99],
+        },
+    )
+    with caplog.at_level("WARNING", logger="bot.domain.programs"):
+        for _ in range(3):
+            schedule, problem = programs.read_schedule(program, "digest", "0 10 1-7 * mon")
+            assert schedule == "0 10 1-7 * mon" and problem and "monday" in problem
+            assert programs.read_schedule(program, "nudge", "0 10 * * mon-fri") == (
+                "30 9 * * tue",
+                None,
+            )
+            assert journey.daily_cap(program) == journey.DEFAULT_DAILY_CAP
+            assert working_hours(program) == DEFAULT_WORKING_HOURS
+    warned = Counter(record.setting for record in caplog.records)  # type: ignore[attr-defined]
+    assert warned == {"schedules.digest": 1, "daily_cap": 1, "working_hours": 1}
+
+
+def test_good_settings_are_read_as_set() -> None:
+    program = Program(name="P", settings={"daily_cap": "25", "working_hours": [8, 16]})
+    assert journey.daily_cap(program) == 25
+    assert working_hours(program) == (8, 16)
+    assert journey.daily_cap(Program(name="P", settings={"daily_cap": 0})) == 0

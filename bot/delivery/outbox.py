@@ -239,6 +239,32 @@ def is_queued(session: Session, key: str) -> bool:
     )
 
 
+def to_real_time(
+    session: Session, keys: list[str], simulated_now: datetime, real_now: datetime
+) -> int:
+    """After a delivery under a simulated clock (`jobs run --at`), the pending rows among
+    `keys` that were due in simulated time, or wait for a retry (Slack's Retry-After, a
+    backoff), get the same wait from real now: the scheduler keeps real time and would hold
+    them until the simulated date. Rows waiting for working hours keep their simulated time.
+    Returns how many moved."""
+    moved = 0
+    rows = session.exec(
+        select(OutboxMessage).where(
+            col(OutboxMessage.dedupe_key).in_(keys),
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+    ).all()
+    for row in rows:
+        if row.not_before > simulated_now and row.last_error is None:
+            continue
+        real = real_now + max(row.not_before - simulated_now, timedelta(0))
+        if real < row.not_before:
+            row.not_before = real
+            session.add(row)
+            moved += 1
+    return moved
+
+
 def conversation_of(session: Session, recipient: str) -> str | None:
     """The conversation an earlier message to `recipient` was posted in, if any."""
     return session.exec(

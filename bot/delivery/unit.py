@@ -80,7 +80,10 @@ class Owed:
         kind = key.kind
         when = self.at
         if kind.quiet_hours is not None:
-            when = kind.quiet_hours(self.session, self.at, timezone, program_id)
+            # From now at the earliest: work acting at a past moment (a caught-up run) must
+            # not wake anyone tonight because that moment was inside their working hours.
+            start = max(self.at, utcnow())
+            when = kind.quiet_hours(self.session, start, timezone, program_id)
         row = outbox.enqueue(
             self.session,
             key=key.value,
@@ -167,6 +170,17 @@ class Delivery:
         """Delivers the due messages among `keys`, waiting out rate limits within the budget
         (a job's fan-out); messages not yet due stay queued for the scheduler."""
         return self.sender.deliver_now(keys, budget_seconds=budget_seconds, pacer=pacer)
+
+    def to_real_time(self, keys: list[str], *, simulated_now: datetime, real_now: datetime) -> int:
+        """Hands what `keys` left pending after a simulated-time delivery back to real time
+        (see `outbox.to_real_time`); how many rows moved."""
+        moved = 0
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            moved += self.db.run(
+                lambda session, c=chunk: outbox.to_real_time(session, c, simulated_now, real_now)
+            )
+        return moved
 
     def flush(self, *, owner: str, budget_seconds: float, pacer: Pacer | None = None) -> int:
         """The scheduler's periodic run: everything due, within the budget."""

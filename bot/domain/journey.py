@@ -56,10 +56,9 @@ PROGRESS = {"not_started": 0, "in_progress": 50, "achieved": 100}
 
 
 def daily_cap(program: Program) -> int:
-    try:
-        return max(0, int(program.settings.get("daily_cap", DEFAULT_DAILY_CAP)))
-    except (TypeError, ValueError):
-        return DEFAULT_DAILY_CAP
+    """Journey messages a day at most: the `daily_cap` setting, or the default when it is not
+    set or cannot be used (1e400, "x", -1 …)."""
+    return programs.read_daily_cap(program, DEFAULT_DAILY_CAP)
 
 
 def period_of(at: datetime, timezone: str | None) -> str:

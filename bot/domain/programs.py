@@ -1,15 +1,21 @@
-"""Programme set-up: defaults that fit reverse mentoring, and validation of the admin's form."""
+"""Programme set-up: defaults that fit reverse mentoring, validation of the admin's form, and
+the rules of the programme settings kept in `Program.settings` (JSON)."""
 
 from __future__ import annotations
 
+import logging
+import math
 import re
+import threading
 import unicodedata
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session
 
 from bot import clock
@@ -50,6 +56,9 @@ MAX_TOPICS = 60
 MAX_TOPIC_LENGTH = 60
 MAX_GOAL_LENGTH = 300
 MIN_ANONYMITY_THRESHOLD = 3  # below three, an answer can be traced by elimination
+MAX_DAILY_CAP = 1_000_000
+
+log = logging.getLogger(__name__)
 
 
 def topic_id(label: str) -> str:
@@ -314,4 +323,149 @@ def form_from_program(program: Program | None, today: date) -> ProgramForm:
         anonymity_threshold=program.anonymity_threshold,
         community_channel=program.community_channel,
         timezone=program.timezone,
+    )
+
+
+# Programme settings (Program.settings, JSON; documented in the README under "The pair's
+# journey"): `schedules`, `daily_cap`, `working_hours`. One rule each, used by whatever writes
+# them and by every reader; a reader given a bad stored value uses the default and says so once
+# in the log, so a typo never stops the app.
+
+
+def settings_of(program: Program | None) -> dict[str, Any]:
+    """The programme's settings; empty when there are none or they are not a mapping."""
+    settings = program.settings if program is not None else None
+    return settings if isinstance(settings, dict) else {}
+
+
+def schedule_problem(value: object) -> str | None:
+    """Why `value` is not a usable crontab ("minute hour day month weekday"); None when it is.
+    APScheduler, which runs the schedules, is the judge."""
+    if not isinstance(value, str) or not value.strip():
+        return 'not a crontab (five fields, e.g. "0 8 * * mon-fri")'
+    try:
+        trigger = CronTrigger.from_crontab(value.strip(), timezone="UTC")
+    except ValueError as error:
+        return f"not a valid crontab ({error})"
+    if trigger.get_next_fire_time(None, clock.utcnow()) is None:
+        return "never fires"
+    return None
+
+
+def _whole_number(value: object) -> int | None:
+    """A JSON whole number (or digits in a string); None for anything else (1e400, "x", [])."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 10:
+        return int(value.strip())
+    return None
+
+
+def daily_cap_problem(value: object) -> str | None:
+    number = _whole_number(value)
+    if number is None or not 0 <= number <= MAX_DAILY_CAP:
+        return f"daily_cap must be a whole number from 0 to {MAX_DAILY_CAP}"
+    return None
+
+
+def working_hours_problem(value: object) -> str | None:
+    problem = "working_hours must be [first hour, end hour] with 0 <= first < end <= 24"
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return problem
+    start, end = (_whole_number(hour) for hour in value)
+    if start is None or end is None or not 0 <= start < end <= 24:
+        return problem
+    return None
+
+
+def schedules_problems(value: object, jobs: Iterable[str]) -> dict[str, str]:
+    """`schedules`: a mapping of job name to crontab. Problems by setting ("schedules" or
+    "schedules.<job>"); empty when every entry is usable."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        return {"schedules": "schedules must map job names to crontabs"}
+    known = set(jobs)
+    problems: dict[str, str] = {}
+    for name, crontab in value.items():
+        if name not in known:
+            problems[f"schedules.{name}"] = f"no job is called {name!r}"
+        elif (problem := schedule_problem(crontab)) is not None:
+            problems[f"schedules.{name}"] = problem
+    return problems
+
+
+def settings_problems(settings: object, jobs: Iterable[str]) -> dict[str, str]:
+    """Every problem of a settings mapping, by setting: what a form or command refuses before
+    saving, and what `jobs list` shows."""
+    if not isinstance(settings, dict):
+        return {"settings": "the programme settings must be a mapping"}
+    problems = schedules_problems(settings.get("schedules"), jobs)
+    for name, problem_of in (
+        ("daily_cap", daily_cap_problem),
+        ("working_hours", working_hours_problem),
+    ):
+        if settings.get(name) is not None and (problem := problem_of(settings[name])):
+            problems[name] = problem
+    return problems
+
+
+def read_daily_cap(program: Program | None, default: int) -> int:
+    value = settings_of(program).get("daily_cap")
+    if value is None:
+        return default
+    if (problem := daily_cap_problem(value)) is not None:
+        _warn_once(program, "daily_cap", problem)
+        return default
+    return _whole_number(value) or 0
+
+
+def read_working_hours(program: Program | None, default: tuple[int, int]) -> tuple[int, int]:
+    value = settings_of(program).get("working_hours")
+    if value is None:
+        return default
+    if (problem := working_hours_problem(value)) is not None:
+        _warn_once(program, "working_hours", problem)
+        return default
+    start, end = (_whole_number(hour) or 0 for hour in value)
+    return start, end
+
+
+def read_schedule(program: Program | None, job: str, default: str) -> tuple[str, str | None]:
+    """The crontab `job` runs on: the programme's `schedules.<job>`, or `default` when it is not
+    set or cannot be used; then the second value says why (warned once in the log)."""
+    schedules = settings_of(program).get("schedules")
+    if schedules is None:
+        return default, None
+    if not isinstance(schedules, dict):
+        problem = "schedules must map job names to crontabs"
+        _warn_once(program, "schedules", problem)
+        return default, problem
+    value = schedules.get(job)
+    if value is None:
+        return default, None
+    if (problem := schedule_problem(value)) is not None:
+        _warn_once(program, f"schedules.{job}", problem)
+        return default, problem
+    return str(value).strip(), None
+
+
+_warned: set[tuple[int | None, str, str]] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(program: Program | None, setting: str, problem: str) -> None:
+    """Settings are read on every run: one warning per programme, setting and problem."""
+    key = (program.id if program else None, setting, problem)
+    with _warned_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    log.warning(
+        "programme setting refused; the default applies",
+        extra={"program_id": key[0], "setting": setting, "problem": problem[:200]},
     )

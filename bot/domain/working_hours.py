@@ -9,21 +9,16 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from bot.clock import zone
+from bot.domain import programs
 from storage.models import Program
 
 DEFAULT_WORKING_HOURS = (9, 17)
 
 
 def working_hours(program: Program | None) -> tuple[int, int]:
-    """(first hour, end hour) of the local working day; a programme setting."""
-    if program is None:
-        return DEFAULT_WORKING_HOURS
-    hours = program.settings.get("working_hours") or DEFAULT_WORKING_HOURS
-    try:
-        start, end = int(hours[0]), int(hours[1])
-    except (TypeError, ValueError, IndexError):
-        return DEFAULT_WORKING_HOURS
-    return (start, end) if 0 <= start < end <= 24 else DEFAULT_WORKING_HOURS
+    """(first hour, end hour) of the local working day: the `working_hours` setting, or the
+    default when it is not set or cannot be used."""
+    return programs.read_working_hours(program, DEFAULT_WORKING_HOURS)
 
 
 def next_good_time(at: datetime, timezone: str | None, hours: tuple[int, int]) -> datetime:
