@@ -12,8 +12,8 @@ backups, the logs and every export, but not the app's `PULSE_SECRET`:
   answers look unrelated.
 * The answer's transaction inserts exactly the participation marker and the ballot, and takes
   the round's row lock (a no-op UPDATE that writes the same bytes every time). It updates no
-  counter and no tally: no record of the WAL, no page of the file and no row version differs
-  with what was answered. The marker is a keyed hash of the Slack user id (and the pair, for
+  counter and no tally: no record of the WAL, no page of the file and no row version depends
+  on what was answered. The marker is a keyed hash of the Slack user id (and the pair, for
   match checks) under the round key: one answer per person (per pair) survives erasure and
   re-joining, and without the key it names nobody. Invitations are markers too, keyed apart.
 * At close, in one transaction, the ballots are opened, counted in random order into the
@@ -24,11 +24,11 @@ backups, the logs and every export, but not the app's `PULSE_SECRET`:
   which is a request to the admins by nature: it names the person, so that answer is not secret.
 
 The one assumption is the custody of `PULSE_SECRET`. Whoever holds it together with a copy of
-the database or its WAL from while a round was open can open that round's ballots and test
-markers against Slack user ids. Without it, the proof is tests/test_pulse_anonymity.py: the same
-people answering with permuted answers leave the same database (system columns included) after
-every answer, and on PostgreSQL the same WAL records (type, length, relation, block), so an
-attacker cannot do better than chance.
+the database or its WAL from while a round was open can open that round's ballots and, through
+the markers, link each to its author. Without it, the proof is tests/test_pulse_anonymity.py:
+the same people answering with permuted answers leave the same database (system columns
+included) after every answer, and (tests/test_pulse_wal.py) on PostgreSQL the same WAL records
+(type, length, relation, block), so an attacker cannot do better than chance.
 
 Who may answer: the people the round was sent to (an invitation marker), still active in the
 programme, while the round is open, once (per pair for match checks).
