@@ -38,6 +38,20 @@ from tests.test_pulse_e2e import SURVEY_AT, _answer, _click, _deliver, manual_cl
 GROUPS = [("mentor", "Engineering")] * 6 + [("mentee", "Marketing")] * 6
 BLOCK = re.compile(r"rel (\d+)/(\d+)/(\d+)(?: fork (\w+))? blk (\d+)")
 ANSWER_RELATIONS = ("pulse_tally", "pulse_text")  # where the old answers wrote
+# The app's tables, their indexes, TOAST tables and TOAST indexes, by file node.
+APP_RELATIONS = """
+    SELECT pg_relation_filenode(c.oid), c.relname FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
+    UNION ALL
+    SELECT pg_relation_filenode(t.oid), t.relname FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class t ON t.oid = c.reltoastrelid
+     WHERE n.nspname = 'public'
+    UNION ALL
+    SELECT pg_relation_filenode(i.indexrelid), x.relname FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_index i ON i.indrelid = c.reltoastrelid
+      JOIN pg_class x ON x.oid = i.indexrelid
+     WHERE n.nspname = 'public'
+"""
 
 
 def _answers() -> list[dict[str, Any]]:
@@ -132,27 +146,25 @@ def _answering_phase(app: RunningApp, answers: list[dict[str, Any]]) -> list[tup
         ).all()
         names = {
             str(filenode): str(name)
-            for filenode, name in connection.execute(
-                text(
-                    "SELECT pg_relation_filenode(oid), relname FROM pg_class "
-                    "WHERE pg_relation_filenode(oid) IS NOT NULL"
-                )
-            ).all()
+            for filenode, name in connection.execute(text(APP_RELATIONS)).all()
+            if filenode is not None
         }
     checkpoints = [r for r in records if r[1] == "XLOG" and r[2].startswith("CHECKPOINT")]
     if checkpoints:
         return []  # a checkpoint in the window changes which pages get images: run it again
-    ours = {r[0] for r in records if r[0] and f"/{database_oid}/" in r[5]}
     out = []
     for xid, manager, kind, length, fpi, blocks in records:
         refs = [
-            (names.get(rel, f"?{rel}"), fork or "main", int(block))
+            (names[rel], fork or "main", int(block))
             for _space, db, rel, fork, block in BLOCK.findall(blocks)
-            if db == str(database_oid)
+            if db == str(database_oid) and rel in names
         ]
-        if refs or (xid and xid in ours and manager == "Transaction"):
+        if refs or manager == "Transaction":
             out.append((xid, manager, kind, length, fpi, tuple(refs)))
-    return out
+    # Only the app's transactions: the catalogs' own upkeep (autovacuum of pg_class, ...) and
+    # other databases on the server have nothing to do with the answers.
+    ours = {xid for xid, _m, _k, _l, _f, refs in out if xid and refs}
+    return [r for r in out if r[5] or r[0] in ours]
 
 
 def _ranked(records: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
