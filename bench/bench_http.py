@@ -317,6 +317,7 @@ def main() -> int:
         env |= {
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,
+            "PULSE_SECRET": "bench-pulse-secret-0123456789-abcdef",
             "SLACK_API_URL": api_url,
             "DATABASE_URL": f"sqlite:///{folder}/bench.db",
             "LOG_LEVEL": "WARNING",

@@ -46,6 +46,7 @@ from storage.models import (
 
 T = TypeVar("T")
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+SECRET = b"bench-pulse-secret-0123456789-abcdef"  # the PULSE_SECRET of this run
 
 
 def measure(label: str, work: Callable[[], T], *, memory: bool = True) -> tuple[T, float]:
@@ -127,7 +128,12 @@ def seed(db: Database, size: int, rng: random.Random) -> int:
             session.execute(insert(CheckInRequest), responses)
             people = list(session.exec(select(Participant)).all())
             opened = pulse.open_round(
-                session, program, PulseKind.PULSE, START + timedelta(days=30 * month), people
+                session,
+                program,
+                PulseKind.PULSE,
+                START + timedelta(days=30 * month),
+                people,
+                secret=SECRET,
             )
             opened.status, opened.closed_at, opened.answered = "closed", START, int(size * 0.8)
             session.add(opened)
@@ -178,24 +184,35 @@ def main() -> int:
         with db.session() as session:
             people = list(session.exec(select(Participant).limit(args.answers)).all())
             program = session.get(Program, program_id)
-            opened = pulse.open_round(
-                session, program, PulseKind.PULSE, START + timedelta(days=400), people
-            )
+            at = START + timedelta(days=400)
+            opened = pulse.open_round(session, program, PulseKind.PULSE, at, people, secret=SECRET)
             round_id = opened.id or 0
 
         def answers() -> None:
             for person in people:
-                db.run(
+                outcome = db.run(
                     lambda s, p=person: pulse.record_answer(
-                        s, round_id, p, {"value": 4, "nps": 9, "pairing": 5}, {"change": "x"}
+                        s,
+                        SECRET,
+                        round_id,
+                        p.slack_user_id,
+                        pulse.SURVEY_KINDS,
+                        {"value": 4, "nps": 9, "pairing": 5},
+                        {"change": "x"},
                     )
                 )
+                assert outcome == pulse.RECORDED, outcome
 
         started = time.perf_counter()
         answers()
         answer_time = time.perf_counter() - started
         print(f"{args.answers} anonymous answers{'':<14} {answer_time:8.3f} s")
         print(f"per answer: {1000 * answer_time / max(1, args.answers):.1f} ms")
+        later = START + timedelta(days=408)
+        started = time.perf_counter()
+        db.run(lambda s: pulse.close_now(s, round_id, later, secret=SECRET))
+        print(f"closing: {args.answers} ballots opened and counted in "
+              f"{time.perf_counter() - started:.3f} s")  # fmt: skip
         verdict = {True: "yes", False: "NO"}
         print(f"figures < 1 s: {verdict[figures_time < 1]}; charts < 2 s: "
               f"{verdict[charts_time < 2]} ({len(charts)} charts)")  # fmt: skip

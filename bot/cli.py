@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import PULSE_SECRET_MISSING, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -290,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             settings.slack_bot_token or "",
             settings.slack_signing_secret or "",
             settings.slack_app_token or "",
+            settings.pulse_secret or "",
         ),
     )
     if args.command == "start":
@@ -320,12 +321,17 @@ def main(argv: list[str] | None = None) -> int:
                 "(to try the app without Slack, run `reverse-mentoring sandbox` "
                 "or `reverse-mentoring demo`)"
             )
+        if settings.pulse_secret is None:
+            return _fail(PULSE_SECRET_MISSING)
         if http:
             from bot.server import port_problem
 
             problem = port_problem(args.host, args.port)
             if problem:
                 return _fail(problem)
+    surveys = args.command == "jobs" and getattr(args, "name", None) in ("pulse", "match_check")
+    if surveys and settings.pulse_secret is None:
+        return _fail(PULSE_SECRET_MISSING)
     from sqlalchemy.exc import SQLAlchemyError
 
     from storage.db import Database

@@ -2,7 +2,8 @@
 
 Every problem becomes a `SettingsError` whose message is one line naming the setting. The Slack
 credentials are optional here because `db upgrade` (and the sandbox) run without them; `serve`
-asks `missing_slack_credentials()` before it starts.
+asks `missing_slack_credentials()` before it starts. `PULSE_SECRET` likewise: `serve` and the
+survey jobs need it, the sandbox and the demo bring their own.
 """
 
 from __future__ import annotations
@@ -27,10 +28,18 @@ SUPPORTED_LOCALES = ("en", "de", "vi")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,})$")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+MIN_PULSE_SECRET = 32
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
+
+
+PULSE_SECRET_MISSING = (
+    "PULSE_SECRET is missing: set it in the environment or in .env to a random value of at "
+    "least 32 characters and keep it (python3 -c 'import secrets; "
+    "print(secrets.token_urlsafe(32))'); pulse answers are sealed with it"
+)
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -63,6 +72,8 @@ class Settings(BaseSettings):
     recognition_channel: str | None = None
     default_locale: str = "en"
     log_level: str = "INFO"
+    # Seals pulse-survey ballots (bot/domain/ballots.py); never stored in the database.
+    pulse_secret: str | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -119,6 +130,16 @@ class Settings(BaseSettings):
             raise ValueError("is malformed: use a channel ID (C…) or #name in lower case")
         return value
 
+    @field_validator("pulse_secret")
+    @classmethod
+    def _pulse_secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < MIN_PULSE_SECRET:
+            raise ValueError(
+                f"is too short: use at least {MIN_PULSE_SECRET} random characters "
+                "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
+
     @field_validator("default_locale", mode="before")
     @classmethod
     def _locale(cls, value: str | None) -> str:
@@ -166,13 +187,20 @@ class Settings(BaseSettings):
     def has_slack_credentials(self) -> bool:
         return not self.missing_slack_credentials()
 
+    def pulse_key(self) -> bytes:
+        """PULSE_SECRET as bytes; `serve` and the survey jobs refuse to start without it."""
+        if self.pulse_secret is None:
+            raise SettingsError(PULSE_SECRET_MISSING)
+        return self.pulse_secret.encode("utf-8")
+
     def __repr__(self) -> str:  # never print secrets, even by accident
         return (
             f"Settings(api_url={self.slack_api_url!r}, "
             f"database={_redact_url(self.database_url)!r}, "
             f"slack_credentials={self.has_slack_credentials}, "
             f"socket_mode={self.socket_mode}, admins={len(self.admin_user_ids)}, "
-            f"default_locale={self.default_locale!r}, log_level={self.log_level!r})"
+            f"default_locale={self.default_locale!r}, log_level={self.log_level!r}, "
+            f"pulse_secret={self.pulse_secret is not None})"
         )
 
     __str__ = __repr__

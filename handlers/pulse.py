@@ -42,14 +42,10 @@ def on_survey_clicked(
     user_id = body["user"]["id"]
     _ = services.translator_for(user_id)
     round_id = payloads.action_number(body)
+    secret = services.settings.pulse_key()
     with services.db.session() as session:
-        _program, participant = repo.current_participant(session, user_id)
         found = repo.pulse_round(session, round_id)
-        outcome = None
-        if found is None or participant is None or found.status != "open":
-            outcome = pulse.CLOSED
-        elif repo.has_answered(session, round_id, participant.id or 0):
-            outcome = pulse.ALREADY
+        outcome = pulse.may_answer(session, secret, round_id, user_id, pulse.SURVEY_KINDS)
     if outcome is not None or found is None:
         view = views.outcome_modal(outcome or pulse.CLOSED, _)
     else:
@@ -69,6 +65,8 @@ def on_survey_submitted(sub: Submission) -> Answer:
         found = repo.pulse_round(session, round_id)
     if found is None:
         return _outcome(pulse.CLOSED, _)
+    if found.kind not in pulse.SURVEY_KINDS:
+        return _outcome(pulse.NOT_INVITED, _)
     raw = {
         q.id: (payloads.selected(values, q.id) if q.values else payloads.text(values, q.id))
         for q in pulse.QUESTIONS[found.kind]
@@ -77,11 +75,11 @@ def on_survey_submitted(sub: Submission) -> Answer:
     if errors:
         return Answer(errors={k: _(v) for k, v in errors.items()})
 
+    secret = services.settings.pulse_key()
+
     def answer(session: Session) -> str:
-        _program, participant = repo.current_participant(session, user_id)
-        if participant is None:
-            return pulse.CLOSED
-        return pulse.record_answer(session, round_id, participant, chosen, texts)
+        kinds = pulse.SURVEY_KINDS
+        return pulse.record_answer(session, secret, round_id, user_id, kinds, chosen, texts)
 
     return _outcome(services.db.run(answer), _)
 
@@ -132,15 +130,17 @@ def on_match_check(ack: Ack, body: dict[str, Any], context: BoltContext) -> None
     action = (body.get("actions") or [{}])[0]
     choice = {v: k for k, v in views.MATCH_CHECK_ACTIONS.items()}.get(action.get("action_id"), -1)
     round_text, _sep, pair_text = str(action.get("value") or "").partition(":")
-    round_id, pair_id = _round_id(round_text), _round_id(pair_text)
+    round_id, pair = _round_id(round_text), _round_id(pair_text)
+
+    secret = services.settings.pulse_key()
 
     def work(session: Session, owed: Owed) -> str:
-        _program, participant = repo.current_participant(session, user_id)
-        if participant is None or choice < 0:
+        if choice < 0:
             return pulse.CLOSED
-        outcome = pulse.record_answer(session, round_id, participant, {"match": choice}, {})
+        kinds, chosen = pulse.MATCH_CHECK_KINDS, {"match": choice}
+        outcome = pulse.record_answer(session, secret, round_id, user_id, kinds, chosen, {}, pair)
         if outcome == pulse.RECORDED and choice == pulse.MATCH_HELP:
-            _help_request(services, session, owed, user_id, pair_id)
+            _help_request(services, session, owed, user_id, pair)
         return outcome
 
     outcome = store_or_apologise(services, user_id, work, action="match_check")

@@ -110,8 +110,9 @@ def on_close_round(ack: Ack, body: dict[str, Any], context: BoltContext) -> None
     user_id = str(body["user"]["id"])
     _ = services.translator_for(user_id)
     round_id = payloads.action_number(body)
+    secret = services.settings.pulse_key()
     closed = services.db.run(
-        lambda session: pulse.close_now(session, round_id, services.clock.now())
+        lambda session: pulse.close_now(session, round_id, services.clock.now(), secret=secret)
     )
     if closed:
         repo.vacuum_pulse_tables(services.db.engine)

@@ -50,12 +50,14 @@ def _queue(
 def run_pulse(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
     """Closes rounds whose window ended, sends the one reminder, opens the round that is due."""
 
+    secret = services.settings.pulse_key()
+
     def work(session: Session, owed: Owed) -> bool:
         program = repo.active_program(session)
         if program is None:
             owed.notes.append("no active programme")
             return False
-        closed = pulse.close_due(session, program, at)
+        closed = pulse.close_due(session, program, at, secret=secret)
         owed.notes.extend(f"closed round {r.id}" for r in closed)
         people = repo.participants(session, program.id or 0)
         rounds = repo.pulse_rounds(session, program.id or 0, [PulseKind.PULSE, PulseKind.FINAL])
@@ -65,10 +67,7 @@ def run_pulse(services: Services, at: datetime, *, dry_run: bool = False) -> Job
                 continue
             if not repo.mark_reminded(session, open_round, at):
                 continue
-            answered = repo.respondents(session, open_round.id or 0)
-            for person in pulse.eligible(people, open_round.opens_at):
-                if person.id in answered:
-                    continue
+            for person in pulse.not_answered(session, open_round, people, secret=secret):
                 _ = translator(person.locale, services.settings.default_locale)
                 message = views.invitation_message(
                     open_round.kind, open_round.id or 0, _, reminder=True
@@ -87,7 +86,7 @@ def run_pulse(services: Services, at: datetime, *, dry_run: bool = False) -> Job
         if not invitees:
             owed.notes.append("nobody to survey")
             return bool(closed)
-        opened = pulse.open_round(session, program, kind, at, invitees)
+        opened = pulse.open_round(session, program, kind, at, invitees, secret=secret)
         owed.notes.append(f"opened {kind} round {opened.id} for {len(invitees)} people")
         for person in invitees:
             _ = translator(person.locale, services.settings.default_locale)
@@ -105,12 +104,14 @@ def run_pulse(services: Services, at: datetime, *, dry_run: bool = False) -> Job
 def run_match_check(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
     """ "Is your match working?" at day 30 of every active pair, then every 60 days."""
 
+    secret = services.settings.pulse_key()
+
     def work(session: Session, owed: Owed) -> None:
         program = repo.active_program(session)
         if program is None:
             owed.notes.append("no active programme")
             return
-        pulse.close_due(session, program, at)
+        pulse.close_due(session, program, at, secret=secret)
         if programs.is_over(program, at):
             owed.notes.append("the programme has ended: no more match checks")
             return
@@ -125,7 +126,9 @@ def run_match_check(services: Services, at: datetime, *, dry_run: bool = False) 
         check = repo.pulse_round_for(session, program.id or 0, PulseKind.MATCH_CHECK, period)
         if check is None:
             population = repo.participants(session, program.id or 0, ["paired"])
-            check = pulse.open_round(session, program, PulseKind.MATCH_CHECK, at, [], population)
+            check = pulse.open_round(
+                session, program, PulseKind.MATCH_CHECK, at, [], population, secret=secret
+            )
         invited = check.invited
         people = repo.participants_by_ids(
             session, [i for pair, _n in due for i in (pair.mentor_id, pair.mentee_id)]
@@ -133,6 +136,7 @@ def run_match_check(services: Services, at: datetime, *, dry_run: bool = False) 
         for pair, number in due:
             for member_id in (pair.mentor_id, pair.mentee_id):
                 person = people[member_id]
+                pulse.invite(session, check, person, pair.id or 0, secret=secret)
                 _ = translator(person.locale, services.settings.default_locale)
                 round_id = check.id or 0
                 message = views.match_check_message(round_id, pair.id or 0, _)

@@ -13,7 +13,17 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, UniqueConstraint, false, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -375,10 +385,13 @@ def _random_key() -> str:
 
 
 class PulseRound(SQLModel, table=True):
-    """One survey round. Its counters are the only per-round figures kept while it is open.
+    """One survey round.
 
-    Anonymity (see bot/domain/pulse.py): nothing here or in the tables below records who gave
-    which answer, when, or in which order.
+    Anonymity (see bot/domain/pulse.py): while the round is open its answers are sealed ballots
+    that only the app's secret opens; nothing here or in the tables below records who gave
+    which answer, when, or in which order. `answered` is set when the round closes (while it is
+    open it is the number of participation markers). `key_salt` makes the round's key with the
+    app's secret; it is deleted at close, with the ballots and markers.
     """
 
     __tablename__ = "pulse_round"
@@ -399,28 +412,51 @@ class PulseRound(SQLModel, table=True):
     invited: int = 0
     answered: int = 0
     reminded_at: datetime | None = _ts()
+    key_salt: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class PulseParticipation(SQLModel, table=True):
-    """Who has answered a round (refuses a second answer). A random key, no time, no order:
-    on SQLite the table has no rowid, so rows are stored by that random key."""
+    """Who has answered a round (refuses a second answer): a marker, the keyed hash of the
+    Slack user id (and pair, for match checks) under the round's key, so it survives erasure
+    and re-joining without naming anyone. No time, no order: on SQLite the table has no rowid,
+    so rows are stored by marker. Deleted when the round closes."""
 
     __tablename__ = "pulse_participation"
-    __table_args__ = (
-        UniqueConstraint("round_id", "participant_id"),
-        {"sqlite_with_rowid": False},
-    )
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
+    round_id: int = Field(foreign_key="pulse_round.id", primary_key=True)
+    marker: str = Field(primary_key=True, max_length=64)
+
+
+class PulseInvitation(SQLModel, table=True):
+    """Who may answer a round: markers like the participation's, keyed apart from them so the
+    two lists cannot be joined. Deleted when the round closes."""
+
+    __tablename__ = "pulse_invitation"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    round_id: int = Field(foreign_key="pulse_round.id", primary_key=True)
+    marker: str = Field(primary_key=True, max_length=64)
+
+
+class PulseBallot(SQLModel, table=True):
+    """One sealed answer (bot/domain/ballots.py): AES-GCM under the round's key, every ballot
+    of a kind the same length, stored by a random key. Opened, counted into the tallies and
+    deleted when the round closes."""
+
+    __tablename__ = "pulse_ballot"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    round_id: int = Field(foreign_key="pulse_round.id", primary_key=True)
     id: str = Field(default_factory=_random_key, primary_key=True, max_length=32)
-    round_id: int = Field(foreign_key="pulse_round.id")
-    participant_id: int = Field(foreign_key="participant.id")
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class PulseTally(SQLModel, table=True):
     """Aggregate answer counts: n people in `dimension` gave `value` to `question`.
 
-    Every cell of a round is created when it opens and every answer rewrites every cell of its
-    round (n + 1 where chosen, n + 0 elsewhere), so no cell's version tells whose answer it was.
+    Every cell of a round is created (at 0) when it opens and written once more, with the count
+    of all its ballots, when it closes: no answer ever touches a cell.
     """
 
     __tablename__ = "pulse_tally"
@@ -434,8 +470,8 @@ class PulseTally(SQLModel, table=True):
 
 
 class PulseText(SQLModel, table=True):
-    """Free-text answers of a round, held back: one shuffled list per question, rewritten by
-    every answer, released (shown) only once the round has closed with enough respondents."""
+    """Free-text answers of a round: one shuffled list per question, written when the round
+    closes (from its ballots) and shown only when it closed with enough respondents."""
 
     __tablename__ = "pulse_text"
     __table_args__ = ({"sqlite_with_rowid": False},)

@@ -31,6 +31,7 @@ from bot.web import SlackWsgiApp
 from storage.db import Database, make_engine
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
+PULSE_SECRET = "test-pulse-secret-0123456789-abcdefghijkl"
 BOT_TOKEN = "xoxb-test"
 ADMIN = "UADMIN01"
 BACKENDS = ["sqlite", "postgres"]
@@ -144,6 +145,7 @@ def make_settings(fake: FakeSlack, database_url: str, **overrides: str) -> Setti
         "DATABASE_URL": database_url,
         "ADMIN_USER_IDS": ADMIN,
         "DEFAULT_LOCALE": "en",
+        "PULSE_SECRET": PULSE_SECRET,
     }
     env.update(overrides)
     return parse_settings(env)

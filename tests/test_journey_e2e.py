@@ -485,11 +485,12 @@ def test_jobs_cli_lists_runs_and_dry_runs(
     tmp_path: Any,
 ) -> None:
     from bot.cli import main
-    from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+    from tests.conftest import BOT_TOKEN, PULSE_SECRET, SIGNING_SECRET
 
     env = {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "PULSE_SECRET": PULSE_SECRET,
         "SLACK_API_URL": fake_slack.api_url,
         "DATABASE_URL": database.url,
         "ADMIN_USER_IDS": ADMIN,

@@ -151,3 +151,103 @@ def test_revisions_do_not_import_the_live_code() -> None:
             if isinstance(node, ast.ImportFrom)
         }
         assert not imported & {"storage", "bot", "handlers", "scheduler", "sqlmodel"}, path.name
+
+
+def test_0010_keeps_a_round_open_at_the_upgrade_answerable(empty_database: Database) -> None:
+    """A round open at the upgrade keeps its tallies and texts, who had answered stays
+    answered, the outbox's invitations say who may still answer, and the close adds the new
+    sealed ballots to the old counts."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot import clock
+    from bot.domain import pulse
+    from storage.models import OutboxMessage, PulseRound, PulseTally
+
+    secret = b"migration-test-secret-0123456789abcdef"
+    opened_at = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+    upgrade(empty_database.engine, "0009")
+    with empty_database.session() as session:
+        program = Program(name="Before 0010", anonymity_threshold=3)
+        session.add(program)
+        session.flush()
+        for user in ("UOLD1", "UOLD2", "UOLD3", "UOLD4"):
+            session.add(
+                Participant(
+                    program_id=program.id or 0, slack_user_id=user, role="mentee", status="waiting"
+                )
+            )
+        session.flush()
+        for participant_id in (1, 2, 3):  # UOLD4 joined after the round opened
+            session.add(
+                OutboxMessage(
+                    dedupe_key=f"pulse:1:{participant_id}",
+                    kind="pulse",
+                    recipient=f"UOLD{participant_id}",
+                )
+            )
+    rows = (
+        "INSERT INTO pulse_round (id, program_id, kind, period, opens_at, closes_at, status, "
+        "invited, answered) VALUES (1, 1, 'pulse', '2027-03-01', :at, :closes, 'open', 3, 1)",
+        "INSERT INTO pulse_round (id, program_id, kind, period, opens_at, closes_at, status, "
+        "invited, answered) VALUES (2, 1, 'pulse', '2027-01-01', :at, :at, 'closed', 3, 0)",
+        "INSERT INTO pulse_participation (id, round_id, participant_id) VALUES ('a', 1, 1)",
+        "INSERT INTO pulse_participation (id, round_id, participant_id) VALUES ('b', 2, 2)",
+        "INSERT INTO pulse_text (round_id, question, texts, released) "
+        "VALUES (1, 'change', '[\"from before\"]', false)",
+    )
+    with empty_database.engine.begin() as connection:
+        for statement in rows:
+            connection.execute(
+                text(statement), {"at": opened_at, "closes": opened_at + timedelta(days=7)}
+            )
+        for question, values in (
+            ("value", range(1, 6)),
+            ("nps", range(11)),
+            ("pairing", range(1, 6)),
+        ):
+            for value in values:
+                connection.execute(
+                    text(
+                        "INSERT INTO pulse_tally (round_id, dimension, question, value, n) "
+                        "VALUES (1, 'all', :q, :v, :n)"
+                    ),
+                    {"q": question, "v": value, "n": 1 if value == 5 else 0},
+                )
+
+    empty_database.migrate()
+
+    previous = clock.install(clock.ManualClock(opened_at + timedelta(days=1)))
+    try:
+        kinds = pulse.SURVEY_KINDS
+
+        def outcome(user: str) -> str | None:
+            return empty_database.run(lambda s: pulse.may_answer(s, secret, 1, user, kinds))
+
+        assert outcome("UOLD1") == pulse.ALREADY  # answered before the upgrade
+        assert outcome("UOLD4") == pulse.NOT_INVITED  # no invitation in the outbox
+        assert outcome("UOLD2") is None
+        recorded = empty_database.run(
+            lambda s: pulse.record_answer(
+                s,
+                secret,
+                1,
+                "UOLD2",
+                kinds,
+                {"value": 2, "nps": 2, "pairing": 2},
+                {"change": "new"},
+            )
+        )
+        assert recorded == pulse.RECORDED
+        closing = opened_at + timedelta(days=8)
+        assert empty_database.run(lambda s: pulse.close_now(s, 1, closing, secret=secret))
+    finally:
+        clock.install(previous)
+    with empty_database.session() as session:
+        closed = session.get(PulseRound, 1)
+        assert closed is not None and (closed.answered, closed.key_salt) == (2, None)
+        cells = session.exec(
+            select(PulseTally).where(PulseTally.round_id == 1, PulseTally.question == "value")
+        ).all()
+        assert {c.value: c.n for c in cells} == {1: 0, 2: 1, 3: 0, 4: 0, 5: 1}
+        assert sorted(repo.pulse_texts(session, 1)[0].texts) == ["from before", "new"]
+        assert session.get(PulseRound, 2).answered == 0  # closed rounds keep their results

@@ -24,6 +24,8 @@ from storage.models import (
     CheckInRequest,
     Pair,
     Participant,
+    PulseBallot,
+    PulseParticipation,
     PulseRound,
     PulseTally,
     RematchRequest,
@@ -147,18 +149,31 @@ def test_pulse_round_by_twelve_people_shows_only_groups_at_the_threshold(
         again = _click(app, people[0].user_id, "pulse_open")
         assert again["callback_id"] == "pulse_done"
         with app.db.session() as session:
-            tally = session.exec(
-                select(PulseTally).where(
-                    PulseTally.dimension == "all", PulseTally.question == "value"
-                )
-            ).all()
-            assert sum(t.n for t in tally) == 12
+            # While the round is open the answers are twelve sealed ballots of one length; no
+            # tally cell has moved and no text is stored in the clear.
+            assert {t.n for t in session.exec(select(PulseTally)).all()} == {0}
+            sealed = session.exec(select(PulseBallot.sealed)).all()
+            assert len(sealed) == 12 and len({len(b) for b in sealed}) == 1
+            assert not any(b"Treffen" in b for b in sealed)
+            assert len(session.exec(select(PulseParticipation)).all()) == 12
         # While the round is open, nothing but the counts is shown.
         text = _report_text(app)
         assert "12 of 12 answered" in text and "results appear after it closes" in text
         assert "Treffen" not in text
         manual.set(SURVEY_AT + timedelta(days=8))
         run_pulse(app.services, SURVEY_AT + timedelta(days=8))
+        with app.db.session() as session:
+            tally = session.exec(
+                select(PulseTally).where(
+                    PulseTally.dimension == "all", PulseTally.question == "value"
+                )
+            ).all()
+            assert sum(t.n for t in tally) == 12
+            # Closing opened the ballots and destroyed them, the markers and the key salt.
+            assert session.exec(select(PulseBallot)).all() == []
+            assert session.exec(select(PulseParticipation)).all() == []
+            closed = session.exec(select(PulseRound)).one()
+            assert (closed.status, closed.answered, closed.key_salt) == ("closed", 12, None)
         text = _report_text(app)
     average = sum(values) / 12
     assert f"value {average:.1f}" in text
@@ -217,10 +232,19 @@ def test_match_check_at_thirty_days_and_the_help_path(running_app: RunningApp) -
         notice = app.fake.wait_for("chat.postMessage", lambda c: c.went_to(ADMIN))
         assert "privately asks for a new match" in json.dumps(notice.params)
         eventually(lambda: len(app.fake.calls("chat.update")) >= 2)
+        closing = datetime(2027, 3, 8, 14, 0, tzinfo=UTC)  # the February round's window ended
+        manual.set(closing)
+        run_match_check(app.services, closing)
     with app.db.session() as session:
         request = session.exec(select(RematchRequest)).one()
         assert request.reason and "Match check" in request.reason
-        cells = session.exec(select(PulseTally).where(PulseTally.dimension == "all")).all()
+        february = session.exec(select(PulseRound).where(PulseRound.period == "2027-02")).one()
+        assert (february.status, february.answered) == ("closed", 2)
+        cells = session.exec(
+            select(PulseTally).where(
+                PulseTally.round_id == february.id, PulseTally.dimension == "all"
+            )
+        ).all()
         assert {c.value: c.n for c in cells} == {0: 1, 1: 0, 2: 1}
     # The mentor hears nothing about the mentee's request.
     assert not any("new match" in t for t in app.fake.dm_texts(mentor.user_id))

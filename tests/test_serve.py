@@ -21,7 +21,7 @@ from bot.i18n import translator
 from bot.simulated_slack.signed_requests import SlackRequests
 from bot.simulated_slack.web_api import FakeSlack
 from bot.views import common
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+from tests.conftest import BOT_TOKEN, PULSE_SECRET, SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,6 +39,7 @@ def _env(fake: FakeSlack | _SocketModeSlack, tmp_path: Path, **extra: str) -> di
         | {
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "PULSE_SECRET": PULSE_SECRET,
             "SLACK_API_URL": fake.api_url,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
             "ADMIN_USER_IDS": "UADMIN01",
@@ -105,7 +106,7 @@ def test_http_server_serves_concurrently_and_stops_cleanly(tmp_path: Path) -> No
                 pytest.fail("server did not stop on SIGTERM")
         stderr = process.stderr.read() if process.stderr else ""
     assert process.returncode == 0, stderr
-    assert BOT_TOKEN not in stderr and SIGNING_SECRET not in stderr
+    assert BOT_TOKEN not in stderr and SIGNING_SECRET not in stderr and PULSE_SECRET not in stderr
     app_lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert app_lines and all("level" in line and "msg" in line for line in app_lines)
 

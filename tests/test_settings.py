@@ -49,6 +49,7 @@ def test_every_setting_is_read() -> None:
         ("RECOGNITION_CHANNEL", "Mentoring Wins", "RECOGNITION_CHANNEL is malformed"),
         ("DEFAULT_LOCALE", "fr", "DEFAULT_LOCALE is malformed"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL is malformed"),
+        ("PULSE_SECRET", "short", "PULSE_SECRET is too short"),
     ],
 )
 def test_bad_setting_is_named(name: str, value: str, fragment: str) -> None:
@@ -63,9 +64,13 @@ def test_slack_credentials_are_optional_until_serve() -> None:
 
 
 def test_repr_hides_secrets() -> None:
-    settings = parse_settings(VALID | {"DATABASE_URL": "postgresql://u:pw@h/db"})
+    pulse_secret = "p" * 40
+    settings = parse_settings(
+        VALID | {"DATABASE_URL": "postgresql://u:pw@h/db", "PULSE_SECRET": pulse_secret}
+    )
     shown = repr(settings)
     assert "xoxb-1-2-abc" not in shown and "s3cr3t-value" not in shown and ":pw@" not in shown
+    assert pulse_secret not in shown and settings.pulse_key() == pulse_secret.encode()
 
 
 def test_env_file_is_read_and_environment_wins(
@@ -97,7 +102,9 @@ def test_a_bad_value_in_the_env_file_is_named(
 
 
 def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "PULSE_"))
+    }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         env=clean | env | {"PYTHONPATH": str(ROOT)},
@@ -122,6 +129,19 @@ def test_serve_without_slack_credentials_points_to_sandbox_and_demo(tmp_path: Pa
         "`reverse-mentoring demo`)"
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_serve_and_the_survey_jobs_need_the_pulse_secret(tmp_path: Path) -> None:
+    """Pulse answers are sealed with PULSE_SECRET, which lives outside the database."""
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    for args in (["serve"], ["jobs", "run", "pulse"], ["jobs", "run", "match_check"]):
+        result = _run_cli(args, VALID | database, tmp_path)
+        assert result.returncode != 0
+        lines = _lines(result.stderr)
+        assert len(lines) == 1 and lines[0].startswith("reverse-mentoring: PULSE_SECRET is missing")
+        assert "Traceback" not in result.stderr
+    # The other jobs and commands run without it.
+    assert _run_cli(["jobs", "run", "digest"], VALID | database, tmp_path).returncode == 0
 
 
 def test_a_missing_env_file_is_an_error(tmp_path: Path) -> None:

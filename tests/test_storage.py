@@ -92,11 +92,12 @@ def test_json_columns_round_trip(database: Database) -> None:
 
 
 def test_pulse_answers_carry_no_person_and_no_time() -> None:
-    """Answers exist only as aggregate cells; participation has a random key and no time."""
+    """Answers exist only as sealed ballots and aggregate cells; participation is a keyed
+    marker, with no person and no time."""
     tally = set(PulseTally.__table__.columns.keys())  # type: ignore[attr-defined]
     assert tally == {"round_id", "dimension", "question", "value", "n"}
     participation = set(PulseParticipation.__table__.columns.keys())  # type: ignore[attr-defined]
-    assert participation == {"id", "round_id", "participant_id"}
+    assert participation == {"round_id", "marker"}
 
 
 def test_earlier_pairs_span_programmes(database: Database) -> None:

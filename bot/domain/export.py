@@ -119,7 +119,7 @@ def _pulse_rows(session: Session) -> Rows:
             row.update(
                 program_id=r.program_id, round_id=r.id, kind=r.kind, period=r.period,
                 status=r.status, opens_at=_iso(r.opens_at), closes_at=_iso(r.closes_at),
-                invited=r.invited, answered=r.answered,
+                invited=r.invited, answered=result.answered,
             )  # fmt: skip
             group = result.overall
             if group is not None:

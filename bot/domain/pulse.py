@@ -1,35 +1,37 @@
 """Anonymous pulse surveys and match checks: rounds, answers, thresholds, suppression.
 
-Anonymity that holds against whoever reads the whole database (PostgreSQL `xmin`/`ctid`, SQLite
-rowids, every timestamp, insertion order), the logs and the export:
+Anonymity that holds against whoever holds the database, its write-ahead log (PostgreSQL WAL
+read with pg_walinspect, pg_waldump or logical decoding; SQLite's `-wal`), its replicas and
+backups, the logs and every export, but not the app's `PULSE_SECRET`:
 
-* No row per answer exists. An answer is folded into aggregate cells `pulse_tally(round,
-  dimension, question, value, n)` created, all at 0, when the round opens. Free text goes into
-  one list per (round, question) at a uniformly random position (`pulse_text`).
-* Who answered is a `pulse_participation` row with a random key and no time. Its `xmin` (and
-  `ctid`, insertion order) tell *when in the sequence* someone answered, nothing more.
-* Participation, the round's counter, the tallies and the text lists are written in ONE
-  transaction, and that transaction rewrites EVERY tally cell and EVERY text list of the round
-  (`n = n + 1` where chosen, `n = n + 0` elsewhere; the list re-stored even when the person
-  typed nothing). Consequences:
-  - PostgreSQL: after any answer all of the round's cells carry the same `xmin` (the latest
-    answer's transaction). Two transactions (participation, then answer) would be worse: their
-    `xmin`s would be adjacent, and each cell's `xmin` would name the last person who chose that
-    value. With one transaction and all cells rewritten, the only fact a reader learns from
-    `xmin` is "the latest respondent is the latest respondent". `ctid`s of the new cell versions
-    follow the scan order of the UPDATE, which does not depend on the values.
-  - SQLite: cells are rewritten in place (no version columns); participation, tallies and
-    texts are WITHOUT ROWID tables, stored in key order, so no rowid mirrors anything.
-  - No timestamp is written at answer time anywhere (no outbox message, no log line, no job
-    row): the thank-you is the modal's own response.
-  The proof is tests/test_pulse_anonymity.py: two runs in which the same people answer in the
-  same order but with their answers permuted leave identical databases, system columns
-  included (on both backends). An attacker therefore cannot do better than chance.
-* Limits, stated honestly: someone who snapshots the database between two consecutive answers
-  sees one cell set change (like watching someone type); results are therefore shown only after
-  a round closes and only for groups of at least the threshold. Dead PostgreSQL tuple versions
-  stay on disk until vacuumed (file-level forensics, not SQL); closing a round vacuums the tally
-  and text tables on PostgreSQL.
+* While a round is open, an answer is ONE sealed ballot (bot/domain/ballots.py): the groups
+  the person counts in, the values chosen and the free texts, padded to a size fixed by the
+  round's kind and sealed with AES-256-GCM under the round's key. The key is derived from
+  `PULSE_SECRET` (a setting, never in the database) and the round's random salt. Every ballot
+  of a round has the same length, whatever was answered; its random nonce makes two equal
+  answers look unrelated.
+* The answer's transaction inserts exactly the participation marker and the ballot, and takes
+  the round's row lock (a no-op UPDATE that writes the same bytes every time). It updates no
+  counter and no tally: no record of the WAL, no page of the file and no row version depends
+  on what was answered. The marker is a keyed hash of the Slack user id (and the pair, for
+  match checks) under the round key: one answer per person (per pair) survives erasure and
+  re-joining, and without the key it names nobody. Invitations are markers too, keyed apart.
+* At close, in one transaction, the ballots are opened, counted in random order into the
+  round's tally cells (each written once, with its total) and the free texts stored as one
+  shuffled list per question; then the ballots, the markers and the round's salt are deleted.
+* No timestamp is written at answer time (no outbox message, no log line, no job row): the
+  thank-you is the modal's own response. The one exception is "I'd like help" on a match check,
+  which is a request to the admins by nature: it names the person, so that answer is not secret.
+
+The one assumption is the custody of `PULSE_SECRET`. Whoever holds it together with a copy of
+the database or its WAL from while a round was open can open that round's ballots and, through
+the markers, link each to its author. Without it, the proof is tests/test_pulse_anonymity.py:
+the same people answering with permuted answers leave the same database (system columns
+included) after every answer, and (tests/test_pulse_wal.py) on PostgreSQL the same WAL records
+(type, length, relation, block), so an attacker cannot do better than chance.
+
+Who may answer: the people the round was sent to (an invitation marker), still active in the
+programme, while the round is open, once (per pair for match checks).
 
 Results: only for closed rounds, only for groups at or above the programme's anonymity threshold
 (never below 3), with complementary suppression in breakdowns; free text is shown without role
@@ -38,7 +40,9 @@ or department, and only when the round's respondents reach the threshold.
 
 from __future__ import annotations
 
+import logging
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -46,6 +50,7 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session
 
 from bot import clock
+from bot.domain import ballots
 from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import (
@@ -53,10 +58,14 @@ from storage.models import (
     Participant,
     ParticipantStatus,
     Program,
+    PulseInvitation,
     PulseKind,
+    PulseParticipation,
     PulseRound,
     PulseTally,
 )
+
+log = logging.getLogger(__name__)
 
 MIN_THRESHOLD = 3
 ANSWER_WINDOW = timedelta(days=7)
@@ -177,8 +186,11 @@ def open_round(
     at: datetime,
     invitees: Sequence[Participant],
     population: Sequence[Participant] | None = None,
+    *,
+    secret: bytes,
 ) -> PulseRound:
-    """A round with its cells; `population` (default: the invitees) sizes the breakdowns."""
+    """A round with its cells, its key salt and an invitation for each invitee; `population`
+    (default: the invitees) sizes the breakdowns."""
     period = at.strftime("%Y-%m") if kind == PulseKind.MATCH_CHECK else at.date().isoformat()
     closes = at + ANSWER_WINDOW
     if kind == PulseKind.MATCH_CHECK:
@@ -191,9 +203,25 @@ def open_round(
         opens_at=at,
         closes_at=closes,
         invited=len(invitees),
+        key_salt=ballots.new_salt(),
     )
     cells = _cells(kind, population if population is not None else invitees, threshold_of(program))
-    return repo.create_pulse_round(session, pulse, cells, [q.id for q in text_questions(kind)])
+    opened = repo.create_pulse_round(session, pulse, cells, [q.id for q in text_questions(kind)])
+    key = _key(secret, opened)
+    if key is not None:
+        invited = [key.invited(person.slack_user_id) for person in invitees]
+        repo.add_markers(session, PulseInvitation, opened.id or 0, invited)
+    return opened
+
+
+def invite(
+    session: Session, pulse: PulseRound, person: Participant, pair_id: int, *, secret: bytes
+) -> None:
+    """Invites one member of a pair to a match-check round (again: no change)."""
+    key = _key(secret, pulse)
+    if key is not None:
+        marker = key.invited(person.slack_user_id, pair_id)
+        repo.add_markers(session, PulseInvitation, pulse.id or 0, [marker])
 
 
 def match_check_number(introduced_at: datetime | None, at: datetime) -> int:
@@ -212,10 +240,28 @@ REST = "\x00rest"  # the respondents of groups without a cell of their own
 RECORDED = "recorded"
 ALREADY = "already"
 CLOSED = "closed"
+NOT_INVITED = "not_invited"
+SURVEY_KINDS = (PulseKind.PULSE, PulseKind.FINAL)
+MATCH_CHECK_KINDS = (PulseKind.MATCH_CHECK,)
+ACTIVE = (ParticipantStatus.WAITING, ParticipantStatus.PAIRED)
+_RANDOM = secrets.SystemRandom()
 
 
-def _insert_at(size: int) -> int:
-    return secrets.randbelow(size)  # a uniformly random place in the list: order means nothing
+def _key(secret: bytes, pulse: PulseRound) -> ballots.RoundKey | None:
+    """The round's key; None once it has closed (its salt is gone)."""
+    if pulse.key_salt is None:
+        return None
+    return ballots.round_key(secret, pulse.id or 0, pulse.kind, bytes(pulse.key_salt))
+
+
+def _legacy(participant_id: int | None, pair_id: int | None) -> str:
+    """The markers migration 0009 gave the rounds open at the upgrade (it had no secret): who
+    had answered (per person, as before), who was invited (per pair for match checks)."""
+    return f"legacy:{participant_id}" + ("" if pair_id is None else f":{pair_id}")
+
+
+def _text_ids(kind: str) -> list[str]:
+    return [q.id for q in text_questions(kind)]
 
 
 def validate(
@@ -242,32 +288,103 @@ def validate(
     return chosen, texts, errors
 
 
-def record_answer(
+@dataclass(frozen=True)
+class _Admitted:
+    pulse: PulseRound
+    participant: Participant
+    key: ballots.RoundKey
+    marker: str
+
+
+def _admit(
     session: Session,
+    secret: bytes,
     round_id: int,
-    participant: Participant,
-    chosen: dict[str, int],
-    texts: dict[str, str],
-) -> str:
+    user_id: str,
+    kinds: Sequence[str],
+    pair_id: int | None,
+) -> _Admitted | str:
+    """Whether this person may answer this round (for this pair) now, or why not."""
     pulse = repo.pulse_round(session, round_id)
-    if (
-        pulse is None
-        or pulse.status != CycleStatus.OPEN
-        or pulse.program_id != participant.program_id
-    ):
+    if pulse is None:
+        return CLOSED
+    if pulse.kind not in kinds:
+        return NOT_INVITED  # e.g. a match-check button carrying a survey's round
+    key = _key(secret, pulse)
+    if key is None or pulse.status != CycleStatus.OPEN:
         return CLOSED
     if pulse.closes_at is not None and clock.utcnow() >= pulse.closes_at:
         return CLOSED
-    ok = repo.record_pulse_answer(
-        session,
-        round_id,
-        participant.id or 0,
-        dimensions_of(participant, pulse.kind),
-        chosen,
-        texts,
-        _insert_at,
+    participant = repo.participant_by_user(session, pulse.program_id, user_id)
+    participant_id = participant.id if participant is not None else None
+    marker = key.answered(user_id, pair_id)
+    answered = [marker, _legacy(participant_id, None)]
+    if repo.has_marker(session, PulseParticipation, round_id, answered):
+        return ALREADY
+    if participant is None or participant.status not in ACTIVE:
+        return NOT_INVITED
+    invited = [key.invited(user_id, pair_id), _legacy(participant_id, pair_id)]
+    if not repo.has_marker(session, PulseInvitation, round_id, invited):
+        return NOT_INVITED
+    return _Admitted(pulse, participant, key, marker)
+
+
+def may_answer(
+    session: Session,
+    secret: bytes,
+    round_id: int,
+    user_id: str,
+    kinds: Sequence[str],
+    pair_id: int | None = None,
+) -> str | None:
+    """None when the person may answer; else the outcome to show (CLOSED, ALREADY, ...)."""
+    admitted = _admit(session, secret, round_id, user_id, kinds, pair_id)
+    return admitted if isinstance(admitted, str) else None
+
+
+def record_answer(
+    session: Session,
+    secret: bytes,
+    round_id: int,
+    user_id: str,
+    kinds: Sequence[str],
+    chosen: dict[str, int],
+    texts: dict[str, str],
+    pair_id: int | None = None,
+) -> str:
+    """Seals the answer into a ballot and stores it with the participation marker, in the
+    caller's transaction, writing nothing else (see the module's docstring)."""
+    admitted = _admit(session, secret, round_id, user_id, kinds, pair_id)
+    if isinstance(admitted, str):
+        return admitted
+    pulse, kind = admitted.pulse, admitted.pulse.kind
+    if not repo.lock(session, pulse, CycleStatus.OPEN):  # a close waits for this answer
+        return CLOSED
+    ballot = ballots.Ballot(
+        dimensions=tuple(dimensions_of(admitted.participant, kind)),
+        chosen={q.id: chosen[q.id] for q in scale_questions(kind) if chosen.get(q.id) in q.values},
+        texts={q: texts[q][:2000] for q in _text_ids(kind) if texts.get(q)},
     )
-    return RECORDED if ok else ALREADY
+    sealed = admitted.key.seal(ballot, _text_ids(kind))
+    return RECORDED if repo.cast_ballot(session, round_id, admitted.marker, sealed) else ALREADY
+
+
+def not_answered(
+    session: Session, pulse: PulseRound, people: Sequence[Participant], *, secret: bytes
+) -> list[Participant]:
+    """The invited people, still active, who have not answered a survey round yet."""
+    key = _key(secret, pulse)
+    if key is None:
+        return []
+    invited = repo.markers(session, PulseInvitation, pulse.id or 0)
+    answered = repo.markers(session, PulseParticipation, pulse.id or 0)
+    return [
+        person
+        for person in people
+        if person.status in ACTIVE
+        and {key.invited(person.slack_user_id), _legacy(person.id, None)} & invited
+        and not {key.answered(person.slack_user_id), _legacy(person.id, None)} & answered
+    ]
 
 
 # Results ------------------------------------------------------------------------------------
@@ -298,6 +415,7 @@ class RoundResult:
     round: PulseRound
     threshold: int
     overall: GroupResult | None  # None: closed too small, or still open
+    answered: int = 0  # how many answered (while open: counted from the participation markers)
     by_role: dict[str, GroupResult | None] = field(default_factory=dict)
     by_department: dict[str, GroupResult | None] = field(default_factory=dict)
     texts: dict[str, list[str]] = field(default_factory=dict)
@@ -328,18 +446,22 @@ def _group(kind: str, cells: list[PulseTally]) -> GroupResult:
 
 
 def round_result(
-    pulse: PulseRound, tallies: Sequence[PulseTally], threshold: int, texts: dict[str, list[str]]
+    pulse: PulseRound,
+    tallies: Sequence[PulseTally],
+    threshold: int,
+    texts: dict[str, list[str]],
+    answered: int | None = None,
 ) -> RoundResult:
     if pulse.status != CycleStatus.CLOSED:
-        return RoundResult(pulse, threshold, None)
+        return RoundResult(pulse, threshold, None, answered or 0)
     by_dim: dict[str, list[PulseTally]] = {}
     for cell in tallies:
         by_dim.setdefault(cell.dimension, []).append(cell)
     groups = {dim: _group(pulse.kind, cells) for dim, cells in by_dim.items()}
     overall = groups.get("all")
     if overall is None or overall.respondents < threshold:
-        return RoundResult(pulse, threshold, None)
-    result = RoundResult(pulse, threshold, overall)
+        return RoundResult(pulse, threshold, None, pulse.answered)
+    result = RoundResult(pulse, threshold, overall, pulse.answered)
     for prefix, target in (("role:", result.by_role), ("dept:", result.by_department)):
         mine = {d[len(prefix) :]: g for d, g in groups.items() if d.startswith(prefix)}
         counts = {k: g.respondents for k, g in mine.items() if g.respondents}
@@ -359,6 +481,8 @@ def results(session: Session, program: Program, kinds: Sequence[str]) -> list[Ro
     tallies: dict[int, list[PulseTally]] = {}
     for cell in repo.pulse_tallies(session, [r.id or 0 for r in rounds]):
         tallies.setdefault(cell.round_id, []).append(cell)
+    still_open = [r.id or 0 for r in rounds if r.status == CycleStatus.OPEN]
+    counted = repo.respondent_counts(session, still_open)
     out = []
     for pulse in rounds:
         texts: dict[str, list[str]] = {}
@@ -368,26 +492,64 @@ def results(session: Session, program: Program, kinds: Sequence[str]) -> list[Ro
                 for t in repo.pulse_texts(session, pulse.id or 0)
                 if t.released
             }
-        out.append(
-            round_result(pulse, tallies.get(pulse.id or 0, []), threshold_of(program), texts)
-        )
+        cells = tallies.get(pulse.id or 0, [])
+        answered = counted.get(pulse.id or 0, 0)
+        out.append(round_result(pulse, cells, threshold_of(program), texts, answered))
     return out
 
 
-def close_due(session: Session, program: Program, at: datetime) -> list[PulseRound]:
-    """Closes every open round whose answer window has ended."""
+def close(session: Session, pulse: PulseRound, at: datetime, *, secret: bytes) -> bool:
+    """Closes an open round in the caller's transaction: its ballots are opened and counted in
+    random order, each tally cell and text list written once, then the ballots, markers and key
+    salt deleted. False when it was not open. Raises BallotUnreadable (and the caller's
+    transaction must roll back) when a ballot does not open with this secret."""
+    key = _key(secret, pulse)
+    if not repo.close_pulse_round(session, pulse, at):
+        return False
+    text_ids = _text_ids(pulse.kind)
+    sealed = repo.pulse_ballots(session, pulse.id or 0)
+    opened = [key.open(one, text_ids) for one in sealed] if key is not None else []
+    _RANDOM.shuffle(opened)
+    counts: Counter[tuple[str, str, int]] = Counter()
+    texts = {row.question: list(row.texts) for row in repo.pulse_texts(session, pulse.id or 0)}
+    for ballot in opened:
+        for dimension in ballot.dimensions:
+            for question, value in ballot.chosen.items():
+                counts[(dimension, question, value)] += 1
+        for question, text in ballot.texts.items():
+            texts.setdefault(question, []).append(text)
+    for listed in texts.values():
+        _RANDOM.shuffle(listed)
+    repo.finish_pulse_round(session, pulse.id or 0, counts, texts)
+    return True
+
+
+def close_due(
+    session: Session, program: Program, at: datetime, *, secret: bytes
+) -> list[PulseRound]:
+    """Closes every open round whose answer window has ended. A round whose ballots do not
+    open (PULSE_SECRET changed while it was open) stays open, and is logged, until the secret
+    it was opened with is back."""
     closed = []
     for pulse in repo.pulse_rounds(session, program.id or 0):
-        if (
-            pulse.status == CycleStatus.OPEN
-            and pulse.closes_at is not None
-            and pulse.closes_at <= at
-        ) and repo.close_pulse_round(session, pulse, at):
+        if pulse.status != CycleStatus.OPEN or pulse.closes_at is None or pulse.closes_at > at:
+            continue
+        try:
+            with session.begin_nested():
+                done = close(session, pulse, at, secret=secret)
+        except ballots.BallotUnreadable:
+            session.refresh(pulse)
+            log.error(
+                "pulse round not closed: its ballots do not open with this PULSE_SECRET",
+                extra={"round_id": pulse.id},
+            )
+            continue
+        if done:
             closed.append(pulse)
     return closed
 
 
-def close_now(session: Session, round_id: int, at: datetime) -> bool:
+def close_now(session: Session, round_id: int, at: datetime, *, secret: bytes) -> bool:
     """An admin closes a round before its window ends."""
     pulse = repo.pulse_round(session, round_id)
-    return pulse is not None and repo.close_pulse_round(session, pulse, at)
+    return pulse is not None and close(session, pulse, at, secret=secret)

@@ -35,6 +35,9 @@ from bot.settings import parse_settings
 from bot.simulated_slack import FakeSlack, SlackRequests
 
 BOT_TOKEN = "xoxb-sandbox"
+# Simulated people only, and a sandbox database that outlives a restart: a fixed, public secret
+# (a real deployment sets its own PULSE_SECRET; `serve` refuses to start without one).
+SANDBOX_PULSE_SECRET = "sandbox-only-pulse-secret-not-for-real-people"
 QUIET_SECONDS = 0.015  # and no new Web API call for this long after the listeners are idle
 SETTLE_LIMIT_SECONDS = 10.0
 
@@ -101,6 +104,7 @@ class Driver:
                 "DATABASE_URL": self.database_url,
                 "ADMIN_USER_IDS": ADMIN_ID,
                 "RECOGNITION_CHANNEL": COMMUNITY_CHANNEL[0],
+                "PULSE_SECRET": SANDBOX_PULSE_SECRET,
             }
         )
         database = Database(settings.database_url)

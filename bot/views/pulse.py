@@ -98,6 +98,10 @@ def outcome_modal(outcome: str, _: Translator) -> dict[str, Any]:
         pulse.RECORDED: _("Thank you! Your answers were added to the totals anonymously."),
         pulse.ALREADY: _("You have already answered this survey. Thank you!"),
         pulse.CLOSED: _("This survey has closed. Thank you for your interest!"),
+        pulse.NOT_INVITED: _(
+            "This survey is for the participants it was sent to, while they are in the "
+            "programme. Thank you for your interest!"
+        ),
     }
     return kit.notice_modal(
         title=_("Pulse survey"), text=texts[outcome], close=_("Close"), callback_id="pulse_done"
@@ -132,6 +136,8 @@ def match_check_reply(outcome: str, choice: int, _: Translator) -> dict[str, Any
         text = _("You have already answered this check. Thank you!")
     elif outcome == pulse.CLOSED:
         text = _("This check has closed. Thank you!")
+    elif outcome == pulse.NOT_INVITED:
+        text = _("This check is for the pair it was sent to, while they are in the programme.")
     elif choice == pulse.MATCH_HELP:
         text = _(
             "Thanks for telling us. Only the programme team sees your request; "

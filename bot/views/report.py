@@ -82,7 +82,7 @@ def _round_lines(result: pulse.RoundResult, _: Translator) -> list[str]:
         "match_check": _("Match check"),
     }[r.kind]
     head = f"*{kind} {r.period}*: " + _(
-        "{answered} of {invited} answered", answered=r.answered, invited=r.invited
+        "{answered} of {invited} answered", answered=result.answered, invited=r.invited
     )
     if r.status == "open":
         return [head + " — " + _("open; results appear after it closes")]

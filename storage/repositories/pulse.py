@@ -1,17 +1,30 @@
-"""Pulse surveys: rounds, who answered, the tallies and held-back texts. Answers are anonymous:
-see bot/domain/pulse.py for why each write looks like this."""
+"""Pulse surveys: rounds, invitation and participation markers, sealed ballots, the tallies and
+held-back texts. Answers are anonymous: see bot/domain/pulse.py for why each write looks like
+this."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, or_
+from sqlalchemy import delete, func, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.models import PulseParticipation, PulseRound, PulseTally, PulseText
-from storage.repositories.common import among, fresh, lock, save, transition, update_where
+from storage.models import (
+    PulseBallot,
+    PulseInvitation,
+    PulseParticipation,
+    PulseRound,
+    PulseTally,
+    PulseText,
+)
+from storage.repositories.common import among, fresh, save, transition, update_where
+
+Markers = type[PulseParticipation] | type[PulseInvitation]
 
 
 def pulse_rounds(
@@ -67,76 +80,110 @@ def mark_reminded(session: Session, pulse: PulseRound, when: datetime) -> bool:
     return update_where(session, PulseRound, *unclaimed, reminded_at=when) == 1
 
 
-def has_answered(session: Session, round_id: int, participant_id: int) -> bool:
-    return (
-        session.exec(
-            select(PulseParticipation.id).where(
-                PulseParticipation.round_id == round_id,
-                PulseParticipation.participant_id == participant_id,
-            )
-        ).first()
-        is not None
-    )
+# Markers: who was invited, who has answered (keyed hashes, see bot/domain/ballots.py) --------
 
 
-def respondents(session: Session, round_id: int) -> set[int]:
+def _insert_new(session: Session, model: Any, rows: list[dict[str, Any]]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING on the primary key; how many rows were new."""
+    if not rows:
+        return 0
+    table = model.__table__
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    keys = [c.name for c in table.primary_key.columns]
+    result = session.execute(statement.values(rows).on_conflict_do_nothing(index_elements=keys))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def add_markers(session: Session, model: Markers, round_id: int, markers: Iterable[str]) -> None:
+    rows = [{"round_id": round_id, "marker": m} for m in sorted(set(markers))]
+    _insert_new(session, model, rows)
+
+
+def has_marker(session: Session, model: Markers, round_id: int, candidates: Sequence[str]) -> bool:
+    found = session.exec(
+        select(model.marker).where(
+            model.round_id == round_id, col(model.marker).in_(list(candidates))
+        )
+    ).first()
+    return found is not None
+
+
+def markers(session: Session, model: Markers, round_id: int) -> set[str]:
+    return set(session.exec(select(model.marker).where(model.round_id == round_id)).all())
+
+
+def respondent_counts(session: Session, round_ids: Iterable[int]) -> dict[int, int]:
+    """How many have answered each round (its participation markers)."""
+    ids = list(round_ids)
+    if not ids:
+        return {}
     rows = session.exec(
-        select(PulseParticipation.participant_id).where(PulseParticipation.round_id == round_id)
+        select(PulseParticipation.round_id, func.count())
+        .where(col(PulseParticipation.round_id).in_(ids))
+        .group_by(col(PulseParticipation.round_id))
     ).all()
-    return set(rows)
+    return {round_id: int(n) for round_id, n in rows}
 
 
-def record_pulse_answer(
+# Ballots ------------------------------------------------------------------------------------
+
+
+def cast_ballot(session: Session, round_id: int, marker: str, sealed: bytes) -> bool:
+    """The participation marker and the sealed ballot, in the caller's transaction and nothing
+    else; False (nothing written) when the marker exists: this person has answered."""
+    if not _insert_new(session, PulseParticipation, [{"round_id": round_id, "marker": marker}]):
+        return False
+    ballot = {"round_id": round_id, "id": secrets.token_hex(16), "sealed": sealed}
+    session.execute(insert(PulseBallot).values(**ballot))
+    return True
+
+
+def pulse_ballots(session: Session, round_id: int) -> list[bytes]:
+    rows = session.exec(select(PulseBallot.sealed).where(PulseBallot.round_id == round_id)).all()
+    return [bytes(row) for row in rows]
+
+
+def finish_pulse_round(
     session: Session,
     round_id: int,
-    participant_id: int,
-    dimensions: Sequence[str],
-    chosen: dict[str, int],
-    texts: dict[str, str],
-    insert_at: Callable[[int], int],
-) -> bool:
-    """Participation, counters, tallies and held-back text in ONE transaction; False (and
-    nothing written but a lock) when the person already answered this round.
-
-    Every tally cell and every text list of the round is rewritten whatever the answer, so all
-    of them carry this transaction's version (xmin) and none tells what was chosen.
-    """
-    pulse = session.get(PulseRound, round_id)
-    if pulse is None or not lock(session, pulse, "open"):
-        return False
-    if has_answered(session, round_id, participant_id):
-        return False
-    session.add(PulseParticipation(round_id=round_id, participant_id=participant_id))
-    update_where(
-        session, PulseRound, col(PulseRound.id) == round_id, answered=PulseRound.answered + 1
-    )
-    picked = or_(
-        *(
-            and_(col(PulseTally.question) == question, col(PulseTally.value) == value)
-            for question, value in chosen.items()
-        )
-    )
-    hit = and_(col(PulseTally.dimension).in_(list(dimensions)), picked)
-    update_where(
-        session,
-        PulseTally,
-        col(PulseTally.round_id) == round_id,
-        n=PulseTally.n + case((hit, 1), else_=0),
-    )
-    for row in pulse_texts(session, round_id):
-        current = list(row.texts)
-        text = texts.get(row.question)
-        if text:
-            current.insert(insert_at(len(current) + 1), text)
+    counts: Mapping[tuple[str, str, int], int],
+    texts: Mapping[str, list[str]],
+) -> None:
+    """A closing round's results, each cell and text list written once; then its ballots,
+    markers and key salt are deleted. `answered` becomes the number of participation markers."""
+    answered = respondent_counts(session, [round_id]).get(round_id, 0)
+    cells = session.exec(select(PulseTally).where(PulseTally.round_id == round_id)).all()
+    for cell in cells:
+        added = counts.get((cell.dimension, cell.question, cell.value), 0)
+        if added:
+            update_where(
+                session,
+                PulseTally,
+                col(PulseTally.round_id) == round_id,
+                col(PulseTally.dimension) == cell.dimension,
+                col(PulseTally.question) == cell.question,
+                col(PulseTally.value) == cell.value,
+                n=cell.n + added,
+            )
+    for question, shuffled in texts.items():
         update_where(
             session,
             PulseText,
             col(PulseText.round_id) == round_id,
-            col(PulseText.question) == row.question,
-            texts=current,
+            col(PulseText.question) == question,
+            texts=shuffled,
         )
+    update_where(session, PulseText, col(PulseText.round_id) == round_id, released=True)
+    for model in (PulseBallot, PulseParticipation, PulseInvitation):
+        session.execute(delete(model).where(col(model.round_id) == round_id))
+    update_where(
+        session, PulseRound, col(PulseRound.id) == round_id, answered=answered, key_salt=None
+    )
     session.flush()
-    return True
+
+
+# Results ------------------------------------------------------------------------------------
 
 
 def pulse_tallies(session: Session, round_ids: Iterable[int]) -> Sequence[PulseTally]:
@@ -151,15 +198,14 @@ def pulse_texts(session: Session, round_id: int) -> Sequence[PulseText]:
 
 
 def close_pulse_round(session: Session, pulse: PulseRound, when: datetime) -> bool:
-    closed = transition(session, pulse, "open", status="closed", closed_at=when)
-    if closed:
-        update_where(session, PulseText, col(PulseText.round_id) == pulse.id, released=True)
-    return closed
+    """Claims the close (False when the round was not open); the caller then finishes it."""
+    return transition(session, pulse, "open", status="closed", closed_at=when)
 
 
 def vacuum_pulse_tables(engine: Any) -> None:
-    """PostgreSQL: drop the dead row versions an open round's answers left behind."""
+    """PostgreSQL: drop the dead row versions of a closed round's ballots and markers."""
     if engine.dialect.name != "postgresql":
         return
+    tables = "pulse_ballot, pulse_participation, pulse_invitation, pulse_tally, pulse_text"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("VACUUM pulse_tally, pulse_text, pulse_round")
+        connection.exec_driver_sql(f"VACUUM {tables}, pulse_round")
