@@ -18,7 +18,7 @@ from bot.domain import notices, pairing
 from bot.i18n import Translator, translator
 from bot.listener_pool import ListenerPool
 from bot.settings import Settings
-from bot.slack_api import PeopleDirectory, ResponseUrlClient, SlackUser, make_web_client
+from bot.slack_api import PeopleDirectory, SlackUser, make_web_client
 from scheduler.outbox import SentHook
 from storage.db import Database
 from storage.models import OutboxMessage, Participant
@@ -36,8 +36,6 @@ class Services:
     people: PeopleDirectory
     clock: Clock = field(default_factory=SystemClock)
     listener_executor: ListenerPool | None = None
-    # Replies to slash commands through their response_url, over kept-alive connections.
-    response_urls: ResponseUrlClient = field(default_factory=ResponseUrlClient)
     # Outbox message kind -> hook run in the transaction that marks such a message sent.
     outbox_hooks: dict[str, SentHook] = field(default_factory=dict)
     # Called after someone enrolls and it is stored (e.g. matching the waiting list).
