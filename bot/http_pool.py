@@ -61,9 +61,6 @@ class PooledHTTPHandler(urllib.request.BaseHandler):
         # The parent's connections stay the parent's; they are dropped here, not closed.
         self._pool = self._new_pool()
 
-    def close(self) -> None:
-        self._pool.clear()
-
     def http_open(self, req: urllib.request.Request) -> addinfourl | None:
         return self._send(req)
 

@@ -39,6 +39,7 @@ IDLE_TIMEOUT_S = 5
 CONNECTION_LIMIT = 1000  # per worker; beyond it waitress stops accepting until some close
 SHUTDOWN_GRACE_S = 15.0  # then workers still running are killed
 RESTART_PAUSE_S = 1.0  # before replacing a worker that died
+SUPERVISOR_TICK_S = 0.2  # how often the supervisor looks for signals and exited workers
 
 # (the WSGI app, what to run after the server stopped)
 Started = tuple["WSGIApplication", Callable[[], None]]
@@ -119,8 +120,8 @@ def serve(
 class _Supervisor:
     """Forks the workers, replaces one that dies, and stops them all on SIGTERM or SIGINT.
 
-    Signals stay blocked here and are taken with `sigtimedwait`, so none can arrive between a
-    fork and noting the child. A worker whose app cannot be built stops everything (exit 1).
+    Signals stay blocked here and are taken when pending, so none can arrive between a fork
+    and noting the child. A worker whose app cannot be built stops everything (exit 1).
     """
 
     def __init__(
@@ -137,11 +138,13 @@ class _Supervisor:
         while not self.boot_failed:
             while len(self.children) < self.workers:
                 self.children.add(self._fork())
-            if signal.sigtimedwait(_STOP_SIGNALS, 1.0) is not None:
+            if signal.sigpending() & _STOP_SIGNALS:
+                signal.sigwait(_STOP_SIGNALS)  # taken: it is pending
                 break
             if self._reap() and not self.boot_failed:
                 log.error("a worker exited; starting another")
                 time.sleep(RESTART_PAUSE_S)
+            time.sleep(SUPERVISOR_TICK_S)
         self._stop_children()
         return 1 if self.boot_failed else 0
 
