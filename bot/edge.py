@@ -36,7 +36,7 @@ SlackId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 ShortText = Annotated[str, StringConstraints(max_length=4000)]
 
 
-class WallClock(SignatureClock):  # type: ignore[misc]
+class WallClock(SignatureClock):
     """Wall time for the signature's five-minute window, never the installed clock: a
     sandbox's simulated clock must not reject Slack's requests."""
 

@@ -28,12 +28,12 @@ opener (its calls would then open one connection each).
 
 from __future__ import annotations
 
-import http.client
 import io
 import os
 import socket
 import threading
 import urllib.request
+from http.client import HTTPMessage
 from urllib.error import URLError
 from urllib.parse import urlsplit
 from urllib.response import addinfourl
@@ -89,7 +89,7 @@ class PooledHTTPHandler(urllib.request.BaseHandler):
             )
         except (urllib3.exceptions.HTTPError, OSError) as error:
             raise URLError(error) from error
-        message = http.client.HTTPMessage()
+        message = HTTPMessage()
         for name, value in answer.headers.items():
             message[name] = value
         response = addinfourl(io.BytesIO(answer.data), message, req.full_url, answer.status)

@@ -32,14 +32,16 @@ class SocketModeEdge:
     def __init__(self, app: App) -> None:
         self.app = app
 
-    def __call__(self, client: BaseSocketModeClient, request: SocketModeRequest) -> None:
+    def __call__(self, socket_client: BaseSocketModeClient, request: SocketModeRequest) -> None:
         parsed = parse_socket_mode(request.type, request.payload)
         if isinstance(parsed, Rejected):
             log.warning("rejected a malformed request", extra={"reason": parsed.reason})
             return
         if isinstance(parsed, Unsupported):
             log.info("ignored an unsupported payload", extra={"payload_type": parsed.type})
-            client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
+            socket_client.send_socket_mode_response(
+                SocketModeResponse(envelope_id=request.envelope_id)
+            )
             return
         headers: dict[str, str] = {}
         if request.retry_attempt is not None:  # as over HTTP, for event de-duplication
@@ -61,7 +63,7 @@ class SocketModeEdge:
         if response.status != 200:
             log.info("request not acknowledged", extra={"status": response.status})
             return
-        client.send_socket_mode_response(
+        socket_client.send_socket_mode_response(
             SocketModeResponse(envelope_id=request.envelope_id, payload=_payload(response))
         )
 
