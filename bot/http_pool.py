@@ -10,10 +10,12 @@ API calls and replies reuse connections (in production, TLS handshakes) instead 
 per request, and slack_sdk's retry handlers, errors and responses stay its own.
 
 - A request is never sent twice here: urllib3's retries are off (a post is not idempotent),
-  redirects are left to urllib's own handler, and every failure surfaces as urllib's
-  `URLError`, which slack_sdk's `ConnectionErrorRetryHandler` may retry (the delivery client,
-  `bot.slack_api.with_retries(..., [])`, has no retry handler). A kept connection the server
-  has closed is noticed by urllib3 before reuse and replaced.
+  redirects are left to urllib's own handler, and failures surface as urllib's do: `URLError`
+  when the request could not be sent, http.client's error when its answer was lost
+  (`RemoteDisconnected`, ...) and `TimeoutError` when it did not come in time; slack_sdk's
+  retry handlers then decide as without the pool (the delivery client,
+  `bot.slack_api.with_retries(..., [])`, has none). A kept connection the server has closed
+  is noticed by urllib3 before reuse and replaced.
 - A client built with its own `ssl` context or a proxy (`proxy=`, or `HTTPS_PROXY` in the
   environment, which slack_sdk reads itself) builds its own opener and goes through plain
   urllib: correct, only not pooled. Requests that urllib's `ProxyHandler` routes to a proxy
@@ -33,7 +35,7 @@ import os
 import socket
 import threading
 import urllib.request
-from http.client import HTTPMessage
+from http.client import HTTPException, HTTPMessage
 from urllib.error import URLError
 from urllib.parse import urlsplit
 from urllib.response import addinfourl
@@ -87,8 +89,19 @@ class PooledHTTPHandler(urllib.request.BaseHandler):
                 decode_content=False,  # the bytes as sent, as urllib gives them
                 chunked=req.has_header("Transfer-encoding"),
             )
+        except urllib3.exceptions.ReadTimeoutError as error:
+            # The request went out, the answer did not come: http.client's TimeoutError, as
+            # urllib raises it (slack_sdk does not retry it).
+            raise TimeoutError(str(error)) from error
+        except urllib3.exceptions.ProtocolError as error:
+            lost = error.args[1] if len(error.args) > 1 else None
+            if isinstance(lost, HTTPException | ConnectionError) and not isinstance(
+                lost, BrokenPipeError
+            ):
+                raise lost from None  # the answer was lost or cut: as urllib raises it
+            raise URLError(lost or error) from error
         except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise URLError(error) from error
+            raise URLError(error) from error  # not sent (no connection, TLS): as urllib
         message = HTTPMessage()
         for name, value in answer.headers.items():
             message[name] = value
