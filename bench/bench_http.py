@@ -1,12 +1,13 @@
 """Acknowledgement latency of the real HTTP server, as a ratio to a bare Bolt app.
 
-Starts `reverse-mentoring serve --http` (gunicorn, threaded workers) against a local simulated
-Slack whose Web API answers after `--latency` seconds, and, in the same run on the same machine,
-`bench.bare_bolt` (a Bolt app that only acknowledges) under the same gunicorn settings. Each gets
-bursts of signed `/mentoring help` commands at each `--concurrency` level; we report ack latency
-percentiles, throughput, CPU per request and our/bare ratios. The real app does all its
-listener work (people lookups through users.info, the reply through response_url) while it is
-measured, and every reply must arrive: a missing or malformed one counts as an error.
+Starts `reverse-mentoring serve --http` (waitress, bot/http_server.py) against a local
+simulated Slack whose Web API answers after `--latency` seconds, and, in the same run on the
+same machine, `bench.bare_bolt` (a Bolt app that only acknowledges) under the same server code
+and settings. Each gets bursts of signed `/mentoring help` commands at each `--concurrency`
+level; we report ack latency percentiles, throughput, CPU per request and our/bare ratios. The
+real app does all its listener work (people lookups through users.info, the reply through
+response_url) while it is measured, and every reply must arrive: a missing or malformed one
+counts as an error.
 
 By default the simulated Slack's Web API runs in a process of its own (`bench.slack_process`)
 and replies go to `bench.reply_sink` (its own process, keep-alive like hooks.slack.com): with
@@ -277,7 +278,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[20, 50])
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per Web API call")
-    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers, for both apps")
+    parser.add_argument("--workers", type=int, default=1, help="server processes, for both apps")
     parser.add_argument("--replies", choices=["sink", "fake"], default="sink")
     parser.add_argument(
         "--cold",
@@ -326,22 +327,8 @@ def main() -> int:
         ours_port, bare_port = _free_port(), _free_port()
         ours_cmd = [sys.executable, "-m", "bot", "serve", "--http", "--port", str(ours_port)]
         ours_cmd += ["--workers", str(args.workers), "--threads", str(THREADS)]
-        bare_cmd = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{bare_port}",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(THREADS),
-            "--log-level",
-            "warning",
-            "bench.bare_bolt:application",
-        ]
+        bare_cmd = [sys.executable, "-m", "bench.bare_bolt", "--port", str(bare_port)]
+        bare_cmd += ["--workers", str(args.workers), "--threads", str(THREADS)]
         bare_server = stack.enter_context(_server(bare_cmd, env, bare_port, folder))
         ours_server = stack.enter_context(_server(ours_cmd, env, ours_port, folder))
         targets: list[Target] = []

@@ -41,7 +41,8 @@ def create_app(settings: Settings, services: Services | None = None) -> tuple[Ap
         listener_executor=executor,
         process_before_response=False,
         token_verification_enabled=False,
-        # The WSGI front (bot/web.py) verifies every signature once, before parsing anything.
+        # The edge verifies every HTTP request's signature once, before parsing anything
+        # (bot/web.py with slack_sdk's SignatureVerifier); Socket Mode requests are not signed.
         request_verification_enabled=False,
         raise_error_for_unhandled_request=False,
     )

@@ -1,30 +1,34 @@
 """The edge: what a request must be before anything else in the app sees it.
 
-`verify_signature` checks Slack's signature on the raw bytes (the one check in HTTP mode; Bolt's
-own is off). `parse_request` turns the verified body into one of the typed envelopes below, or a
-`Rejected` reason. Only the fields the app (and Bolt's context extraction) reads are validated;
-everything else Slack sends passes through untouched (`extra="allow"`). A payload that passes
-here cannot make Bolt or a listener crash on its shape.
+`signed` checks Slack's signature with slack_sdk's `SignatureVerifier` (the one check in HTTP
+mode; Bolt's own is off). `parse_request` (HTTP bodies) and `parse_socket_mode` (Socket Mode
+payloads) turn what Slack sent into one of the typed envelopes below, or a `Rejected` reason.
+Only the fields the app (and Bolt's context extraction) reads are validated; everything else
+Slack sends passes through untouched (`extra="allow"`). A payload that passes here cannot make
+Bolt or a listener crash on its shape.
+
+The envelope is handed on: Bolt's context holds it under `ENVELOPE_KEY` (`envelope_of`), so a
+listener can read typed fields instead of the raw body.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from slack_sdk.signature import Clock as SignatureClock
+from slack_sdk.signature import SignatureVerifier
 
 from bot.clock import SystemClock
 
-# Slack's replay window (https://api.slack.com/authentication/verifying-requests-from-slack).
-MAX_SIGNATURE_AGE_S = 300
 # Deeper than any payload Slack sends (rich text in a message is about a dozen levels).
 MAX_DEPTH = 64
+ENVELOPE_KEY = "envelope"  # Bolt context key of the request's typed envelope
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _TYPE_NAME = re.compile(r"[a-z_]{1,40}")
 
@@ -32,28 +36,31 @@ SlackId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 ShortText = Annotated[str, StringConstraints(max_length=4000)]
 
 
-def verify_signature(
-    signing_secret: str,
-    body: bytes,
-    timestamp: str | None,
-    signature: str | None,
-    *,
-    now: float | None = None,
+class WallClock(SignatureClock):
+    """Wall time for the signature's five-minute window, never the installed clock: a
+    sandbox's simulated clock must not reject Slack's requests."""
+
+    def now(self) -> float:
+        return SystemClock().now().timestamp()
+
+
+def signature_verifier(signing_secret: str) -> SignatureVerifier:
+    return SignatureVerifier(signing_secret, clock=WallClock())
+
+
+def signed(
+    verifier: SignatureVerifier, body: str, timestamp: str | None, signature: str | None
 ) -> bool:
     """True when `body` carries Slack's `v0` signature, made within the last five minutes.
 
-    Any missing, non-numeric or odd header is simply False: never an exception.
+    A missing, non-numeric or odd header is simply False: it is screened before
+    `SignatureVerifier`, which would raise on a non-numeric timestamp or a non-ASCII signature.
     """
     if not timestamp or not signature or not _TIMESTAMP.fullmatch(timestamp):
         return False
-    # Wall time, not the installed clock: a sandbox's simulated clock must not reject Slack.
-    current = SystemClock().now().timestamp() if now is None else now
-    if abs(current - int(timestamp)) > MAX_SIGNATURE_AGE_S:
+    if not signature.isascii():
         return False
-    base = b"v0:" + timestamp.encode("ascii") + b":" + body
-    digest = hmac.new(signing_secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
-    # WSGI header values are latin-1 strings: compare bytes, never raise on odd characters.
-    return hmac.compare_digest(b"v0=" + digest.encode("ascii"), signature.encode("latin-1"))
+    return bool(verifier.is_valid(body=body, timestamp=timestamp, signature=signature))
 
 
 # ---------------------------------------------------------------- shapes
@@ -282,6 +289,25 @@ def _validate(model: type[BaseModel], data: dict[str, Any]) -> Parsed | Rejected
         where = sorted({".".join(str(p) for p in e["loc"][:3]) for e in error.errors()})
         return Rejected(f"bad {model.__name__}: {', '.join(where[:5])}")
     return Parsed(envelope, data)  # type: ignore[arg-type]
+
+
+def envelope_of(context: Mapping[str, Any]) -> Envelope | None:
+    """The typed envelope the edge validated for this request (Bolt's `context`)."""
+    return context.get(ENVELOPE_KEY)
+
+
+def parse_socket_mode(kind: str, payload: Any) -> Parsed | Unsupported | Rejected:
+    """A Socket Mode request's payload (already JSON): `slash_commands` carry a command's
+    fields, `interactive` and `events_api` the same payloads as over HTTP."""
+    if kind not in ("slash_commands", "interactive", "events_api"):
+        return Unsupported(kind if _TYPE_NAME.fullmatch(kind) else "other")
+    if not isinstance(payload, dict):
+        return Rejected("not a JSON object")
+    if _too_deep(payload):
+        return Rejected("nested too deeply")
+    if kind == "slash_commands":
+        return _validate(SlashCommand, payload)
+    return _typed(payload)
 
 
 def parse_request(body: str, content_type: str) -> Parsed | Unsupported | Rejected:

@@ -1,31 +1,31 @@
-"""Running the app: HTTP on gunicorn (threaded workers) or Socket Mode."""
+"""Running the app: HTTP on waitress (bot/http_server.py) or Socket Mode (bot/socket_mode.py)."""
 
 from __future__ import annotations
 
-import errno
 import gc
 import logging
 import signal
-import socket
 import sys
 import threading
 import time
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
 from slack_sdk.errors import SlackApiError
 
+from bot import http_server
 from bot.app import create_app
 from bot.clock import Clock
 from bot.services import build_services
 from bot.settings import Settings
 from bot.slack_api import USER_CACHE_SECONDS
+from bot.socket_mode import socket_mode_client
 from bot.web import SlackWsgiApp
 
 log = logging.getLogger(__name__)
 DEFAULT_THREADS = 64
 DIRECTORY_REFRESH_S = 0.9 * USER_CACHE_SECONDS
 DIRECTORY_PAGE_INTERVAL_S = 3.0  # users.list is Tier 2: 20 calls a minute
+LISTENER_GRACE_S = 10.0  # within http_server.SHUTDOWN_GRACE_S
 
 
 class Runtime:
@@ -76,7 +76,10 @@ class Runtime:
         self._stopped.set()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        self.services.response_urls.close()
+        # Work acknowledged before the stop (a reply, a DM) still goes out.
+        executor = self.services.listener_executor
+        if executor is not None and not executor.wait_idle(LISTENER_GRACE_S):
+            log.warning("listener work still running at stop")
         self.services.db.dispose()
         log.info("stopped")
 
@@ -89,92 +92,41 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-class GunicornServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn with threaded workers: acks never queue behind slow listener work."""
-
-    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
-        self.settings = settings
-        self.options = options
-        self.runtime: Runtime | None = None
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-        if "control_socket_disable" in self.cfg.settings:
-            # gunicorn >= 24 opens one control socket per user (~/.gunicorn/gunicorn.ctl):
-            # a second instance on the host would take it over. We never use it.
-            self.cfg.set("control_socket_disable", True)
-        self.cfg.set("worker_exit", self._worker_exit)
-
-    def _worker_exit(self, _server: Any, _worker: Any) -> None:
-        if self.runtime is not None:
-            self.runtime.stop()
-
-    def load(self) -> SlackWsgiApp:
-        # Runs in the worker process (after fork): each worker owns its app and scheduler.
-        self.runtime = Runtime(self.settings, preload_directory=True)
-        freeze_startup_objects()
-        self.runtime.start()
-        return self.runtime.wsgi
-
-
 def port_problem(host: str, port: int) -> str | None:
-    """One line saying why gunicorn could not listen on host:port, or None if it can.
-
-    Checked first because gunicorn retries a taken port for 5 s and then exits with its own log.
-    """
-    try:
-        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror:
-        return f"cannot listen on --host {host}: no such address"
-    family, kind, proto, _name, address = addresses[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
-        try:
-            probe.bind(address)
-            probe.listen(1)
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                return f"port {port} on {host} is already in use (choose another with --port)"
-            if error.errno == errno.EACCES:
-                return f"no permission to listen on port {port} (use a port above 1023)"
-            return f"cannot listen on {host}:{port} ({error.strerror or type(error).__name__})"
+    """One line saying why the server could not listen on host:port, or None if it can."""
+    listener = http_server.bind(host, port)
+    if isinstance(listener, str):
+        return listener
+    listener.close()
     return None
 
 
 def serve_http(
     settings: Settings, host: str, port: int, workers: int = 1, threads: int = DEFAULT_THREADS
 ) -> None:
-    # gthread whose event loop collects each request before a thread gets it (slow clients).
-    from bot.gworker import BufferingThreadWorker
+    """Serves until SIGTERM or SIGINT: `workers` processes (each with its own app, scheduler
+    and people cache) on one listening socket, `threads` request threads each."""
+    listener = http_server.bind(host, port)
+    if isinstance(listener, str):  # taken since the check at start
+        print(f"reverse-mentoring: {listener}", file=sys.stderr)
+        sys.exit(2)
+
+    def start() -> http_server.Started:
+        # In the worker process: each worker owns its app and scheduler.
+        runtime = Runtime(settings, preload_directory=True)
+        freeze_startup_objects()
+        runtime.start()
+        return runtime.wsgi, runtime.stop
 
     log.info("serving HTTP", extra={"host": host, "port": port, "workers": workers})
-    GunicornServer(
-        settings,
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "worker_class": BufferingThreadWorker,
-            "threads": threads,
-            "timeout": 60,
-            "graceful_timeout": 15,
-            "keepalive": 5,
-            "accesslog": None,
-            "errorlog": "-",
-            "loglevel": settings.log_level.lower(),
-            "proc_name": "reverse-mentoring",
-        },
-    ).run()
+    sys.exit(http_server.serve(listener, start, workers=workers, threads=threads))
 
 
 def serve_socket_mode(settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     runtime = Runtime(settings, preload_directory=True)
     freeze_startup_objects()
     assert settings.slack_app_token is not None
-    handler = SocketModeHandler(runtime.app, settings.slack_app_token)
+    socket_mode = socket_mode_client(runtime.app, settings.slack_app_token)
     done = threading.Event()
 
     def shutdown(_signum: int, _frame: Any) -> None:
@@ -184,18 +136,17 @@ def serve_socket_mode(settings: Settings) -> None:
     signal.signal(signal.SIGINT, shutdown)
     problem: str | None = None
     try:
-        handler.connect()
+        socket_mode.connect()
     except SlackApiError as error:
         problem = f"Slack refused to open it ({error.response.get('error')})"
     except Exception as error:  # noqa: BLE001 - any network failure gets one line
         problem = f"cannot reach Slack ({type(error).__name__})"
-    socket_mode = handler.client
     if problem is None and not socket_mode.is_connected():
         # The SDK logs the failure and keeps retrying in the background: stop it here.
         problem = "the WebSocket did not connect"
     if problem is not None:
         log.error("cannot connect in Socket Mode", extra={"cause": problem})
-        handler.close()
+        socket_mode.close()
         runtime.stop()
         print(
             f"reverse-mentoring: cannot connect in Socket Mode with SLACK_APP_TOKEN: {problem}",
@@ -205,6 +156,6 @@ def serve_socket_mode(settings: Settings) -> None:
     runtime.start()
     log.info("connected in Socket Mode")
     done.wait()
-    handler.close()
+    socket_mode.close()
     runtime.stop()
     sys.exit(0)

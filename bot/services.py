@@ -19,7 +19,7 @@ from bot.domain import notices
 from bot.i18n import Translator, translator
 from bot.listener_pool import ListenerPool
 from bot.settings import Settings
-from bot.slack_api import PeopleDirectory, ResponseUrlClient, SlackUser, make_web_client
+from bot.slack_api import PeopleDirectory, SlackUser, make_web_client
 from storage.db import Database
 from storage.models import Participant
 
@@ -37,8 +37,6 @@ class Services:
     # Units of work and the messages they owe (bot/delivery).
     delivery: Delivery
     listener_executor: ListenerPool | None = None
-    # Replies to slash commands through their response_url, over kept-alive connections.
-    response_urls: ResponseUrlClient = field(default_factory=ResponseUrlClient)
     # Called after someone enrolls and it is stored (e.g. matching the waiting list).
     enrollment_subscribers: list[EnrollmentSubscriber] = field(default_factory=list)
 

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import json
 import logging
-import select
-import socket
-import ssl
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from http.client import HTTPConnection, HTTPSConnection, responses
 from typing import Any
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlsplit
-from urllib.request import Request
 
-from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -28,10 +18,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.handler import RetryHandler
-from slack_sdk.models.attachments import Attachment
-from slack_sdk.models.blocks import Block
-from slack_sdk.webhook import WebhookResponse
 
+from bot import http_pool
 from bot.i18n import normalize_locale
 
 log = logging.getLogger(__name__)
@@ -41,10 +29,6 @@ USER_CACHE_SECONDS = 600.0
 DIRECTORY_PAGE_SIZE = 200
 DIRECTORY_MAX_PAGES = 50
 UNKNOWN_USER_CACHE_SECONDS = 60.0
-RESPONSE_URL_TIMEOUT_S = 15.0
-IDLE_CONNECTIONS_PER_HOST = 16
-MAX_IDLE_S = 30.0  # below the idle timeout of common HTTP front ends
-_Host = tuple[str, str, int]  # scheme, host name, port
 
 
 def retry_handlers() -> list:  # type: ignore[type-arg]
@@ -57,7 +41,10 @@ def retry_handlers() -> list:  # type: ignore[type-arg]
 
 
 def make_web_client(token: str, base_url: str, timeout: int = 15) -> WebClient:
-    return KeepAliveWebClient(
+    """slack_sdk's client with the app's retry handlers. Its calls, and Bolt's `respond`
+    replies, travel over kept-alive connections (`bot.http_pool`, installed here)."""
+    http_pool.install()
+    return WebClient(
         token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers()
     )
 
@@ -69,7 +56,8 @@ _variants_lock = threading.Lock()
 def with_retries(client: WebClient, name: str, handlers: list[RetryHandler]) -> WebClient:
     """A copy of `client` (same token, URL, timeout, proxy) retrying only with `handlers`,
     built once per client and `name`: calls that must not be repeated blindly (a post, a
-    modal's trigger) use a copy whose retries cannot duplicate them."""
+    modal's trigger) use a copy whose retries cannot duplicate them. The copy shares the
+    process's kept-alive connections (`bot.http_pool`)."""
     with _variants_lock:
         copies = _variants.setdefault(client, {})
         found = copies.get(name)
@@ -84,11 +72,7 @@ def with_retries(client: WebClient, name: str, handlers: list[RetryHandler]) -> 
                 "logger": client.logger,
                 "retry_handlers": handlers,
             }
-            if isinstance(client, KeepAliveWebClient):  # the copy shares the connections
-                found = KeepAliveWebClient(**options, connections=client.connections)
-            else:
-                found = WebClient(**options)
-            copies[name] = found
+            found = copies[name] = WebClient(**options)
         return found
 
 
@@ -222,223 +206,3 @@ class PeopleDirectory:
             is_bot=bool(data.get("is_bot")),
             deleted=bool(data.get("deleted")),
         )
-
-
-class ConnectionPool:
-    """Kept-alive HTTP(S) connections per host, shared by threads.
-
-    A request is never sent twice: a kept connection the server has closed is noticed before
-    use, and only a send that failed before the request was fully written is repeated (on a
-    fresh connection). Failures while sending surface as `URLError`, as with urllib.
-    """
-
-    def __init__(self, ssl_context: ssl.SSLContext | None = None, timeout: float = 15.0) -> None:
-        self._ssl = ssl_context
-        self._timeout = timeout
-        self._idle: dict[_Host, list[tuple[float, HTTPConnection]]] = {}
-        self._lock = threading.Lock()
-
-    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, Any, bytes]:
-        """(status, headers as an `http.client.HTTPMessage`, body) of one POST."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("only http(s) URLs are posted to")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        host = (parts.scheme, parts.hostname, port)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        conn, reused = self._take(host)
-        try:
-            try:
-                _open(conn)
-                conn.request("POST", target, body=body, headers=dict(headers))
-            except (ConnectionResetError, BrokenPipeError):
-                if not reused:
-                    raise
-                # Closed by the server just as we reused it; nothing reached it.
-                conn.close()
-                conn = self._connect(host)
-                _open(conn)
-                conn.request("POST", target, body=body, headers=dict(headers))
-        except OSError as error:
-            conn.close()
-            raise URLError(error) from error
-        try:
-            response = conn.getresponse()
-            data = response.read()
-        except BaseException:
-            conn.close()
-            raise
-        if response.will_close:
-            conn.close()
-        else:
-            self._give_back(host, conn)
-        return response.status, response.headers, data
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, {}
-        for connections in idle.values():
-            for _since, conn in connections:
-                conn.close()
-
-    def _take(self, host: _Host) -> tuple[HTTPConnection, bool]:
-        now = time.monotonic()
-        while True:
-            with self._lock:
-                idle = self._idle.get(host)
-                if not idle:
-                    break
-                since, conn = idle.pop()
-            if now - since < MAX_IDLE_S and not _dropped(conn):
-                return conn, True
-            conn.close()
-        return self._connect(host), False
-
-    def _connect(self, host: _Host) -> HTTPConnection:
-        scheme, name, port = host
-        if scheme == "https":
-            context = self._ssl or ssl.create_default_context()
-            return HTTPSConnection(name, port, timeout=self._timeout, context=context)
-        return HTTPConnection(name, port, timeout=self._timeout)
-
-    def _give_back(self, host: _Host, conn: HTTPConnection) -> None:
-        with self._lock:
-            idle = self._idle.setdefault(host, [])
-            if len(idle) < IDLE_CONNECTIONS_PER_HOST:
-                idle.append((time.monotonic(), conn))
-                return
-        conn.close()
-
-
-class KeepAliveWebClient(WebClient):  # type: ignore[misc]
-    """slack_sdk's WebClient over kept-alive connections.
-
-    urllib opens a connection (in production with a TLS handshake) for every Web API call;
-    here connections are reused per host. Only the transport changes: retry handlers, errors
-    (HTTP errors still arrive as urllib's `HTTPError`) and responses are slack_sdk's own.
-    """
-
-    def __init__(self, *args: Any, connections: ConnectionPool | None = None, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.connections = connections or ConnectionPool(self.ssl, float(self.timeout))
-
-    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
-        if self.proxy is not None:  # urllib speaks to proxies
-            return super()._perform_urllib_http_request_internal(url, req)  # type: ignore[no-any-return]
-        body = req.data if isinstance(req.data, bytes) else b""
-        status, headers, data = self.connections.post(url, body, dict(req.header_items()))
-        if not 200 <= status < 300:  # what urllib's HTTPErrorProcessor raises
-            reason = responses.get(status, "Error")
-            raise HTTPError(url, status, reason, headers, io.BytesIO(data))
-        if headers.get_content_type() == "application/gzip":
-            return {"status": status, "headers": headers, "body": data}
-        charset = headers.get_content_charset() or "utf-8"
-        return {"status": status, "headers": headers, "body": data.decode(charset)}
-
-
-class ResponseUrlClient:
-    """POSTs replies to Slack's `response_url`s over kept-alive connections.
-
-    Bolt's `respond` opens a new connection (with a urllib opener, and in production a TLS
-    handshake) for every reply, and every slash command answers through one; here connections
-    are kept per host and reused, and a reply is never sent twice (see `ConnectionPool`).
-    Thread-safe.
-    """
-
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
-        self.connections = ConnectionPool(ssl_context, RESPONSE_URL_TIMEOUT_S)
-
-    def post(self, url: str, message: dict[str, Any]) -> WebhookResponse:
-        body = json.dumps(message).encode("utf-8")
-        headers = {"Content-Type": "application/json;charset=utf-8"}
-        status, answer_headers, data = self.connections.post(url, body, headers)
-        charset = answer_headers.get_content_charset() or "utf-8"
-        if status != 200:
-            log.warning("response_url answered an error", extra={"status": status})
-        return WebhookResponse(
-            url=url,
-            status_code=status,
-            body=data.decode(charset, "replace"),
-            headers=dict(answer_headers),
-        )
-
-    def close(self) -> None:
-        self.connections.close()
-
-
-def _open(conn: HTTPConnection) -> None:
-    """Connects a new connection with Nagle off (as urllib3 does): http.client writes the
-    headers and the body separately, and a kept-alive connection would otherwise hold the
-    body back until the server's delayed ACK."""
-    if conn.sock is None:
-        conn.connect()
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def _dropped(conn: HTTPConnection) -> bool:
-    """Whether the peer closed (or broke) an idle connection: it would be readable."""
-    sock = conn.sock
-    if sock is None:
-        return True
-    try:
-        readable, _w, _x = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(readable)
-
-
-class PooledRespond(Respond):  # type: ignore[misc]
-    """Bolt's `respond`, sent through a `ResponseUrlClient` (same arguments, same message)."""
-
-    def __init__(self, *, response_url: str | None, client: ResponseUrlClient) -> None:
-        super().__init__(response_url=response_url)
-        self._replies = client
-
-    def __call__(  # type: ignore[override]
-        self,
-        text: str | dict[str, Any] = "",
-        blocks: Sequence[dict[str, Any] | Block] | None = None,
-        attachments: Sequence[dict[str, Any] | Attachment] | None = None,
-        response_type: str | None = None,
-        replace_original: bool | None = None,
-        delete_original: bool | None = None,
-        unfurl_links: bool | None = None,
-        unfurl_media: bool | None = None,
-        thread_ts: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> WebhookResponse:
-        if self.response_url is None:
-            raise ValueError("respond is unsupported here as there is no response_url")
-        if isinstance(text, dict):
-            return self._replies.post(self.response_url, _message(**text))
-        message = _message(
-            text=text,
-            blocks=blocks,
-            attachments=attachments,
-            response_type=response_type,
-            replace_original=replace_original,
-            delete_original=delete_original,
-            unfurl_links=unfurl_links,
-            unfurl_media=unfurl_media,
-            thread_ts=thread_ts,
-            metadata=metadata,
-        )
-        return self._replies.post(self.response_url, message)
-
-
-def _message(
-    text: str = "",
-    blocks: Sequence[dict[str, Any] | Block] | None = None,
-    attachments: Sequence[dict[str, Any] | Attachment] | None = None,
-    **options: Any,
-) -> dict[str, Any]:
-    """The JSON body Bolt's `respond` sends: unset options left out, models rendered."""
-    message: dict[str, Any] = {"text": text}
-    if blocks:
-        message["blocks"] = [b.to_dict() if isinstance(b, Block) else b for b in blocks]
-    if attachments:
-        message["attachments"] = [
-            a.to_dict() if isinstance(a, Attachment) else a for a in attachments
-        ]
-    message.update((name, value) for name, value in options.items() if value is not None)
-    return message

@@ -1,9 +1,11 @@
 """The WSGI app Slack talks to: `POST /slack/events` through Bolt, `GET /healthz`.
 
-Every request passes the edge (bot/edge.py) before Bolt sees it: the body is read with a
-deadline, the signature is checked once on the raw bytes, and the body is parsed into a typed
-envelope. Whatever is oversized, slow, unsigned, stale or malformed is answered 4xx here and
+Every request passes the edge (bot/edge.py) before Bolt sees it: the body is read, the
+signature is checked once (slack_sdk's `SignatureVerifier`), and the body is parsed into a
+typed envelope. Whatever is oversized, unsigned, stale or malformed is answered 4xx here and
 never reaches Bolt or a listener; payload types the app does not listen to get an empty 200.
+The server (bot/server.py, waitress) has read each whole request before this app runs, so a
+slow client never holds a thread here.
 """
 
 from __future__ import annotations
@@ -11,16 +13,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App, BoltRequest
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
-from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
-from slack_bolt.context import BoltContext
-from slack_bolt.request.internals import build_context
+from slack_bolt import App, BoltRequest, BoltResponse
 
-from bot.edge import Parsed, Rejected, Unsupported, parse_request, verify_signature
+from bot.edge import (
+    ENVELOPE_KEY,
+    Parsed,
+    Rejected,
+    Unsupported,
+    parse_request,
+    signature_verifier,
+    signed,
+)
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -30,63 +36,69 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1_000_000
+_JSON = "application/json;charset=utf-8"
+
+# (status, headers, body) of one answer
+Answer = tuple[int, list[tuple[str, str]], bytes]
 
 
-def _json_response(status: int, data: dict[str, Any]) -> WsgiHttpResponse:
-    return WsgiHttpResponse(
-        status=status,
-        headers={"content-type": ["application/json;charset=utf-8"]},
-        body=json.dumps(data),
-    )
+def _json(status: int, data: dict[str, Any]) -> Answer:
+    return status, [("Content-Type", _JSON)], json.dumps(data).encode("utf-8")
 
 
-def _header(headers: dict[str, Any], name: str) -> str | None:
-    value = headers.get(name)
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return value if isinstance(value, str) else None
+def _headers(environ: WSGIEnvironment) -> dict[str, str]:
+    """The request's headers, names in lower case (as Bolt normalises them)."""
+    headers = {
+        key[5:].replace("_", "-").lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = str(environ[key])
+    return headers
 
 
-def read_body(environ: WSGIEnvironment) -> bytes | WsgiHttpResponse:
-    """The raw body, or the 4xx answer when it is too large, truncated or too slow.
-
-    Under gunicorn the worker (bot/gworker.py) bounds every socket read by the request's
-    deadline, so a client that stops sending surfaces here as a timeout.
-    """
+def read_body(environ: WSGIEnvironment) -> bytes | Answer:
+    """The raw body, or the 4xx answer when it is too large or truncated."""
     declared = str(environ.get("CONTENT_LENGTH") or "").strip()
     chunked = not declared and "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
     if declared and (not declared.isascii() or not declared.isdigit()):
-        return _json_response(400, {"error": "bad content length"})
+        return _json(400, {"error": "bad content length"})
     length = MAX_BODY_BYTES + 1 if chunked else int(declared or 0)
     if length > MAX_BODY_BYTES and not chunked:
-        return _json_response(413, {"error": "request too large"})
+        return _json(413, {"error": "request too large"})
     if length == 0:
         return b""
     try:
         raw = environ["wsgi.input"].read(length)
-    except TimeoutError:
-        log.warning("request body did not arrive in time")
-        return _json_response(408, {"error": "request timeout"})
     except (OSError, ValueError):  # a reset connection, a malformed chunk
-        return _json_response(400, {"error": "incomplete body"})
+        return _json(400, {"error": "incomplete body"})
     if len(raw) > MAX_BODY_BYTES:
-        return _json_response(413, {"error": "request too large"})
+        return _json(413, {"error": "request too large"})
     if not chunked and len(raw) != length:
-        return _json_response(400, {"error": "incomplete body"})
+        return _json(400, {"error": "incomplete body"})
     return bytes(raw)
 
 
-class SlackWsgiApp(SlackRequestHandler):
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+class SlackWsgiApp:
     """The only verifier of Slack's signature in HTTP mode (Bolt's own check is off)."""
 
     def __init__(self, app: App, db: Database, signing_secret: str) -> None:
-        super().__init__(app, path=EVENTS_PATH)
+        self.app = app
         self.db = db
-        self.signing_secret = signing_secret
+        self.verifier = signature_verifier(signing_secret)
 
-    def _health(self) -> WsgiHttpResponse:
+    def _health(self) -> Answer:
         healthy = self.db.healthy()
-        return _json_response(
+        return _json(
             200 if healthy else 503,
             {
                 "status": "ok" if healthy else "unavailable",
@@ -94,62 +106,66 @@ class SlackWsgiApp(SlackRequestHandler):
             },
         )
 
-    def _events(self, request: WsgiHttpRequest) -> WsgiHttpResponse:
-        raw = read_body(request.environ)
-        if isinstance(raw, WsgiHttpResponse):
+    def _events(self, environ: WSGIEnvironment) -> Answer:
+        raw = read_body(environ)
+        if isinstance(raw, tuple):
             return raw
-        headers = request.get_headers()
-        if not verify_signature(
-            self.signing_secret,
-            raw,
-            _header(headers, "x-slack-request-timestamp"),
-            _header(headers, "x-slack-signature"),
-        ):
-            log.warning("rejected a request with a missing, bad or stale signature")
-            return _json_response(401, {"error": "invalid request"})
         try:
             body = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return _json_response(400, {"error": "body is not UTF-8"})
-        parsed = parse_request(body, _header(headers, "content-type") or "")
+        except UnicodeDecodeError:  # Slack signs UTF-8 text only
+            return _json(400, {"error": "body is not UTF-8"})
+        headers = _headers(environ)
+        timestamp = headers.get("x-slack-request-timestamp")
+        if not signed(self.verifier, body, timestamp, headers.get("x-slack-signature")):
+            log.warning("rejected a request with a missing, bad or stale signature")
+            return _json(401, {"error": "invalid request"})
+        parsed = parse_request(body, headers.get("content-type", ""))
         if isinstance(parsed, Rejected):
             log.warning("rejected a malformed request", extra={"reason": parsed.reason})
-            return _json_response(400, {"error": "malformed request"})
+            return _json(400, {"error": "malformed request"})
         if isinstance(parsed, Unsupported):
             # Signed, so it is Slack's: a non-2xx would show the person an error or make Slack
             # retry (and count towards disabling event delivery) for something we never handle.
             log.info("ignored an unsupported payload", extra={"payload_type": parsed.type})
-            return WsgiHttpResponse(status=200, headers={}, body="")
-        return self._dispatch(request, body, headers, parsed)
+            return 200, [], b""
+        return self._dispatch(environ, headers, parsed)
 
     def _dispatch(
-        self, request: WsgiHttpRequest, body: str, headers: dict[str, Any], parsed: Parsed
-    ) -> WsgiHttpResponse:
-        # Bolt gets the body the edge validated; its own parser is skipped (it also misreads a
-        # form whose text merely contains the word "payload").
-        bolt_request = BoltRequest(body="", query=request.query_string, headers=headers)
-        bolt_request.raw_body = body
-        bolt_request.body = parsed.body
-        bolt_request.context = build_context(BoltContext({}), parsed.body)
+        self, environ: WSGIEnvironment, headers: dict[str, str], parsed: Parsed
+    ) -> Answer:
+        # Bolt gets the body the edge validated, as JSON: its form parser would misread a
+        # command whose text merely contains the word "payload". Its signature check is off
+        # (this edge made the one check), so the re-encoded bytes are never verified.
+        request = BoltRequest(
+            body=json.dumps(parsed.body),
+            query=str(environ.get("QUERY_STRING") or ""),
+            headers=headers | {"content-type": "application/json"},
+            context={ENVELOPE_KEY: parsed.envelope},
+        )
         try:
-            response = self.app.dispatch(bolt_request)
+            response: BoltResponse = self.app.dispatch(request)
         except Exception:  # noqa: BLE001 - never a stack trace to Slack
             log.exception("dispatch failed")
-            return _json_response(500, {"error": "internal error"})
-        return WsgiHttpResponse(
-            status=response.status, headers=response.headers, body=response.body
-        )
+            return _json(500, {"error": "internal error"})
+        answer_headers = [
+            (name, value)
+            for name, values in response.headers.items()
+            if name.lower() != "content-length"  # set once, below
+            for value in values
+        ]
+        return response.status, answer_headers, (response.body or "").encode("utf-8")
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        request = WsgiHttpRequest(environ)
-        if request.method == "GET" and request.path == HEALTH_PATH:
-            response = self._health()
-        elif request.path == EVENTS_PATH:
-            if request.method != "POST":
-                response = _json_response(405, {"error": "use POST"})
+        method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+        if method == "GET" and path == HEALTH_PATH:
+            status, headers, body = self._health()
+        elif path == EVENTS_PATH:
+            if method != "POST":
+                status, headers, body = _json(405, {"error": "use POST"})
             else:
-                response = self._events(request)
+                status, headers, body = self._events(environ)
         else:
-            response = _json_response(404, {"error": "not found"})
-        start_response(response.status, response.get_headers())
-        return response.get_body()
+            status, headers, body = _json(404, {"error": "not found"})
+        headers = [*headers, ("Content-Length", str(len(body)))]
+        start_response(f"{status} {_reason(status)}", headers)
+        return [body]

@@ -9,7 +9,6 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.services import Services
-from bot.slack_api import PooledRespond
 from bot.views import common
 from handlers import enrollment, journey, matching, program, recognition, report
 from handlers.authorize import command_refusal
@@ -79,8 +78,6 @@ def on_mentoring_command(
     user_id = str(command.get("user_id") or "")
     name, args = subcommand(command)
     _ = services.translator_for(user_id)
-    if respond is not None and client.proxy is None:  # Bolt's own speaks to proxies
-        respond = PooledRespond(response_url=respond.response_url, client=services.response_urls)
     ctx = CommandContext(
         services=services,
         user_id=user_id,

@@ -1,25 +1,35 @@
-"""The edge (bot/web.py, bot/edge.py): signature headers, nesting and payload shapes.
+"""The edge (bot/web.py, bot/edge.py): signature headers, nesting and payload shapes, and the
+typed envelope it hands to listeners.
 
-Every case goes through a signed (or deliberately unsigned) request to the running app and
+Every rejection goes through a signed (or deliberately unsigned) request to the running app and
 checks the status and that nothing was stored or sent to Slack because of it.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from slack_bolt import BoltContext
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from bot.app import create_app
+from bot.edge import BlockActions, SlashCommand, envelope_of
+from bot.services import build_services
 from bot.simulated_slack.signed_requests import JSON, compute_signature
+from bot.simulated_slack.web_api import FakeSlack
 from bot.views.enrollment import CALLBACK_ID
 from bot.views.home import JOIN_ACTION
-from tests.conftest import RunningApp
+from bot.web import SlackWsgiApp
+from storage.db import Database
+from tests.conftest import RunningApp, make_settings
 
 USER = "UEDGE0001"
 BARRIER = "UBARRIER1"
@@ -274,3 +284,56 @@ def test_command_text_mentioning_payload_is_still_a_command(app: RunningApp) -> 
     assert response.status == 200
     reply = app.fake.wait_for("response_url")
     assert "/mentoring help" in json.dumps(reply.params)
+
+
+# ---------------------------------------------------------------- 4. the envelope handed on
+
+
+def test_listeners_find_the_validated_envelope_in_their_context(
+    fake_slack: FakeSlack, database: Database
+) -> None:
+    """What the edge validated reaches listeners typed (`bot.edge.envelope_of(context)`)."""
+    settings = make_settings(fake_slack, database.url)
+    app, services = create_app(settings, build_services(settings, db=database))
+    seen: list[Any] = []
+
+    @app.middleware  # runs after the app's own middlewares, before any listener
+    def probe(context: BoltContext, next: Callable[[], None]) -> None:  # noqa: A002 - Bolt's name
+        seen.append(envelope_of(context))
+        next()
+
+    app.command("/probe")(lambda ack: ack())
+
+    wsgi = SlackWsgiApp(app, services.db, settings.slack_signing_secret)
+    command = b"command=%2Fprobe&text=payload+please&user_id=" + USER.encode()
+    assert _call(wsgi, command, settings.slack_signing_secret)[0] == "200 OK"
+    click = _block_action(actions=[{"action_id": JOIN_ACTION, "block_id": "b", "value": "7"}])
+    form = b"payload=" + urllib.parse.quote(json.dumps(click)).encode()
+    assert _call(wsgi, form, settings.slack_signing_secret)[0] == "200 OK"
+    assert services.listener_executor is not None
+    services.listener_executor.shutdown(wait=True)
+
+    typed_command, typed_click = seen
+    assert isinstance(typed_command, SlashCommand)
+    assert (typed_command.user_id, typed_command.text) == (USER, "payload please")
+    assert isinstance(typed_click, BlockActions)
+    assert typed_click.user.id == USER
+    assert (typed_click.actions[0].action_id, typed_click.actions[0].value) == (JOIN_ACTION, "7")
+
+
+def _call(wsgi: SlackWsgiApp, body: bytes, secret: str) -> tuple[str, bytes]:
+    """One signed POST /slack/events, straight into the WSGI app."""
+    timestamp = str(int(time.time()))
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/slack/events",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": timestamp,
+        "HTTP_X_SLACK_SIGNATURE": compute_signature(secret, timestamp, body),
+        "wsgi.input": io.BytesIO(body),
+    }
+    statuses: list[str] = []
+    answer = b"".join(wsgi(environ, lambda status, _headers: statuses.append(status)))
+    return statuses[0], answer

@@ -1,9 +1,9 @@
-"""Replies through response_url reuse kept-alive connections, and are never sent twice."""
+"""Replies through response_url (Bolt's own `respond`, which listeners get) reuse kept-alive
+connections (bot/http_pool.py), and are never sent twice."""
 
 from __future__ import annotations
 
 import json
-import select
 import socket
 import threading
 from collections.abc import Iterator
@@ -11,9 +11,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from slack_bolt import Respond
 
+from bot import http_pool
 from bot.simulated_slack.web_api import FakeSlack
-from bot.slack_api import PooledRespond, ResponseUrlClient
+
+
+@pytest.fixture(autouse=True)
+def pooled() -> None:
+    http_pool.install()  # as the app's services do
 
 
 class _Hooks(ThreadingHTTPServer):
@@ -32,6 +38,10 @@ class _Hooks(ThreadingHTTPServer):
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server_port}{path}"
 
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        self.closed.release()  # the connection is closed on the server's side
+
 
 class _HooksHandler(BaseHTTPRequestHandler):
     server: _Hooks
@@ -42,10 +52,6 @@ class _HooksHandler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server.lock:
             self.server.connections += 1
-
-    def finish(self) -> None:
-        super().finish()
-        self.server.closed.release()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         return
@@ -75,9 +81,8 @@ def hooks(request: pytest.FixtureRequest) -> Iterator[_Hooks]:
 
 
 def test_replies_share_one_kept_alive_connection(hooks: _Hooks) -> None:
-    client = ResponseUrlClient()
     for number in range(3):
-        respond = PooledRespond(response_url=hooks.url(f"/commands/T1/{number}"), client=client)
+        respond = Respond(response_url=hooks.url(f"/commands/T1/{number}"))
         answer = respond(text=f"reply {number}", response_type="ephemeral")
         assert (answer.status_code, answer.body) == (200, "ok")
     assert hooks.received == [
@@ -85,48 +90,23 @@ def test_replies_share_one_kept_alive_connection(hooks: _Hooks) -> None:
         for n in range(3)
     ]
     assert hooks.connections == 1
-    client.close()
 
 
 @pytest.mark.parametrize("hooks", [True], indirect=True)
 def test_a_connection_the_server_closed_is_not_reused_and_nothing_is_sent_twice(
     hooks: _Hooks,
 ) -> None:
-    client = ResponseUrlClient()
-    client.post(hooks.url("/commands/T1/a"), {"text": "first"})
+    Respond(response_url=hooks.url("/commands/T1/a"))(text="first")
     assert hooks.closed.acquire(timeout=5)  # the server hung up the idle connection
-    # ... and its FIN has reached our side (on a busy machine that takes a moment):
-    (idle,) = [conn for conns in client.connections._idle.values() for _since, conn in conns]
-    assert select.select([idle.sock], [], [], 5)[0], "the close never became visible"
-    answer = client.post(hooks.url("/commands/T1/b"), {"text": "second"})
+    answer = Respond(response_url=hooks.url("/commands/T1/b"))(text="second")
     assert answer.status_code == 200
     assert [path for path, _message in hooks.received] == ["/commands/T1/a", "/commands/T1/b"]
     assert hooks.connections == 2
 
 
-def test_the_message_is_what_bolts_respond_sends(fake_slack: FakeSlack) -> None:
-    url = fake_slack.response_url(channel="C0GENERAL", user="U1")
-    respond = PooledRespond(response_url=url, client=ResponseUrlClient())
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
-    respond(text="hi", blocks=blocks, response_type="ephemeral", replace_original=False)
-    (sent,) = fake_slack.calls("response_url")
-    assert sent.ok
-    assert {k: v for k, v in sent.params.items() if k != "_token"} == {
-        "text": "hi",
-        "blocks": blocks,
-        "response_type": "ephemeral",
-        "replace_original": False,
-    }
-
-
 def test_an_error_answer_is_returned_not_raised(fake_slack: FakeSlack) -> None:
-    url = fake_slack.response_url(channel="C0GENERAL", user="U1")
-    client = ResponseUrlClient()
+    respond = Respond(response_url=fake_slack.response_url(channel="C0GENERAL", user="U1"))
     for _use in range(5):  # Slack allows five uses of a response_url
-        assert client.post(url, {"text": "again"}).status_code == 200
-    assert client.post(url, {"text": "too many"}).status_code == 404
-
-
-def test_a_reply_without_a_response_url_is_refused() -> None:
-    with pytest.raises(ValueError, match="no response_url"):
-        PooledRespond(response_url=None, client=ResponseUrlClient())(text="hi")
+        assert respond(text="again").status_code == 200
+    assert respond(text="too many").status_code == 404
+    assert len([call for call in fake_slack.calls("response_url") if call.ok]) == 5

@@ -1,4 +1,4 @@
-"""The real server process: gunicorn over Bolt's WSGI adapter, concurrency, SIGTERM, logs."""
+"""The real server process (waitress, bot/http_server.py): concurrency, workers, SIGTERM, logs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -158,19 +159,18 @@ def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
     )
 
 
-def test_a_port_in_use_is_one_line_without_gunicorn_retries(tmp_path: Path) -> None:
+def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
     with FakeSlack(bot_token=BOT_TOKEN) as fake, socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
         result = _run(["serve", "--http", "--port", str(port)], _env(fake, tmp_path), tmp_path)
     assert result.returncode != 0
-    # gunicorn would log "Connection in use" and retry five times before giving up.
     assert _human_lines(result.stderr) == [
         f"reverse-mentoring: port {port} on 127.0.0.1 is already in use "
         "(choose another with --port)"
     ]
-    assert "Connection in use" not in result.stderr and "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("port", ["99999", "0", "http"])
@@ -184,40 +184,65 @@ def test_a_port_out_of_range_is_one_line(tmp_path: Path, port: str) -> None:
     ]
 
 
-def test_two_instances_on_one_host_share_no_control_socket(tmp_path: Path) -> None:
-    home, runtime_dir = tmp_path / "home", tmp_path / "run"
-    home.mkdir()
-    runtime_dir.mkdir()
-    shared = {"HOME": str(home), "XDG_RUNTIME_DIR": str(runtime_dir)}
+def _children(pid: int) -> set[int]:
+    return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_workers_share_the_port_a_dead_one_is_replaced_and_all_stop_together(
+    tmp_path: Path,
+) -> None:
     with FakeSlack(bot_token=BOT_TOKEN) as fake:
-        processes = []
+        for index in range(20):
+            fake.add_user(f"UWORK{index:04d}")
+        port = _free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--http", "--port", str(port)]
+            + ["--workers", "2", "--threads", "4"],
+            env=_env(fake, tmp_path),
+            cwd=tmp_path,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
-            for name in ("one", "two"):
-                workdir = tmp_path / name
-                workdir.mkdir()
-                port = _free_port()
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "bot", "serve", "--http", "--port", str(port)],
-                    env=_env(fake, workdir, **shared),
-                    cwd=workdir,
-                    stderr=subprocess.PIPE,
-                    text=True,
+            url = f"http://127.0.0.1:{port}"
+            _wait_healthy(f"{url}/healthz", process)
+            _wait_for(lambda: len(_children(process.pid)) == 2, "two workers")
+            first, second = sorted(_children(process.pid))
+            slack = SlackRequests(f"{url}/slack/events", SIGNING_SECRET, fake=fake)
+            with ThreadPoolExecutor(max_workers=10) as pool:
+                statuses = list(
+                    pool.map(lambda i: slack.command(f"UWORK{i:04d}", "help").status, range(20))
                 )
-                processes.append(process)
-                _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
-            # gunicorn >= 24 would have created $XDG_RUNTIME_DIR/gunicorn.ctl (or
-            # ~/.gunicorn/gunicorn.ctl) for both, the second taking it over from the first.
-            assert list(runtime_dir.iterdir()) == []
-            assert not (home / ".gunicorn").exists()
+            assert statuses == [200] * 20
+
+            os.kill(first, signal.SIGKILL)
+            _wait_for(lambda: len(_children(process.pid) - {first}) == 2, "a worker in its place")
+            assert second in _children(process.pid)
+            workers = _children(process.pid)
+            _wait_healthy(f"{url}/healthz", process)
+            assert slack.command("UWORK0000", "help").status == 200
         finally:
-            for process in processes:
-                process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-    assert [p.returncode for p in processes] == [0, 0]
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                pytest.fail("server did not stop on SIGTERM")
+        stderr = process.stderr.read() if process.stderr else ""
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    for worker in workers:  # every worker stopped with the supervisor
+        assert not Path(f"/proc/{worker}").exists()
+    messages = [json.loads(line)["msg"] for line in stderr.splitlines() if line[:1] == "{"]
+    assert messages.count("stopped") == 2  # each worker stopped its app and scheduler
 
 
 class _SocketModeSlack:
