@@ -287,10 +287,12 @@ def catch_up(services: Services) -> list[str]:
     with services.db.session() as session:
         program = repo.active_program(session)
     ran: list[str] = []
+    if program is None:  # no programme: no job has anything to do
+        return ran
     for spec in JOBS.values():
         schedule, _problem = spec.schedule(program)
         fire = last_fire(job_trigger(schedule, program), now)
-        if fire is None or (program is not None and fire < program.created_at):
+        if fire is None or fire < program.created_at:
             continue  # no fire lately, or none since the programme began: nothing was missed
         key = run_key(spec.name, program, fire)
         with services.db.session() as session:
