@@ -21,7 +21,7 @@ from bot.services import Services
 from bot.views import recognition as views
 from scheduler.job_report import JobReport
 from storage import repositories as repo
-from storage.models import Certificate, Program, StoryStatus
+from storage.models import Certificate, Program
 
 log = logging.getLogger(__name__)
 
@@ -134,21 +134,16 @@ def run_digest(services: Services, at: datetime, *, dry_run: bool = False) -> Jo
         assert current is not None
         found = digest.collect(session, current, at)
         message = views.digest_message(found, translator(services.settings.default_locale))
+        story = found.story
         queued = owed.queue(
             notices.DIGEST.key(current.id or 0, found.period.name),
             recipient=channel,
             message=message,
             program_id=current.id,
+            # The story is marked published once the digest is posted (notices.DIGEST).
+            extra={"story_id": story.id, "period": found.period.name} if story else None,
         )
         if not queued:
             owed.notes.append(f"digest for {found.period.name} already queued")
-        elif found.story is not None:
-            repo.transition(
-                session,
-                found.story,
-                StoryStatus.APPROVED,
-                status=StoryStatus.PUBLISHED,
-                published_period=found.period.name,
-            )
 
     return report.add(services.delivery.run(work, at=at, dry_run=dry_run))
