@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from slack_sdk import WebClient
 
@@ -20,6 +21,7 @@ from bot.i18n import Translator, translator
 from bot.listener_pool import ListenerPool
 from bot.settings import Settings
 from bot.slack_api import PeopleDirectory, SlackUser, make_web_client
+from bot.usecases.unreachable import person_unreachable
 from storage.db import Database
 from storage.models import Participant
 
@@ -78,5 +80,11 @@ def build_services(
         db=database,
         client=client,
         people=PeopleDirectory(client, settings.default_locale),
-        delivery=Delivery(database, client, notices.KINDS),
+        delivery=Delivery(
+            database,
+            client,
+            notices.KINDS,
+            # A person Slack refuses for good leaves the programme; their partners are told.
+            on_recipient_gone=partial(person_unreachable, default_locale=settings.default_locale),
+        ),
     )

@@ -251,7 +251,7 @@ def on_leave_submitted(sub: Submission) -> Answer:
         if participant is None or not domain.is_enrolled(participant):
             return None
         ended = domain.leave(session, participant, erase=erase)
-        # Queued after the erasure (which deletes stored messages naming the person); once
+        # Queued after the erasure (which scrubs stored messages naming the person); once
         # sent, the farewell's row is emptied too (bot.services.forget_recipient).
         owed.queue(
             notices.FAREWELL.fresh_key(participant.id),

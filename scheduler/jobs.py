@@ -14,11 +14,13 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session
 
+from bot.clock import zone
 from bot.delivery import Owed
+from bot.delivery.sender import refused_for_good
 from bot.domain import journey, notices, programs, subjects
 from bot.i18n import translator
 from bot.services import Services
@@ -123,7 +125,6 @@ def run_nudge(services: Services, at: datetime, *, dry_run: bool = False) -> Job
             return
         if programs.is_over(program, at):
             owed.notes.append("the programme has ended: no more reminders")
-            _report_failures(services, session, owed, program, at)
             return
         left = journey.daily_cap(program) - journey.sent_today(session, program, at)
         for nudge in journey.nudges_due(session, program, at):
@@ -145,35 +146,42 @@ def run_nudge(services: Services, at: datetime, *, dry_run: bool = False) -> Job
             )
             left -= int(queued)
 
-        _report_failures(services, session, owed, program, at)
-
     return JobReport("nudge").add(services.delivery.run(work, at=at, dry_run=dry_run))
 
 
-def _report_failures(
-    services: Services, session: Session, owed: Owed, program: Program, at: datetime
-) -> None:
-    """Tells the admins, once a day, of messages Slack refused for good the day before
-    (a deactivated account, a deleted channel): they are never retried."""
-    since = at - timedelta(days=1)
-    failed = [
-        m
-        for m in repo.failed_messages(session, program.id)
-        if m.failed_at is not None and since <= m.failed_at < at
-    ]
-    if not failed:
-        return
-    reasons = Counter(m.last_error or "unknown" for m in failed)
-    for admin in services.admin_ids():
-        profile = services.person(admin)
-        _ = translator(profile.locale if profile else None, services.settings.default_locale)
-        owed.queue(
-            notices.DELIVERY_FAILED.key(admin, at.date().isoformat()),
-            recipient=admin,
-            message=views.delivery_failed_message(sorted(reasons.items()), _),
-            program_id=program.id,
-            timezone=profile.timezone if profile else None,
-        )
+def run_delivery_report(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
+    """Tells the admins, once a day and every day, of the messages Slack refused for good
+    since the last report (a deactivated account, a deleted channel): they are never retried.
+    Each failure is told once (`reported_at`), however long ago the last report ran, so none
+    falls between two runs (a Friday afternoon's is told on Saturday)."""
+    default_locale = services.settings.default_locale
+    admins = services.admin_ids()
+
+    def work(session: Session, owed: Owed) -> None:
+        failed = repo.unreported_failures(session)
+        if not failed:
+            owed.notes.append("nothing refused since the last report")
+            return
+        program = repo.active_program(session)
+        day = at.astimezone(zone(program.timezone if program else None)).date().isoformat()
+        reasons = Counter(m.last_error or "unknown" for m in failed)
+        gone = sorted({m.recipient for m in failed if refused_for_good(m.last_error, m.recipient)})
+        told = False
+        for admin in admins:
+            profile = services.person(admin)
+            _ = translator(profile.locale if profile else None, default_locale)
+            told |= owed.queue(
+                notices.DELIVERY_FAILED.key(admin, day),
+                recipient=admin,
+                message=views.delivery_failed_message(sorted(reasons.items()), _, gone),
+                program_id=program.id if program else None,
+                timezone=profile.timezone if profile else None,
+            )
+        # Not told when an earlier run today had queued the day's report: tomorrow's tells.
+        if told:
+            repo.mark_reported(session, [m.id for m in failed if m.id is not None], at)
+
+    return JobReport("delivery_report").add(services.delivery.run(work, at=at, dry_run=dry_run))
 
 
 JOBS: dict[str, JobSpec] = {
@@ -209,6 +217,13 @@ JOBS: dict[str, JobSpec] = {
             "certificates",
             run_milestones,
             "30 8 * * mon-fri",
+        ),
+        JobSpec(
+            "delivery_report",
+            "tells the admins of messages Slack refused for good since the last report "
+            "(every day, weekends too)",
+            run_delivery_report,
+            "0 9 * * *",
         ),
         JobSpec(
             "digest",

@@ -22,7 +22,7 @@ from bot.views import recognition as views
 from scheduler import lifecycle
 from scheduler.job_report import JobReport
 from storage import repositories as repo
-from storage.models import Certificate, Program, StoryStatus
+from storage.models import Certificate, Program
 
 log = logging.getLogger(__name__)
 
@@ -135,22 +135,17 @@ def run_digest(services: Services, at: datetime, *, dry_run: bool = False) -> Jo
         assert current is not None
         found = digest.collect(session, current, at)
         message = views.digest_message(found, translator(services.settings.default_locale))
+        story = found.story
         queued = owed.queue(
             notices.DIGEST.key(current.id or 0, found.period.name),
             recipient=channel,
             message=message,
             program_id=current.id,
+            # The story is marked published once the digest is posted (notices.DIGEST).
+            extra={"story_id": story.id, "period": found.period.name} if story else None,
         )
         if not queued:
             owed.notes.append(f"digest for {found.period.name} already queued")
-        elif found.story is not None:
-            repo.transition(
-                session,
-                found.story,
-                StoryStatus.APPROVED,
-                status=StoryStatus.PUBLISHED,
-                published_period=found.period.name,
-            )
         if lifecycle.finish_if_over(session, current, at, services.settings.recognition_channel):
             owed.notes.append("the programme has ended")
 

@@ -225,6 +225,9 @@ class Participant(SQLModel, table=True):
     enrolled_at: datetime = _created()
     updated_at: datetime = _created()
     left_at: datetime | None = _ts()
+    # Why they left when it was not their own choice ("unreachable": Slack refuses every
+    # message to them, e.g. a deactivated account); None when they left themselves.
+    left_reason: str | None = Field(default=None, max_length=40)
     erased_at: datetime | None = _ts()
     # No check-ins or nudges before this day (holiday, busy season).
     paused_until: date | None = None
@@ -614,6 +617,8 @@ class OutboxMessage(SQLModel, table=True):
     attempted_at: datetime | None = _ts()  # when that uncertain post was attempted
     failed_at: datetime | None = _ts()
     cancelled_because: str | None = Field(default=None, max_length=200)
+    # When the admins' daily delivery report told of this failure (None: not yet).
+    reported_at: datetime | None = _ts()
 
 
 class JobRun(SQLModel, table=True):

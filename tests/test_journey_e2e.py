@@ -17,8 +17,10 @@ from icalendar import Calendar
 from sqlmodel import select
 
 from bot import clock
+from bot.i18n import translator
 from bot.services import build_services
 from bot.views import common
+from bot.views.enrollment import partner_unreachable_message
 from scheduler import jobs, runner
 from storage.db import Database
 from storage.models import (
@@ -414,18 +416,87 @@ def test_429_storm_and_a_permanent_error(
         app_clock.advance(timedelta(seconds=5))  # Retry-After passes on the app's clock
     app.fake.random_rate_limits(0)
     assert any(c.status == 429 for c in app.fake.calls("chat.postMessage"))
-    delivered = Counter(c.params["channel"] for c in app.fake.calls("chat.postMessage") if c.ok)
-    assert len(delivered) == 11 and set(delivered.values()) == {1}
+    checkins = [c for c in app.fake.calls("chat.postMessage") if "journey_met" in str(c.params)]
+    delivered = Counter(c.params["channel"] for c in checkins if c.ok)
+    # One refused for good; its pair ended, so the partner's check-in is no longer sent.
+    assert len(delivered) == 10 and set(delivered.values()) == {1}
     with app.db.session() as session:
         failed = session.exec(select(OutboxMessage).where(OutboxMessage.status == "failed")).all()
+        cancelled = session.exec(
+            select(OutboxMessage).where(OutboxMessage.status == "cancelled")
+        ).all()
     assert [m.last_error for m in failed] == ["account_inactive"]
     assert failed[0].recipient not in delivered  # final: never retried
+    assert [m.kind for m in cancelled] == ["checkin"]
+    assert cancelled[0].recipient not in delivered
     # The next day the admins hear of it, once.
     app_clock.set(datetime(2027, 1, 5, 8, 0, tzinfo=UTC))
-    report = run(app, "nudge")
+    report = run(app, "delivery_report")
     assert report is not None and report.queued == 1
     [notice] = posts_to(app, ADMIN)
     assert "`account_inactive`: 1" in str(notice.params["blocks"])
+
+
+def test_a_person_slack_refuses_for_good_leaves_kindly_and_admins_hear_it_once(
+    running_app: RunningApp, app_clock: clock.ManualClock
+) -> None:
+    app = running_app
+    gone, partner = Member("UGONEME01", "mentee"), Member("UPARTNER1", "mentor")
+    others = (Member("UOTHERMR1", "mentor"), Member("UOTHERME1", "mentee"))
+    gone_pair, _other_pair = seed(app, [(partner, gone), others])
+    with app.db.session() as session:  # the partner reads Slack in German
+        row = session.exec(select(Participant).where(Participant.slack_user_id == "UPARTNER1"))
+        person = row.one()
+        person.locale = "de"
+        session.add(person)
+    app.fake.refuse_messages_to("UGONEME01")  # their account was deactivated
+    # Friday afternoon, after the weekday jobs' morning runs: January's check-ins go out.
+    app_clock.set(datetime(2027, 1, 8, 14, 0, tzinfo=UTC))
+    report = run(app, "checkin")
+    assert report is not None and report.queued == 4
+    assert [c.error for c in app.fake.calls("chat.postMessage") if c.went_to("UGONEME01")] == [
+        "account_inactive"
+    ]
+    # The partner is told kindly, in their language, once; both leave the pair.
+    kind_words = partner_unreachable_message(translator("de"))["text"]
+    assert app.fake.dm_texts("UPARTNER1").count(kind_words) == 1
+    with app.db.session() as session:
+        people = {p.slack_user_id: p for p in session.exec(select(Participant)).all()}
+        pair = session.get(Pair, gone_pair)
+    assert (people["UGONEME01"].status, people["UGONEME01"].left_reason) == (
+        "left",
+        "unreachable",
+    )
+    assert people["UPARTNER1"].status == "waiting"  # back in the matching pool
+    assert pair is not None and (pair.status, pair.end_reason) == ("ended", "unreachable")
+    assert people["UOTHERME1"].status == "paired"  # nobody else is touched
+
+    # Saturday morning the admins hear of it (the weekday jobs do not run at weekends) ...
+    app_clock.set(datetime(2027, 1, 9, 8, 0, tzinfo=UTC))
+    assert run(app, "nudge") is not None  # (a nudge run says nothing of refusals)
+    assert not posts_to(app, ADMIN)
+    report = run(app, "delivery_report")
+    assert report is not None and report.queued == 1
+    [notice] = posts_to(app, ADMIN)
+    told = str(notice.params["blocks"])
+    assert "`account_inactive`: 1" in told and "<@UGONEME01>" in told
+    # ... once: Sunday's and Monday's reports have nothing new to say.
+    for day in (10, 11):
+        app_clock.set(datetime(2027, 1, day, 8, 0, tzinfo=UTC))
+        report = run(app, "delivery_report")
+        assert report is not None and report.queued == 0
+    assert len(posts_to(app, ADMIN)) == 1
+
+    # February: the person is not asked again; the pair still together is.
+    app_clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
+    report = run(app, "checkin")
+    assert report is not None and report.queued == 2
+    assert len([c for c in app.fake.calls("chat.postMessage") if c.went_to("UGONEME01")]) == 1
+    assert len(posts_to(app, "UOTHERME1", "journey_met")) == 2
+    assert app.fake.dm_texts("UPARTNER1").count(kind_words) == 1
+    app_clock.set(datetime(2027, 2, 2, 8, 0, tzinfo=UTC))
+    report = run(app, "delivery_report")
+    assert report is not None and report.queued == 0
 
 
 def pending(app: RunningApp) -> int:

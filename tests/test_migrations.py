@@ -18,7 +18,7 @@ from sqlmodel import SQLModel, select
 
 from storage import repositories as repo
 from storage.db import MIGRATIONS_DIR, Database, alembic_config, current_revision, upgrade
-from storage.models import MatchRun, Pair, Participant, Program
+from storage.models import MatchRun, OutboxMessage, Pair, Participant, Program
 from tests.conftest import BACKENDS, postgres_url
 
 VERSIONS = MIGRATIONS_DIR / "versions"
@@ -251,3 +251,23 @@ def test_0010_keeps_a_round_open_at_the_upgrade_answerable(empty_database: Datab
         assert {c.value: c.n for c in cells} == {1: 0, 2: 1, 3: 0, 4: 0, 5: 1}
         assert sorted(repo.pulse_texts(session, 1)[0].texts) == ["from before", "new"]
         assert session.get(PulseRound, 2).answered == 0  # closed rounds keep their results
+
+
+def test_0011_counts_earlier_failures_as_reported(empty_database: Database) -> None:
+    upgrade(empty_database.engine, "0010")
+    row = (
+        "INSERT INTO outbox_message (dedupe_key, kind, recipient, payload, status, attempts, "
+        "not_before, created_at, uncertain, failed_at) VALUES (:key, 'training', 'U1', '{}', "
+        ":status, 1, :now, :now, false, :failed)"
+    )
+    now = "2027-01-08 14:00:00"
+    with empty_database.engine.begin() as connection:
+        connection.execute(text(row), {"key": "old", "status": "failed", "now": now, "failed": now})
+        connection.execute(
+            text(row), {"key": "owed", "status": "pending", "now": now, "failed": None}
+        )
+    empty_database.migrate()
+    with empty_database.session() as session:
+        rows = {m.dedupe_key: m for m in session.exec(select(OutboxMessage)).all()}
+    assert rows["old"].reported_at == rows["old"].failed_at  # told by the old weekday report
+    assert rows["owed"].reported_at is None

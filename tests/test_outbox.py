@@ -453,3 +453,114 @@ def test_a_crashed_run_is_taken_over_once_its_lease_expires(
     ledger = _ledger(database)
     assert ledger.status == "done" and ledger.attempts == 2 and ledger.lease_until is None
     assert ledger.owner is not None and not ledger.owner.startswith("dead-host")
+
+
+@pytest.mark.parametrize(
+    ("error", "recipient", "gone"),
+    [
+        ("account_inactive", "UGONE01", True),
+        ("user_not_found", "UGONE01", True),
+        ("user_disabled", "WGONE01", True),
+        ("cannot_dm_bot", "UGONE01", True),
+        ("account_inactive", "UGONE01,UHERE01", False),  # a group DM: nobody in particular
+        ("not_in_channel", "C0KUDOS", False),  # the channel's trouble, not a person's
+        ("channel_not_found", "UGONE01", False),
+        ("msg_too_long", "UGONE01", False),  # the message's trouble
+    ],
+)
+def test_only_a_person_refused_for_good_is_reported_gone(
+    database: Database, fake_slack: FakeSlack, error: str, recipient: str, gone: bool
+) -> None:
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    reported: list[tuple[str, str]] = []
+
+    def on_gone(user_id: str, code: str) -> None:
+        reported.append((user_id, code))
+
+    with database.session() as session:
+        enqueue(session, key="m", kind="training", recipient=recipient, message={"text": "hi"})
+    fake_slack.fail_next("chat.postMessage", status=200, error=error)
+    fake_slack.fail_next("conversations.open", status=200, error=error)
+    assert sender.Sender(database, client, KINDS, on_gone).flush() == 0
+    (row,) = _rows(database)
+    assert row.status == "failed" and row.last_error == error
+    assert reported == ([(recipient, error)] if gone else [])
+
+
+def test_a_failing_gone_rule_leaves_the_failure_recorded(
+    database: Database, fake_slack: FakeSlack
+) -> None:
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+
+    def broken(user_id: str, code: str) -> None:
+        raise RuntimeError("the rule failed")
+
+    _queue(database, 2)
+    fake_slack.refuse_messages_to("U00000")
+    assert sender.Sender(database, client, KINDS, broken).flush() == 1  # the next one still goes
+    assert [(r.status, r.last_error) for r in _rows(database)] == [
+        ("failed", "account_inactive"),
+        ("sent", None),
+    ]
+
+
+def test_erasure_scrubs_the_persons_messages_and_keeps_their_keys(database: Database) -> None:
+    with database.session() as session:
+        sent = enqueue(
+            session,
+            key="digest:1:2027-02",
+            kind="digest",
+            recipient="C0KUDOS",
+            message={"text": "Well done <@UERASE1> and <@UKEEP01>"},
+        )
+        assert sent is not None
+        outbox.mark_sent(sent, "C0KUDOS", "1.000100", utcnow())
+        owed = enqueue(
+            session,
+            key="nudge:UERASE1:2027-W02",
+            kind="nudge",
+            recipient="UERASE1",
+            message={"text": "Did you meet?"},
+        )
+        claimed = enqueue(
+            session,
+            key="checkin:UERASE1:3:2027-01",
+            kind="checkin",
+            recipient="UERASE1,UKEEP01",
+            message={"text": "Hello both"},
+        )
+        assert owed is not None and claimed is not None
+        claimed.status, claimed.claimed_by = "sending", "replica:1"
+        enqueue(
+            session,
+            key="nudge:UERASE12:2027-W02",
+            kind="nudge",
+            recipient="UERASE12",
+            message={"text": "Someone else, whose id starts with theirs"},
+        )
+        enqueue(
+            session,
+            key="nudge:UKEEP01:2027-W02",
+            kind="nudge",
+            recipient="UKEEP01",
+            message={"text": "Unrelated"},
+        )
+    with database.session() as session:
+        repo.forget_user(session, "UERASE1")
+    rows = {row.id: row for row in _rows(database)}
+    digest, nudge, checkin, other, unrelated = rows.values()
+    assert digest.dedupe_key == "digest:1:2027-02" and digest.status == "sent"
+    assert (digest.recipient, digest.payload, digest.channel_id, digest.message_ts) == (
+        "erased",
+        {},
+        None,
+        None,
+    )
+    assert nudge.dedupe_key == f"nudge:erased-{nudge.id}:2027-W02"
+    assert (nudge.status, nudge.cancelled_because) == ("cancelled", "erased")
+    assert checkin.dedupe_key == f"checkin:erased-{checkin.id}:3:2027-01"
+    assert (checkin.status, checkin.claimed_by) == ("cancelled", None)  # its sender lost it
+    assert (other.recipient, other.status) == ("UERASE12", "pending")
+    assert (unrelated.recipient, unrelated.status) == ("UKEEP01", "pending")
+    everything = "\n".join(str(row.model_dump()) for row in (digest, nudge, checkin))
+    assert "UERASE1" not in everything

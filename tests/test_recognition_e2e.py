@@ -5,12 +5,15 @@ SQLite and PostgreSQL. Check-ins and goals are stored as rows (the journey featu
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pypdf import PdfReader
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from bot import clock
@@ -38,7 +41,7 @@ from storage.models import (
     SuccessStory,
 )
 from tests.conftest import ADMIN, RunningApp
-from tests.flows import command_reply, eventually, open_modal
+from tests.flows import command_reply, database_down, eventually, open_modal
 
 CHANNEL = "C0KUDOS"
 MENTOR_NAME = "Jürgen Groß"
@@ -395,6 +398,95 @@ def test_completion_brings_a_certificate_pdf_with_the_exact_name_and_figures(
     assert "completed" in _milestones(app)
 
 
+@contextmanager
+def clock_at(at: datetime) -> Iterator[clock.ManualClock]:
+    """The app's clock says `at` (and moves only when the test moves it)."""
+    manual = clock.ManualClock(at)
+    previous = clock.install(manual)
+    try:
+        yield manual
+    finally:
+        clock.install(previous)
+
+
+def _certificates(app: RunningApp) -> list[Certificate]:
+    with app.db.session() as session:
+        return list(session.exec(select(Certificate).order_by(col(Certificate.id))).all())
+
+
+def _shared_once_each(app: RunningApp) -> None:
+    """Each partner's DM holds their certificate once, and the certificate knows that file."""
+    files = app.fake.uploaded_files()
+    assert sorted(f["channel"] for f in files) == ["DUMENTEE1", "DUMENTOR1"]
+    certificates = _certificates(app)
+    assert [c.status for c in certificates] == ["uploaded", "uploaded"]
+    assert {c.file_id for c in certificates} == {f["id"] for f in files}
+    for channel in ("DUMENTEE1", "DUMENTOR1"):
+        shared = [m for m in app.fake.posted_messages(channel) if m.get("files")]
+        assert len(shared) == 1  # as the person sees it in Slack
+
+
+def test_a_certificate_whose_sharing_answer_was_lost_is_shared_once(
+    running_app: RunningApp,
+) -> None:
+    app = running_app
+    world = make_world(app, completion_cycles=2)
+    at = datetime(2027, 3, 3, 10, tzinfo=UTC)  # a Wednesday, inside Berlin's working day
+    _met(app, world, "2027-01")
+    _met(app, world, "2027-02")
+    # Slack shares the first PDF, but its answer never reaches the app.
+    app.fake.lose_answer_next("files.completeUploadExternal")
+    with clock_at(at) as now:
+        scheduled(app, run_milestones, at)
+        assert len(app.fake.uploaded_files()) == 2
+        assert [c.status for c in _certificates(app)].count("pending") == 1
+        now.advance(timedelta(minutes=5))  # the scheduler's outbox run retries it
+        app.services.delivery.flush(owner="scheduler", budget_seconds=10)
+    _shared_once_each(app)
+    assert len(app.fake.calls("files.completeUploadExternal")) == 2  # never shared again
+
+
+def test_a_sender_that_dies_after_sharing_a_certificate_does_not_share_it_again(
+    running_app: RunningApp,
+) -> None:
+    app = running_app
+    world = make_world(app, completion_cycles=2)
+    at = datetime(2027, 3, 3, 10, tzinfo=UTC)
+    _met(app, world, "2027-01")
+    _met(app, world, "2027-02")
+    died: list[BaseException] = []
+    with clock_at(at) as now:
+        report = run_milestones(app.services, at)
+        certificates = [key for key in report.keys if key.startswith("certificate:")]
+        assert len(certificates) == 2
+
+        def send() -> None:
+            try:
+                app.services.delivery.deliver_now(certificates, budget_seconds=30)
+            except Exception as error:  # noqa: BLE001 - the sender dies: the test looks at it
+                died.append(error)
+
+        sender = threading.Thread(target=send)
+        with ExitStack() as database_gone:
+            # The sender shares the first PDF; Slack answers only once the database is gone,
+            # so the sender dies before it can record the share (its claim stays 'sending').
+            with app.fake.holding("files.completeUploadExternal"):
+                sender.start()
+                eventually(lambda: app.fake.held("files.completeUploadExternal") == 1)
+                database_gone.enter_context(database_down(app))
+            sender.join(timeout=60)
+        assert died and not sender.is_alive()
+        assert len(app.fake.uploaded_files()) == 1
+        with app.db.session() as session:
+            claims = session.exec(
+                select(OutboxMessage.status).where(OutboxMessage.kind == "certificate")
+            ).all()
+        assert claims == ["sending", "sending"]
+        now.advance(timedelta(minutes=11))  # the claims go stale; another replica's run
+        app.services.delivery.flush(owner="replica-2", budget_seconds=10)
+    _shared_once_each(app)  # two files for two people, not four (nor three)
+
+
 # The digest ---------------------------------------------------------------------------------
 
 
@@ -580,3 +672,98 @@ def test_thanks_for_a_partner_without_consent_is_passed_on_privately(
         de("Your partner prefers no public recognition, so we passed your thanks on privately.")
         in author[0]
     )
+
+
+def _story(app: RunningApp, world: World, words: str) -> int:
+    """A story both partners agreed to and an admin approved (the flow has its own test)."""
+    with app.db.session() as session:
+        story = SuccessStory(
+            program_id=world.program_id,
+            pair_id=world.pair_id,
+            author_id=world.mentor_id,
+            text=words,
+            status="approved",
+        )
+        session.add(story)
+        session.flush()
+        return story.id or 0
+
+
+def _story_state(app: RunningApp, story_id: int) -> tuple[str, str | None] | None:
+    with app.db.session() as session:
+        story = session.get(SuccessStory, story_id)
+        return (story.status, story.published_period) if story else None
+
+
+def test_a_digest_refused_for_good_leaves_its_story_for_the_next_one(
+    running_app: RunningApp,
+) -> None:
+    app = running_app
+    world = make_world(app, bot_in_channel=False)  # nobody invited the app to the channel
+    story_id = _story(app, world, "We automated our monthly report")
+    scheduled(app, run_digest, datetime(2027, 3, 2, 9, tzinfo=UTC))
+    with app.db.session() as session:
+        [march] = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "digest")).all()
+    assert (march.status, march.last_error) == ("failed", "not_in_channel")
+    assert channel_posts(app.fake) == []
+    assert _story_state(app, story_id) == ("approved", None)  # not swallowed
+    app.fake.set_bot_membership(CHANNEL, True)  # an admin invites the app
+    scheduled(app, run_digest, datetime(2027, 4, 5, 9, tzinfo=UTC))
+    [april] = channel_posts(app.fake)
+    assert "We automated our monthly report" in FakeSlack.message_text(april)
+    assert _story_state(app, story_id) == ("published", "2027-03")
+    scheduled(app, run_digest, datetime(2027, 5, 3, 9, tzinfo=UTC))
+    may = channel_posts(app.fake)[-1]
+    assert len(channel_posts(app.fake)) == 2
+    assert "monthly report" not in FakeSlack.message_text(may)  # shared once
+
+
+def _outbox_text(app: RunningApp) -> str:
+    """Every column of every outbox row, as the database stores it."""
+    with app.db.engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM outbox_message")).all()
+    return "\n".join(str(tuple(row)) for row in rows)
+
+
+def test_erasing_a_person_named_in_a_sent_digest_does_not_post_it_again(
+    running_app: RunningApp,
+) -> None:
+    app = running_app
+    world = make_world(app)
+    _met(app, world, "2027-01")
+    scheduled(app, run_milestones, datetime(2027, 2, 10, 9, tzinfo=UTC))  # a DM to each
+    command_reply(app, ADMIN, "shoutout <@UMENTEE1> For the prompt library")
+    _story(app, world, "We built a prompt library")
+    scheduled(app, run_digest, datetime(2027, 3, 2, 9, tzinfo=UTC))
+    [digest_post] = [p for p in channel_posts(app.fake) if "prompt library" in str(p)][-1:]
+    assert "<@UMENTEE1>" in FakeSlack.message_text(digest_post)
+    eventually(lambda: "UMENTEE1" in _outbox_text(app))  # the thanks DM's key names them too
+    posts = len(channel_posts(app.fake))
+    # The mentee leaves and asks for their data to be erased, through Slack.
+    view = open_modal(app, "UMENTEE1", "leave")
+    from bot.simulated_slack import signed_requests as sr
+
+    left = app.slack.view_submission(
+        "UMENTEE1", view, sr.values_from({"erase": sr.checkboxes(["erase"])})
+    )
+    assert left.status == 200
+
+    def farewell_sent() -> bool:
+        with app.db.session() as session:
+            row = session.exec(
+                select(OutboxMessage).where(OutboxMessage.kind == "farewell")
+            ).first()
+            return row is not None and row.status == "sent"
+
+    eventually(farewell_sent)
+    again = scheduled(app, run_digest, datetime(2027, 3, 20, 9, tzinfo=UTC))
+    assert again.queued == 0 and again.skipped == 1
+    assert len(channel_posts(app.fake)) == posts  # March's digest is not posted twice
+    stored = _outbox_text(app)
+    assert "UMENTEE1" not in stored, [r for r in stored.splitlines() if "UMENTEE1" in r]
+    with app.db.session() as session:
+        rows = session.exec(select(OutboxMessage)).all()
+    keys = {row.kind: row.dedupe_key for row in rows}
+    assert keys["digest"] == f"digest:{world.program_id}:2027-02"  # names nobody: kept
+    assert "erased-" in keys["shoutout_thanks"]
+    assert all(row.status != "pending" for row in rows)

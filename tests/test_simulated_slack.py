@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.request import Request, urlopen
 
 import pytest
 from slack_sdk import WebClient
@@ -265,6 +266,43 @@ def test_history_finds_a_message_by_its_metadata(fake: FakeSlack, client: WebCli
     with pytest.raises(SlackApiError) as bad:
         client.chat_postMessage(channel="CIN", text="x", metadata={"event_type": "only"})
     assert error_of(bad) == "invalid_metadata_schema"
+
+
+def test_a_file_shared_to_a_conversation_shows_in_its_history(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    client.chat_postMessage(channel="U1", text="before")
+    shared = client.files_upload_v2(
+        channel="DU1", filename="c.pdf", content=b"%PDF-1", initial_comment="Your certificate"
+    )
+    file_id = shared["file"]["id"]
+    history = client.conversations_history(channel="DU1")["messages"]
+    assert [m["text"] for m in history] == ["Your certificate", "before"]
+    assert [f["id"] for f in history[0]["files"]] == [file_id]
+    assert history[0]["files"][0]["name"] == "c.pdf"
+    assert "files" not in history[1]
+    # Completed without a conversation, a file is shared nowhere.
+    step = client.files_getUploadURLExternal(filename="x.txt", length=1)
+    with urlopen(Request(step["upload_url"], data=b"x", method="POST")) as answer:  # noqa: S310
+        answer.read()
+    client.files_completeUploadExternal(files=[{"id": step["file_id"]}])
+    assert len(fake.posted_messages()) == 2
+
+
+def test_messages_to_a_refused_person_answer_the_error(fake: FakeSlack, client: WebClient) -> None:
+    fake.refuse_messages_to("U2")
+    for channel in ("U2", "DU2"):
+        with pytest.raises(SlackApiError) as refused:
+            client.chat_postMessage(channel=channel, text="hello")
+        assert error_of(refused) == "account_inactive"
+    with pytest.raises(SlackApiError) as file_refused:
+        client.files_upload_v2(channel="DU2", filename="c.pdf", content=b"%PDF-1")
+    assert error_of(file_refused) == "account_inactive"
+    client.chat_postMessage(channel="U1", text="others still get theirs")
+    client.chat_postMessage(channel="CIN", text="and channels too")
+    fake.refuse_messages_to("U2", error="")
+    client.chat_postMessage(channel="U2", text="welcome back")
+    assert [m["text"] for m in fake.posted_messages("DU2")] == ["welcome back"]
 
 
 # ------------------------------------------------------------------------------ scopes

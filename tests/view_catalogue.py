@@ -106,6 +106,7 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
             mentee, _, read_at="1. Januar 2027"
         ),
         "leave_modal": enrollment_views.leave_modal(program, _, paired=True),
+        "partner_unreachable": enrollment_views.partner_unreachable_message(_),
         "review_modal": matching.review_modal(program, 1, [pair] * 40, waiting, people, _, page=1),
         "intro": matching.intro_message(program, pair, mentor, mentee, [_, translator("en")]),
         "goals_modal": matching.goals_modal(1, _),
@@ -147,7 +148,9 @@ def journey_views(program: Program, _: Translator) -> dict[str, dict[str, Any]]:
         ),
         "meeting_modal": journey.meeting_modal(1, goals, datetime(2027, 3, 1).date(), _),
         "meeting_logged": journey.meeting_logged(1, _),
-        "delivery_failed": journey.delivery_failed_message([("account_inactive", 3)], _),
+        "delivery_failed": journey.delivery_failed_message(
+            [("account_inactive", 3)], _, [f"U{n:010d}" for n in range(500)]
+        ),
         "journey_status": journey.status_message(
             [PairProgress("U00002", goals, 3)] * 3, "2027-04", datetime(2027, 5, 1).date(), _
         ),

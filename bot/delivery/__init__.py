@@ -9,7 +9,7 @@ remembers Slack's event ids so a re-delivered event is handled once.
 
 from bot.delivery.kinds import MessageKey, MessageKind, OutgoingFile
 from bot.delivery.sender import Pacer
-from bot.delivery.unit import Delivery, Done, Owed, OwingWork, Planned
+from bot.delivery.unit import Delivery, Done, Owed, OwingWork, Planned, RecipientGoneRule
 
 __all__ = [
     "Delivery",
@@ -21,4 +21,5 @@ __all__ = [
     "OwingWork",
     "Pacer",
     "Planned",
+    "RecipientGoneRule",
 ]

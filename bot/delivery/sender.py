@@ -9,8 +9,11 @@ uploaded in Slack's three steps; the file id Slack hands out in the first step i
 the file is shared, so an unknown outcome is settled by looking for that file in the DM.
 
 Permanent errors are final (`failed`); rate limits and other passing trouble wait for
-`not_before`. Just before sending, the kind's staleness check runs: a message whose reason no
-longer holds is cancelled with that reason, not sent and not counted as a failure.
+`not_before`. A permanent error about the person a message was for (a deactivated account)
+means no message will reach them again: after recording it, the sender tells whoever built it
+(`on_recipient_gone`, a rule of the app's, run in its own transaction). Just before sending,
+the kind's staleness check runs: a message whose reason no longer holds is cancelled with that
+reason, not sent and not counted as a failure.
 """
 
 from __future__ import annotations
@@ -60,6 +63,13 @@ PERMANENT_ERRORS = frozenset(
         "users_list_not_supplied",
     }
 )
+# Permanent errors that are about the person a message was for, not about the message.
+RECIPIENT_ERRORS = frozenset(
+    {"account_inactive", "user_not_found", "user_disabled", "cannot_dm_bot"}
+)
+
+RecipientGone = Callable[[str, str], None]
+"""(user id, Slack's error): no message can reach this person any more."""
 
 
 def delivery_client(client: WebClient) -> WebClient:
@@ -135,6 +145,12 @@ def _is_group(recipient: str) -> bool:
 
 def _is_person(recipient: str) -> bool:
     return recipient.startswith(("U", "W")) and not _is_group(recipient)
+
+
+def refused_for_good(error: str | None, recipient: str) -> bool:
+    """Whether Slack's `error` to `recipient` says no message will reach that person again
+    (not a channel's trouble, nor a message's)."""
+    return error in RECIPIENT_ERRORS and _is_person(recipient)
 
 
 def _open(client: WebClient, users: str) -> str:
@@ -236,10 +252,17 @@ class Pacer:
 class Sender:
     """Claims due outbox rows and sends them; one per process or call, many may run at once."""
 
-    def __init__(self, db: Database, client: WebClient, kinds: Catalogue) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        kinds: Catalogue,
+        on_recipient_gone: RecipientGone | None = None,
+    ) -> None:
         self.db = db
         self.client = delivery_client(client)
         self.kinds = kinds
+        self.on_recipient_gone = on_recipient_gone
 
     def flush(
         self,
@@ -330,7 +353,7 @@ class Sender:
             except SendFailed as failed:
                 # A lookup's limit (Tier 3) says nothing about posting: this row waits for its
                 # not_before, the sender goes on with the next one at the posting pace.
-                self._record_failure(message_id, token, failed.failure, False, None)
+                self._failed(message_id, token, failed.failure, False, None)
                 return False, 0.0
             if found is not None:
                 log.info("outbox message found in Slack", extra={"outbox_id": message_id})
@@ -349,7 +372,7 @@ class Sender:
                 channel_id, ts = _post(self.client, row)
         except SendFailed as failed:
             failure = failed.failure
-            self._record_failure(message_id, token, failure, checked, attempt_at)
+            self._failed(message_id, token, failure, checked, attempt_at)
             return False, failure.retry_after if failure.rate_limited else 0.0
         return self._mark_sent(message_id, token, channel_id, ts), 0.0
 
@@ -437,7 +460,7 @@ class Sender:
                 kind.on_sent(session, row)
         return True
 
-    def _record_failure(
+    def _failed(
         self,
         message_id: int,
         token: str,
@@ -445,6 +468,26 @@ class Sender:
         checked: bool,
         attempted_at: datetime | None,
     ) -> None:
+        """Records the failure; when it says the person is gone, tells `on_recipient_gone`
+        (after the failure is stored: if that rule fails, the failure still stands)."""
+        gone = self._record_failure(message_id, token, failure, checked, attempted_at)
+        if gone is None or self.on_recipient_gone is None:
+            return
+        try:
+            self.on_recipient_gone(gone, failure.error)
+        except Exception:  # noqa: BLE001 - the next refusal of this person runs it again
+            log.exception("recipient gone: rule failed", extra={"outbox_id": message_id})
+
+    def _record_failure(
+        self,
+        message_id: int,
+        token: str,
+        failure: Failure,
+        checked: bool,
+        attempted_at: datetime | None,
+    ) -> str | None:
+        """Stores the failure; returns the recipient when it was refused for good as a
+        person no message can reach any more."""
         log.warning(
             "outbox send failed",
             extra={
@@ -458,7 +501,7 @@ class Sender:
         with self.db.session() as session:
             row = outbox.own_row(session, message_id, token)
             if row is None:
-                return
+                return None
             row.last_error = failure.error[:500]
             row.claimed_by = None
             if failure.uncertain:
@@ -479,3 +522,5 @@ class Sender:
                     wait = max(outbox.backoff(row.attempts), timedelta(seconds=failure.retry_after))
                     row.not_before = now + wait
             session.add(row)
+            gone = failure.permanent and refused_for_good(failure.error, row.recipient)
+            return row.recipient if gone else None

@@ -105,6 +105,10 @@ class Owed:
 
 OwingWork = Callable[[Session, Owed], T]
 
+RecipientGoneRule = Callable[[Session, Owed, str, str], None]
+"""(session, owed, user id, Slack's error): what the app does once Slack has refused a message
+to a person for good (the account is deactivated): a unit of work of its own."""
+
 
 @dataclass
 class Done(Generic[T]):
@@ -123,10 +127,24 @@ class Done(Generic[T]):
 class Delivery:
     """The delivery layer as handlers, jobs and commands use it (built by bot.services)."""
 
-    def __init__(self, db: Database, client: WebClient, kinds: Catalogue) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        kinds: Catalogue,
+        on_recipient_gone: RecipientGoneRule | None = None,
+    ) -> None:
         self.db = db
         self.kinds = kinds
-        self.sender = Sender(db, client, kinds)
+        self.on_recipient_gone = on_recipient_gone
+        self.sender = Sender(db, client, kinds, self._recipient_gone)
+
+    def _recipient_gone(self, user_id: str, error: str) -> None:
+        """The sender's report of a person Slack refuses for good: the app's rule runs as a
+        unit of work, and what it owes (a partner's notice) is delivered at once."""
+        rule = self.on_recipient_gone
+        if rule is not None:
+            self.run_and_deliver(lambda session, owed: rule(session, owed, user_id, error))
 
     def run(
         self, work: OwingWork[T], *, at: datetime | None = None, dry_run: bool = False

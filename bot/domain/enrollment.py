@@ -184,6 +184,7 @@ def enroll(
         if rejoining:
             existing.status = ParticipantStatus.WAITING
             existing.left_at = None
+            existing.left_reason = None
             existing.training_read_at = None
             existing.enrolled_at = utcnow()
         repo.save(session, existing)
@@ -280,6 +281,33 @@ def leave(session: Session, participant: Participant, *, erase: bool) -> list[En
     if erase:
         erase_personal_data(session, participant)
         repo.save(session, participant)
+    return ended
+
+
+UNREACHABLE = "unreachable"
+
+
+def leave_unreachable(session: Session, user_id: str) -> list[EndedPair]:
+    """Slack refuses every message to the person for good (a deactivated account): they leave
+    the active programme with that reason, their active pairs end (partners go back to the
+    pool) and their proposals drop. Nothing happens when they are not (or no longer) in it."""
+    _program, participant = repo.current_participant(session, user_id)
+    if participant is None or not repo.transition(
+        session,
+        participant,
+        [ParticipantStatus.WAITING, ParticipantStatus.PAIRED],
+        status=ParticipantStatus.LEFT,
+        left_at=utcnow(),
+        left_reason=UNREACHABLE,
+    ):
+        return []
+    ended: list[EndedPair] = []
+    for pair in repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE]):
+        members = end_pair(session, pair, reason=UNREACHABLE, actor=None)
+        if members is not None:
+            mentor, mentee = members
+            ended.append(EndedPair(pair, mentee if mentor.id == participant.id else mentor))
+    repo.discard_proposed_pairs(session, reason=UNREACHABLE, participant_id=participant.id)
     return ended
 
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from bot.clock import utcnow
 from bot.delivery.kinds import MessageKind, OutgoingFile, StaleCheck, catalogue
-from bot.domain import certificates, pairing, programs
+from bot.domain import certificates, pairing, programs, recognition
 from bot.domain.working_hours import next_good_time, working_hours
 from bot.i18n import translator
 from storage.models import (
@@ -161,6 +161,15 @@ def certificate_shared(session: Session, message: OutboxMessage) -> None:
         session.add(row)
 
 
+def digest_posted(session: Session, message: OutboxMessage) -> None:
+    """The digest is in the channel: the story it shares is published (not before, so a
+    digest Slack refuses leaves the story for the next one)."""
+    story_id = _number(message, "story_id")
+    period = message.payload.get("period")
+    if story_id is not None and isinstance(period, str):
+        recognition.publish_story(session, story_id, period)
+
+
 # The catalogue -----------------------------------------------------------------------------------
 
 # Enrollment, matching and pairs: answers to someone's action, at once.
@@ -195,7 +204,8 @@ ESCALATION = MessageKind(
     quiet_hours=during_working_hours,
     stale_because=_all(_program_over, _pair_ended),
 )
-DELIVERY_FAILED = MessageKind("delivery_failed", ("admin", "day"), quiet_hours=during_working_hours)
+# The admins' daily report of refusals: at once, weekends too (its job runs once a day).
+DELIVERY_FAILED = MessageKind("delivery_failed", ("admin", "day"))
 JOURNEY_KINDS = (CHECKIN.name, NUDGE.name, ESCALATION.name)  # the daily cap counts these
 
 # Pulse surveys and match checks.
@@ -238,7 +248,7 @@ CERTIFICATE = MessageKind(
     on_sent=certificate_shared,
     make_file=certificate_file,
 )
-DIGEST = MessageKind("digest", ("program", "period"))
+DIGEST = MessageKind("digest", ("program", "period"), on_sent=digest_posted)
 STORY_PARTNER = MessageKind("story_partner", ("story",))
 STORY_REVIEW = MessageKind("story_review", ("story", "admin"))
 STORY_DECIDED = MessageKind("story_decided", ("story", "participant"))

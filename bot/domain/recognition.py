@@ -335,3 +335,18 @@ def admin_decides(
         decided_at=utcnow(),
     )
     return story if done else None
+
+
+def publish_story(session: Session, story_id: int, period: str) -> bool:
+    """The digest of `period` sharing the approved story was posted: it is published (once;
+    False when it was not approved any more, e.g. shared by an earlier digest or erased)."""
+    story = session.get(SuccessStory, story_id)
+    if story is None:
+        return False
+    return repo.transition(
+        session,
+        story,
+        StoryStatus.APPROVED,
+        status=StoryStatus.PUBLISHED,
+        published_period=period,
+    )

@@ -416,6 +416,17 @@ def partner_left_message(_: Translator) -> dict[str, Any]:
     )
 
 
+def partner_unreachable_message(_: Translator) -> dict[str, Any]:
+    """To the partner of someone Slack no longer reaches (e.g. their account was closed)."""
+    return kit.message(
+        _(
+            "Your mentoring partner is no longer available on Slack, so your pair has come to "
+            "an end. Thank you for the time you spent together! You're back in the matching "
+            "pool and will hear from us when we have a new match for you."
+        )
+    )
+
+
 def mydata_message(data: dict[str, Any], _: Translator) -> dict[str, Any]:
     profile = data["profile"]
     lines = [

@@ -128,8 +128,14 @@ def contact_pair_message(admin_user_id: str, _: Translator) -> dict[str, Any]:
     return kit.message(text, [kit.section(text)])
 
 
-def delivery_failed_message(reasons: Sequence[tuple[str, int]], _: Translator) -> dict[str, Any]:
-    """`reasons`: (Slack's error code, how many messages) refused for good yesterday."""
+MAX_NAMED = 60
+
+
+def delivery_failed_message(
+    reasons: Sequence[tuple[str, int]], _: Translator, unreachable: Sequence[str] = ()
+) -> dict[str, Any]:
+    """`reasons`: (Slack's error code, how many messages) refused for good since the last
+    report; `unreachable`: the people no message reaches any more (they have left)."""
     total = sum(count for _code, count in reasons)
     text = _(
         "{count} messages could not be delivered and will not be retried "
@@ -137,6 +143,16 @@ def delivery_failed_message(reasons: Sequence[tuple[str, int]], _: Translator) -
         count=total,
     )
     lines = "\n".join(f"• `{kit.escape(code)}`: {count}" for code, count in reasons)
+    if unreachable:
+        # Named up to a bound that keeps the section under Slack's 3,000 characters.
+        people = ", ".join(f"<@{user_id}>" for user_id in unreachable[:MAX_NAMED])
+        if len(unreachable) > MAX_NAMED:
+            people += f" (+{len(unreachable) - MAX_NAMED})"
+        lines += "\n" + _(
+            "No longer reachable, so they have left the programme and their partners have "
+            "been told: {people}",
+            people=people,
+        )
     return kit.message(text, [kit.section(text + "\n" + lines)])
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 from storage.repositories.common import export_rows, lock, save, transition
 from storage.repositories.delivery import (
     failed_messages,
+    mark_reported,
     prune_events,
     record_event,
+    unreported_failures,
 )
 from storage.repositories.erasure import forget_user
 from storage.repositories.journey import (
@@ -146,6 +148,7 @@ __all__ = [
     "manager_map",
     "mark_reminded",
     "markers",
+    "mark_reported",
     "meetings_by_cycle",
     "meetings_in_period",
     "meetings_of_pair",
@@ -186,5 +189,6 @@ __all__ = [
     "topic_demand_supply",
     "TopicCounts",
     "transition",
+    "unreported_failures",
     "vacuum_pulse_tables",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from storage.models import OutboxMessage, OutboxStatus, ProcessedEvent
@@ -23,6 +23,30 @@ def failed_messages(session: Session, program_id: int | None) -> Sequence[Outbox
     if program_id is not None:
         query = query.where(OutboxMessage.program_id == program_id)
     return session.exec(query.order_by(col(OutboxMessage.failed_at).desc())).all()
+
+
+def unreported_failures(session: Session) -> Sequence[OutboxMessage]:
+    """Messages the outbox gave up on that no delivery report has told of yet, oldest first
+    (every programme's: the admins are the workspace's)."""
+    return session.exec(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.FAILED,
+            col(OutboxMessage.reported_at).is_(None),
+        )
+        .order_by(col(OutboxMessage.id))
+    ).all()
+
+
+def mark_reported(session: Session, message_ids: Sequence[int], at: datetime) -> None:
+    """Records that a delivery report told of these failures."""
+    if message_ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(list(message_ids)))
+            .values(reported_at=at)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def record_event(session: Session, event_id: str, seen_at: datetime) -> bool:

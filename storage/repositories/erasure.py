@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import String, func, or_
 from sqlmodel import Session, col, select
 
@@ -9,6 +11,7 @@ from storage.models import (
     CheckInRequest,
     Goal,
     OutboxMessage,
+    OutboxStatus,
     PairEvent,
     Participant,
     RematchRequest,
@@ -20,8 +23,9 @@ from storage.repositories.recognition import forget_recognition
 def forget_user(session: Session, user_id: str) -> None:
     """Removes a Slack user id from every record outside their participant row.
 
-    Delivered or pending messages that name the person (introductions quote goals) are
-    deleted: their only remaining purpose was the exactly-once ledger.
+    Messages that name the person (introductions quote goals, the digest names people) are
+    scrubbed, not deleted: their dedupe keys are the exactly-once ledger (see
+    `_scrub_messages`).
     """
     for goal in session.exec(select(Goal).where(Goal.created_by == user_id)).all():
         goal.created_by = None
@@ -35,12 +39,7 @@ def forget_user(session: Session, user_id: str) -> None:
             if shoutout.author_slack_id == user_id:
                 shoutout.author_slack_id = "erased"
             session.add(shoutout)
-    mentions = or_(
-        col(OutboxMessage.recipient).contains(user_id),
-        func.cast(OutboxMessage.payload, String).contains(user_id),
-    )
-    for message in session.exec(select(OutboxMessage).where(mentions)).all():
-        session.delete(message)
+    _scrub_messages(session, user_id)
     # What they wrote in check-ins (the meeting stays counted, their words go).
     mine = select(Participant.id).where(Participant.slack_user_id == user_id)
     for answer in session.exec(
@@ -55,3 +54,36 @@ def forget_user(session: Session, user_id: str) -> None:
         session.add(request)
     forget_recognition(session, user_id)
     session.flush()
+
+
+ERASED = "erased"
+
+
+def _scrub_messages(session: Session, user_id: str) -> None:
+    """Outbox rows that name the person keep nothing of them: no recipient, payload or
+    conversation; what was still to be sent is cancelled. A row stays, so its key still says
+    "sent once" (a digest does not post again for its month); a key that names the person gets
+    an opaque value in its place, while a key that does not (the digest's) stays as it is."""
+    named = re.compile(rf"(?<![A-Za-z0-9]){re.escape(user_id)}(?![A-Za-z0-9])")
+    maybe = or_(
+        col(OutboxMessage.recipient).contains(user_id),
+        col(OutboxMessage.dedupe_key).contains(user_id),
+        func.cast(OutboxMessage.payload, String).contains(user_id),
+    )
+    for message in session.exec(select(OutboxMessage).where(maybe)).all():
+        if not any(
+            named.search(text)
+            for text in (message.recipient, message.dedupe_key, str(message.payload))
+        ):
+            continue  # another person whose id merely contains this one
+        if message.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+            # A sender holding a claim finds it gone and records nothing of the person.
+            message.status = OutboxStatus.CANCELLED
+            message.cancelled_because = ERASED
+            message.claimed_by = None
+        message.recipient = ERASED
+        message.payload = {}
+        message.channel_id = None
+        message.message_ts = None
+        message.dedupe_key = named.sub(f"{ERASED}-{message.id}", message.dedupe_key)
+        session.add(message)

@@ -1,4 +1,9 @@
-"""File uploads: ``files.getUploadURLExternal``, the upload, ``files.completeUploadExternal``."""
+"""File uploads: ``files.getUploadURLExternal``, the upload, ``files.completeUploadExternal``.
+
+Completing an upload into a conversation shares the files there as Slack does: one message in
+the conversation's history (the ``initial_comment`` as its text, the files in ``files``), so
+``conversations.history`` shows it and a sender that lost the answer can find its file.
+"""
 
 from __future__ import annotations
 
@@ -84,4 +89,18 @@ class FilesMethods(Faults):
                 }
             )
         self._completed.extend(completed)
+        if channel:
+            self._share_in(channel, params, result)
         return {"files": result}
+
+    def _share_in(self, channel: str, params: dict[str, Any], files: list[dict[str, Any]]) -> None:
+        """The message sharing `files` in `channel` (a thread reply with ``thread_ts``)."""
+        ts = self._next_ts()
+        message = self._message_object(
+            {"text": params.get("initial_comment") or "", "thread_ts": params.get("thread_ts")}, ts
+        )
+        message["upload"] = True
+        message["files"] = [
+            {key: item[key] for key in ("id", "name", "title", "size")} for item in files
+        ]
+        self._messages[(channel, ts)] = {**message, "channel": channel}

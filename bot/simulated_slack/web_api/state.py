@@ -132,6 +132,8 @@ class Workspace:
         self._views: dict[str, dict[str, Any]] = {}
         self._homes: dict[str, str] = {}
         self._uploads: dict[str, Upload] = {}
+        # user id -> the error every message to them answers (see refuse_messages_to)
+        self._refused: dict[str, str] = {}
         self._completed: list[dict[str, Any]] = []
         self._faults: dict[str, deque[Fault]] = {}
         self._lost: dict[str, deque[float]] = {}
@@ -219,6 +221,15 @@ class Workspace:
             if user_id not in general and not deleted:
                 general.append(user_id)
         return copy.deepcopy(user)
+
+    def refuse_messages_to(self, user_id: str, error: str = "account_inactive") -> None:
+        """From now on every message or file shared to the person's DM answers ``error``
+        (what a deactivated account's DM answers); ``error=""`` lifts it."""
+        with self._lock:
+            if error:
+                self._refused[user_id] = error
+            else:
+                self._refused.pop(user_id, None)
 
     def user(self, user_id: str) -> dict[str, Any] | None:
         """The directory entry (including ``locale``) or None."""
@@ -448,6 +459,9 @@ class Workspace:
         resolved = self._known_conversation(channel)
         info = self._channels.get(resolved)
         if info is None:
+            refused = self._refused.get(resolved[1:]) if resolved.startswith("D") else None
+            if refused:
+                raise ApiError(refused)
             return resolved
         if info.is_archived:
             raise ApiError("is_archived")
