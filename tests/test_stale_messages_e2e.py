@@ -208,3 +208,29 @@ def test_admins_hear_of_nothing_twice_and_the_admin_can_still_act(
     app_clock.set(MONDAY_LATE + timedelta(days=1))
     run(app, "nudge")
     assert not posts_to(app, ADMIN, "delivery")
+
+
+def test_invitations_to_a_round_that_closed_during_a_hold_are_never_delivered(
+    running_app: RunningApp, app_clock: clock.ManualClock
+) -> None:
+    app = running_app
+    mentor, mentee = Member("USTALEMR7", "mentor"), Member("USTALEME7", "mentee")
+    seed(app, [(mentor, mentee)])
+    with app.db.session() as session:
+        session.execute(update(Program).values(pulse_cadence="monthly"))
+    assert "on hold" in command_reply(app, ADMIN, "hold on")["text"]
+    app_clock.set(datetime(2027, 2, 15, 9, 0, tzinfo=UTC))  # a Monday, 10:00 in Berlin
+    opened = run(app, "pulse")
+    assert opened is not None and opened.queued == 2  # held: nothing goes out
+    app_clock.set(datetime(2027, 2, 23, 9, 0, tzinfo=UTC))  # the week's window has ended
+    closed = run(app, "pulse")
+    assert closed is not None and any("closed round" in note for note in closed.notes)
+    # Closing the round cancelled them at once, while still held.
+    assert {r.status for r in _rows(app, "pulse")} == {"cancelled"}
+    assert "flowing again" in command_reply(app, ADMIN, "hold off")["text"]
+    _deliver_everything(app)
+    assert not [c for c in app.fake.calls("chat.postMessage") if "pulse_open" in str(c.params)]
+    rows = _rows(app, "pulse")
+    assert {(r.status, r.cancelled_because) for r in rows} == {
+        ("cancelled", "the survey has closed")
+    }

@@ -50,7 +50,9 @@ from datetime import date, datetime, time, timedelta
 from sqlmodel import Session
 
 from bot import clock
+from bot.delivery import outbox
 from bot.domain import ballots
+from bot.domain.subjects import round_subject
 from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import (
@@ -521,6 +523,8 @@ def close(session: Session, pulse: PulseRound, at: datetime, *, secret: bytes) -
     for listed in texts.values():
         _RANDOM.shuffle(listed)
     repo.finish_pulse_round(session, pulse.id or 0, counts, texts)
+    # Invitations and reminders still queued (held, or waiting for a working day) go nowhere.
+    outbox.cancel_pending(session, "the survey has closed", subject=round_subject(pulse.id or 0))
     return True
 
 
