@@ -88,7 +88,8 @@ def open_enrollment(
         locale_name=LANGUAGE_NAMES.get(_.locale, _.locale),
         editing=enrolled,
     )
-    return open_or_explain(client, trigger_id, view, _)
+    # A kickoff's rush can meet views.open's rate limit: the reply's button tries again.
+    return open_or_explain(client, trigger_id, view, _, retry_action=JOIN_ACTION)
 
 
 def queue_enrollment_messages(
@@ -137,6 +138,12 @@ def on_join_clicked(
     reply = open_enrollment(services, client, user_id, body.get("trigger_id", ""))
     if reply is not None:
         tell(services, body, respond, reply)
+    elif respond is not None and (body.get("container") or {}).get("is_ephemeral"):
+        # The "open the form" reply has done its job once the form is open.
+        try:
+            respond(delete_original=True)
+        except Exception:  # noqa: BLE001 - a leftover note is harmless
+            log.info("could not remove the note with the button")
 
 
 @submission

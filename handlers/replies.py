@@ -11,11 +11,11 @@ App Home, the clicked message, a DM when a click has no other way back (`reply_d
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy.exc import OperationalError
 
 from bot.delivery import OwingWork
@@ -79,10 +79,29 @@ def update_message(services: Services, body: dict[str, Any], message: dict[str, 
         log.warning("chat.update failed", extra={"error": error.response.get("error")})
 
 
+# A trigger lives 3 s from the click: a 429 is retried only when Slack asks for a wait short
+# enough for the trigger to survive it.
+MODAL_RETRY_WAIT_S = 1.0
+MODAL_ATTEMPTS = 3
+
+
 def modal_client(client: WebClient) -> WebClient:
-    """The same connection retrying only what Slack refused unprocessed (429): a lost answer
-    or a 5xx may hide an opened modal, and a trigger works only once."""
-    return with_retries(client, "modal", [RateLimitErrorRetryHandler(max_retry_count=2)])
+    """The same connection without retry handlers: a lost answer or a 5xx may hide an opened
+    modal, and a trigger works only once (open_modal retries a short 429 itself)."""
+    return with_retries(client, "modal", [])
+
+
+def _retry_after(error: SlackApiError) -> float | None:
+    """Slack's Retry-After of a 429, in seconds (None for any other failure)."""
+    if error.response.status_code != 429:
+        return None
+    for name, value in (error.response.headers or {}).items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value if isinstance(value, str) else value[0])
+            except (TypeError, ValueError, IndexError):
+                return None
+    return 1.0
 
 
 PROBABLY_OPEN: dict[str, Any] = {}
@@ -93,32 +112,52 @@ def open_modal(client: WebClient, trigger_id: str, view: dict[str, Any]) -> dict
     """Opens a modal: the opened view, PROBABLY_OPEN ({}: the answer was lost, or a repeat
     found the trigger already used), or None after logging why it could not open.
 
-    Only a 429 is retried: a trigger works once, so a retry after a lost answer or a 5xx can
-    only fail with exchanged_trigger_id while the modal is open (and the person would be told
-    it failed).
+    Only a 429 whose Retry-After the trigger can outlive is retried: a trigger works once, so a
+    retry after a lost answer or a 5xx can only fail with exchanged_trigger_id while the modal
+    is open (and the person would be told it failed).
     """
-    try:
-        opened = modal_client(client).views_open(trigger_id=trigger_id, view=view)
-        return dict(opened["view"])
-    except SlackApiError as error:
-        code = error.response.get("error")
-        if code == "exchanged_trigger_id":
-            log.info("views.open: trigger already used, the modal is most likely open")
+    opener = modal_client(client)
+    for attempt in range(1, MODAL_ATTEMPTS + 1):
+        try:
+            opened = opener.views_open(trigger_id=trigger_id, view=view)
+            return dict(opened["view"])
+        except SlackApiError as error:
+            code = error.response.get("error")
+            wait = _retry_after(error)
+            if wait is not None and wait <= MODAL_RETRY_WAIT_S and attempt < MODAL_ATTEMPTS:
+                time.sleep(wait)
+                continue
+            if code == "exchanged_trigger_id":
+                log.info("views.open: trigger already used, the modal is most likely open")
+                return dict(PROBABLY_OPEN)
+            log.warning("views.open failed", extra={"error": code})
+            return None
+        except Exception as error:  # noqa: BLE001 - connection lost or timed out: unknown
+            log.warning("views.open answer lost", extra={"error": type(error).__name__})
             return dict(PROBABLY_OPEN)
-        log.warning("views.open failed", extra={"error": code})
-        return None
-    except Exception as error:  # noqa: BLE001 - connection lost or timed out: outcome unknown
-        log.warning("views.open answer lost", extra={"error": type(error).__name__})
-        return dict(PROBABLY_OPEN)
+    return None
 
 
-def too_slow(_: Translator) -> dict[str, Any]:
-    """What to tell someone whose modal could not open (the trigger expired)."""
-    return kit.message(_("That took too long, sorry. Please try again."))
+def too_slow(_: Translator, retry_action: str | None = None) -> dict[str, Any]:
+    """What to tell someone whose modal could not open (Slack was busy and the trigger
+    expired): with `retry_action`, a button that opens it again with a fresh trigger."""
+    if retry_action is None:
+        return kit.message(_("That took too long, sorry. Please try again."))
+    text = _("Slack is busy right now and the form did not open. Open it with the button.")
+    button = kit.button(_("Open the form"), retry_action, style="primary")
+    return kit.message(text, [kit.section(text, accessory=button)])
 
 
 def open_or_explain(
-    client: WebClient, trigger_id: str, view: dict[str, Any], _: Translator
+    client: WebClient,
+    trigger_id: str,
+    view: dict[str, Any],
+    _: Translator,
+    *,
+    retry_action: str | None = None,
 ) -> dict[str, Any] | None:
-    """Opens a modal; returns a message for the person only when it could not open."""
-    return too_slow(_) if open_modal(client, trigger_id, view) is None else None
+    """Opens a modal; returns a message for the person only when it could not open (with a
+    button that tries again, when `retry_action` names a listener that opens the same form)."""
+    if open_modal(client, trigger_id, view) is None:
+        return too_slow(_, retry_action)
+    return None

@@ -15,6 +15,7 @@ from storage.models import OutboxMessage, Pair, PairStatus, Participant, Program
 from tests.conftest import ADMIN, RunningApp
 from tests.flows import (
     Person,
+    command_reply,
     enroll,
     enrollment_values,
     eventually,
@@ -464,3 +465,24 @@ def test_new_programme_dates_start_on_the_admins_own_today(running_app: RunningA
     finally:
         clock.install(previous)
     assert starts == {"UHANOI001": "2027-02-01", "UHAWAII01": "2027-01-31"}
+
+
+def test_a_join_slack_is_too_busy_to_open_gets_a_button_that_opens_it(
+    running_app: RunningApp,
+) -> None:
+    """A kickoff's rush meets views.open's rate limit: a Retry-After the 3-second trigger
+    cannot outlive is not waited for; the person gets a button that opens the form with a
+    fresh trigger, and the note goes once the form is open."""
+    setup_program(running_app)
+    MENTEE.add_to(running_app)
+    tried = len(running_app.fake.calls("views.open"))
+    running_app.fake.fail_next("views.open", status=429, retry_after=30)
+    reply = command_reply(running_app, MENTEE.user_id, "join")
+    assert "did not open" in reply["text"]
+    button = reply["blocks"][0]["accessory"]
+    assert button["action_id"] == "home_join"
+    assert len(running_app.fake.calls("views.open")) == tried + 1  # not retried after 30 s
+    before = len(running_app.fake.calls("views.open"))
+    running_app.slack.block_action(MENTEE.user_id, "home_join", channel_id="C0GENERAL")
+    opened = running_app.fake.wait_for_count("views.open", before + 1)[-1]
+    assert opened.ok and opened.response["view"]["callback_id"] == "enrollment"
