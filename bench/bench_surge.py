@@ -14,8 +14,11 @@ command being sent (`bench.slack_control` issues each command's trigger just bef
 Each value of `--views-open-per-minute` is a separate run with a fresh database and server.
 
 Reported per run: p50/p99 from the command to the successful views.open reaching Slack (and of
-the command's own ack), p50/p99 from submission to its ack, modals that failed to open (by
-cause: every attempt refused by the rate limit, the trigger expired, no views.open at all),
+the command's own ack), p50/p99 from submission to its ack, forms whose first try did not open
+(by cause: every attempt refused by the rate limit, the trigger expired, no views.open at all)
+and people left without the form: when Slack refuses views.open beyond what the 3-second
+trigger can wait for, the app replies with an "open the form" button, which each person clicks
+5–20 s later (again if Slack is still busy, up to 8 times), as people would;
 submissions acknowledged with an error or "still saving", and enrollments lost: submissions
 acknowledged without an error whose participant is not in the database afterwards.
 
@@ -60,6 +63,8 @@ SECRET = "bench-signing-secret"
 DIRECTORY_PAGE = 200  # users.list page size of the app's directory preload
 VIEWS_OPEN_WAIT_S = 10.0  # how long a person waits for a modal before giving up
 SETTLE_S = 30.0  # after the surge: how long the database may take to show acked enrollments
+BUTTON_PAUSE_S = (5.0, 20.0)  # a person reads the reply, then clicks "open the form"
+BUTTON_ATTEMPTS = 8
 OK_ACKS = ("closed", "still_saving")  # acknowledged without an error
 # A direct opener: never route 127.0.0.1 through an http_proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -94,6 +99,16 @@ class SurgeRequests(SlackRequests):
 
     def summary(self) -> dict[str, Any]:
         return dict(_call(f"{self.control_url}/summary"))
+
+    def retry_button(self, user_id: str) -> str | None:
+        """The action id of the "open the form" button in the person's latest ephemeral reply."""
+        messages = _call(f"{self.control_url}/ephemeral/{user_id}")["messages"]
+        for message in reversed(messages):
+            for block in message.get("blocks") or []:
+                accessory = block.get("accessory") or {}
+                if accessory.get("type") == "button":
+                    return str(accessory["action_id"])
+        return None
 
 
 # The values the tests submit (tests/flows.py), built with the same helpers.
@@ -160,7 +175,9 @@ class Outcome:
     command_ack_s: float = 0.0
     command_status: int = 0
     modal_s: float | None = None  # command sent -> the successful views.open reached Slack
-    failure: str | None = None  # why the modal did not open
+    failure: str | None = None  # why the modal never opened
+    first_failure: str | None = None  # why the first try did not open it
+    button_clicks: int = 0  # "open the form" clicks it took after the first try
     submit_ack_s: float | None = None
     ack: str | None = None  # closed | still_saving | errors | http_<status> | no answer | other
     ack_detail: str = ""
@@ -207,12 +224,15 @@ def person(
     assert response.trigger_id is not None
     opened = slack.views_open(response.trigger_id)
     view = opened.get("view")
-    if view is None:
-        outcome.failure = _failure(opened.get("attempts") or [])
-        return outcome
-    success = next(attempt for attempt in opened["attempts"] if attempt["ok"])
-    outcome.modal_s = success["at"] - opened["issued_at"]
     rng = random.Random(index)
+    if view is None:
+        outcome.first_failure = _failure(opened.get("attempts") or [])
+        view = _click_until_open(slack, user_id, outcome, rng)
+        if view is None:
+            return outcome
+    else:
+        success = next(attempt for attempt in opened["attempts"] if attempt["ok"])
+        outcome.modal_s = success["at"] - opened["issued_at"]
     role = "mentor" if index % 2 == 0 else "mentee"
     picked = rng.sample(topics, 2)
     offered, wanted = (picked, []) if role == "mentor" else ([], picked[:1])
@@ -226,6 +246,28 @@ def person(
         outcome.ack, outcome.ack_detail = _ack_kind(submitted.status, submitted.body)
     outcome.submit_ack_s = time.perf_counter() - started
     return outcome
+
+
+def _click_until_open(
+    slack: SurgeRequests, user_id: str, outcome: Outcome, rng: random.Random
+) -> dict[str, Any] | None:
+    """What a person does when the form did not open: reads the app's reply and clicks its
+    "open the form" button a little later, again if Slack is still busy."""
+    for _attempt in range(BUTTON_ATTEMPTS):
+        time.sleep(rng.uniform(*BUTTON_PAUSE_S))
+        action = slack.retry_button(user_id)
+        if action is None:
+            outcome.failure = "no button in the reply"
+            return None
+        outcome.button_clicks += 1
+        clicked = slack.block_action(user_id, action, channel_id="C0GENERAL")
+        if clicked.trigger_id is None:
+            continue
+        opened = slack.views_open(clicked.trigger_id)
+        if opened.get("view") is not None:
+            return dict(opened["view"])
+    outcome.failure = f"still closed after {BUTTON_ATTEMPTS} clicks"
+    return None
 
 
 # Processes ---------------------------------------------------------------------------------
@@ -436,9 +478,13 @@ def _percentiles(values: list[float]) -> str:
 def report(run: Run) -> dict[str, str]:
     outcomes = run.outcomes
     failures: dict[str, int] = {}
+    first: dict[str, int] = {}
     for outcome in outcomes:
         if outcome.failure is not None:
             failures[outcome.failure] = failures.get(outcome.failure, 0) + 1
+        if outcome.first_failure is not None:
+            first[outcome.first_failure] = first.get(outcome.first_failure, 0) + 1
+    clicks = [o.button_clicks for o in outcomes if o.first_failure is not None]
     acks: dict[str, int] = {}
     for outcome in outcomes:
         if outcome.ack is not None:
@@ -446,7 +492,13 @@ def report(run: Run) -> dict[str, str]:
     methods = run.summary.get("methods", {})
     print(f"\n{run.database}, views.open limit {run.views_open_limit}: {len(outcomes)} people")
     print(f"  commands answered {sum(o.command_status == 200 for o in outcomes)}/{len(outcomes)}")
-    print(f"  modals failed to open: {sum(failures.values())} {failures or ''}")
+    print(f"  first try did not open: {sum(first.values())} {first or ''}")
+    if clicks:
+        print(
+            f"    opened with the reply's button after {statistics.median(clicks):.0f} clicks "
+            f"(median; at most {max(clicks)})"
+        )
+    print(f"  people left without the form: {sum(failures.values())} {failures or ''}")
     print(f"  submission acks: {acks}")
     for kind in ("errors", "other"):
         details = {o.ack_detail for o in outcomes if o.ack == kind}
@@ -473,7 +525,8 @@ def report(run: Run) -> dict[str, str]:
         "submission → ack p50/p99": _percentiles(
             [o.submit_ack_s for o in outcomes if o.submit_ack_s is not None]
         ),
-        "modals failed": str(sum(failures.values())),
+        "first try not open": str(sum(first.values())),
+        "never opened": str(sum(failures.values())),
         "acks with errors": str(sum(n for kind, n in acks.items() if kind not in OK_ACKS)),
         "still saving": str(acks.get("still_saving", 0)),
         "enrollments lost": str(len(run.lost)),

@@ -143,6 +143,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(self.server.index.wait(trigger_id, timeout))
         elif parts.path == "/summary":
             self._answer(summary(self.server.index.fake))
+        elif parts.path.startswith("/ephemeral/"):
+            user = parts.path[len("/ephemeral/") :]
+            messages = self.server.index.fake.ephemeral_messages(user)
+            self._answer(
+                {"messages": [{"text": m.get("text"), "blocks": m.get("blocks")} for m in messages]}
+            )
         else:
             self._answer({"error": "not found"}, 404)
 

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot.services import Services
 from bot.views import common
-from handlers import enrollment, journey, matching, program, recognition, report
+from handlers import enrollment, journey, matching, payloads, program, recognition, report
 from handlers.authorize import command_refusal
 from handlers.context import CommandContext, Route, services_of
 from handlers.guard import listener
@@ -51,9 +51,9 @@ def text_answer(services: Services, user_id: str, name: str) -> dict[str, Any] |
     return None
 
 
-def subcommand(command: dict[str, Any]) -> tuple[str, str]:
+def subcommand(text: str) -> tuple[str, str]:
     """(name, arguments) of `/mentoring name arguments`; no name means help."""
-    name, _sep, args = str(command.get("text") or "").strip().partition(" ")
+    name, _sep, args = text.strip().partition(" ")
     return name.lower() or "help", args.strip()
 
 
@@ -64,7 +64,7 @@ def immediate_answer(services: Services, command: dict[str, Any]) -> dict[str, A
     user_id = str(command.get("user_id") or "")
     if command.get("command") != "/mentoring" or not services.people.is_known(user_id):
         return None
-    return text_answer(services, user_id, subcommand(command)[0])
+    return text_answer(services, user_id, subcommand(str(command.get("text") or ""))[0])
 
 
 @listener  # any failure is answered through the response_url (handlers.guard)
@@ -75,15 +75,16 @@ def on_mentoring_command(
     # (Usually done already: handlers.events.AcknowledgeEarly.)
     ack()
     services = services_of(context)
-    user_id = str(command.get("user_id") or "")
-    name, args = subcommand(command)
+    typed = payloads.command_of(context, command)
+    user_id = typed.user_id
+    name, args = subcommand(typed.text)
     _ = services.translator_for(user_id)
     ctx = CommandContext(
         services=services,
         user_id=user_id,
         args=args,
-        trigger_id=str(command.get("trigger_id") or ""),
-        channel_id=str(command.get("channel_id") or ""),
+        trigger_id=typed.trigger_id,
+        channel_id=typed.channel_id,
         respond=respond,
         client=client,
         _=_,

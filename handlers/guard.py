@@ -26,6 +26,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from sqlalchemy import exc as sa_exc
 
+from bot.edge import ViewSubmission
 from bot.i18n import N_, Translator, translator
 from bot.services import Services
 from bot.views import common, kit
@@ -174,12 +175,15 @@ class Answer:
 
 @dataclass
 class Submission:
-    """A view_submission as the work sees it."""
+    """A view_submission as the work sees it: the envelope the edge validated (typed)."""
 
     services: Services
-    body: dict[str, Any]
-    user_id: str
+    envelope: ViewSubmission
     _translator: Translator | None = field(default=None, repr=False)
+
+    @property
+    def user_id(self) -> str:
+        return self.envelope.user.id
 
     @property
     def _(self) -> Translator:
@@ -195,20 +199,21 @@ class Submission:
 
     @property
     def view(self) -> dict[str, Any]:
-        view = self.body.get("view")
-        return view if isinstance(view, dict) else {}
+        """The submitted view as Slack sent it (its blocks, for answers that re-render it)."""
+        return self.envelope.view.model_dump()
 
     @property
     def view_id(self) -> str:
-        return str(self.view.get("id") or "")
+        return self.envelope.view.id
 
     @property
     def values(self) -> payloads.Values:
-        return payloads.state_values(self.body)
+        state = self.envelope.view.state
+        return state.values if state is not None else {}
 
     @property
     def metadata(self) -> dict[str, Any]:
-        return payloads.metadata(self.body)
+        return payloads.private_metadata(self.envelope.view.private_metadata)
 
 
 class _AckOnce:
@@ -281,8 +286,7 @@ def submission(work: Callable[[Submission], Answer]) -> Callable[..., None]:
 
     def wrapper(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         services = services_of(context)
-        user_id = user_of(body) or ""
-        sub = Submission(services, body, user_id)
+        sub = Submission(services, payloads.submission_of(context, body))
         once = _AckOnce(ack)
 
         def hold() -> None:

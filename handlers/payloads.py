@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
+
+from bot.edge import BlockActions, SlashCommand, ViewSubmission, envelope_of
 
 # Slack sends a mention in command text as <@U123> or <@U123|name> (`should_escape: true`).
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{1,31})(?:\|[^>]*)?>")
@@ -33,6 +36,30 @@ def mentions(command_text: str) -> tuple[list[str], str]:
 
 
 Values = dict[str, dict[str, dict[str, Any]]]
+
+
+def command_of(context: Mapping[str, Any], command: dict[str, Any]) -> SlashCommand:
+    """The slash command as the edge validated it (typed fields, no re-reading of the form)."""
+    envelope = envelope_of(context)
+    if isinstance(envelope, SlashCommand):
+        return envelope
+    return SlashCommand.model_validate(command)  # the same rule, for a caller without the edge
+
+
+def click_of(context: Mapping[str, Any], body: dict[str, Any]) -> BlockActions:
+    """A click (block_actions) as the edge validated it."""
+    envelope = envelope_of(context)
+    if isinstance(envelope, BlockActions):
+        return envelope
+    return BlockActions.model_validate(body)
+
+
+def submission_of(context: Mapping[str, Any], body: dict[str, Any]) -> ViewSubmission:
+    """A modal submission as the edge validated it."""
+    envelope = envelope_of(context)
+    if isinstance(envelope, ViewSubmission):
+        return envelope
+    return ViewSubmission.model_validate(body)
 
 
 def _element(values: Values, field: str) -> dict[str, Any]:
@@ -130,6 +157,11 @@ def metadata(body: dict[str, Any]) -> dict[str, Any]:
     """The submitted or clicked view's private_metadata as a dict ({} when absent or bad)."""
     view = body.get("view")
     raw = view.get("private_metadata") if isinstance(view, dict) else None
+    return private_metadata(raw if isinstance(raw, str) else None)
+
+
+def private_metadata(raw: str | None) -> dict[str, Any]:
+    """A view's private_metadata as a dict ({} when absent or not a JSON object)."""
     try:
         data = json.loads(raw or "{}")
     except (TypeError, ValueError):

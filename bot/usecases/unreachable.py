@@ -15,7 +15,7 @@ import logging
 from sqlmodel import Session
 
 from bot.delivery import Owed, outbox
-from bot.domain import enrollment, notices
+from bot.domain import enrollment, notices, subjects
 from bot.i18n import translator
 from bot.views import enrollment as views
 
@@ -32,7 +32,7 @@ def person_unreachable(
     for item in ended:
         pair_id = item.pair.id or 0
         cancelled += outbox.cancel_pending(
-            session, "the pair has ended", subject=notices.pair_subject(pair_id)
+            session, "the pair has ended", subject=subjects.pair_subject(pair_id)
         )
         partner = item.partner
         owed.queue(
