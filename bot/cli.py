@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from bot.logs import configure_logging
+from bot.sandbox import DEFAULT_DATABASE_URL as SANDBOX_DATABASE_URL
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
@@ -47,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="reverse-mentoring", description="A Slack app for reverse mentoring programmes."
     )
     parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
+    parser.add_argument(
+        "--json-logs",
+        action="store_true",
+        help="JSON log lines on stderr even on a terminal (also LOG_FORMAT=json)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the app (Socket Mode if SLACK_APP_TOKEN is set)")
     serve.add_argument("--http", action="store_true", help="serve HTTP even with an app token")
@@ -75,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export the programme data (JSON or CSV)")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--output", default=None, help="file, folder or .zip (default: stdout)")
+    _sandbox_switch(export)
     _jobs_options(commands)
     return parser
 
@@ -87,7 +94,7 @@ def _jobs_options(commands: Any) -> None:
         "jobs", help="list or run the scheduled jobs", description=f"Jobs: {listing}."
     )
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
-    job_commands.add_parser("list", help="each job with its schedule and next run")
+    _sandbox_switch(job_commands.add_parser("list", help="each job with its schedule and next run"))
     run = job_commands.add_parser(
         "run",
         help="run one job once now (or as if the clock said --at); delivers what it queued",
@@ -98,6 +105,15 @@ def _jobs_options(commands: Any) -> None:
     )
     run.add_argument(
         "--dry-run", action="store_true", help="print what it would send; send nothing"
+    )
+    _sandbox_switch(run)
+
+
+def _sandbox_switch(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help=f"use the sandbox's database ({SANDBOX_DATABASE_URL}, in this folder)",
     )
 
 
@@ -201,6 +217,16 @@ def _check_slack(settings: Settings) -> str | None:
     return None
 
 
+def _log_format(args: argparse.Namespace, settings: Settings) -> str:
+    """JSON lines for machines (a pipe, a file, a service manager, or when asked for);
+    short lines of warnings and errors for a person at a terminal."""
+    if args.json_logs or settings.log_format == "json":
+        return "json"
+    if settings.log_format == "text":
+        return "text"
+    return "text" if sys.stderr.isatty() else "json"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -214,14 +240,17 @@ def main(argv: list[str] | None = None) -> int:
             settings.slack_signing_secret or "",
             settings.slack_app_token or "",
         ),
+        log_format=_log_format(args, settings),
     )
+    if getattr(args, "sandbox", False):
+        if args.command == "jobs" and args.jobs_command == "run" and not args.dry_run:
+            return _fail(
+                "the sandbox's jobs run from its page (Time → Run job now), where the simulated "
+                "Slack receives what they send; add --dry-run to see what a run would send"
+            )
+        settings = settings.model_copy(update={"database_url": SANDBOX_DATABASE_URL})
     if args.command == "start":
         if settings.missing_slack_credentials():
-            print(
-                "reverse-mentoring: no Slack credentials in the environment or .env, "
-                "so this starts the sandbox, a simulated workspace",
-                file=sys.stderr,
-            )
             return _sandbox(args)
         args.command, args.http, args.workers, args.threads = "serve", False, 1, 64
     if args.command == "sandbox":

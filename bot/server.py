@@ -149,7 +149,10 @@ def serve_http(
     # gthread whose event loop collects each request before a thread gets it (slow clients).
     from bot.gworker import BufferingThreadWorker
 
-    log.info("serving HTTP", extra={"host": host, "port": port, "workers": workers})
+    log.info(
+        "serving HTTP",
+        extra={"host": host, "port": port, "workers": workers, "headline": True},
+    )
     GunicornServer(
         settings,
         {
@@ -203,7 +206,7 @@ def serve_socket_mode(settings: Settings) -> None:
         )
         sys.exit(2)
     runtime.start()
-    log.info("connected in Socket Mode")
+    log.info("connected in Socket Mode", extra={"headline": True})
     done.wait()
     handler.close()
     runtime.stop()

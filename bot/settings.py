@@ -27,6 +27,7 @@ SUPPORTED_LOCALES = ("en", "de", "vi")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,})$")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+_LOG_FORMATS = ("auto", "json", "text")
 
 
 class SettingsError(ValueError):
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     recognition_channel: str | None = None
     default_locale: str = "en"
     log_level: str = "INFO"
+    log_format: str = "auto"  # auto: short lines on a terminal, JSON lines otherwise
 
     @field_validator("*", mode="before")
     @classmethod
@@ -134,6 +136,14 @@ class Settings(BaseSettings):
         if level not in _LOG_LEVELS:
             raise ValueError(f"is malformed: use one of {', '.join(_LOG_LEVELS)}")
         return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: str | None) -> str:
+        fmt = (value or "auto").lower()
+        if fmt not in _LOG_FORMATS:
+            raise ValueError(f"is malformed: use one of {', '.join(_LOG_FORMATS)}")
+        return fmt
 
     @classmethod
     def settings_customise_sources(
