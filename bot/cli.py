@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.logs import configure_logging
+from bot.sandbox import DEFAULT_DATABASE_URL as SANDBOX_DATABASE_URL
 from bot.settings import PULSE_SECRET_MISSING, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -52,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="reverse-mentoring", description="A Slack app for reverse mentoring programmes."
     )
     parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
+    parser.add_argument(
+        "--json-logs",
+        action="store_true",
+        help="JSON log lines on stderr even on a terminal (also LOG_FORMAT=json)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the app (Socket Mode if SLACK_APP_TOKEN is set)")
     serve.add_argument("--http", action="store_true", help="serve HTTP even with an app token")
@@ -80,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export the programme data (JSON or CSV)")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--output", default=None, help="file, folder or .zip (default: stdout)")
+    _sandbox_switch(export)
     _jobs_options(commands)
     return parser
 
@@ -92,7 +99,7 @@ def _jobs_options(commands: Any) -> None:
         "jobs", help="list or run the scheduled jobs", description=f"Jobs: {listing}."
     )
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
-    job_commands.add_parser("list", help="each job with its schedule and next run")
+    _sandbox_switch(job_commands.add_parser("list", help="each job with its schedule and next run"))
     run = job_commands.add_parser(
         "run",
         help="run one job once now (or as if the clock said --at); delivers what it queued",
@@ -111,6 +118,15 @@ def _jobs_options(commands: Any) -> None:
         metavar="SECONDS",
         help="how long to wait out Slack's rate limits while delivering "
         f"(default: {JOBS_RUN_WAIT_SECONDS}); the scheduler sends what is left",
+    )
+    _sandbox_switch(run)
+
+
+def _sandbox_switch(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help=f"use the sandbox's database ({SANDBOX_DATABASE_URL}, in this folder)",
     )
 
 
@@ -278,6 +294,16 @@ def _check_slack(settings: Settings) -> str | None:
     return None
 
 
+def _log_format(args: argparse.Namespace, settings: Settings) -> str:
+    """JSON lines for machines (a pipe, a file, a service manager, or when asked for);
+    short lines of warnings and errors for a person at a terminal."""
+    if args.json_logs or settings.log_format == "json":
+        return "json"
+    if settings.log_format == "text":
+        return "text"
+    return "text" if sys.stderr.isatty() else "json"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -292,14 +318,22 @@ def main(argv: list[str] | None = None) -> int:
             settings.slack_app_token or "",
             settings.pulse_secret or "",
         ),
+        log_format=_log_format(args, settings),
     )
+    if getattr(args, "sandbox", False):
+        if args.command == "jobs" and args.jobs_command == "run" and not args.dry_run:
+            return _fail(
+                "the sandbox's jobs run from its page (Time → Run job now), where the simulated "
+                "Slack receives what they send; add --dry-run to see what a run would send"
+            )
+        from bot.sandbox.driver import SANDBOX_PULSE_SECRET
+
+        # The sandbox's database with the sandbox's (public) pulse secret, as its page uses.
+        settings = settings.model_copy(
+            update={"database_url": SANDBOX_DATABASE_URL, "pulse_secret": SANDBOX_PULSE_SECRET}
+        )
     if args.command == "start":
         if settings.missing_slack_credentials():
-            print(
-                "reverse-mentoring: no Slack credentials in the environment or .env, "
-                "so this starts the sandbox, a simulated workspace",
-                file=sys.stderr,
-            )
             return _sandbox(args)
         args.command, args.http, args.workers, args.threads = "serve", False, 1, 64
     if args.command == "sandbox":

@@ -267,16 +267,20 @@ class Demo:
     def answer_surveys(self) -> None:
         for person in self.members():
             self.box.click(person.user_id, "pulse_open")
-            if self.box.top_modal(person.user_id) is None:
-                continue
-            self.box.answer_modal(
-                person.user_id,
-                {
-                    "value": str(self.rng.choice([4, 4, 5, 3])),
-                    "nps": str(self.rng.choice([9, 10, 8, 7, 10])),
-                    "pairing": str(self.rng.choice([4, 5, 5, 3])),
-                },
-            )
+            survey = self.box.top_modal(person.user_id)
+            if survey is not None and survey.get("submit"):
+                self.box.answer_modal(
+                    person.user_id,
+                    {
+                        "value": str(self.rng.choice([4, 4, 5, 3])),
+                        "nps": str(self.rng.choice([9, 10, 8, 7, 10])),
+                        "pairing": str(self.rng.choice([4, 5, 5, 3])),
+                    },
+                )
+            # The thank-you (or "already answered") has only a Close button: read, close.
+            outcome = self.box.top_modal(person.user_id)
+            if outcome is not None and not outcome.get("submit"):
+                self.box.close(person.user_id, outcome["id"])
 
     def answer_match_checks(self) -> None:
         for person in self.members():

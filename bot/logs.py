@@ -1,4 +1,5 @@
-"""Structured (JSON lines) logging that never prints tokens, secrets or personal data."""
+"""Logging that never prints tokens, secrets or personal data: JSON lines for machines, and
+for a person at a terminal one short line per warning or error (plus the few start lines)."""
 
 from __future__ import annotations
 
@@ -90,7 +91,8 @@ class RedactingJsonFormatter(logging.Formatter):
             text = text.replace(secret, "***")
         return text
 
-    def format(self, record: logging.LogRecord) -> str:
+    def fields(self, record: logging.LogRecord) -> dict[str, object]:
+        """The record as masked fields: ts, level, logger, msg, extras, exc."""
         entry: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -110,14 +112,50 @@ class RedactingJsonFormatter(logging.Formatter):
             entry["exc"] = scrub_exception_text(self.formatException(record.exc_info))
         elif record.exc_text:
             entry["exc"] = scrub_exception_text(record.exc_text)
-        return self.redact(json.dumps(entry, ensure_ascii=False, default=str))
+        return entry
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(json.dumps(self.fields(record), ensure_ascii=False, default=str))
+
+
+class ShortLineFormatter(RedactingJsonFormatter):
+    """One line a person reads at a terminal, masked like the JSON lines: `warning: what
+    (logger; extras) — the exception's last line`. A headline (a start line) is just its text."""
+
+    _CORE = frozenset({"ts", "level", "logger", "msg", "exc", "headline"})
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = self.fields(record)
+        lines = str(entry["msg"]).strip().splitlines() or [""]
+        text = lines[0] + (" …" if len(lines) > 1 else "")
+        extras = ", ".join(f"{k}={v}" for k, v in entry.items() if k not in self._CORE)
+        if entry.get("headline"):
+            return self.redact(text + (f" ({extras})" if extras else ""))
+        where = f" ({entry['logger']}" + (f"; {extras}" if extras else "") + ")"
+        exception = str(entry.get("exc") or "").strip().splitlines()
+        cause = f" — {exception[-1]}" if exception else ""
+        return self.redact(f"{record.levelname.lower()}: {text}{where}{cause}")
+
+
+def _for_a_person(record: logging.LogRecord) -> bool:
+    """Warnings, errors and headlines (`extra={"headline": True}`: the start lines)."""
+    return record.levelno >= logging.WARNING or bool(getattr(record, "headline", False))
 
 
 def configure_logging(
-    level: str = "INFO", secrets: tuple[str, ...] = (), stream: IO[str] | None = None
+    level: str = "INFO",
+    secrets: tuple[str, ...] = (),
+    stream: IO[str] | None = None,
+    log_format: str = "json",
 ) -> None:
+    """JSON lines at `level` (`log_format="json"`), or short lines of warnings, errors and
+    headlines for a terminal (`"text"`)."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(RedactingJsonFormatter(secrets))
+    if log_format == "text":
+        handler.setFormatter(ShortLineFormatter(secrets))
+        handler.addFilter(_for_a_person)
+    else:
+        handler.setFormatter(RedactingJsonFormatter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

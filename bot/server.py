@@ -118,7 +118,10 @@ def serve_http(
         runtime.start()
         return runtime.wsgi, runtime.stop
 
-    log.info("serving HTTP", extra={"host": host, "port": port, "workers": workers})
+    log.info(
+        "serving HTTP",
+        extra={"host": host, "port": port, "workers": workers, "headline": True},
+    )
     sys.exit(http_server.serve(listener, start, workers=workers, threads=threads))
 
 
@@ -154,7 +157,7 @@ def serve_socket_mode(settings: Settings) -> None:
         )
         sys.exit(2)
     runtime.start()
-    log.info("connected in Socket Mode")
+    log.info("connected in Socket Mode", extra={"headline": True})
     done.wait()
     socket_mode.close()
     runtime.stop()

@@ -29,6 +29,7 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,})$")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 MIN_PULSE_SECRET = 32
+_LOG_FORMATS = ("auto", "json", "text")
 
 
 class SettingsError(ValueError):
@@ -74,6 +75,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Seals pulse-survey ballots (bot/domain/ballots.py); never stored in the database.
     pulse_secret: str | None = None
+    log_format: str = "auto"  # auto: short lines on a terminal, JSON lines otherwise
 
     @field_validator("*", mode="before")
     @classmethod
@@ -155,6 +157,14 @@ class Settings(BaseSettings):
         if level not in _LOG_LEVELS:
             raise ValueError(f"is malformed: use one of {', '.join(_LOG_LEVELS)}")
         return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: str | None) -> str:
+        fmt = (value or "auto").lower()
+        if fmt not in _LOG_FORMATS:
+            raise ValueError(f"is malformed: use one of {', '.join(_LOG_FORMATS)}")
+        return fmt
 
     @classmethod
     def settings_customise_sources(

@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,10 @@ from sqlmodel import select
 from bot import clock
 from bot.i18n import translator
 from bot.sandbox.access import host_refusal
+from bot.sandbox.composer import Mentionable, with_mentions
+from bot.sandbox.forms import option_values
 from bot.sandbox.server import Sandbox
-from bot.sandbox.workspace import ADMIN_ID, seed_people
+from bot.sandbox.workspace import ADMIN_ID, SeedPerson, seed_people
 from storage.models import JobRun, Program
 from tests.flows import Person, enrollment_values, program_values
 
@@ -251,7 +253,7 @@ def _only_admins_move_the_clock_or_run_jobs(box: Sandbox) -> None:
     _post(box, "/api/clock", user=ADMIN_ID, step="month")
     assert clock.utcnow() - before >= timedelta(days=28)
     ran = _post(box, "/api/job", user=ADMIN_ID, name="checkin")
-    assert ran["notice"].startswith("checkin")
+    assert ran["report"]["title"].startswith("Job checkin ran")
 
 
 def test_the_app_refuses_hold_from_a_member_who_is_not_an_admin(sandbox_on: Sandbox) -> None:
@@ -283,3 +285,214 @@ def test_hosts_that_name_the_bound_address() -> None:
     assert host_refusal("192.168.1.20:3000", "0.0.0.0", 3000) is None
     assert host_refusal("evil.example:3000", "0.0.0.0", 3000) is not None
     assert host_refusal("sandbox.lan:3000", "sandbox.lan", 3000) is None
+
+
+# ---------------------------------------------------------------- time you can steer
+
+START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday: 10:00 in Berlin, 04:00 in New York
+
+
+@pytest.fixture
+def sandbox_at(database_url: str) -> Iterator[Sandbox]:
+    """The sandbox on the test's backend, its clock at START."""
+    box = Sandbox(port=0, people=6, seed=3, database_url=database_url, start_at=START)
+    box.start()
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+def _in(box: Sandbox, city: str) -> SeedPerson:
+    return next(p for p in box.people if p.office.city == city and not p.is_admin)
+
+
+def programme_and_pair(box: Sandbox, mentor: SeedPerson, mentee: SeedPerson) -> None:
+    """The admin sets up a programme, the two enroll through the modal, the admin approves
+    the match (as the demo's people do, through Slack's client)."""
+    box.command(ADMIN_ID, "/mentoring program", "")
+    box.answer_modal(
+        ADMIN_ID,
+        {
+            "name": "Digital Leaders 2027",
+            "goals": "80% of leaders complete 6 sessions",
+            "start_date": START.date().isoformat(),
+            "end_date": "2027-06-30",
+            "community_channel": "C0MENTORING",
+            "checkin_cadence": "monthly",
+        },
+    )
+    for person, role in ((mentor, "mentor"), (mentee, "mentee")):
+        box.command(person.user_id, "/mentoring join", "")
+        view = box.top_modal(person.user_id)
+        assert view is not None
+        topics = [t for t in option_values(view, "topics_offered") if not t.startswith("growth_")]
+        growth = [t for t in option_values(view, "development_areas") if t.startswith("growth_")]
+        answers: dict[str, Any] = {
+            "role": role,
+            "department": person.department,
+            "seniority": "early_career" if role == "mentor" else "executive",
+            "meeting_frequency": "monthly",
+            "meeting_format": "any",
+            "available_days": ["mon", "tue", "wed", "thu", "fri"],
+            "time_of_day": "any",
+            "consent": ["yes"],
+            "personal_goals": "Learn by doing",
+        }
+        if role == "mentor":
+            answers.update(topics_offered=topics[:1], development_areas=growth[:1])
+        else:
+            answers["topics_wanted"] = topics[:1]
+        box.answer_modal(person.user_id, answers)
+        assert box.top_modal(person.user_id) is None
+    box.command(ADMIN_ID, "/mentoring match", "")
+    box.answer_modal(ADMIN_ID, {})
+
+
+def test_the_clock_steps_an_hour_a_day_or_to_a_members_working_morning(
+    sandbox: Sandbox,
+) -> None:
+    box = sandbox
+    box.clock.set(START)
+    for step, expected in (
+        ("hour", START + timedelta(hours=1)),
+        ("day", START + timedelta(days=1, hours=1)),
+    ):
+        moved = _post(box, "/api/clock", user=ADMIN_ID, step=step)
+        assert clock.utcnow() == expected
+        assert moved["state"]["clock"] == expected.isoformat()
+    # Tue 10:00 UTC is 05:00 in New York: its next working morning is 09:00 there, 14:00 UTC.
+    new_yorker = _in(box, "New York")
+    moved = _post(box, "/api/clock", user=ADMIN_ID, step="morning", member=new_yorker.user_id)
+    assert clock.utcnow() == datetime(2027, 1, 5, 14, 0, tzinfo=UTC)
+    assert "Tue 5 Jan 09:00 in New York" in moved["report"]["title"]
+    # 15:00 in Berlin is inside its working day: the next morning is Wednesday's, 08:00 UTC.
+    _post(box, "/api/clock", user=ADMIN_ID, step="morning", member=_in(box, "Berlin").user_id)
+    assert clock.utcnow() == datetime(2027, 1, 6, 8, 0, tzinfo=UTC)
+    # Friday evening in Hanoi: Monday morning, 09:00 there.
+    box.clock.set(datetime(2027, 1, 8, 12, 0, tzinfo=UTC))
+    _post(box, "/api/clock", user=ADMIN_ID, step="morning", member=_in(box, "Hanoi").user_id)
+    assert clock.utcnow() == datetime(2027, 1, 11, 2, 0, tzinfo=UTC)
+    refused = _post(box, "/api/clock", user=ADMIN_ID, step="fortnight")
+    assert "not 'fortnight'" in refused["error"]
+    assert clock.utcnow() == datetime(2027, 1, 11, 2, 0, tzinfo=UTC)
+
+
+def test_each_members_local_time_is_shown_beside_their_name(sandbox: Sandbox) -> None:
+    sandbox.clock.set(START)
+    state = _post(sandbox, "/api/home", user=ADMIN_ID)["state"]
+    times = {t["id"]: t for t in state["members"]}
+    assert set(times) == {p.user_id for p in sandbox.people}
+    expected = {"Berlin": ("Mon 10:00", True), "Hanoi": ("Mon 16:00", True)}
+    expected["New York"] = ("Mon 04:00", False)
+    for person in sandbox.people:
+        shown = times[person.user_id]
+        assert (shown["local_time"], shown["working"]) == expected[person.office.city]
+
+
+def test_a_job_run_says_what_it_queued_for_whom_and_when_it_arrives(
+    sandbox_at: Sandbox,
+) -> None:
+    box = sandbox_at
+    berliner, new_yorker = _in(box, "Berlin"), _in(box, "New York")
+    programme_and_pair(box, berliner, new_yorker)
+    _post(box, "/api/clock", user=ADMIN_ID, step="month")  # Wed 3 Feb, 09:00 UTC
+    ran = _post(box, "/api/job", user=ADMIN_ID, name="checkin")["report"]
+    lines = {line["to"]: line for line in ran["lines"]}
+    assert set(lines) == {berliner.name, new_yorker.name}  # names, not ids
+    assert lines[berliner.name]["status"] == "sent"
+    assert lines[berliner.name]["when"] == "arrived Wed 3 Feb 10:00 their time (Berlin)"
+    assert lines[new_yorker.name]["status"] == "waiting"
+    assert lines[new_yorker.name]["when"] == (
+        "arrives Wed 3 Feb 09:00 their time (New York), in 5 h"
+    )
+    assert ran["summary"] == "2 messages: 1 sent, 1 waiting"
+    assert new_yorker.name in ran["html"] and new_yorker.user_id not in ran["html"]
+
+    # The check-in reaches New York when its working morning comes.
+    def asked(state: dict[str, Any]) -> bool:
+        return any("journey_met" in m["html"] for m in _conversation(state, "dm")["messages"])
+
+    assert not asked(_post(box, "/api/home", user=new_yorker.user_id)["state"])
+    moved = _post(box, "/api/clock", user=ADMIN_ID, step="morning", member=new_yorker.user_id)[
+        "report"
+    ]
+    assert clock.utcnow() == datetime(2027, 2, 3, 14, 0, tzinfo=UTC)
+    assert moved["lines"] == [
+        {
+            "to": new_yorker.name,
+            "what": "checkin",
+            "status": "sent",
+            "when": "arrived Wed 3 Feb 09:00 their time (New York)",
+        }
+    ]
+    assert asked(_post(box, "/api/home", user=new_yorker.user_id)["state"])
+    # Held by the kill switch: the report says so rather than a time that will not come.
+    _post(box, "/api/command", user=ADMIN_ID, text="/mentoring hold on", channel="")
+    _post(box, "/api/clock", user=ADMIN_ID, step="week")
+    nudged = _post(box, "/api/job", user=ADMIN_ID, name="nudge")["report"]
+    assert nudged["lines"] and {line["status"] for line in nudged["lines"]} == {"held"}
+
+
+# ---------------------------------------------------------------- mentions as people type them
+
+
+def test_at_names_become_slacks_mentions() -> None:
+    members = [
+        Mentionable("U1", "Owen Kim", "owen.kim"),
+        Mentionable("U2", "Owen Kim Jr.", "owen.kim.jr."),
+        Mentionable("U3", "Jörg Groß", "jörg.groß"),
+        Mentionable("U4", "Ann Lee", "ann.lee"),
+        Mentionable("U5", "Ann Lee", "ann.lee2"),
+    ]
+    cases = {
+        "shoutout @Owen Kim great work": "shoutout <@U1|owen.kim> great work",
+        "@owen kim jr. and @JÖRG GROSS": "<@U2|owen.kim.jr.> and @JÖRG GROSS",
+        "@Jörg Groß, thanks.": "<@U3|jörg.groß>, thanks.",
+        "thanks @owen.kim.": "thanks <@U1|owen.kim>.",
+        "@Ann Lee is two people": "@Ann Lee is two people",
+        "@Owen Kimberly": "@Owen Kimberly",
+        "mail owen@Owen Kim": "mail owen@Owen Kim",
+        "<@U1|owen.kim> already": "<@U1|owen.kim> already",
+    }
+    for typed, sent in cases.items():
+        assert with_mentions(typed, members) == sent
+
+
+def test_a_shout_out_typed_with_names_reaches_the_people(sandbox_on: Sandbox) -> None:
+    box = sandbox_on
+    opened = _post(box, "/api/command", user=ADMIN_ID, text="/mentoring program", channel="")
+    _post(box, "/api/submit", user=ADMIN_ID, view_id=opened["state"]["modal"]["id"],
+          values=program_values(channel="C0MENTORING"))  # fmt: skip
+    first, second = [p for p in box.people if not p.is_admin][:2]
+    text = f"/mentoring shoutout @{first.name} @{second.name.upper()} great work"
+    result = _post(box, "/api/command", user=ADMIN_ID, text=text, channel="")
+    # Neither enrolled (so neither agreed to be named in public): both are thanked by DM,
+    # and the admin is told so, naming both: the app received two mentions.
+    (reply,) = [m for m in _conversation(result["state"], "dm")["messages"] if m.get("ephemeral")]
+    assert first.name in reply["html"] and second.name in reply["html"]
+    for person in (first, second):
+        theirs = _post(box, "/api/home", user=person.user_id)["state"]
+        assert any("great work" in m["html"] for m in _conversation(theirs, "dm")["messages"])
+    assert not box.fake.posted_messages("C0MENTORING")
+
+
+# ---------------------------------------------------------------- Slack's client, faithfully
+
+
+def test_a_modal_without_a_submit_button_cannot_be_submitted(sandbox_at: Sandbox) -> None:
+    """Slack's client shows only Close on a modal with no submit button, so no
+    view_submission reaches the app (the demo once sent such ones: Bolt logged them as
+    unhandled requests)."""
+    box = sandbox_at
+    programme_and_pair(box, _in(box, "Berlin"), _in(box, "New York"))
+    approved = box.top_modal(ADMIN_ID)  # "Matches approved", with a Done button only
+    assert approved is not None and not approved.get("submit")
+    before = len(box.fake.calls())
+    result = _post(box, "/api/submit", user=ADMIN_ID, view_id=approved["id"], values={})
+    assert "no submit button" in result["notice"]
+    assert result["state"]["modal"]["id"] == approved["id"]
+    assert 'data-kind="submit"' not in result["state"]["modal"]["html"]
+    assert len(box.fake.calls()) == before
+    _post(box, "/api/close", user=ADMIN_ID, view_id=approved["id"])
+    assert box.top_modal(ADMIN_ID) is None

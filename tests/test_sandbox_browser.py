@@ -1,8 +1,11 @@
 """The sandbox in a real browser: headless Chromium (Debian's package) driven by Playwright.
 
 Walks what an adopter would try first: the admin sets up a programme, two people enroll, the
-admin matches and approves, and the pair reads its introduction. Screenshots of every step go to
-tests/artifacts/sandbox/ (git-ignored) so a person can look at them.
+admin matches and approves, and the pair reads its introduction. A second walk steers time (an
+hour, a day, a member's working morning, each member's local time beside their name), reads
+what a job run queued and when it arrives, and mentions people by typing `@` and a name. The
+Home tab has no message box, as in Slack. Screenshots of every step go to tests/artifacts/sandbox/
+(git-ignored) so a person can look at them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bot import clock
 from bot.i18n import translator
 from bot.sandbox.server import Sandbox
 from bot.sandbox.workspace import ADMIN_ID
+from tests.test_sandbox import programme_and_pair
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 START = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -83,6 +87,10 @@ def _as(page: object, user_id: str) -> None:
 
 
 def _command(page: object, text: str) -> None:
+    """Types a command where Slack has a message box: the Home tab has none, so in the app's
+    DM (the Home tab's hint opens it)."""
+    if not page.is_visible("#compose"):  # type: ignore[attr-defined]
+        page.click("#open-dm")  # type: ignore[attr-defined]
     page.fill("#command", text)  # type: ignore[attr-defined]
     page.press("#command", "Enter")  # type: ignore[attr-defined]
 
@@ -123,6 +131,14 @@ def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) 
     mentee, mentor = people[0], people[1]
 
     _as(p, ADMIN_ID)
+    # Slack has no message box on the App Home tab: the page shows none, and says where to type.
+    assert not p.is_visible("#compose")  # type: ignore[attr-defined]
+    assert "no message box" in p.inner_text("#home-hint")  # type: ignore[attr-defined]
+    _shot(p, "00-home-without-composer")
+    p.click("#open-dm")  # type: ignore[attr-defined]
+    assert p.is_visible("#compose")  # type: ignore[attr-defined]
+    assert p.evaluate("document.activeElement.id") == "command"  # type: ignore[attr-defined]
+    assert p.inner_text("#pane-title") == "Reverse Mentoring"  # type: ignore[attr-defined]
     _command(p, "/mentoring program")
     p.wait_for_selector(".bk-modal")  # type: ignore[attr-defined]
     p.fill(_input(p, "name"), "Digital Leaders 2027")  # type: ignore[attr-defined]
@@ -182,7 +198,7 @@ def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) 
     p.click('[data-clock="month"]')  # type: ignore[attr-defined]
     p.select_option("#job", "checkin")  # type: ignore[attr-defined]
     p.click("#run-job")  # type: ignore[attr-defined]
-    p.wait_for_selector("#notice:has-text('checkin')")  # type: ignore[attr-defined]
+    p.wait_for_selector("#report:has-text('Job checkin ran')")  # type: ignore[attr-defined]
     _as(p, mentee.user_id)
     p.click('[data-conversation^="D"]')  # type: ignore[attr-defined]
     p.click('[data-action-id="journey_met"]')  # type: ignore[attr-defined]
@@ -196,6 +212,92 @@ def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) 
     )
     p.wait_for_selector(f"#messages :text('{logged[:20]}')")  # type: ignore[attr-defined]
     _shot(p, "07-meeting-logged")
+
+
+def _option_label(page: object, select: str, user_id: str) -> str:
+    return str(
+        page.eval_on_selector(  # type: ignore[attr-defined]
+            f'{select} option[value="{user_id}"]', "o => o.textContent"
+        )
+    )
+
+
+def test_time_job_summary_local_times_and_mentions(sandbox: Sandbox, page: object) -> None:
+    p = page
+    berliner = next(x for x in sandbox.people if x.office.city == "Berlin" and not x.is_admin)
+    new_yorker = next(x for x in sandbox.people if x.office.city == "New York")
+    programme_and_pair(sandbox, berliner, new_yorker)  # through Slack's client, as the demo
+
+    # Monday 09:00 UTC: each member's local time beside their name; New York is asleep.
+    _as(p, new_yorker.user_id)
+    p.wait_for_function(  # type: ignore[attr-defined]
+        f"""() => document.querySelector('#member option[value="{new_yorker.user_id}"]')
+                  .textContent.includes('Mon 04:00')"""
+    )
+    assert _option_label(p, "#member", new_yorker.user_id).endswith("Mon 04:00 ☾")
+    assert _option_label(p, "#member", berliner.user_id).endswith("Mon 10:00")
+    assert "Mon 04:00 in New York" in p.inner_text("#my-time")  # type: ignore[attr-defined]
+    _as(p, ADMIN_ID)
+    # Whose morning to jump to: the member just shown.
+    assert p.input_value("#morning-of") == new_yorker.user_id  # type: ignore[attr-defined]
+    if p.query_selector(".overlay.open"):  # type: ignore[attr-defined]  # "matches approved"
+        p.click('.bk-modal [data-kind="close"]')  # type: ignore[attr-defined]
+
+    # +1 hour and +1 day move the clock; the summary says nothing was waiting.
+    p.click('[data-clock="hour"]')  # type: ignore[attr-defined]
+    p.wait_for_selector("#clock:has-text('2027-01-04 10:00')")  # type: ignore[attr-defined]
+    p.click('[data-clock="day"]')  # type: ignore[attr-defined]
+    p.wait_for_selector("#clock:has-text('2027-01-05 10:00')")  # type: ignore[attr-defined]
+    assert "Nothing was waiting" in p.inner_text("#report")  # type: ignore[attr-defined]
+    p.click('[data-clock="month"]')  # type: ignore[attr-defined]
+    p.wait_for_selector("#clock:has-text('2027-02-04 10:00')")  # type: ignore[attr-defined]
+
+    # The check-in job: Berlin's arrives now, New York's waits for its working morning.
+    p.select_option("#job", "checkin")  # type: ignore[attr-defined]
+    p.click("#run-job")  # type: ignore[attr-defined]
+    p.wait_for_selector("#report:has-text('Job checkin ran')")  # type: ignore[attr-defined]
+    report = p.inner_text("#report")  # type: ignore[attr-defined]
+    assert "2 messages: 1 sent, 1 waiting" in report
+    assert f"{berliner.name}\tcheckin\tsent arrived Thu 4 Feb 11:00 their time (Berlin)" in report
+    assert (
+        f"{new_yorker.name}\tcheckin\twaiting arrives Thu 4 Feb 09:00 their time (New York), in 4 h"
+    ) in report
+    assert "U0" not in report  # names, not ids
+    assert "error" not in (p.get_attribute("#notice", "class") or "")  # type: ignore[attr-defined]
+    _shot(p, "08-job-summary")
+
+    # Jump to New York's working morning: the waiting check-in arrives.
+    p.click("#jump-morning")  # type: ignore[attr-defined]
+    p.wait_for_selector("#report:has-text('next working morning')")  # type: ignore[attr-defined]
+    assert "1 message: 1 sent, 0 waiting" in p.inner_text("#report")  # type: ignore[attr-defined]
+    assert "2027-02-04 14:00" in p.inner_text("#clock")  # type: ignore[attr-defined]
+    _shot(p, "09-working-morning")
+    _as(p, new_yorker.user_id)
+    assert _option_label(p, "#member", new_yorker.user_id).endswith("Thu 09:00")
+    p.click('[data-conversation^="D"]')  # type: ignore[attr-defined]
+    p.wait_for_selector('[data-action-id="journey_met"]')  # type: ignore[attr-defined]
+    _shot(p, "10-checkin-in-new-york")
+
+    # A shout-out typed as people type it: "@" and the start of a name, picked from the list.
+    _as(p, ADMIN_ID)
+    p.click("#open-dm")  # type: ignore[attr-defined]
+    p.click("#command")  # type: ignore[attr-defined]
+    p.keyboard.type("/mentoring shoutout @" + new_yorker.name[:3])  # type: ignore[attr-defined]
+    p.wait_for_selector("#mentions li")  # type: ignore[attr-defined]
+    assert new_yorker.name in p.inner_text("#mentions")  # type: ignore[attr-defined]
+    _shot(p, "11-mention-suggestions")
+    p.keyboard.press("Enter")  # type: ignore[attr-defined]  # picks, does not send
+    assert p.input_value("#command") == f"/mentoring shoutout @{new_yorker.name} "  # type: ignore[attr-defined]
+    # A name typed in full, without picking, is a mention too.
+    p.keyboard.type(f"@{berliner.name} great prompt library!")  # type: ignore[attr-defined]
+    assert p.is_hidden("#mentions")  # type: ignore[attr-defined]
+    p.keyboard.press("Enter")  # type: ignore[attr-defined]
+    p.click('[data-conversation="C0MENTORING"]')  # type: ignore[attr-defined]
+    p.wait_for_selector("#messages .bk-mention")  # type: ignore[attr-defined]
+    channel = p.inner_text("#messages")  # type: ignore[attr-defined]
+    assert f"@{new_yorker.name}" in channel and f"@{berliner.name}" in channel
+    assert "great prompt library!" in channel
+    _shot(p, "12-shout-out-with-mentions")
 
 
 @pytest.fixture

@@ -273,3 +273,29 @@ def conversation_of(session: Session, recipient: str) -> str | None:
         .order_by(col(OutboxMessage.id).desc())
         .limit(1)
     ).first()
+
+
+def messages_with_keys(session: Session, keys: Iterable[str]) -> list[OutboxMessage]:
+    """The messages queued under `keys`, whatever became of them, oldest first."""
+    wanted = list(keys)
+    found: list[OutboxMessage] = []
+    for start in range(0, len(wanted), 500):  # a bound parameter each: stay within SQLite's cap
+        chunk = wanted[start : start + 500]
+        found.extend(
+            session.exec(
+                select(OutboxMessage).where(col(OutboxMessage.dedupe_key).in_(chunk))
+            ).all()
+        )
+    return sorted(found, key=lambda row: row.id or 0)
+
+
+def pending_messages(session: Session, limit: int = 500) -> list[OutboxMessage]:
+    """Messages still waiting to be sent, the first due first."""
+    return list(
+        session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+            .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
+            .limit(limit)
+        ).all()
+    )

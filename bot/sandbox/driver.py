@@ -15,12 +15,18 @@ import json
 import secrets
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as wall_time
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot import clock as app_clock
+from bot.delivery import outbox
+from bot.domain.working_hours import next_good_time, working_hours
+from bot.sandbox import DEFAULT_DATABASE_URL
+from bot.sandbox.composer import Mentionable, with_mentions
+from bot.sandbox.deliveries import Addressee, local_time, outbox_report
 from bot.sandbox.forms import fill
 from bot.sandbox.page import MemberSession, conversations, render_context
 from bot.sandbox.render import RenderContext
@@ -33,6 +39,7 @@ from bot.sandbox.workspace import (
 )
 from bot.settings import parse_settings
 from bot.simulated_slack import FakeSlack, SlackRequests
+from storage import repositories as repo
 
 BOT_TOKEN = "xoxb-sandbox"
 # Simulated people only, and a sandbox database that outlives a restart: a fixed, public secret
@@ -40,6 +47,12 @@ BOT_TOKEN = "xoxb-sandbox"
 SANDBOX_PULSE_SECRET = "sandbox-only-pulse-secret-not-for-real-people"
 QUIET_SECONDS = 0.015  # and no new Web API call for this long after the listeners are idle
 SETTLE_LIMIT_SECONDS = 10.0
+CLOCK_STEPS = {
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+    "week": timedelta(weeks=1),
+    "month": timedelta(days=30),
+}
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -66,7 +79,7 @@ class Driver:
         *,
         people: int = 12,
         seed: int = 1,
-        database_url: str = "sqlite:///sandbox.db",
+        database_url: str = DEFAULT_DATABASE_URL,
         host: str = "127.0.0.1",
         start_at: datetime | None = None,
         with_scheduler: bool = True,
@@ -133,7 +146,7 @@ class Driver:
         offset = {"Europe/Berlin": 3600, "Asia/Ho_Chi_Minh": 25200}.get(person.office.timezone)
         self.fake.add_user(
             person.user_id,
-            name=person.name.lower().replace(" ", "."),
+            name=person.handle,
             real_name=person.name,
             tz=person.office.timezone,
             tz_offset=offset if offset is not None else -18000,
@@ -187,8 +200,10 @@ class Driver:
         command, _sep, rest = text.strip().partition(" ")
         if command != "/mentoring":
             return {"notice": f"{command or text} is not a command of this app: try /mentoring"}
-        # Typed in the app's DM unless the page says otherwise, like Slack's message box.
+        # Typed in the app's DM unless the page says otherwise, like Slack's message box,
+        # which also turns `@Owen Kim` into a mention before the command leaves.
         channel = channel or self.fake.dm_channel(user_id)
+        rest = with_mentions(rest, self.mentionables())
         response = self.slack.command(user_id, rest, channel_id=channel)
         self._remember(user_id, response)
         self._settle()
@@ -237,6 +252,9 @@ class Driver:
         session = self.sessions[user_id]
         if view is None:
             return {"notice": "That view is gone."}
+        if not view.get("submit"):
+            # Slack's client shows no submit button on such a modal: only Close.
+            return {"notice": "This modal has no submit button; close it."}
         response = self.slack.view_submission(user_id, view, values)
         self._remember(user_id, response)
         answer: dict[str, Any] = {}
@@ -281,30 +299,106 @@ class Driver:
         """The app's own rule (ADMIN_USER_IDS, workspace admins and owners)."""
         return bool(self.runtime.services.is_admin(user_id))
 
-    def advance(self, step: str) -> dict[str, Any]:
-        delta = {"day": timedelta(days=1), "week": timedelta(weeks=1)}.get(step, timedelta(days=30))
-        now = self.clock.advance(delta)
-        return {"clock": now.isoformat()}
+    def mentionables(self) -> list[Mentionable]:
+        return [Mentionable(p.user_id, p.name, p.handle) for p in self.people]
+
+    def timezone_of(self, user_id: str) -> str | None:
+        """The member's zone as the simulated Slack knows it (users.info's `tz`)."""
+        user = self.fake.user(user_id) or {}
+        return str(user["tz"]) if user.get("tz") else None
+
+    def programme_hours(self) -> tuple[tuple[int, int], bool]:
+        """The programme's working hours and whether its messages are held (kill switch)."""
+        with self.runtime.services.db.session() as session:
+            program = repo.active_program(session)
+            return working_hours(program), bool(program and program.messages_held)
+
+    def next_working_morning(self, user_id: str) -> datetime:
+        """When the member's next working day starts, where they are (later than now)."""
+        now = self.clock.now()
+        timezone = self.timezone_of(user_id)
+        hours, _held = self.programme_hours()
+        opening = next_good_time(now, timezone, hours)
+        if opening <= now:  # inside their working day: the next one's morning
+            local_day = now.astimezone(app_clock.zone(timezone)).date() + timedelta(days=1)
+            midnight = datetime.combine(local_day, wall_time(0), tzinfo=app_clock.zone(timezone))
+            opening = next_good_time(midnight, timezone, hours)
+        return opening.astimezone(UTC)
+
+    def addressee(self, recipient: str) -> Addressee:
+        """Who an outbox recipient is (a member, a group DM's members, a channel)."""
+        people = {p.user_id: p for p in self.people}
+        ids = recipient.split(",")
+        if len(ids) == 1 and ids[0] in people:
+            person = people[ids[0]]
+            return Addressee(person.name, self.timezone_of(person.user_id), person.office.city)
+        if all(i in people for i in ids):
+            return Addressee(", ".join(people[i].name for i in ids), None, None)
+        channel = self._names().channels.get(recipient)
+        return Addressee("#" + channel if channel else recipient, None, None)
+
+    def _waiting_keys(self) -> list[str]:
+        with self.runtime.services.db.session() as session:
+            return [row.dedupe_key for row in outbox.pending_messages(session)]
+
+    def _report(self, title: str, keys: list[str], **details: Any) -> dict[str, Any]:
+        _hours, held = self.programme_hours()
+        with self.runtime.services.db.session() as session:
+            rows = outbox.messages_with_keys(session, keys)
+            return outbox_report(
+                title, rows, now=self.clock.now(), addressee=self.addressee, held=held, **details
+            )
+
+    def advance(self, step: str, member: str | None = None) -> dict[str, Any]:
+        """Moves the app's clock (an hour, a day, a week, a month, or to the next working
+        morning of `member`), then delivers what has become due, as the scheduler would."""
+        from scheduler.runner import deliver_outbox
+
+        if step == "morning":
+            if member not in self.sessions:
+                return {"error": "Pick whose working morning to jump to."}
+            target = self.next_working_morning(str(member))
+            person = next(p for p in self.people if p.user_id == member)
+            where = local_time(target, self.timezone_of(person.user_id))
+            moved = f"to {person.name}'s next working morning ({where} in {person.office.city})"
+        elif step in CLOCK_STEPS:
+            target = self.clock.now() + CLOCK_STEPS[step]
+            moved = f"by one {step}"
+        else:
+            return {"error": f"The clock moves by an hour, a day, a week or a month, not {step!r}."}
+        waiting = self._waiting_keys()
+        self.clock.set(target)
+        deliver_outbox(self.runtime.services)
+        self._settle()
+        title = f"Clock moved {moved}: now {local_time(target, None)} UTC"
+        report = self._report(title, waiting, empty="Nothing was waiting to be sent.")
+        return {"clock": target.isoformat(), "report": report}
 
     def run_job(self, name: str) -> dict[str, Any]:
-        """Runs a scheduled job now, at the simulated time, and delivers what is due."""
+        """Runs a scheduled job now, at the simulated time, and delivers what is due; the
+        report says what it queued, for whom, and when each message arrives."""
         from scheduler.jobs import JOBS
         from scheduler.runner import deliver_outbox, run_job
 
         services = self.runtime.services
+        now = self.clock.now()
         if name == "deliver_outbox":
-            sent = deliver_outbox(services)
+            waiting = self._waiting_keys()
+            deliver_outbox(services)
             self._settle()
-            return {"notice": f"{sent} due messages delivered"}
+            title = f"Delivered what is due at {local_time(now, None)} UTC"
+            return {"report": self._report(title, waiting, empty="Nothing was waiting.")}
         if name not in JOBS:
             return {"notice": f"There is no job called {name}."}
-        report = run_job(services, name, self.clock.now())
+        report = run_job(services, name, now)
         if report is None:
             return {"notice": f"{name} already ran for this period."}
         services.delivery.deliver_now(report.keys)
         deliver_outbox(services)
         self._settle()
-        return {"notice": f"{name}: {report.queued} queued; " + "; ".join(report.notes)}
+        title = f"Job {name} ran at {local_time(now, None)} UTC"
+        summary = self._report(title, report.keys, skipped=report.skipped, notes=report.notes)
+        return {"report": summary}
 
     # ------------------------------------------------------------------ scripted members (demo)
 

@@ -4,11 +4,13 @@ files, rendered to HTML), read from the simulated workspace."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.clock import zone
+from bot.domain.working_hours import next_good_time
 from bot.sandbox.render import RenderContext, message_html, view_html
 from bot.sandbox.workspace import COMMUNITY_CHANNEL, GENERAL_CHANNEL, SeedPerson
 from bot.simulated_slack import FakeSlack
@@ -133,12 +135,34 @@ def member_state(
     }
 
 
+def member_times(
+    people: Sequence[SeedPerson],
+    timezone_of: Callable[[str], str | None],
+    now: datetime,
+    hours: tuple[int, int],
+) -> list[dict[str, Any]]:
+    """Each member's local time (`Mon 09:00`) and whether it is inside their working day."""
+    times = []
+    for person in people:
+        timezone = timezone_of(person.user_id)
+        local = now.astimezone(zone(timezone))
+        times.append(
+            {
+                "id": person.user_id,
+                "local_time": f"{local:%a %H:%M}",
+                "working": next_good_time(now, timezone, hours) <= now,
+            }
+        )
+    return times
+
+
 def member_list(people: Sequence[SeedPerson]) -> list[dict[str, Any]]:
-    """The members the page offers to act as."""
+    """The members the page offers to act as (and to mention after `@`)."""
     return [
         {
             "id": p.user_id,
             "name": p.name,
+            "handle": p.handle,
             "city": p.office.city,
             "locale": p.office.locale,
             "department": p.department,

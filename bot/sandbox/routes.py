@@ -101,7 +101,9 @@ class PageRoutes:
             ),
             "/api/close": lambda: box.close(user, str(request["view_id"])),
             "/api/home": lambda: box.open_home(user) or {},
-            "/api/clock": lambda: box.advance(str(request.get("step") or "week")),
+            "/api/clock": lambda: box.advance(
+                str(request.get("step") or "week"), str(request.get("member") or "") or None
+            ),
             "/api/job": lambda: box.run_job(str(request["name"])),
         }
         handler = handlers.get(path)

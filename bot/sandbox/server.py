@@ -18,8 +18,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.sandbox import DEFAULT_DATABASE_URL
 from bot.sandbox.driver import Driver, serve
-from bot.sandbox.page import file_bytes, member_list, member_state
+from bot.sandbox.page import file_bytes, member_list, member_state, member_times
 from bot.sandbox.routes import PageRoutes
 
 
@@ -30,7 +31,7 @@ class Sandbox(Driver):
         port: int = 3000,
         people: int = 12,
         seed: int = 1,
-        database_url: str = "sqlite:///sandbox.db",
+        database_url: str = DEFAULT_DATABASE_URL,
         host: str = "127.0.0.1",
         start_at: datetime | None = None,
         with_scheduler: bool = True,
@@ -68,7 +69,11 @@ class Sandbox(Driver):
         session = self.sessions.get(user_id)
         if session is None:
             return {"error": "unknown member"}
-        return member_state(self.fake, self.people, user_id, session, self.clock.now())
+        now = self.clock.now()
+        state = member_state(self.fake, self.people, user_id, session, now)
+        hours, _held = self.programme_hours()
+        state["members"] = member_times(self.people, self.timezone_of, now, hours)
+        return state
 
     def members(self) -> list[dict[str, Any]]:
         return member_list(self.people)

@@ -74,6 +74,11 @@ class SeedPerson:
         return self.office.locale.startswith("vi")
 
     @property
+    def handle(self) -> str:
+        """Slack's `name` of the member (what a mention carries after the `|`)."""
+        return self.name.lower().replace(" ", ".")
+
+    @property
     def display_name(self) -> str:
         return f"{self.name} ({self.office.city})"
 
