@@ -480,10 +480,13 @@ class Demo:
             self.job("milestones")
             progress.step(f"month {month}")
         # The last pulse round closes, last month's digest goes out, milestones and
-        # certificates for the pairs that met every month; then the admin looks.
+        # certificates for the pairs that met every month; a week later the last match check
+        # closes and the programme ends; then the admin looks at its final report.
         self.box.clock.set(first_monday(self.months + 1))
         for name in ("pulse", "milestones", "digest"):
             self.job(name)
+        self.box.clock.set(first_monday(self.months + 1) + timedelta(days=7))
+        self.job("pulse")  # closes what is still open, and ends the programme
         self.admin_reviews()
         progress.step("report and export")
         return self.write()
