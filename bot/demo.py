@@ -10,6 +10,7 @@ figures come from the app's own report code over the stored data.
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import random
@@ -23,12 +24,21 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.domain.export import export_files
-from bot.domain.report import build_report
+from bot.domain.report import build_report, reported_program
 from bot.i18n import translator
 from bot.sandbox.forms import option_values
-from bot.sandbox.render import RenderContext, message_html
+from bot.sandbox.page import conversations as page_conversations
+from bot.sandbox.render import RenderContext
 from bot.sandbox.server import Sandbox
 from bot.sandbox.workspace import ADMIN_ID, COMMUNITY_CHANNEL, SeedPerson
+from bot.transcript import (
+    Conversation,
+    Entry,
+    Reader,
+    Transcript,
+    overview_html,
+    transcript_html,
+)
 from bot.views.report import report_sections
 from storage import repositories as repo
 from storage.db import Database
@@ -50,11 +60,12 @@ def message_text(message: dict[str, Any]) -> str:
     return "\n".join(parts) or str(message.get("text") or "")
 
 
-def first_weekday(months_after_start: int) -> datetime:
-    """08:00 UTC on the first weekday of the month `months_after_start` after the start."""
+def first_monday(months_after_start: int) -> datetime:
+    """08:00 UTC on the first Monday of the month `months_after_start` after the start (the
+    digest's own day), so the month's jobs and answers fall on working days everywhere."""
     month_index = DEFAULT_START.month - 1 + months_after_start
     day = date(DEFAULT_START.year + month_index // 12, month_index % 12 + 1, 1)
-    while day.weekday() > 4:
+    while day.weekday() != 0:
         day += timedelta(days=1)
     return datetime(day.year, day.month, day.day, 8, 0, tzinfo=UTC)
 
@@ -78,6 +89,67 @@ class Progress:
         self.stream.flush()
         if self.done >= self.total:
             self.stream.write("\n")
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a person did, for the transcript: typed a command, clicked, submitted a form."""
+
+    user_id: str
+    channel: str
+    entry: Entry
+
+
+def prefilled(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """The modal as it looked when submitted: `answers` (by block id) shown as its inputs'
+    values, like `forms.fill` sends them."""
+    shown = copy.deepcopy(view)
+    for block in shown.get("blocks") or []:
+        block_id = block.get("block_id")
+        if block.get("type") != "input" or block_id not in answers:
+            continue
+        element, answer = block.get("element") or {}, answers[block_id]
+        kind = element.get("type")
+        options = list(element.get("options") or [])
+        for group in element.get("option_groups") or []:
+            options.extend(group.get("options") or [])
+        wanted = answer if isinstance(answer, list) else [answer]
+        picked = [o for o in options if o.get("value") in wanted]
+        if kind in ("plain_text_input", "number_input", "email_text_input", "url_text_input"):
+            element["initial_value"] = str(answer)
+        elif kind == "datepicker":
+            element["initial_date"] = answer
+        elif kind in ("static_select", "radio_buttons") and picked:
+            element["initial_option"] = picked[0]
+        elif kind in ("multi_static_select", "checkboxes"):
+            element["initial_options"] = picked
+        elif kind == "users_select":
+            element["initial_user"] = answer
+        elif kind == "multi_users_select":
+            element["initial_users"] = list(answer)
+        elif kind == "channels_select":
+            element["initial_channel"] = answer
+        elif kind == "conversations_select":
+            element["initial_conversation"] = answer
+    return shown
+
+
+def _title(view: dict[str, Any]) -> str:
+    title = view.get("title")
+    return str(title.get("text") if isinstance(title, dict) else title or "Form")
+
+
+def _button_label(messages: list[dict[str, Any]], action_id: str) -> tuple[str, str] | None:
+    """(channel, label) of the button `action_id` that Driver.click picks: the last one in
+    the member's visible messages."""
+    for message in reversed(messages):
+        for block in message.get("blocks") or []:
+            for element in block.get("elements") or [block.get("accessory") or {}]:
+                if element.get("action_id") == action_id:
+                    text = element.get("text")
+                    label = text.get("text") if isinstance(text, dict) else action_id
+                    return str(message["channel"]), str(label)
+    return None
 
 
 @dataclass
@@ -108,27 +180,71 @@ class Demo:
             serve_page=False,
         )
         self.roles: dict[str, str] = {}
-
-    # ------------------------------------------------------------------ the story
+        self.actions: list[Action] = []
+        self.file_times: dict[str, datetime] = {}  # file id -> when it reached Slack
 
     def members(self) -> list[SeedPerson]:
         return [p for p in self.box.people if not p.is_admin]
 
+    # ------------------------------------------------------------------ acting, recorded
+
+    def _moment(self) -> datetime:
+        """A person takes a second to act: every action gets its own moment, after whatever
+        the app posted before it (the transcript orders by time)."""
+        return self.box.clock.advance(timedelta(seconds=1))
+
+    def _note_files(self) -> None:
+        for upload in self.box.fake.uploaded_files():
+            self.file_times.setdefault(str(upload["id"]), self.box.clock.now())
+
+    def command(self, user_id: str, text: str) -> dict[str, Any]:
+        at = self._moment()
+        dm = self.box.fake.dm_channel(user_id)
+        self.actions.append(Action(user_id, dm, Entry(at, "typed", text=text)))
+        result = self.box.command(user_id, text, "")
+        self._note_files()
+        return result
+
+    def click(self, user_id: str, action_id: str) -> dict[str, Any]:
+        found = _button_label(self.box.visible_messages(user_id), action_id)
+        if found is None:
+            return {"notice": f"no {action_id} button in sight"}
+        at = self._moment()
+        channel, label = found
+        self.actions.append(Action(user_id, channel, Entry(at, "clicked", text=label)))
+        result = self.box.click(user_id, action_id)
+        self._note_files()
+        return result
+
+    def answer(self, user_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        view = self.box.top_modal(user_id)
+        if view is None:
+            return {"notice": "no modal open"}
+        at = self._moment()
+        entry = Entry(at, "form", view=prefilled(view, answers), title=_title(view))
+        self.actions.append(Action(user_id, self.box.fake.dm_channel(user_id), entry))
+        result = self.box.answer_modal(user_id, answers)
+        self._note_files()
+        return result
+
+    # ------------------------------------------------------------------ the story
+
     def set_up_programme(self) -> None:
         box = self.box
-        box.command(ADMIN_ID, "/mentoring program", "")
+        self.command(ADMIN_ID, "/mentoring program")
         start = box.clock.now().date()
         end = date(
             start.year + (start.month + self.months) // 12,
             (start.month + self.months) % 12 or 12,
             28,
         )
-        box.answer_modal(
+        self.answer(
             ADMIN_ID,
             {
                 "name": "Digital Leaders 2027",
-                "goals": "80% of leaders complete 6 sessions with their mentor\n"
-                "Leaders rate their digital confidence 1 point higher after 6 months",
+                # Goals that fit the demo's length (and its completion rule, below).
+                "goals": f"80% of pairs meet in each of the programme's {self.months} months\n"
+                "Every pair achieves at least one of its goals",
                 "start_date": start.isoformat(),
                 "end_date": end.isoformat(),
                 "community_channel": COMMUNITY_CHANNEL[0],
@@ -136,8 +252,9 @@ class Demo:
                 "pulse_cadence": "monthly",
             },
         )
-        # A programme setting without a form field yet: a pair completes after meeting in
-        # as many months as the demo runs (the default is six).
+        # The completion rule, a programme setting without a form field yet: a pair completes
+        # after meeting in as many months as the demo runs (the default is six), so the
+        # certificates, the milestones and the report's "Completed" line follow one rule.
         with self.db.session() as session:
             program = repo.active_program(session)
             if program is not None:
@@ -149,7 +266,7 @@ class Demo:
         for index, person in enumerate(self.members()):
             role = "mentor" if index % 2 == 0 else "mentee"
             self.roles[person.user_id] = role
-            box.command(person.user_id, "/mentoring join", "")
+            self.command(person.user_id, "/mentoring join")
             view = box.top_modal(person.user_id)
             if view is None:
                 continue
@@ -178,24 +295,24 @@ class Demo:
                 answers["topics_wanted"] = chosen
             if person.manager_id and person.manager_id != person.user_id:
                 answers["manager"] = person.manager_id
-            box.answer_modal(person.user_id, answers)
+            self.answer(person.user_id, answers)
             progress.step(f"enrolled {index + 1}/{len(self.members())}")
 
     def match_and_approve(self) -> None:
         box = self.box
-        box.command(ADMIN_ID, "/mentoring match", "")
+        self.command(ADMIN_ID, "/mentoring match")
         view = box.top_modal(ADMIN_ID)
         if view is not None and view.get("submit"):
-            box.answer_modal(ADMIN_ID, {})
+            self.answer(ADMIN_ID, {})
 
     def pairs_set_goals(self) -> None:
         for person in self.members():
             if self.roles.get(person.user_id) != "mentee":
                 continue
-            self.box.click(person.user_id, "pair_set_goals")
+            self.click(person.user_id, "pair_set_goals")
             if self.box.top_modal(person.user_id) is None:
                 continue
-            self.box.answer_modal(
+            self.answer(
                 person.user_id,
                 {
                     "goal_1": "Use an AI assistant for meeting notes every week",
@@ -208,15 +325,16 @@ class Demo:
                 },
             )
 
-    def one_pair_asks_to_rematch(self) -> None:
-        mentees = [p for p in self.members() if self.roles.get(p.user_id) == "mentee"]
-        if not mentees:
-            return
-        asker = mentees[-1]
-        self.box.command(asker.user_id, "/mentoring rematch", "")
-        if self.box.top_modal(asker.user_id) is not None:
-            self.box.answer_modal(asker.user_id, {"reason": "Our schedules never line up."})
-            self.box.click(ADMIN_ID, "rematch_end")
+    def one_pair_asks_for_help(self, asker: str) -> None:
+        """The mentee of one pair answers the match check "I'd like help" (the admins get a
+        re-match request from it; `/mentoring rematch` when no check has reached them yet),
+        and the admin ends the pair."""
+        if self.click(asker, "match_check_help").get("status") != 200:
+            self.command(asker, "/mentoring rematch")
+            if self.box.top_modal(asker) is None:
+                return
+            self.answer(asker, {"reason": "Our schedules never line up."})
+        self.click(ADMIN_ID, "rematch_end")
 
     @property
     def db(self) -> Database:
@@ -241,50 +359,75 @@ class Demo:
         """Runs a scheduled job at the simulated time, then lets the day pass (the scheduler's
         delivery runs as the clock moves), so each message arrives at its local time."""
         self.box.run_job(name)
+        self._note_files()
         for _step in range(2):  # 08:00 UTC, then 14:00 and 20:00: New York's working day too
             self.box.clock.advance(timedelta(hours=6))
             self.box.run_job("deliver_outbox")
+            self._note_files()
 
     def answer_checkins(self, month: int, silent: set[str], late: set[str]) -> None:
         for _mentor, mentee in self.pairs():
             if mentee in silent:
                 continue  # this pair has gone quiet: no answer, nudges, then escalation
             if mentee in late and month == 1:
-                self.box.click(mentee, "journey_not_yet")
+                self.click(mentee, "journey_not_yet")  # three .ics slots; logged later
                 continue
-            self.box.click(mentee, "journey_met")
-            if self.box.top_modal(mentee) is not None:
-                self.box.answer_modal(
-                    mentee,
-                    {
-                        "duration": "60",
-                        "rating": str(self.rng.choice([4, 5, 5, 3])),
-                        "topics": "AI assistants, our first shared prompt library",
-                        "learned": "How my mentor uses AI to summarise long threads",
-                    },
-                )
+            self.log_meeting(mentee, month)
+
+    def log_meeting(self, mentee: str, month: int) -> None:
+        """ "Yes, we met" from the newest check-in or nudge, with the goals' progress: the
+        first goal in progress in the first month and achieved in the second, the second goal
+        in progress then, and achieved by some pairs from the third month."""
+        self.close_modals(mentee)
+        self.click(mentee, "journey_met")
+        view = self.box.top_modal(mentee)
+        if view is None:
+            return
+        goals = [
+            str(block["block_id"])
+            for block in view.get("blocks") or []
+            if str(block.get("block_id") or "").startswith("goal_")
+        ]
+        answers: dict[str, Any] = {
+            "duration": "60",
+            "rating": str(self.rng.choice([4, 5, 5, 3])),
+            "topics": "AI assistants, our first shared prompt library",
+            "learned": "How my mentor uses AI to summarise long threads",
+        }
+        progress = ["in_progress"] if month == 1 else ["achieved", "in_progress"]
+        if month >= 3 and self.rng.random() < 0.6:
+            progress = ["achieved", "achieved"]
+        answers.update(zip(goals, progress, strict=False))
+        self.answer(mentee, answers)
+
+    def close_modals(self, user_id: str) -> None:
+        """Closes what is left open (a "thank you" modal), as a person would."""
+        while (view := self.box.top_modal(user_id)) is not None:
+            self.box.close(user_id, str(view["id"]))
 
     def answer_surveys(self) -> None:
         for person in self.members():
-            self.box.click(person.user_id, "pulse_open")
-            survey = self.box.top_modal(person.user_id)
-            if survey is not None and survey.get("submit"):
-                self.box.answer_modal(
-                    person.user_id,
-                    {
-                        "value": str(self.rng.choice([4, 4, 5, 3])),
-                        "nps": str(self.rng.choice([9, 10, 8, 7, 10])),
-                        "pairing": str(self.rng.choice([4, 5, 5, 3])),
-                    },
-                )
-            # The thank-you (or "already answered") has only a Close button: read, close.
-            outcome = self.box.top_modal(person.user_id)
-            if outcome is not None and not outcome.get("submit"):
-                self.box.close(person.user_id, outcome["id"])
+            self.close_modals(person.user_id)
+            self.click(person.user_id, "pulse_open")
+            if self.box.top_modal(person.user_id) is None:
+                continue
+            self.answer(
+                person.user_id,
+                {
+                    "value": str(self.rng.choice([4, 4, 5, 3])),
+                    "nps": str(self.rng.choice([9, 10, 8, 7, 10])),
+                    "pairing": str(self.rng.choice([4, 5, 5, 3])),
+                },
+            )
+            self.close_modals(person.user_id)  # the thank-you has only a Close button
 
-    def answer_match_checks(self) -> None:
+    def answer_match_checks(self, silent: set[str], asker: str | None) -> None:
+        """Everyone says their match works, except the pair that goes silent (no answer) and
+        the mentee who is about to ask for help (`one_pair_asks_for_help`)."""
         for person in self.members():
-            self.box.click(person.user_id, "match_check_yes")
+            if person.user_id in silent or person.user_id == asker:
+                continue
+            self.click(person.user_id, "match_check_yes")
 
     def admin_shout_out(self) -> None:
         pairs = self.pairs()
@@ -293,10 +436,10 @@ class Demo:
         mentor, mentee = pairs[-1]
         praise = "Your AI prompt library is now used by the whole team!"
         text = f"/mentoring shoutout <@{mentor}> <@{mentee}> {praise}"
-        self.box.command(ADMIN_ID, text, "")
+        self.command(ADMIN_ID, text)
 
     def admin_reviews(self) -> None:
-        self.box.command(ADMIN_ID, "/mentoring report", "")
+        self.command(ADMIN_ID, "/mentoring report")
         export = self.out / "export"
         export.mkdir(parents=True, exist_ok=True)
         for fmt in ("json", "csv"):
@@ -312,31 +455,39 @@ class Demo:
         self.pairs_set_goals()
         progress.step("pair goals set")
         pairs = self.pairs()
-        silent = {pairs[0][1]} if pairs else set()
+        silent = set(pairs[0]) if pairs else set()  # both partners go quiet
         late = {pairs[1][1]} if len(pairs) > 1 else set()
+        asker = pairs[2][1] if len(pairs) > 2 else None  # asks for help in its first match check
+        help_month = min(2, self.months)  # the first match check comes at day 30 of a pair
         for month in range(1, self.months + 1):
-            first_day = first_weekday(month)
+            first_day = first_monday(month)
             self.box.clock.set(first_day)
             self.job("digest")  # last month's highlights in the community channel
             self.job("checkin")
             self.answer_checkins(month, silent, late)
             self.job("match_check")
-            self.answer_match_checks()
+            self.answer_match_checks(silent, asker if month == help_month else None)
             self.job("pulse")
             self.answer_surveys()
-            if month == 1:
-                self.one_pair_asks_to_rematch()
+            if asker is not None and month == help_month:
+                self.one_pair_asks_for_help(asker)
             if month == 2:
                 self.admin_shout_out()
             self.box.clock.set(first_day + timedelta(days=7))
             self.job("nudge")
+            if month == 1:
+                for mentee in late:  # the pair that said "not yet" met in one of the slots
+                    self.log_meeting(mentee, month)
             self.job("milestones")
             progress.step(f"month {month}")
         # The last pulse round closes, last month's digest goes out, milestones and
-        # certificates for the pairs that met every month; then the admin looks.
-        self.box.clock.set(first_weekday(self.months + 1))
+        # certificates for the pairs that met every month; a week later the last match check
+        # closes and the programme ends; then the admin looks at its final report.
+        self.box.clock.set(first_monday(self.months + 1))
         for name in ("pulse", "milestones", "digest"):
             self.job(name)
+        self.box.clock.set(first_monday(self.months + 1) + timedelta(days=7))
+        self.job("pulse")  # closes what is still open, and ends the programme
         self.admin_reviews()
         progress.step("report and export")
         return self.write()
@@ -350,16 +501,14 @@ class Demo:
         self.out.mkdir(parents=True, exist_ok=True)
         people = self.box.people
         text_lines: list[str] = []
-        sections: list[str] = []
         ctx = self._context()
         for person in people:
             seen = sorted(self.box.visible_messages(person.user_id), key=lambda m: float(m["ts"]))
-            role = "admin" if person.is_admin else self.roles.get(person.user_id, "")
-            title = f"{person.name} ({person.office.city}, {person.office.locale}, {role})"
+            office = person.office
+            title = f"{person.name} ({office.city}, {office.locale}, {self._role(person)})"
             text_lines.append("=" * len(title))
             text_lines.append(title)
             text_lines.append("=" * len(title))
-            items = []
             for message in seen:
                 where = (
                     ctx.channel_name(message["channel"])
@@ -370,23 +519,14 @@ class Demo:
                     lambda m: "@" + ctx.user_name(m.group(1)), message_text(message)
                 )
                 text_lines.append(f"[{where}] {html.unescape(text)}")
-                items.append(f'<div class="msg">{message_html(message, ctx)}</div>')
             text_lines.append("")
-            sections.append(
-                f'<section id="{html.escape(person.user_id)}"><h2>{html.escape(title)}</h2>'
-                + "".join(items)
-                + "</section>"
-            )
         (self.out / "transcript.txt").write_text("\n".join(text_lines), encoding="utf-8")
-        page = (
-            '<!doctype html><html><head><meta charset="utf-8"><title>Demo transcript</title>'
-            "</head><body><h1>Reverse Mentoring demo: what everyone saw (simulated)</h1>"
-            + "".join(sections)
-            + "</body></html>"
-        )
+        uploads = self.box.fake.uploaded_files()
+        for upload in uploads:
+            (self.out / _file_name(upload)).write_bytes(bytes(upload["bytes"]))
+        figures = self.figures()
+        page = transcript_html(self.transcript(figures, uploads))
         (self.out / "transcript.html").write_text(page, encoding="utf-8")
-        for upload in self.box.fake.uploaded_files():
-            (self.out / f"{upload['id']}-{upload['name']}").write_bytes(bytes(upload["bytes"]))
         pairs = self._count_pairs()
         refused = [
             f"{call.method}: {call.error}"
@@ -398,14 +538,67 @@ class Demo:
             self.out,
             len(self.members()),
             pairs,
-            self.figures(),
+            figures,
             self.box.clock.now(),
             violations,
         )
 
+    def _role(self, person: SeedPerson) -> str:
+        return "admin" if person.is_admin else self.roles.get(person.user_id, "")
+
+    def transcript(self, figures: list[str], uploads: list[dict[str, Any]]) -> Transcript:
+        """What each person saw and did, per conversation, for `transcript.html`."""
+        readers = []
+        for person in self.box.people:
+            conversations = []
+            mine = [a for a in self.actions if a.user_id == person.user_id]
+            for seen in page_conversations(self.box.fake, self.box.people, person.user_id):
+                entries = [Entry(_posted_at(m), "message", message=m) for m in seen["messages"]] + [
+                    Entry(_posted_at(m), "ephemeral", message=m) for m in seen["ephemeral"]
+                ]
+                entries += [a.entry for a in mine if a.channel == seen["id"]]
+                entries += [
+                    Entry(
+                        self.file_times.get(str(f["id"]), self.box.clock.now()),
+                        "file",
+                        text=str(f.get("title") or f["name"]),
+                        href=_file_name(f),
+                    )
+                    for f in uploads
+                    if f.get("channel") == seen["id"]
+                ]
+                if not entries and seen["kind"] == "channel":
+                    continue  # a channel where nothing happened
+                entries.sort(key=lambda e: (e.at, e.kind not in ("typed", "clicked", "form")))
+                name = "Reverse Mentoring (the app)" if seen["kind"] == "dm" else seen["name"]
+                conversations.append(Conversation(seen["id"], seen["kind"], name, entries))
+            readers.append(
+                Reader(
+                    person.user_id,
+                    person.name,
+                    self._role(person),
+                    person.office.city,
+                    person.office.locale,
+                    person.office.timezone,
+                    conversations,
+                )
+            )
+        charts = [
+            (_file_name(f), str(f.get("title") or f["name"]))
+            for f in uploads
+            if str(f["name"]).endswith(".png")
+        ]
+        overview = overview_html(figures, charts)
+        return Transcript(
+            "Reverse Mentoring demo: what everyone saw (simulated)",
+            readers,
+            overview,
+            self._context(),
+        )
+
     def _count_pairs(self) -> int:
         with self.db.session() as session:
-            program = repo.active_program(session)
+            program = reported_program(session)
             if program is None:
                 return 0
             return len(repo.pairs(session, program.id or 0, [PairStatus.ACTIVE, PairStatus.ENDED]))
@@ -417,7 +610,7 @@ class Demo:
 def programme_figures(db: Database, at: datetime) -> list[str]:
     """The programme's figures as the admin report computes them from the stored data."""
     with db.session() as session:
-        program = repo.active_program(session)
+        program = reported_program(session)  # ended by now, once its last digest went out
         if program is None:
             return []
         report = build_report(session, program, at)
@@ -429,6 +622,17 @@ def programme_figures(db: Database, at: datetime) -> list[str]:
         lines.extend("  " + html.unescape(row).replace("*", "") for row in rows)
     lines.append(f"Milestones: {len(milestones)}")
     return lines
+
+
+def _posted_at(message: dict[str, Any]) -> datetime:
+    """When Slack posted it: a message's ts is its time (the simulated Slack's ts follows the
+    app's clock)."""
+    return datetime.fromtimestamp(float(message["ts"]), tz=UTC)
+
+
+def _file_name(upload: dict[str, Any]) -> str:
+    """Where the demo writes an uploaded file (next to transcript.html)."""
+    return f"{upload['id']}-{upload['name']}"
 
 
 def run_demo(

@@ -19,6 +19,7 @@ from bot.domain import enrollment, journey, notices, pairing, validation
 from bot.domain.working_hours import working_hours
 from bot.i18n import Translator
 from bot.services import Services
+from bot.usecases import milestones as celebrations
 from bot.views import common, kit
 from bot.views import journey as views
 from bot.views import matching as matching_views
@@ -143,22 +144,31 @@ def on_meeting_submitted(sub: Submission) -> Answer:
     if errors:
         return Answer(errors={f: _(m) for f, m in errors.items()})
 
-    def save(session: Session) -> str | None:
+    def save(session: Session, owed: Owed) -> str | None:
         request = journey.request_of_member(session, request_id, user_id)
         if request is None:
             return None
         # Checked again where it is stored: the pair may have ended while the modal was open.
-        closed = journey.prompt_closed(session, request, services.clock.now())
+        now = services.clock.now()
+        closed = journey.prompt_closed(session, request, now)
         if closed is None:
             journey.record_meeting(session, request, meeting)
+            # The first meeting (or a goal achieved) is celebrated now, not at the job's run.
+            celebrations.celebrate_pair(services, session, owed, request.pair_id, now)
         return closed
 
-    closed = services.db.run(save)  # a failure is answered inline by @submission
+    done = services.delivery.run(save)  # a failure is answered inline by @submission
+    closed = done.result
     if closed is not None:
         return Answer(view=outcome_modal(_(closed), _), done=_(closed))
     origin = {"channel": {"id": metadata.get("c")}, "message": {"ts": metadata.get("t")}}
     logged = views.meeting_logged(request_id, _)
-    return Answer(done=logged["text"], after=lambda: update_message(services, origin, logged))
+
+    def after() -> None:
+        update_message(services, origin, logged)
+        services.delivery.deliver(done.keys)
+
+    return Answer(done=logged["text"], after=after)
 
 
 def _answer(services: Services, body: dict[str, Any], status: str) -> bool:

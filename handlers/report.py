@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import pulse
 from bot.domain.export import export_files
-from bot.domain.report import Report, build_report
+from bot.domain.report import Report, build_report, reported_program
 from bot.services import Services
 from bot.views import kit
 from bot.views import report as views
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def current_report(services: Services) -> Report | None:
     with services.db.session() as session:
-        program = repo.active_program(session)
+        program = reported_program(session)  # after its end too: the final figures
         return build_report(session, program, services.clock.now()) if program else None
 
 

@@ -1,6 +1,7 @@
 """A programme's end, as the jobs see it: once it is over, its journey stops; once its surveys
-have closed and its last digest is queued, it moves to `ended` and whatever of its journey is
-still pending is cancelled (bot/domain/programs.py has the rule)."""
+have closed and its last digest is queued (or its last month had nothing to report), it moves
+to `ended` and whatever of its journey is still pending is cancelled (bot/domain/programs.py
+has the rule)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.delivery import outbox
-from bot.domain import notices, programs, recognition
+from bot.domain import digest, notices, programs, recognition
 from storage.models import Program
 
 
@@ -21,7 +22,11 @@ def finish_if_over(
         return False
     has_channel = recognition.channel_of(program, recognition_channel) is not None
     last = notices.DIGEST.key(program.id or 0, f"{program.end_date:%Y-%m}").value
-    last_digest = not has_channel or outbox.is_queued(session, last)
+    last_digest = (
+        not has_channel
+        or outbox.is_queued(session, last)
+        or digest.last_month_quiet(session, program, at)
+    )
     if not programs.end_if_done(session, program, at, last_digest=last_digest):
         return False
     outbox.cancel_pending(

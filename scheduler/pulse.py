@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.delivery import MessageKey, Owed
+from bot.delivery import MessageKey, Owed, outbox
 from bot.domain import notices, programs, pulse, subjects
 from bot.i18n import translator
 from bot.services import Services
@@ -118,9 +118,15 @@ def run_match_check(services: Services, at: datetime, *, dry_run: bool = False) 
         due = []
         for pair in repo.pairs(session, program.id or 0, [PairStatus.ACTIVE]):
             number = pulse.match_check_number(pair.introduced_at, at)
-            if number:
+            # Already asked this check (both partners are queued together): not due again.
+            asked = number and outbox.is_queued(
+                session, notices.MATCH_CHECK.key(pair.id, pair.mentor_id, number).value
+            )
+            if number and not asked:
                 due.append((pair, number))
         if not due:
+            # No round is opened for nobody: a round of "0 of 0" says nothing.
+            owed.notes.append("no match check due")
             return
         period = at.strftime("%Y-%m")
         check = repo.pulse_round_for(session, program.id or 0, PulseKind.MATCH_CHECK, period)

@@ -14,15 +14,16 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.delivery import Owed
-from bot.domain import digest, milestones, notices
+from bot.domain import digest, notices
 from bot.domain import recognition as rec
 from bot.i18n import translator
 from bot.services import Services
+from bot.usecases import milestones as celebrations
 from bot.views import recognition as views
 from scheduler import lifecycle
 from scheduler.job_report import JobReport
 from storage import repositories as repo
-from storage.models import Certificate, Program
+from storage.models import Program
 
 log = logging.getLogger(__name__)
 
@@ -35,67 +36,6 @@ def _active_program(services: Services) -> Program | None:
 # Milestones and certificates --------------------------------------------------------------
 
 
-def _celebrate(
-    services: Services,
-    session: Session,
-    owed: Owed,
-    program: Program,
-    found: milestones.Reached,
-    at: datetime,
-) -> None:
-    pair = found.pair
-    people = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
-    members = [people[i] for i in (pair.mentor_id, pair.mentee_id) if i in people]
-    for person in members:
-        if person.left_at is not None:
-            continue
-        owed.queue(
-            notices.MILESTONE.key(pair.id or 0, found.milestone.kind, person.id or 0),
-            recipient=person.slack_user_id,
-            message=views.milestone_dm(found.kind, found.goal_title(), translator(person.locale)),
-            program_id=program.id,
-            timezone=person.timezone,
-        )
-    if found.kind != milestones.COMPLETED:
-        return
-    for person in members:
-        if person.left_at is not None:
-            continue
-        detail = milestones.certificate_detail(program, pair, person, found.figures, at)
-        certificate = repo.add_certificate(
-            session,
-            Certificate(
-                program_id=program.id or 0,
-                participant_id=person.id or 0,
-                pair_id=pair.id or 0,
-                detail=detail,
-            ),
-        )
-        if certificate is not None:
-            owed.queue(
-                notices.CERTIFICATE.key(certificate.id or 0),
-                recipient=person.slack_user_id,
-                message=views.certificate_dm(translator(person.locale)),
-                program_id=program.id,
-                timezone=person.timezone,
-                extra={"certificate_id": certificate.id},
-            )
-    mentor, mentee = people.get(pair.mentor_id), people.get(pair.mentee_id)
-    for admin in services.admin_ids():
-        profile = services.person(admin)
-        owed.queue(
-            notices.COMPLETED_ADMIN.key(pair.id or 0, admin),
-            recipient=admin,
-            timezone=profile.timezone if profile else None,
-            message=views.completed_for_admins(
-                mentor.slack_user_id if mentor else "",
-                mentee.slack_user_id if mentee else "",
-                services.translator_for(admin),
-            ),
-            program_id=program.id,
-        )
-
-
 def run_milestones(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
     """Records and celebrates every milestone reached since the last run; a completion owes
     each partner a certificate (its PDF travels with its outbox message). Safe to run any
@@ -106,9 +46,7 @@ def run_milestones(services: Services, at: datetime, *, dry_run: bool = False) -
         if program is None:
             owed.notes.append("no active programme")
             return
-        found = milestones.detect(session, program, at)
-        for item in found:
-            _celebrate(services, session, owed, program, item, at)
+        found = celebrations.celebrate_new(services, session, owed, program, at)
         owed.notes.append(f"{len(found)} new milestones")
 
     return JobReport("milestones").add(services.delivery.run(work, at=at, dry_run=dry_run))
@@ -118,7 +56,8 @@ def run_milestones(services: Services, at: datetime, *, dry_run: bool = False) -
 
 
 def run_digest(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
-    """Posts the previous month's highlights to the community channel, once per month."""
+    """Posts the previous month's highlights to the community channel, once per month; a
+    month with nothing to report posts nothing (the job's report says so)."""
     report = JobReport("digest")
     program = _active_program(services)
     if program is None:
@@ -134,18 +73,22 @@ def run_digest(services: Services, at: datetime, *, dry_run: bool = False) -> Jo
         current = session.get(Program, program.id)
         assert current is not None
         found = digest.collect(session, current, at)
-        message = views.digest_message(found, translator(services.settings.default_locale))
-        story = found.story
-        queued = owed.queue(
-            notices.DIGEST.key(current.id or 0, found.period.name),
-            recipient=channel,
-            message=message,
-            program_id=current.id,
-            # The story is marked published once the digest is posted (notices.DIGEST).
-            extra={"story_id": story.id, "period": found.period.name} if story else None,
-        )
-        if not queued:
-            owed.notes.append(f"digest for {found.period.name} already queued")
+        if found.nothing_to_report:
+            # An empty post would only teach the channel to ignore the digest.
+            owed.notes.append(f"nothing to report for {found.period.name}: no digest posted")
+        else:
+            message = views.digest_message(found, translator(services.settings.default_locale))
+            story = found.story
+            queued = owed.queue(
+                notices.DIGEST.key(current.id or 0, found.period.name),
+                recipient=channel,
+                message=message,
+                program_id=current.id,
+                # The story is marked published once the digest is posted (notices.DIGEST).
+                extra={"story_id": story.id, "period": found.period.name} if story else None,
+            )
+            if not queued:
+                owed.notes.append(f"digest for {found.period.name} already queued")
         if lifecycle.finish_if_over(session, current, at, services.settings.recognition_channel):
             owed.notes.append("the programme has ended")
 

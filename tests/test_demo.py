@@ -7,23 +7,31 @@ import html
 import io
 import json
 import re
+import shutil
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
 from bot.demo import DemoResult, programme_figures, run_demo
 from bot.domain.export import export_files
+from bot.domain.report import reported_program
 from bot.domain.training import training_pack
 from bot.i18n import translator
 from bot.sandbox.workspace import seed_people
+from bot.transcript import sandbox_stylesheet
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import Pair
+from storage.models import Certificate, Milestone, Pair, PulseRound
 from tests.test_sandbox_render import parse
 
 PEOPLE, MONTHS, SEED = 6, 2, 3
+ARTIFACTS = Path(__file__).parent / "artifacts" / "transcript"
+# As tests/test_sandbox_browser.py launches Chromium (importing it would skip this module
+# without playwright).
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 
 
 def _run(folder: Path) -> tuple[DemoResult, str]:
@@ -54,7 +62,7 @@ def test_the_summary_is_the_reports_and_the_files_are_the_export(
     database = Database(url)
     try:
         with database.session() as session:
-            program = repo.active_program(session)
+            program = reported_program(session)  # ended once its last digest went out
             assert program is not None
             assert repo.checkin_cycle_figures(session, program.id or 0), "meetings were logged"
             # Every pair set its goals through the modal, each measured and dated.
@@ -76,6 +84,42 @@ def test_the_summary_is_the_reports_and_the_files_are_the_export(
         database.dispose()
 
 
+def test_pairs_reach_their_goals_and_certificates_follow_the_completion_rule(
+    runs: tuple[DemoResult, str, DemoResult],
+) -> None:
+    result, url, _second = runs
+    database = Database(url)
+    try:
+        with database.session() as session:
+            program = reported_program(session)
+            assert program is not None and program.settings["completion_cycles"] == MONTHS
+            certificates = list(session.exec(select(Certificate)))
+            milestones = list(session.exec(select(Milestone)))
+            completed = {m.pair_id for m in milestones if m.kind == "completed"}
+            checks = list(session.exec(select(PulseRound).where(PulseRound.kind == "match_check")))
+    finally:
+        database.dispose()
+    # Pairs logged goal progress in their meetings: goals were achieved, and certificates
+    # (two per pair that met in every month, as the programme's rule says) count them.
+    assert completed and len(certificates) == 2 * len(completed)
+    assert all(c.detail["sessions"] >= MONTHS for c in certificates)
+    assert all(c.detail["goals"] >= 1 for c in certificates)
+    summary = "\n".join(result.summary)
+    assert re.search(r"Pair goals: [1-9]\d* done", summary)
+    # The report states the rule the certificates follow, and counts the same pairs.
+    rule = (
+        f"Completion rule: a pair completes the programme once it has met in {MONTHS} "
+        "check-in cycles; certificates follow this rule."
+    )
+    assert rule in summary
+    assert f"Completed: {len(completed)} of {result.pairs} pairs" in summary
+    assert "6 or more sessions" not in summary
+    assert "pairs that met ÷ pairs asked" in summary
+    # The silent pair answered no match check; no round was shown for nobody.
+    assert checks and all(0 < c.answered < c.invited for c in checks)
+    assert "0 of 0" not in summary
+
+
 def test_everyone_read_their_own_language(runs: tuple[DemoResult, str, DemoResult]) -> None:
     result, _url, _second = runs
     text = (result.out / "transcript.txt").read_text(encoding="utf-8")
@@ -92,15 +136,47 @@ def test_everyone_read_their_own_language(runs: tuple[DemoResult, str, DemoResul
     assert checked == PEOPLE
 
 
-def test_the_html_transcript_is_well_formed_with_a_section_each(
+def _person_page(page: str, user_id: str) -> str:
+    """One person's page of transcript.html."""
+    start = page.index(f'<section class="page person" id="{user_id}">')
+    following = page.find('<section class="page person"', start + 1)
+    return page[start : following if following > 0 else len(page)]
+
+
+def test_the_html_transcript_is_laid_out_like_the_sandbox(
     runs: tuple[DemoResult, str, DemoResult],
 ) -> None:
     result, _url, _second = runs
     page = (result.out / "transcript.html").read_text(encoding="utf-8")
     parsed = parse(page)
-    sections = {attrs.get("id") for tag, attrs in parsed.tags if tag == "section"}
-    assert {p.user_id for p in seed_people(PEOPLE, SEED)} == sections
-    assert html.escape("<script") not in page or "<script" not in page
+    assert "<script" not in page
+    # The sandbox's own stylesheet: Block Kit, message and modal rules.
+    assert sandbox_stylesheet() in page and ".bk-modal {" in page and ".msg {" in page
+    people = {p.user_id: p for p in seed_people(PEOPLE, SEED)}
+    pages = {
+        attrs.get("id")
+        for tag, attrs in parsed.tags
+        if tag == "section" and "person" in (attrs.get("class") or "")
+    }
+    assert pages == set(people)
+    for user_id, person in people.items():
+        section = _person_page(page, user_id)
+        # A table of contents, then a panel per conversation with its header.
+        assert 'class="toc"' in section and "Direct message" in section, person.name
+        # Times in the reader's own zone.
+        zone = ZoneInfo(person.office.timezone)
+        stamps = re.findall(r'<time datetime="([^"]+)">([^<]+)</time>', section)
+        assert stamps, person.name
+        for instant, shown in stamps[:5]:
+            local = datetime.fromisoformat(instant).astimezone(zone)
+            assert shown == f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+        if person.is_admin:
+            _ = translator(person.office.locale)
+            # The admin's set-up and matching screens, as they were submitted.
+            for title in (_("New programme"), _("Review matches")):
+                assert f"submitted “{html.escape(title)}”" in section, title
+            assert "Digital Leaders 2027" in section
+    assert "Group DM" in page and "Channel" in page
 
 
 def test_one_seed_gives_identical_transcripts_and_no_block_kit_violation(
@@ -113,3 +189,53 @@ def test_one_seed_gives_identical_transcripts_and_no_block_kit_violation(
     assert sorted(p.name for p in first.out.iterdir() if p.suffix in (".png", ".pdf")), (
         "charts and certificates were written"
     )
+
+
+def test_the_transcript_reads_well_in_a_browser(runs: tuple[DemoResult, str, DemoResult]) -> None:
+    """Opens transcript.html in headless Chromium (as tests/test_sandbox_browser.py does) and
+    saves a screenshot of each step in tests/artifacts/transcript/ for a person to look at."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no Chromium installed (apt-get install chromium); .ci/run installs it")
+    result, _url, _second = runs
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    people = seed_people(PEOPLE, SEED)
+    admin = next(p for p in people if p.is_admin)
+    hanoi = next(p for p in people if p.office.timezone == "Asia/Ho_Chi_Minh")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto((result.out / "transcript.html").as_uri())
+        # It opens on the overview: the programme's figures and charts, every person a link.
+        assert page.locator("#overview").is_visible()
+        assert page.locator("#overview img").count() >= 1
+        assert page.locator("section.person:visible").count() == 0
+        assert page.evaluate("document.documentElement.scrollHeight") < 8000
+        page.screenshot(path=str(ARTIFACTS / "01-overview.png"), full_page=True)
+
+        # The admin: a table of contents, then the set-up screen as it was submitted.
+        page.click(f'nav a[href="#{admin.user_id}"]')
+        section = page.locator(f"#{admin.user_id}")
+        assert section.is_visible() and not page.locator("#overview").is_visible()
+        assert section.locator(".toc a").count() >= 3
+        _ = translator(admin.office.locale)
+        forms = section.locator(".form-entry .bk-modal-title")
+        assert forms.all_inner_texts()[:2] == [_("New programme"), _("Review matches")]
+        page.screenshot(path=str(ARTIFACTS / "02-admin.png"))
+        section.locator(".form-entry").nth(1).scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "03-admin-matching.png"))
+
+        # A person in Hanoi: their DM and channel panels, times in their zone.
+        page.click(f'nav a[href="#{hanoi.user_id}"]')
+        section = page.locator(f"#{hanoi.user_id}")
+        headers = section.locator(".conversation > h3").all_inner_texts()
+        assert any("Direct message" in h for h in headers) and any("Channel" in h for h in headers)
+        first_time = section.locator(".msg time").first.inner_text()
+        assert first_time.endswith("+07"), first_time
+        page.screenshot(path=str(ARTIFACTS / "04-hanoi.png"))
+        # The table of contents takes the reader to a conversation.
+        section.locator(".toc a").last.click()
+        page.screenshot(path=str(ARTIFACTS / "05-hanoi-channel.png"))
+        assert section.is_visible()
+        browser.close()

@@ -25,21 +25,31 @@ class Period:
     end: datetime
 
 
+def period_of(first_day: date, timezone: str | None) -> Period:
+    """The calendar month starting on `first_day`, bounded in the programme's time zone."""
+    zone = clock.zone(timezone)
+    following = (
+        first_day.replace(year=first_day.year + 1, month=1)
+        if first_day.month == 12
+        else first_day.replace(month=first_day.month + 1)
+    )
+
+    def bound(day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+    return Period(f"{first_day:%Y-%m}", first_day, bound(first_day), bound(following))
+
+
 def period_before(at: datetime, timezone: str | None) -> Period:
     """The calendar month before the one `at` falls in, in the programme's time zone."""
-    zone = clock.zone(timezone)
-    local = at.astimezone(zone).date()
+    local = at.astimezone(clock.zone(timezone)).date()
     this_month = local.replace(day=1)
     first = (
         this_month.replace(year=this_month.year - 1, month=12)
         if this_month.month == 1
         else this_month.replace(month=this_month.month - 1)
     )
-
-    def bound(day: date) -> datetime:
-        return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-    return Period(f"{first:%Y-%m}", first, bound(first), bound(this_month))
+    return period_of(first, timezone)
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,17 @@ class Digest:
     story: SuccessStory | None = None
     story_names: tuple[str, str] | None = None
 
+    @property
+    def nothing_to_report(self) -> bool:
+        """No meeting, goal, milestone, shout-out or story: not worth a post in the channel."""
+        return not (
+            self.meetings
+            or self.goals_achieved
+            or self.milestones
+            or self.shoutouts
+            or self.story is not None
+        )
+
 
 def _consented(person: Participant | None) -> bool:
     return bool(person and person.shoutout_consent and person.left_at is None)
@@ -74,8 +95,12 @@ def _pair_people(session: Session, pair_id: int) -> tuple[Participant | None, Pa
 
 
 def collect(session: Session, program: Program, at: datetime) -> Digest:
+    """The figures of the month before `at`; names only of people who both consented."""
+    return collect_month(session, program, period_before(at, program.timezone))
+
+
+def collect_month(session: Session, program: Program, period: Period) -> Digest:
     """The month's figures from storage; names only of people who both consented."""
-    period = period_before(at, program.timezone)
     program_id = program.id or 0
     digest = Digest(program, period)
     digest.meetings = repo.meetings_in_period(session, program_id, period.name)
@@ -100,3 +125,12 @@ def collect(session: Session, program: Program, at: datetime) -> Digest:
             digest.story = story
             digest.story_names = (mentor.slack_user_id, mentee.slack_user_id)
     return digest
+
+
+def last_month_quiet(session: Session, program: Program, at: datetime) -> bool:
+    """Whether the programme's last month is over and has nothing to report, so its last
+    digest is settled without a post (the programme may then end without waiting for one)."""
+    if program.end_date is None:
+        return False
+    month = period_of(program.end_date.replace(day=1), program.timezone)
+    return at >= month.end and collect_month(session, program, month).nothing_to_report

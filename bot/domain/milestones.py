@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session
 
 from storage import repositories as repo
-from storage.models import Milestone, Pair, Participant, Program
+from storage.models import Milestone, Pair, PairStatus, Participant, Program
 
 FIRST_MEETING = "first_meeting"
 THIRD_MEETING = "third_meeting"
@@ -94,9 +94,18 @@ class Reached:
         return next((t for g, t in self.figures.goals_achieved if g == goal_id), None)
 
 
-def detect(session: Session, program: Program, at: datetime) -> list[Reached]:
-    """Records every milestone reached and not recorded before; returns the new ones."""
-    pairs = list(repo.recognised_pairs(session, program.id or 0))
+def counts_for_milestones(pair: Pair) -> bool:
+    """Introduced pairs (active, or ended after having run), as `repo.recognised_pairs`."""
+    return pair.approved_at is not None and pair.status in (PairStatus.ACTIVE, PairStatus.ENDED)
+
+
+def detect(
+    session: Session, program: Program, at: datetime, pairs: list[Pair] | None = None
+) -> list[Reached]:
+    """Records every milestone reached and not recorded before (by the programme's introduced
+    pairs, or only by `pairs`); returns the new ones."""
+    if pairs is None:
+        pairs = list(repo.recognised_pairs(session, program.id or 0))
     figures = progress(session, pairs)
     needed = completion_cycles(program)
     found: list[Reached] = []

@@ -12,29 +12,43 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.domain import pulse
+from bot.domain import milestones, pulse
 from bot.domain.overview import TopicBalance
 from bot.domain.programs import all_topics, growth_catalogue, is_archived
 from storage import repositories as repo
-from storage.models import PairStatus, Program, PulseKind
+from storage.models import PairStatus, Program, ProgramStatus, PulseKind
 
 AT_RISK_AFTER = timedelta(days=45)  # an active pair that has not met for this long
-SESSIONS_TARGET = 6
 
 
 @dataclass(frozen=True)
 class CycleRow:
     period: str
-    pairs_responding: int
+    pairs_asked: int  # pairs sent the cycle's check-in
+    pairs_answered: int
     pairs_met: int
     average_rating: float | None
 
     @property
     def meeting_rate(self) -> float | None:
-        """Share of the pairs that answered the cycle's check-in who met (0–100)."""
-        if not self.pairs_responding:
+        """Pairs that met ÷ pairs asked in the cycle (0–100): a pair that did not answer
+        counts as not met, so a silent pair lowers the rate instead of leaving it out."""
+        if not self.pairs_asked:
             return None
-        return 100.0 * self.pairs_met / self.pairs_responding
+        return 100.0 * self.pairs_met / self.pairs_asked
+
+    @property
+    def pairs_silent(self) -> int:
+        return self.pairs_asked - self.pairs_answered
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The programme's completion rule (the one certificates follow) and who meets it."""
+
+    cycles: int  # check-in cycles with a meeting a pair needs
+    reached: int  # introduced pairs that met in at least that many cycles
+    pairs: int  # introduced pairs (active or ended)
 
 
 @dataclass
@@ -46,7 +60,7 @@ class Report:
     average_rating: float | None
     goals: dict[str, int]
     goal_progress: float | None
-    pairs_with_target_sessions: tuple[int, int]  # (pairs with >= 6 sessions, active+ended)
+    completion: Completion
     surveys: list[pulse.RoundResult] = field(default_factory=list)
     match_checks: list[pulse.RoundResult] = field(default_factory=list)
     topics: list[TopicBalance] = field(default_factory=list)
@@ -54,6 +68,16 @@ class Report:
     @property
     def threshold(self) -> int:
         return pulse.threshold_of(self.program)
+
+
+def reported_program(session: Session) -> Program | None:
+    """The programme the report is about: the active one, else the last one that ended, so
+    its final figures stay readable after its end."""
+    active = repo.active_program(session)
+    if active is not None:
+        return active
+    ended = [p for p in repo.all_programs(session) if p.status == ProgramStatus.ENDED]
+    return ended[-1] if ended else None
 
 
 def topic_balance(session: Session, program: Program) -> list[TopicBalance]:
@@ -96,13 +120,16 @@ def build_report(session: Session, program: Program, at: datetime) -> Report:
     ratings = rating_sum = 0
     for row in repo.checkin_cycle_figures(session, program_id):
         average = row.rating_sum / row.ratings if row.ratings else None
-        cycles.append(CycleRow(row.period, row.pairs_responding, row.pairs_met, average))
+        cycles.append(
+            CycleRow(row.period, row.pairs_asked, row.pairs_answered, row.pairs_met, average)
+        )
         ratings += row.ratings
         rating_sum += row.rating_sum
     goals, progress = repo.goal_figures(session, program_id)
     sessions = repo.sessions_per_pair(session, program_id)
     introduced = [i for i, st, _m, _n in states if st in (PairStatus.ACTIVE, PairStatus.ENDED)]
-    reached = sum(1 for i in introduced if sessions.get(i, 0) >= SESSIONS_TARGET)
+    needed = milestones.completion_cycles(program)
+    reached = sum(1 for i in introduced if sessions.get(i, 0) >= needed)
     return Report(
         program=program,
         by_role_status=repo.count_by_role_status(session, program_id),
@@ -111,7 +138,7 @@ def build_report(session: Session, program: Program, at: datetime) -> Report:
         average_rating=rating_sum / ratings if ratings else None,
         goals=goals,
         goal_progress=progress,
-        pairs_with_target_sessions=(reached, len(introduced)),
+        completion=Completion(needed, reached, len(introduced)),
         surveys=pulse.results(session, program, [PulseKind.PULSE, PulseKind.FINAL]),
         match_checks=pulse.results(session, program, [PulseKind.MATCH_CHECK]),
         topics=topic_balance(session, program),

@@ -224,6 +224,15 @@ def certificate_dm(_: Translator) -> dict[str, Any]:
 # The monthly digest ---------------------------------------------------------------------------
 
 
+MAX_DIGEST_MILESTONES = 15
+MAX_DIGEST_SHOUTOUTS = 10
+
+
+def _more(left_out: int, _: Translator) -> list[str]:
+    """The line that says a list was cut short, and by how much."""
+    return [_("… and {n} more", n=left_out)] if left_out > 0 else []
+
+
 def digest_message(digest: Digest, _: Translator) -> dict[str, Any]:
     month = _.date(digest.period.first_day, "MMMM y")
     title = _("Reverse mentoring in {month}", month=month)
@@ -241,8 +250,9 @@ def digest_message(digest: Digest, _: Translator) -> dict[str, Any]:
     if digest.shared_milestones:
         lines = [
             "• " + _(MILESTONE_LINES[line.kind], people=join_list(mentions(list(line.names)), _))
-            for line in digest.shared_milestones[:15]
+            for line in digest.shared_milestones[:MAX_DIGEST_MILESTONES]
         ]
+        lines += _more(len(digest.shared_milestones) - MAX_DIGEST_MILESTONES, _)
         blocks.append(kit.section("*" + _("Milestones") + "*\n" + "\n".join(lines)))
     if digest.shoutouts:
         lines = [
@@ -250,8 +260,9 @@ def digest_message(digest: Digest, _: Translator) -> dict[str, Any]:
             + join_list(mentions(s.recipient_slack_ids), _)
             + ": "
             + kit.escape(kit.clip(s.message, 200))
-            for s in digest.shoutouts[:10]
+            for s in digest.shoutouts[:MAX_DIGEST_SHOUTOUTS]
         ]
+        lines += _more(len(digest.shoutouts) - MAX_DIGEST_SHOUTOUTS, _)
         blocks.append(kit.section("*" + _("Shout-outs of the month") + "*\n" + "\n".join(lines)))
     if digest.story is not None and digest.story_names is not None:
         people = join_list(mentions(list(digest.story_names)), _)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from matplotlib.figure import Figure
 
 from bot.domain import pulse
 from bot.domain.report import Report
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.views import charts, kit
 from bot.views.labels import ROLE, STATUS, label
 
@@ -15,6 +18,14 @@ EXPORT_ACTION = "home_export"
 CLOSE_ROUND_ACTION = "pulse_close_round"
 MAX_TOPICS = 12
 MAX_TEXTS = 10
+MEETING_RATE_RULE = N_(
+    "Meeting rate: pairs that met ÷ pairs asked in the cycle; a pair that did not answer "
+    "counts as not met."
+)
+COMPLETION_RULE = N_(
+    "Completion rule: a pair completes the programme once it has met in {n} check-in cycles; "
+    "certificates follow this rule."
+)
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -74,6 +85,11 @@ def _group_line(name: str, group: pulse.GroupResult | None, _: Translator) -> st
     return f"{name}: " + " · ".join(parts)
 
 
+def shown_rounds(results: list[pulse.RoundResult]) -> list[pulse.RoundResult]:
+    """The rounds worth a line: a round nobody was invited to says nothing ("0 of 0")."""
+    return [result for result in results if result.round.invited > 0]
+
+
 def _round_lines(result: pulse.RoundResult, _: Translator) -> list[str]:
     r = result.round
     kind = {
@@ -114,16 +130,20 @@ def report_sections(report: Report, _: Translator) -> list[tuple[str, list[str]]
     ]
     meetings = [
         _(
-            "{period}: {rate}% met ({met} of {pairs} pairs), rating {rating}",
+            "{period}: {rate}% met ({met} of {asked} pairs asked; {silent} did not answer), "
+            "rating {rating}",
             period=c.period,
             rate=_num(None if c.meeting_rate is None else round(c.meeting_rate), 0),
             met=c.pairs_met,
-            pairs=c.pairs_responding,
+            asked=c.pairs_asked,
+            silent=c.pairs_silent,
             rating=_num(c.average_rating),
         )
         for c in report.cycles
     ]
-    reached, introduced = report.pairs_with_target_sessions
+    if meetings:
+        meetings.insert(0, _(MEETING_RATE_RULE))
+    completion = report.completion
     goals = [
         _("Average session rating: {rating}", rating=_num(report.average_rating)),
         _(
@@ -133,11 +153,18 @@ def report_sections(report: Report, _: Translator) -> list[tuple[str, list[str]]
             dropped=report.goals.get("dropped", 0),
             p=_num(report.goal_progress, 0),
         ),
-        _("Pairs with 6 or more sessions: {reached} of {total}", reached=reached, total=introduced),
+        _(COMPLETION_RULE, n=completion.cycles),
+        _(
+            "Completed: {reached} of {total} pairs",
+            reached=completion.reached,
+            total=completion.pairs,
+        ),
     ]
     goals += [_("Programme goal: {goal}", goal=kit.escape(_(g))) for g in report.program.goals]
-    surveys = [line for result in report.surveys for line in _round_lines(result, _)]
-    checks = [line for result in report.match_checks for line in _round_lines(result, _)]
+    surveys = [line for result in shown_rounds(report.surveys) for line in _round_lines(result, _)]
+    checks = [
+        line for result in shown_rounds(report.match_checks) for line in _round_lines(result, _)
+    ]
     topics = [
         _("{topic}: {supply} offer, {demand} want", topic=kit.escape(name), supply=s, demand=d)
         for name, s, d in topic_rows(report, _)
@@ -169,7 +196,9 @@ def report_message(report: Report, _: Translator) -> dict[str, Any]:
         text = "*" + heading + "*\n" + "\n".join(lines)
         blocks.append(kit.section(kit.clip(text, kit.SECTION_TEXT_LIMIT)))
     open_rounds = [
-        r.round for r in report.surveys + report.match_checks if r.round.status == "open"
+        r.round
+        for r in shown_rounds(report.surveys + report.match_checks)
+        if r.round.status == "open"
     ]
     buttons = [
         kit.button(_("Close survey {period} now", period=r.period), CLOSE_ROUND_ACTION, str(r.id))
@@ -180,27 +209,51 @@ def report_message(report: Report, _: Translator) -> dict[str, Any]:
     return kit.message(title, blocks)
 
 
-def report_charts(report: Report, _: Translator) -> list[tuple[str, str, bytes]]:
-    """(file name, title, PNG) for each chart that has data."""
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the report: its file name, title, figure and the figures it shows."""
+
+    name: str
+    title: str
+    figure: Figure
+    data: object
+
+    def png(self) -> bytes:
+        return charts.png(self.figure, self.data, self.title)
+
+
+def _line(name: str, title: str, series: dict[str, Any], y_label: str, scale: Any) -> Chart:
+    data = {key: [[label, value] for label, value in points] for key, points in series.items()}
+    return Chart(name, title, charts.line_figure(title, series, y_label, scale), data)
+
+
+def report_figures(report: Report, _: Translator) -> list[Chart]:
+    """Each chart that has data, as a figure (its axes readable before it is rendered)."""
     out = []
     meetings = meeting_series(report)
     if meetings:
         title = _("Meeting rate per cycle (%)")
-        out.append(("meeting-rate.png", title, charts.line_chart(title, {"%": meetings}, "%")))
+        out.append(_line("meeting-rate.png", title, {"%": meetings}, "%", charts.PERCENT))
     nps = survey_series(report, "nps")
     if nps:
         title = _("Pulse trend: NPS")
-        out.append(("pulse-nps.png", title, charts.line_chart(title, {"NPS": nps}, "NPS")))
+        out.append(_line("pulse-nps.png", title, {"NPS": nps}, "NPS", charts.NPS))
     value = survey_series(report, "value")
     if value:
         title = _("Pulse trend: value of sessions (1–5)")
-        out.append(("pulse-value.png", title, charts.line_chart(title, {"1–5": value}, "1–5")))
+        out.append(_line("pulse-value.png", title, {"1–5": value}, "1–5", charts.RATING))
     topics = topic_rows(report, _)
     if topics:
         title = _("Topic supply and demand")
         names = (_("offer"), _("want"))
-        out.append(("topics.png", title, charts.bar_chart(title, topics, names)))
+        figure = charts.bar_figure(title, topics, names)
+        out.append(Chart("topics.png", title, figure, [list(row) for row in topics]))
     return out
+
+
+def report_charts(report: Report, _: Translator) -> list[tuple[str, str, bytes]]:
+    """(file name, title, PNG) for each chart that has data."""
+    return [(chart.name, chart.title, chart.png()) for chart in report_figures(report, _)]
 
 
 def home_blocks(report: Report | None, _: Translator) -> list[Any]:

@@ -187,14 +187,16 @@ def last_met(session: Session, program_id: int) -> dict[int, datetime]:
 @dataclass(frozen=True)
 class CycleFigures:
     period: str
-    pairs_responding: int
+    pairs_asked: int  # pairs sent the cycle's check-in, whether they answered or not
+    pairs_answered: int
     pairs_met: int
     ratings: int
     rating_sum: int
 
 
 def checkin_cycle_figures(session: Session, program_id: int) -> list[CycleFigures]:
-    """Per check-in cycle: pairs that answered, pairs that met, ratings (never notes)."""
+    """Per check-in cycle: pairs asked, pairs that answered, pairs that met, ratings (never
+    notes). A pair counts once however many of its members were asked or answered."""
     r = CheckInRequest
     met = r.status == CheckInRequestStatus.MET
     answered = col(r.status).in_(ANSWERED_CHECKINS)
@@ -202,6 +204,7 @@ def checkin_cycle_figures(session: Session, program_id: int) -> list[CycleFigure
     rows = session.execute(
         select(
             CheckInCycle.period,
+            func.count(distinct(r.pair_id)),
             func.count(distinct(case((answered, r.pair_id)))),
             func.count(distinct(case((met, r.pair_id)))),
             func.count(rating),
@@ -213,7 +216,9 @@ def checkin_cycle_figures(session: Session, program_id: int) -> list[CycleFigure
         .group_by(CheckInCycle.id, CheckInCycle.period)
         .order_by(CheckInCycle.period)
     ).all()
-    return [CycleFigures(p, int(a), int(m), int(n), int(s)) for p, a, m, n, s in rows]
+    return [
+        CycleFigures(p, int(asked), int(a), int(m), int(n), int(s)) for p, asked, a, m, n, s in rows
+    ]
 
 
 # Goals --------------------------------------------------------------------------------------
