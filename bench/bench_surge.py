@@ -309,6 +309,7 @@ def app_server(api_url: str, database_url: str, admin: str, folder: str) -> Iter
         "SLACK_API_URL": api_url,
         "DATABASE_URL": database_url,
         "ADMIN_USER_IDS": admin,
+        "PULSE_SECRET": "bench-pulse-secret-0123456789-abcdef",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
