@@ -161,30 +161,35 @@ def test_0010_keeps_a_round_open_at_the_upgrade_answerable(empty_database: Datab
 
     from bot import clock
     from bot.domain import pulse
-    from storage.models import OutboxMessage, PulseRound, PulseTally
+    from storage.models import PulseRound, PulseTally
 
     secret = b"migration-test-secret-0123456789abcdef"
     opened_at = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
     upgrade(empty_database.engine, "0009")
-    with empty_database.session() as session:
-        program = Program(name="Before 0010", anonymity_threshold=3)
-        session.add(program)
-        session.flush()
-        for user in ("UOLD1", "UOLD2", "UOLD3", "UOLD4"):
-            session.add(
-                Participant(
-                    program_id=program.id or 0, slack_user_id=user, role="mentee", status="waiting"
-                )
-            )
-        session.flush()
-        for participant_id in (1, 2, 3):  # UOLD4 joined after the round opened
-            session.add(
-                OutboxMessage(
-                    dedupe_key=f"pulse:1:{participant_id}",
-                    kind="pulse",
-                    recipient=f"UOLD{participant_id}",
-                )
-            )
+    # Rows as that revision's schema has them (raw SQL: today's models have later columns).
+    earlier = (
+        "INSERT INTO program (id, name, goals, enrollment_open, checkin_cadence, pulse_cadence, "
+        "topic_catalogue, mentor_capacity, anonymity_threshold, settings, status, created_at, "
+        "updated_at) VALUES (1, 'Before 0010', '[]', true, 'monthly', 'quarterly', '[]', 1, 3, "
+        "'{}', 'active', :at, :at)",
+        *(
+            "INSERT INTO participant (program_id, slack_user_id, role, status, topics_offered, "
+            "topics_wanted, development_areas, available_days, avoid_slack_ids, "
+            "shoutout_consent, utc_offset_minutes, locale, enrolled_at, updated_at) VALUES "
+            f"(1, '{user}', 'mentee', 'waiting', '[]', '[]', '[]', '[]', '[]', false, 0, 'en', "
+            ":at, :at)"
+            for user in ("UOLD1", "UOLD2", "UOLD3", "UOLD4")
+        ),
+        *(  # UOLD4 joined after the round opened
+            "INSERT INTO outbox_message (dedupe_key, kind, recipient, payload, status, attempts, "
+            f"not_before, created_at, uncertain) VALUES ('pulse:1:{n}', 'pulse', 'UOLD{n}', "
+            "'{}', 'sent', 1, :at, :at, false)"
+            for n in (1, 2, 3)
+        ),
+    )
+    with empty_database.engine.begin() as connection:
+        for statement in earlier:
+            connection.execute(text(statement), {"at": opened_at})
     rows = (
         "INSERT INTO pulse_round (id, program_id, kind, period, opens_at, closes_at, status, "
         "invited, answered) VALUES (1, 1, 'pulse', '2027-03-01', :at, :closes, 'open', 3, 1)",

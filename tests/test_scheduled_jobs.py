@@ -23,7 +23,7 @@ from bot.simulated_slack.web_api import FakeSlack
 from scheduler import runner
 from scheduler.jobs import JOBS
 from storage.db import Database
-from storage.models import JobRun, OutboxMessage, Pair, Participant, Program
+from storage.models import JobRun, OutboxMessage, Pair, Participant, Program, ShoutOut
 from tests.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, make_settings
 from tests.flows import eventually
 
@@ -290,7 +290,18 @@ def test_a_run_caught_up_at_night_waits_for_working_hours(
 def test_a_failed_digest_run_is_retried_with_backoff_and_posts_once(
     database: Database, fake_slack: FakeSlack, manual_clock: clock.ManualClock
 ) -> None:
-    seed(database, fake_slack)
+    program_id = seed(database, fake_slack)
+    with database.session() as session:  # January has something to report: a shout-out
+        session.add(
+            ShoutOut(
+                program_id=program_id,
+                author_slack_id=ADMIN,
+                recipient_slack_ids=[MEMBERS[0]],
+                message="Thanks for the AI workshop",
+                status="posted",
+                created_at=datetime(2027, 1, 20, 12, 0, tzinfo=UTC),
+            )
+        )
     manual_clock.set(datetime(2027, 2, 10, 12, 0, tzinfo=UTC))  # the month's digest fired Feb 1
     program = program_of(database)
     fire = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)  # 10:00 in Berlin, the first Monday

@@ -8,16 +8,19 @@ queued under a unique key, so the two paths never celebrate twice.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
 from bot.delivery import Owed
 from bot.domain import milestones, notices
 from bot.i18n import translator
-from bot.services import Services
 from bot.views import recognition as views
 from storage import repositories as repo
 from storage.models import Certificate, Pair, Program
+
+if TYPE_CHECKING:  # services are handed in; they import the use cases they wire
+    from bot.services import Services
 
 
 def celebrate_new(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
@@ -22,10 +22,12 @@ from bot.delivery.sender import delivery_client
 from bot.domain import notices
 from bot.domain import recognition as rec
 from bot.i18n import Translator, translator
-from bot.services import Services
 from bot.views import recognition as views
 from storage import repositories as repo
 from storage.models import Program, ShoutOut
+
+if TYPE_CHECKING:  # services are handed in; they import the use cases they wire
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
