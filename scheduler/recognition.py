@@ -16,6 +16,7 @@ from sqlmodel import Session
 from bot.delivery import Owed
 from bot.domain import digest, milestones, notices
 from bot.domain import recognition as rec
+from bot.domain.programs import channel_language
 from bot.i18n import translator
 from bot.services import Services
 from bot.views import recognition as views
@@ -134,7 +135,8 @@ def run_digest(services: Services, at: datetime, *, dry_run: bool = False) -> Jo
         current = session.get(Program, program.id)
         assert current is not None
         found = digest.collect(session, current, at)
-        message = views.digest_message(found, translator(services.settings.default_locale))
+        language = channel_language(current, services.settings.default_locale)
+        message = views.digest_message(found, translator(language))
         queued = owed.queue(
             notices.DIGEST.key(current.id or 0, found.period.name),
             recipient=channel,

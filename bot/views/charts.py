@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import matplotlib
 
@@ -28,8 +28,15 @@ def _png(figure: Figure, data: object, title: str) -> bytes:
     return buffer.getvalue()
 
 
-def line_chart(title: str, series: dict[str, Series], y_label: str) -> bytes:
-    """One line per named series over the same labelled x positions."""
+def line_chart(
+    title: str,
+    series: dict[str, Series],
+    y_label: str,
+    *,
+    number: Callable[[float], str] = lambda value: f"{value:g}",
+) -> bytes:
+    """One line per named series over the same labelled x positions; `number` writes each
+    point's figure (in the reader's locale)."""
     figure = Figure(figsize=(7, 3.5))
     axes = figure.add_subplot()
     for name, points in series.items():
@@ -37,7 +44,7 @@ def line_chart(title: str, series: dict[str, Series], y_label: str) -> bytes:
         ys = [value for _label, value in points if value is not None]
         axes.plot(xs, ys, marker="o", label=name)
         for x, y in zip(xs, ys, strict=True):
-            axes.annotate(f"{y:g}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center")
+            axes.annotate(number(y), (x, y), textcoords="offset points", xytext=(0, 6), ha="center")
     labels = [label for label, _value in next(iter(series.values()), [])]
     axes.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
     axes.set_title(title)
