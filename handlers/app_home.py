@@ -8,7 +8,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot.domain import journey
-from bot.domain.overview import enrollment_overview
+from bot.domain.overview import enrollment_overview, next_step
 from bot.domain.report import build_report
 from bot.services import Services
 from bot.views.home import HomeState, home_view
@@ -24,6 +24,7 @@ def home_state(services: Services, user_id: str) -> HomeState:
         partners = repo.active_partners(session, participant) if participant else []
         overview = enrollment_overview(session, program) if program and is_admin else None
         report = build_report(session, program, services.clock.now()) if overview else None
+        step = next_step(session, program) if program and is_admin else None
         progress = journey.progress_of(session, participant) if participant else []
     partner_ids = [partner.slack_user_id for partner in partners]
     upcoming = (
@@ -40,6 +41,7 @@ def home_state(services: Services, user_id: str) -> HomeState:
         report=report,
         journey=progress,
         next_checkin=upcoming,
+        admin_step=step,
     )
 
 

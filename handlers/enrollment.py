@@ -19,6 +19,7 @@ from bot.services import Services
 from bot.views import common, kit
 from bot.views import enrollment as views
 from bot.views.home import EDIT_ACTION, JOIN_ACTION, LEAVE_ACTION
+from bot.views.labels import program_name
 from handlers import payloads
 from handlers.app_home import publish_home
 from handlers.context import CommandContext, services_of
@@ -60,22 +61,20 @@ def _current(services: Services, user_id: str) -> tuple[Program | None, Particip
         return repo.current_participant(session, user_id)
 
 
-def open_enrollment(
-    services: Services, client: WebClient, user_id: str, trigger_id: str
-) -> dict[str, Any] | None:
-    """Opens the join (or, when enrolled, the prefilled profile) modal.
-
-    Returns a message for the person instead when there is nothing to open.
-    """
+def enrollment_view(
+    services: Services, user_id: str, typed: domain.EnrollmentForm | None = None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the join modal, or when enrolled the profile modal; a message instead when there is
+    nothing to open). `typed`: what the open modal holds, to show it again."""
     _ = services.translator_for(user_id)
     person = services.person(user_id)
     program, participant = _current(services, user_id)
     if program is None:
-        return common.no_program(_, is_admin=services.is_admin(user_id))
+        return None, common.no_program(_, is_admin=services.is_admin(user_id))
     if not domain.may_enroll(program, participant):
-        return common.enrollment_closed(_, program.name)
+        return None, common.enrollment_closed(_, program_name(program, _))
     enrolled = domain.is_enrolled(participant)
-    form = (
+    form = typed or (
         views.form_from_participant(participant)
         if participant is not None and enrolled
         else domain.EnrollmentForm(role=None)
@@ -88,8 +87,46 @@ def open_enrollment(
         locale_name=LANGUAGE_NAMES.get(_.locale, _.locale),
         editing=enrolled,
     )
+    return view, None
+
+
+def open_enrollment(
+    services: Services, client: WebClient, user_id: str, trigger_id: str
+) -> dict[str, Any] | None:
+    """Opens the join (or, when enrolled, the prefilled profile) modal.
+
+    Returns a message for the person instead when there is nothing to open.
+    """
+    view, message = enrollment_view(services, user_id)
+    if view is None:
+        return message
     # A kickoff's rush can meet views.open's rate limit: the reply's button tries again.
-    return open_or_explain(client, trigger_id, view, _, retry_action=JOIN_ACTION)
+    return open_or_explain(
+        client, trigger_id, view, services.translator_for(user_id), retry_action=JOIN_ACTION
+    )
+
+
+@listener
+def on_role_picked(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """Picking mentor or mentee marks the topics that role needs as required (a field the
+    form calls optional is optional); everything typed so far stays."""
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    opened = body.get("view") or {}
+    typed = parse_enrollment_form(payloads.state_values(body))
+    action = (body.get("actions") or [{}])[0]
+    picked = (
+        (action.get("selected_option") or {}).get("value") if isinstance(action, dict) else None
+    )
+    typed.role = picked if isinstance(picked, str) else typed.role
+    view, _message = enrollment_view(services, user_id, typed)
+    if view is None or not opened.get("id"):
+        return  # enrollment closed meanwhile: the submission says so
+    try:
+        client.views_update(view_id=opened["id"], hash=opened.get("hash"), view=view)
+    except SlackApiError as error:  # changed meanwhile (another pick) or closed: nothing lost
+        log.info("enrollment form not adapted", extra={"error": error.response.get("error")})
 
 
 def queue_enrollment_messages(
@@ -179,7 +216,7 @@ def on_enrollment_submitted(sub: Submission) -> Answer:
         # Answered only after the commit, so the person is told the truth; delivery follows.
         done = services.delivery.run(enroll)
     except domain.EnrollmentClosed:
-        return Answer(errors={"role": common.enrollment_closed_error(_, program.name)})
+        return Answer(errors={"role": common.enrollment_closed_error(_, program_name(program, _))})
     outcome, keys = done.result, done.keys
     log.info("enrolled", extra={"user": user_id, "new_participant": outcome.created})
 
@@ -324,6 +361,7 @@ def register(app: App, services: Services) -> None:
     app.action(JOIN_ACTION)(on_join_clicked)
     app.action(EDIT_ACTION)(on_join_clicked)
     app.view(views.CALLBACK_ID)(on_enrollment_submitted)
+    app.action(views.ROLE_ACTION)(on_role_picked)
     app.action(views.TRAINING_READ_ACTION)(on_training_read)
     app.action(LEAVE_ACTION)(on_leave_clicked)
     app.view(views.LEAVE_CALLBACK_ID)(on_leave_submitted)

@@ -17,7 +17,7 @@ from bot.clock import today_in
 from bot.delivery import Owed
 from bot.domain import enrollment, journey, notices, pairing, validation
 from bot.domain.working_hours import working_hours
-from bot.i18n import Translator
+from bot.i18n import Translator, translator
 from bot.services import Services
 from bot.usecases import milestones as celebrations
 from bot.views import common, kit
@@ -280,11 +280,13 @@ def on_contact_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> Non
         people = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
         mentor, mentee = people[pair.mentor_id], people[pair.mentee_id]
         recipient = pair.conversation_id or f"{mentor.slack_user_id},{mentee.slack_user_id}"
-        _ = services.translator_for(mentee.slack_user_id)
+        languages = pairing.intro_languages(mentor, mentee)
         owed.queue(
             notices.CONTACT_PAIR.fresh_key(pair_id),
             recipient=recipient,
-            message=views.contact_pair_message(admin_id, _),
+            message=views.contact_pair_message(
+                admin_id, [translator(language) for language in languages]
+            ),
             program_id=pair.program_id,
         )
         repo.add_pair_event(session, pair_id, "contacted", admin_id)
@@ -390,7 +392,7 @@ def pause_command(ctx: CommandContext) -> None:
         return
     until = choice.until
     if choice.error is not None:
-        end = choice.end.isoformat() if choice.end else ""
+        end = ctx._.day(choice.end) if choice.end else ""
         ctx.reply(kit.message(ctx._(choice.error, end=end)))
     elif until is None:
         ctx.reply(kit.message(ctx._("Welcome back: check-ins and reminders are on again.")))
@@ -399,7 +401,7 @@ def pause_command(ctx: CommandContext) -> None:
             kit.message(
                 ctx._(
                     "Paused until {day}: no check-ins or reminders before then.",
-                    day=until.isoformat(),
+                    day=ctx._.day(until),
                 )
             )
         )

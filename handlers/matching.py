@@ -355,10 +355,15 @@ def on_goals_submitted(sub: Submission) -> Answer:
             return False
         goals = pairing.set_goals(session, pair, entries, user_id, targets)
         if pair.conversation_id and goals:
+            people = repo.participants_by_ids(session, [pair.mentor_id, pair.mentee_id])
+            members = [people[i] for i in (pair.mentor_id, pair.mentee_id) if i in people]
+            languages = pairing.intro_languages(*members) if len(members) == 2 else [_.locale]
             owed.queue(
                 notices.GOALS_SAVED.key(pair.id or 0, goals[0].id or 0),
                 recipient=pair.conversation_id,
-                message=views.goals_saved_message([g.title for g in goals], user_id, _),
+                message=views.goals_saved_message(
+                    [g.title for g in goals], user_id, [translator(lang) for lang in languages]
+                ),
                 program_id=pair.program_id,
             )
         return bool(goals)

@@ -14,14 +14,16 @@ from bot.domain.programs import (
     DEFAULT_GOALS,
     DEFAULT_TOPICS,
     ProgramForm,
+    ProgramTexts,
+    channel_language,
     form_from_program,
     save_program,
     validate_program,
 )
-from bot.i18n import Translator
+from bot.i18n import SUPPORTED, Translator
 from bot.services import Services
 from bot.views.home import PROGRAM_ACTION
-from bot.views.program import CALLBACK_ID, program_modal
+from bot.views.program import CALLBACK_ID, program_modal, saved_modal
 from handlers import payloads
 from handlers.app_home import publish_home
 from handlers.authorize import ADMINS_ONLY
@@ -29,6 +31,7 @@ from handlers.context import CommandContext, services_of
 from handlers.guard import Answer, Submission, listener, submission, tell
 from handlers.replies import open_modal, too_slow
 from storage import repositories as repo
+from storage.models import Program
 
 log = logging.getLogger(__name__)
 # Form field -> the modal's block id (they match, but errors name blocks, so keep it explicit).
@@ -42,6 +45,7 @@ FIELD_BLOCKS = {
     "topics": "topics",
     "mentor_capacity": "mentor_capacity",
     "anonymity_threshold": "anonymity_threshold",
+    "channel_language": "channel_language",
 }
 
 
@@ -49,6 +53,25 @@ def _untranslate(lines: list[str], defaults: tuple[str, ...], _: Translator) -> 
     """Default texts shown in the admin's language are stored as their English msgids."""
     reverse = {_(default): default for default in defaults}
     return [reverse.get(line, line) for line in lines]
+
+
+def _by_line(values: payloads.Values, field: str) -> list[str]:
+    """Every line, empty ones included: a version's lines match the originals by position."""
+    return [line.strip() for line in payloads.text(values, field).splitlines()]
+
+
+def parse_texts(values: payloads.Values) -> dict[str, ProgramTexts] | None:
+    """None when the modal had no such fields (opened before they existed): keep the stored."""
+    if not any(f"name_{locale}" in values for locale in SUPPORTED):
+        return None
+    return {
+        locale: ProgramTexts(
+            name=payloads.text(values, f"name_{locale}").strip(),
+            goals=_by_line(values, f"goals_{locale}"),
+            topics=_by_line(values, f"topics_{locale}"),
+        )
+        for locale in SUPPORTED
+    }
 
 
 def parse_program_form(values: payloads.Values, _: Translator) -> ProgramForm:
@@ -64,6 +87,8 @@ def parse_program_form(values: payloads.Values, _: Translator) -> ProgramForm:
         mentor_capacity=payloads.integer(values, "mentor_capacity"),
         anonymity_threshold=payloads.integer(values, "anonymity_threshold"),
         community_channel=payloads.conversation(values, "community_channel"),
+        texts=parse_texts(values),
+        channel_language=payloads.selected(values, "channel_language"),
     )
 
 
@@ -79,7 +104,9 @@ def open_program_modal(
     default_channel = services.settings.recognition_channel
     if program is None and default_channel and not default_channel.startswith("#"):
         form.community_channel = default_channel  # the picker needs an ID, not a #name
-    view = program_modal(form, _, is_new=program is None)
+    view = program_modal(
+        form, _, is_new=program is None, default_language=services.settings.default_locale
+    )
     return open_modal(client, trigger_id, view) is not None
 
 
@@ -108,12 +135,15 @@ def on_program_submitted(sub: Submission) -> Answer:
     if errors:
         return Answer(errors={FIELD_BLOCKS.get(f, f): _(message) for f, message in errors.items()})
 
-    def save(session: Session) -> None:
-        save_program(session, form, admin_id=user_id, program=repo.active_program(session))
+    def save(session: Session) -> tuple[Program, bool]:
+        current = repo.active_program(session)
+        return save_program(session, form, admin_id=user_id, program=current), current is None
 
-    services.db.run(save)
+    program, created = services.db.run(save)
     log.info("programme saved", extra={"admin": user_id})
+    language = channel_language(program, services.settings.default_locale)
     return Answer(
+        view=saved_modal(program, _, created=created, channel_language=language),
         done=_("The programme settings are saved."),
         after=lambda: publish_home(services, user_id),
     )

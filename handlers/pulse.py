@@ -23,7 +23,7 @@ from handlers.context import services_of
 from handlers.guard import Answer, Submission, listener, submission
 from handlers.replies import open_modal, store_or_apologise, update_message
 from storage import repositories as repo
-from storage.models import Pair, RematchRequest
+from storage.models import Pair, Program, RematchRequest
 
 
 def _round_id(text: str) -> int:
@@ -45,11 +45,12 @@ def on_survey_clicked(
     secret = services.settings.pulse_key()
     with services.db.session() as session:
         found = repo.pulse_round(session, round_id)
+        program = session.get(Program, found.program_id) if found is not None else None
         outcome = pulse.may_answer(session, secret, round_id, user_id, pulse.SURVEY_KINDS)
-    if outcome is not None or found is None:
+    if outcome is not None or found is None or program is None:
         view = views.outcome_modal(outcome or pulse.CLOSED, _)
     else:
-        view = views.survey_modal(found.kind, round_id, _)
+        view = views.survey_modal(found.kind, round_id, _, threshold=pulse.threshold_of(program))
     open_modal(client, body.get("trigger_id", ""), view)
 
 

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from bot.delivery import Owed
 from bot.domain import digest, notices
 from bot.domain import recognition as rec
+from bot.domain.programs import channel_language
 from bot.i18n import translator
 from bot.services import Services
 from bot.usecases import milestones as celebrations
@@ -77,7 +78,8 @@ def run_digest(services: Services, at: datetime, *, dry_run: bool = False) -> Jo
             # An empty post would only teach the channel to ignore the digest.
             owed.notes.append(f"nothing to report for {found.period.name}: no digest posted")
         else:
-            message = views.digest_message(found, translator(services.settings.default_locale))
+            language = channel_language(current, services.settings.default_locale)
+            message = views.digest_message(found, translator(language))
             story = found.story
             queued = owed.queue(
                 notices.DIGEST.key(current.id or 0, found.period.name),

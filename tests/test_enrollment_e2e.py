@@ -67,7 +67,20 @@ def test_admin_sets_up_the_programme(running_app: RunningApp) -> None:
     topics = next(b for b in view["blocks"] if b.get("block_id") == "topics")
     assert "Gen Z perspectives" in topics["element"]["initial_value"]  # sensible defaults
     response = running_app.slack.view_submission(ADMIN, view, program_values(capacity=2))
-    assert response.status == 200 and response.body in ("", "{}")
+    # The modal becomes a confirmation of what was saved.
+    answer = response.json()
+    assert answer["response_action"] == "update", answer
+    assert answer["view"]["title"]["text"] == "Programme settings"
+    shown = answer["view"]["blocks"][0]["text"]["text"]
+    for part in (
+        "The programme is set up.",
+        "*Digital Leaders 2027*",
+        "Jan 1, 2027 to Jun 30, 2027",
+        "Enrollment: Open",
+        "Goals: 2 · Topics: 4",
+        "Channel: <#C0MENTORING> · Channel language: English",
+    ):
+        assert part in shown, (part, shown)
     program = _program(running_app)
     assert program is not None
     assert program.name == "Digital Leaders 2027"
@@ -87,7 +100,11 @@ def test_admin_sets_up_the_programme(running_app: RunningApp) -> None:
     # Editing keeps one programme and shows the saved values.
     again = open_modal(running_app, ADMIN, "program")
     assert again["title"]["text"] == "Programme settings"
-    running_app.slack.view_submission(ADMIN, again, program_values(name="Round 2", capacity=3))
+    edited = running_app.slack.view_submission(
+        ADMIN, again, program_values(name="Round 2", capacity=3, enrollment="closed")
+    )
+    shown = edited.json()["view"]["blocks"][0]["text"]["text"]
+    assert "The programme settings are saved." in shown and "Enrollment: Closed" in shown
     with running_app.db.session() as session:
         assert len(session.exec(select(Program)).all()) == 1
     assert _program(running_app).name == "Round 2"  # type: ignore[union-attr]

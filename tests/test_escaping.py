@@ -208,7 +208,10 @@ def test_intro(_: Translator) -> None:
 
 
 def test_pair_goals_summary(_: Translator) -> None:
-    assert_escaped(matching_views.goals_saved_message([HOSTILE, "ok"], "UMENTOR01", _))
+    for translators in ([_], [_, translator("de" if _.locale != "de" else "vi")]):
+        assert_escaped(
+            matching_views.goals_saved_message([HOSTILE, "ok"], "UMENTOR01", translators)
+        )
 
 
 def test_rematch_request(_: Translator) -> None:
@@ -238,3 +241,31 @@ def test_enrollment_closed_as_inline_error_is_plain(_: Translator) -> None:
 def test_a_value_without_label_is_shown_inert(_: Translator) -> None:
     assert label(FORMAT, "<!channel>", _) == "&lt;!channel&gt;"
     assert label(FORMAT, "video", _) == _("Video call")
+
+
+def test_admin_versions_of_programme_texts_are_escaped(_: Translator) -> None:
+    """The admin's name, goals and topics in the reader's language are escaped like the
+    originals (here only the versions are hostile, so what is shown is the version)."""
+    program = Program(
+        id=1,
+        name="Mentoring",
+        goals=["Grow"],
+        start_date=date(2027, 1, 1),
+        end_date=date(2027, 6, 30),
+        topic_catalogue=[{"id": "evil", "label": "Evil"}],
+        settings={
+            "texts": {
+                locale: {"name": HOSTILE, "goals": [HOSTILE], "topics": {"evil": HOSTILE}}
+                for locale in SUPPORTED
+            }
+        },
+    )
+    form = EnrollmentForm(role="mentee", topics_wanted=["evil"])
+    modal = enrollment_views.enrollment_modal(
+        program, form, _, timezone="UTC", locale_name="English", editing=False
+    )
+    assert_escaped(modal)
+    assert HOSTILE in json.dumps(modal["blocks"][2:], ensure_ascii=False)  # the topic option
+    assert_escaped(home_view(HomeState(program, None, [], False, None), _))
+    person = _person(1, "UMENTOR01", "mentor", department="Sales")
+    assert_escaped(enrollment_views.enrolled_confirmation(program, person, _, created=True))

@@ -94,7 +94,10 @@ def test_pulse_submit_with_the_database_down_is_answered_inline(
 ) -> None:
     app = running_app
     app.fake.add_user(MENTEE.user_id)
-    view = {**pulse_views.survey_modal(PulseKind.PULSE, 1, translator("en")), "id": "VPULSE1"}
+    view = {
+        **pulse_views.survey_modal(PulseKind.PULSE, 1, translator("en"), threshold=5),
+        "id": "VPULSE1",
+    }
     values = sr.values_from({"value": sr.static_select("5"), "change": sr.plain("More time")})
     with database_down(app):
         response = app.slack.view_submission(MENTEE.user_id, view, values)

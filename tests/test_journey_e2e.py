@@ -205,7 +205,10 @@ def test_a_pairs_first_three_months(running_app: RunningApp, app_clock: clock.Ma
     report = run(app, "checkin")
     assert report is not None and report.queued == 5
     [flag] = posts_to(app, ADMIN, "journey_end_pair")
-    assert "<@UMENTORB1>" in flag.params["text"] and "2027-01, 2027-02" in flag.params["text"]
+    assert (
+        "<@UMENTORB1>" in flag.params["text"]
+        and "January 2027 and February 2027" in flag.params["text"]
+    )
     for member in (*met, *quiet):
         assert not [c for c in posts_to(app, member.user_id) if "quiet" in str(c.params)]
     # The admin ends the pair through the guarded end: both are told kindly, once.
@@ -317,7 +320,7 @@ def test_pause_and_kill_switch(running_app: RunningApp, app_clock: clock.ManualC
     mentor, mentee = Member("UPAUSEMR1", "mentor"), Member("UPAUSEME1", "mentee")
     seed(app, [(mentor, mentee)])
     reply = command_reply(app, mentee.user_id, "pause 2027-02-01")
-    assert "Paused until 2027-02-01" in reply["text"]
+    assert "Paused until Feb 1, 2027" in reply["text"]
     report = run(app, "checkin")
     assert report is not None and report.queued == 1 and report.skipped == 1
     assert not posts_to(app, mentee.user_id, "journey_met")
@@ -362,7 +365,7 @@ def test_status_and_goals_commands(running_app: RunningApp, app_clock: clock.Man
     reply = command_reply(app, "USTATME01", "status")
     text = str(reply["blocks"])
     assert "<@USTATMR01>" in text and "Ship &lt;one&gt; bot" in text and "In progress" in text
-    assert "Next check-in: 2027-02" in text
+    assert "Next check-in: February 2027" in text
     before = len(app.fake.calls("views.open"))
     app.slack.command("USTATME01", "goals")
     view = app.fake.wait_for_count("views.open", before + 1)[-1].response["view"]
@@ -382,7 +385,7 @@ def test_status_and_goals_commands(running_app: RunningApp, app_clock: clock.Man
     with app.db.session() as session:
         [goal] = session.exec(select(Goal).where(Goal.pair_id == pair_id)).all()
     assert goal.title == "Post weekly on LinkedIn" and str(goal.target_date) == "2027-03-31"
-    assert "(2027-03-31): Not started" in str(command_reply(app, "USTATMR01", "status")["blocks"])
+    assert "(Mar 31, 2027): Not started" in str(command_reply(app, "USTATMR01", "status")["blocks"])
     opened = len(app.fake.calls("views.open"))
     app.slack.command("USTATMR01", "goals")
     shown = app.fake.wait_for_count("views.open", opened + 1)[-1].response["view"]
@@ -394,7 +397,9 @@ def test_status_and_goals_commands(running_app: RunningApp, app_clock: clock.Man
     app.slack.event({"type": "app_home_opened", "user": "USTATMR01", "tab": "home"})
     home = eventually(lambda: app.fake.home_of("USTATMR01"))
     text = str(home["blocks"])
-    assert "Post weekly on LinkedIn (2027-03-31)" in text and "Next check-in: 2027-02" in text
+    assert (
+        "Post weekly on LinkedIn (Mar 31, 2027)" in text and "Next check-in: February 2027" in text
+    )
 
 
 def test_429_storm_and_a_permanent_error(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from sqlmodel import select
@@ -207,17 +208,25 @@ def test_pair_sets_its_goals_from_the_introduction(running_app: RunningApp) -> N
         "target_1": sr.datepicker("2099-03-31"),
         "goal_2": sr.plain("Post on LinkedIn monthly"),
     }
-    # A titled goal without a measure or a target date: inline errors, nothing stored.
-    missing = running_app.slack.view_submission(mentor.user_id, view, sr.values_from(entries))
+    # The first goal needs its measure and target date (the form requires them too).
+    partial = entries | {"measure_1": sr.plain("")}
+    missing = running_app.slack.view_submission(mentor.user_id, view, sr.values_from(partial))
     assert missing.json() == {
         "response_action": "errors",
-        "errors": {
-            "measure_2": "Say how you'll know you got there.",
-            "target_2": "Pick a target date for this goal.",
-        },
+        "errors": {"measure_1": "Say how you'll know you got there."},
     }
     with running_app.db.session() as session:
         assert session.exec(select(Goal)).all() == []
+    # The second goal is optional, and so are its measure and target date, as the form says:
+    # a title alone is saved.
+    saved = running_app.slack.view_submission(mentor.user_id, view, sr.values_from(entries))
+    assert saved.status == 200 and "errors" not in saved.body
+    with running_app.db.session() as session:
+        goals = session.exec(select(Goal).order_by(Goal.id)).all()
+    assert [(g.title, g.measure, g.target_date) for g in goals] == [
+        ("Set up an AI assistant for my team", "Used daily by March", date(2099, 3, 31)),
+        ("Post on LinkedIn monthly", None, None),
+    ]
     entries |= {"measure_2": sr.plain("6 posts"), "target_2": sr.datepicker("2099-06-30")}
     saved = running_app.slack.view_submission(mentor.user_id, view, sr.values_from(entries))
     assert saved.status == 200 and "errors" not in saved.body

@@ -319,8 +319,8 @@ def test_report_charts_are_pngs_whose_numbers_match_the_text(running_app: Runnin
     _checkins(app)
     text = _report_text(app)
     assert "PRIVATE NOTE" not in text
-    assert "2027-01: 50% met (1 of 2 pairs asked; 0 did not answer)" in text
-    assert "2027-02: 100% met (2 of 2 pairs asked; 0 did not answer)" in text
+    assert "January 2027: 50% met (1 of 2 pairs asked; 0 did not answer)" in text
+    assert "February 2027: 100% met (2 of 2 pairs asked; 0 did not answer)" in text
     uploads = eventually(lambda: app.fake.uploaded_files())
     names = {f["name"] for f in uploads}
     assert {"meeting-rate.png", "topics.png"} <= names

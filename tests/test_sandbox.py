@@ -133,7 +133,8 @@ def test_inline_errors_then_a_saved_programme(sandbox: Sandbox) -> None:
         view_id=modal["id"],
         values=program_values(channel="C0MENTORING"),
     )
-    assert good["state"]["modal"] is None
+    saved = good["state"]["modal"]["html"]  # the modal became a confirmation
+    assert "✅" in saved and "Digital Leaders 2027" in saved and 'data-kind="submit"' not in saved
     home = _post(sandbox, "/api/home", user=ADMIN_ID)["state"]["home"]
     assert "Digital Leaders 2027" in home["html"]
 

@@ -167,9 +167,9 @@ def test_after_its_end_a_programme_stops_its_journey_and_ends(
     [
         ("2027-01-01", "Pick a day after today"),  # the past
         ("2027-01-04", "Pick a day after today"),  # today where the person is (Berlin)
-        ("2031-01-01", "The programme ends on 2027-06-30"),
+        ("2031-01-01", "The programme ends on Jun 30, 2027"),
         ("soon", "Say until when"),
-        ("2027-02-01", "Paused until 2027-02-01"),
+        ("2027-02-01", "Paused until Feb 1, 2027"),
     ],
 )
 def test_pause_dates_must_make_sense(

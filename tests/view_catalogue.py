@@ -17,6 +17,7 @@ from bot.i18n import Translator, translator
 from bot.views import common, home, matching
 from bot.views import enrollment as enrollment_views
 from bot.views import program as program_views
+from bot.views import pulse as pulse_views
 from bot.views import recognition as recognition_views
 from handlers import guard
 from storage.models import Pair, Participant, Program, ShoutOut, SuccessStory
@@ -31,6 +32,24 @@ def sample_program() -> Program:
         end_date=date(2027, 6, 30),
         topic_catalogue=catalogue_from_labels(list(DEFAULT_TOPICS) + [f"T{i}" for i in range(50)]),
     )
+
+
+def program_with_texts() -> Program:
+    """The sample programme with the admin's versions of every text in every language."""
+    program = sample_program()
+    offered = [topic["id"] for topic in program.topic_catalogue]
+    program.settings = {
+        "channel_language": "vi",
+        "texts": {
+            locale: {
+                "name": "Chương trình cố vấn ngược " * 5,
+                "goals": ["Mục tiêu " * 35] * 3,
+                "topics": {topic: "Chủ đề dài " * 5 for topic in offered},
+            }
+            for locale in ("en", "de", "vi")
+        },
+    }
+    return program
 
 
 def sample_person(index: int, role: str) -> Participant:
@@ -90,6 +109,13 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
         "program_modal": program_views.program_modal(
             form_from_program(None, date(2027, 1, 1)), _, is_new=True
         ),
+        "program_modal_languages": program_views.program_modal(
+            form_from_program(program_with_texts(), date(2027, 1, 1)), _, is_new=False
+        ),
+        "program_saved": program_views.saved_modal(
+            program_with_texts(), _, created=False, channel_language="vi"
+        ),
+        "pulse_survey": pulse_views.survey_modal("pulse", 1, _, threshold=5),
         "enrollment_modal": enrollment_views.enrollment_modal(
             program,
             EnrollmentForm(role="mentor"),
@@ -110,6 +136,9 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
         "review_modal": matching.review_modal(program, 1, [pair] * 40, waiting, people, _, page=1),
         "intro": matching.intro_message(program, pair, mentor, mentee, [_, translator("en")]),
         "goals_modal": matching.goals_modal(1, _),
+        "goals_saved": matching.goals_saved_message(
+            ["Ziel " * 60] * 3, "U00001", [_, translator("en")]
+        ),
         "rematch_modal": matching.rematch_modal(_),
         "rematch_modal_pick_pair": matching.rematch_modal(
             _, [(i, "Ein sehr langer Name " * 5) for i in range(120)], "Grund " * 200
@@ -142,7 +171,7 @@ def journey_views(program: Program, _: Translator) -> dict[str, dict[str, Any]]:
         "checkin": journey.checkin_message(program, 1, "U00002", suggestion, _),
         "nudge": journey.nudge_message(program, 1, "U00002", _),
         "escalation": journey.escalation_message(1, "U00001", "U00002", ["2027-01", "2027-02"], _),
-        "contact_pair": journey.contact_pair_message("U00001", _),
+        "contact_pair": journey.contact_pair_message("U00001", [_, translator("en")]),
         "not_yet": journey.not_yet_message(
             slots, "Asia/Ho_Chi_Minh", "Europe/Berlin", "U00002", 1, _
         ),

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.domain.programs import name_in
 from storage import repositories as repo
 from storage.models import Milestone, Pair, PairStatus, Participant, Program
 
@@ -125,7 +126,7 @@ def certificate_detail(
     return {
         "name": person.display_name or person.slack_user_id,
         "role": person.role,
-        "program": program.name,
+        "program": name_in(program, person.locale),  # in the language it is written in
         "start": start.isoformat(),
         "end": min(program.end_date or at.date(), at.date()).isoformat(),
         "sessions": figures.sessions,

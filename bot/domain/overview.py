@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from bot.domain.pairing import waiting_newcomers
 from bot.domain.programs import all_topics, growth_catalogue, is_archived
 from storage import repositories as repo
 from storage.models import ParticipantStatus, Program
@@ -57,3 +58,20 @@ def enrollment_overview(session: Session, program: Program) -> EnrollmentOvervie
         training_read=sum(1 for person in active if person.training_read_at is not None),
         total=len(active),
     )
+
+
+# The admin's next step, which App Home makes its primary button.
+STEP_SETTINGS = "settings"  # nobody to match yet: the settings (open enrollment, share it)
+STEP_MATCH = "match"  # people wait who no proposal has seen yet
+STEP_REVIEW = "review"  # a proposal waits for approval
+STEP_REPORT = "report"  # everyone matched: follow the programme in its report
+
+
+def next_step(session: Session, program: Program) -> str:
+    open_run = repo.open_match_run(session, program.id or 0)
+    if open_run is not None and repo.proposed_pairs(session, open_run.id or 0):
+        return STEP_REVIEW
+    if repo.latest_match_run(session, program.id or 0) is None:
+        waiting = repo.participants(session, program.id or 0, [ParticipantStatus.WAITING])
+        return STEP_MATCH if waiting else STEP_SETTINGS
+    return STEP_MATCH if waiting_newcomers(session, program) else STEP_REPORT

@@ -447,8 +447,10 @@ def validate_pair_goals(
     """Field (goal_1.., measure_1.., target_1..) -> English message; empty when valid.
 
     `entries` are the modal's (title, measure) rows in order and `targets` their target dates
-    by position; a pair has 1-3 goals, each with a measure and a target date (whether the date
-    lies ahead is journey.validate_goal_targets).
+    by position; a pair has 1-3 goals. The first goal, all of whose fields the form requires,
+    needs a measure and a target date; the further goals are optional, each of their fields
+    too, so a second goal may come without a measure or a date (whether a date lies ahead is
+    journey.validate_goal_targets).
     """
     errors: dict[str, str] = {}
     titled = 0
@@ -457,6 +459,7 @@ def validate_pair_goals(
         target = targets[index - 1] if index <= len(targets) else None
         if title:
             titled += 1
+        if index == 1 and title:
             if not measure:
                 errors[f"measure_{index}"] = N_("Say how you'll know you got there.")
             if target is None:

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from bot import clock
 from bot.domain import validation
-from bot.i18n import N_
+from bot.i18n import N_, SUPPORTED
 from storage import repositories as repo
 from storage.models import CycleStatus, Program, ProgramStatus, utcnow
 
@@ -59,6 +59,10 @@ MIN_ANONYMITY_THRESHOLD = 3  # below three, an answer can be traced by eliminati
 MAX_DAILY_CAP = 1_000_000
 
 log = logging.getLogger(__name__)
+MAX_NAME_LENGTH = 150
+# Program.settings keys: the admin's texts per language, and the channel posts' language.
+TEXTS_SETTING = "texts"
+CHANNEL_LANGUAGE_SETTING = "channel_language"
 
 
 def topic_id(label: str) -> str:
@@ -191,6 +195,147 @@ def end_if_done(session: Session, program: Program, at: datetime, *, last_digest
     return repo.transition(session, program, ProgramStatus.ACTIVE, status=ProgramStatus.ENDED)
 
 
+# Texts per language ----------------------------------------------------------------------------
+#
+# An admin may give the programme's name, goals and topics in each language; people read the
+# version in their language, else the original (a default goal or topic, being a msgid, is
+# translated by the catalogs). Stored in Program.settings["texts"]:
+# {"de": {"name": "...", "goals": ["...", ""], "topics": {"ai_tools": "KI-Werkzeuge"}}};
+# goals by position ("" keeps the original), topics by id, so a renamed topic keeps its
+# versions and an archived one its names.
+
+
+@dataclass
+class ProgramTexts:
+    """One language's version of the admin's texts, as the form has it: goals and topics by
+    position of the originals, an empty entry (or a missing one) keeping the original."""
+
+    name: str = ""
+    goals: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+
+
+def _stored_texts(program: Program, locale: str) -> dict[str, Any]:
+    texts = (program.settings or {}).get(TEXTS_SETTING) or {}
+    entry = texts.get(locale) if isinstance(texts, dict) else None
+    return entry if isinstance(entry, dict) else {}
+
+
+def localized_name(program: Program, locale: str) -> str | None:
+    """The admin's name of the programme in `locale`, or None (the original applies)."""
+    name = _stored_texts(program, locale).get("name")
+    return name if isinstance(name, str) and name else None
+
+
+def localized_goal(program: Program, index: int, locale: str) -> str | None:
+    goals = _stored_texts(program, locale).get("goals") or []
+    goal = goals[index] if isinstance(goals, list) and index < len(goals) else None
+    return goal if isinstance(goal, str) and goal else None
+
+
+def localized_topic(program: Program, topic: str, locale: str) -> str | None:
+    """The admin's label of topic id `topic` in `locale`, or None."""
+    topics = _stored_texts(program, locale).get("topics") or {}
+    label = topics.get(topic) if isinstance(topics, dict) else None
+    return label if isinstance(label, str) and label else None
+
+
+def has_texts_in(program: Program, locale: str) -> bool:
+    """Whether the admin gave any of the programme's texts in `locale`."""
+    return bool(_stored_texts(program, locale))
+
+
+def name_in(program: Program, locale: str) -> str:
+    """The programme's name for a reader of `locale` (certificates freeze it)."""
+    return localized_name(program, locale) or program.name
+
+
+def channel_language(program: Program, default: str) -> str:
+    """The language of the programme's channel posts (digest, shout-outs, thanks)."""
+    chosen = (program.settings or {}).get(CHANNEL_LANGUAGE_SETTING)
+    return chosen if chosen in SUPPORTED else default
+
+
+def _texts_errors(form: ProgramForm, goals: list[str], topics: list[str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for locale, texts in (form.texts or {}).items():
+        if len(texts.name.strip()) > MAX_NAME_LENGTH:
+            errors[f"name_{locale}"] = N_("Keep the name under 150 characters.")
+        lines = _trimmed(texts.goals)
+        if len(lines) > len(goals):
+            errors[f"goals_{locale}"] = N_(
+                "One line per goal above, in the same order: there are more lines than goals."
+            )
+        elif any(len(line) > MAX_GOAL_LENGTH for line in lines):
+            errors[f"goals_{locale}"] = N_("Keep each goal under 300 characters.")
+        lines = _trimmed(texts.topics)
+        if len(lines) > len(topics):
+            errors[f"topics_{locale}"] = N_(
+                "One line per topic above, in the same order: there are more lines than topics."
+            )
+        elif any(len(line) > MAX_TOPIC_LENGTH for line in lines):
+            errors[f"topics_{locale}"] = N_("Keep each topic under 60 characters.")
+        errors.update(
+            validation.text_errors(
+                {
+                    f"name_{locale}": texts.name,
+                    f"goals_{locale}": texts.goals,
+                    f"topics_{locale}": texts.topics,
+                }
+            )
+        )
+    return errors
+
+
+def _trimmed(lines: list[str]) -> list[str]:
+    """Stripped lines by position, without the empty ones at the end."""
+    stripped = [line.strip() for line in lines]
+    while stripped and not stripped[-1]:
+        stripped.pop()
+    return stripped
+
+
+def _texts_to_store(
+    form: ProgramForm, goals: list[str], catalogue: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The form's versions as stored: per language, only what the admin gave."""
+    offered = [topic for topic in catalogue if not is_archived(topic)]
+    stored: dict[str, Any] = {}
+    for locale, texts in (form.texts or {}).items():
+        if locale not in SUPPORTED:
+            continue
+        entry: dict[str, Any] = {}
+        if texts.name.strip():
+            entry["name"] = texts.name.strip()
+        versions = _trimmed(texts.goals)[: len(goals)]
+        if any(versions):
+            entry["goals"] = versions
+        labels = {
+            topic["id"]: label
+            for topic, label in zip(offered, _trimmed(texts.topics), strict=False)
+            if label
+        }
+        if labels:
+            entry["topics"] = labels
+        if entry:
+            stored[locale] = entry
+    return stored
+
+
+def _form_texts(program: Program) -> dict[str, ProgramTexts]:
+    offered = offered_topics(program)
+    texts: dict[str, ProgramTexts] = {}
+    for locale in SUPPORTED:
+        goals = [localized_goal(program, i, locale) or "" for i in range(len(program.goals))]
+        topics = [localized_topic(program, t["id"], locale) or "" for t in offered]
+        texts[locale] = ProgramTexts(
+            name=localized_name(program, locale) or "",
+            goals=_trimmed(goals),
+            topics=_trimmed(topics),
+        )
+    return texts
+
+
 @dataclass
 class ProgramForm:
     name: str
@@ -209,6 +354,10 @@ class ProgramForm:
     # The modal's raw "open"/"closed" value, kept so validation can refuse anything else; when
     # given it decides enrollment_open. None: the form was built in code, not read from Slack.
     enrollment: str | None = None
+    # The admin's versions of name, goals and topics per language; None keeps the stored ones.
+    texts: dict[str, ProgramTexts] | None = None
+    # The language of channel posts; None keeps the stored one (else the workspace default).
+    channel_language: str | None = None
 
     def __post_init__(self) -> None:
         if self.enrollment is not None:
@@ -220,7 +369,7 @@ def validate_program(form: ProgramForm) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not form.name.strip():
         errors["name"] = N_("Give the programme a name.")
-    elif len(form.name) > 150:
+    elif len(form.name) > MAX_NAME_LENGTH:
         errors["name"] = N_("Keep the name under 150 characters.")
     goals = [goal.strip() for goal in form.goals]
     if not goals or not all(goals):
@@ -257,6 +406,9 @@ def validate_program(form: ProgramForm) -> dict[str, str]:
         )
     if (channel := validation.channel_error(form.community_channel)) is not None:
         errors["community_channel"] = channel
+    if form.channel_language is not None and form.channel_language not in SUPPORTED:
+        errors["channel_language"] = N_("Pick one of the options.")
+    errors.update(_texts_errors(form, goals, _clean_labels(form.topics)))
     # Text that cannot be stored is the first thing to fix in its field.
     errors.update(validation.text_errors({"name": form.name, "goals": goals, "topics": topics}))
     return errors
@@ -297,6 +449,12 @@ def save_program(
     program.mentor_capacity = form.mentor_capacity or 1
     program.anonymity_threshold = form.anonymity_threshold or 5
     program.community_channel = form.community_channel
+    settings = dict(program.settings or {})
+    if form.texts is not None:
+        settings[TEXTS_SETTING] = _texts_to_store(form, program.goals, program.topic_catalogue)
+    if form.channel_language is not None:
+        settings[CHANNEL_LANGUAGE_SETTING] = form.channel_language
+    program.settings = settings  # a new dict, so the JSON column is written
     program.updated_at = utcnow()
     return repo.save(session, program)
 
@@ -323,6 +481,8 @@ def form_from_program(program: Program | None, today: date) -> ProgramForm:
         anonymity_threshold=program.anonymity_threshold,
         community_channel=program.community_channel,
         timezone=program.timezone,
+        texts=_form_texts(program),
+        channel_language=(program.settings or {}).get(CHANNEL_LANGUAGE_SETTING),
     )
 
 

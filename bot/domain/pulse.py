@@ -97,14 +97,14 @@ QUESTIONS: dict[str, tuple[Question, ...]] = {
             "nps", N_("How likely are you to recommend the programme to a colleague?"), SCALE10
         ),
         Question("pairing", N_("Is your pairing working well?"), SCALE5),
-        Question("change", N_("What should we change? (optional)")),
+        Question("change", N_("What should we change?")),
     ),
     PulseKind.FINAL: (
         Question(
             "nps", N_("How likely are you to recommend the programme to a colleague?"), SCALE10
         ),
         Question("again", N_("Would you join again?"), (0, 1)),
-        Question("learned", N_("What did you learn? (optional)")),
+        Question("learned", N_("What did you learn?")),
     ),
     PulseKind.MATCH_CHECK: (Question("match", N_("Is your match working?"), (0, 1, 2)),),
 }

@@ -21,6 +21,7 @@ from bot.delivery import Owed
 from bot.delivery.sender import delivery_client
 from bot.domain import notices
 from bot.domain import recognition as rec
+from bot.domain.programs import channel_language
 from bot.i18n import Translator, translator
 from bot.views import recognition as views
 from storage import repositories as repo
@@ -53,8 +54,9 @@ class Outcome:
     failure: BaseException | None = None
 
 
-def _channel_translator(services: Services) -> Translator:
-    return translator(services.settings.default_locale)
+def _channel_translator(services: Services, program: Program) -> Translator:
+    """Channel posts are read by everyone: the programme's channel language."""
+    return translator(channel_language(program, services.settings.default_locale))
 
 
 def post_once(services: Services, channel: str, message: dict[str, Any]) -> tuple[str, str] | str:
@@ -113,7 +115,9 @@ def give_shoutout(services: Services, admin_id: str, draft: rec.Draft) -> Outcom
     if named:
         if channel is None:
             return Outcome(Result.NO_CHANNEL)
-        message = views.channel_shoutout(named, draft.text, admin_id, _channel_translator(services))
+        message = views.channel_shoutout(
+            named, draft.text, admin_id, _channel_translator(services, program)
+        )
         posted = post_once(services, channel, message)
         if isinstance(posted, str):
             log.info("shout-out not posted", extra={"error": posted})
@@ -141,18 +145,18 @@ def approve_thanks(services: Services, shoutout_id: int, admin_id: str) -> Outco
     """Claim (the first admin's click wins) → post → finish with the DMs it owes; on failure
     the post is taken back and the thanks waits for approval again."""
 
-    def claim(session: Session) -> tuple[ShoutOut, set[str], str | None] | None:
+    def claim(session: Session) -> tuple[ShoutOut, set[str], Program] | None:
         row = rec.claim_thanks(session, shoutout_id, admin_id)
         program = session.get(Program, row.program_id) if row else None
         if row is None or program is None:
             return None
-        public = rec.consenting(session, program, row.recipient_slack_ids)
-        return row, public, rec.channel_of(program, services.settings.recognition_channel)
+        return row, rec.consenting(session, program, row.recipient_slack_ids), program
 
     claimed = services.db.run(claim)
     if claimed is None:
         return Outcome(Result.ALREADY_HANDLED)
-    row, public, channel = claimed
+    row, public, program = claimed
+    channel = rec.channel_of(program, services.settings.recognition_channel)
     channel_id: str | None = None
     ts: str | None = None
     if public:
@@ -164,7 +168,7 @@ def approve_thanks(services: Services, shoutout_id: int, admin_id: str) -> Outco
                 sorted(public),
                 row.message,
                 row.author_slack_id,
-                _channel_translator(services),
+                _channel_translator(services, program),
                 thanks=True,
             )
             posted = post_once(services, channel, message)

@@ -15,9 +15,10 @@ import io
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import matplotlib
+from babel.numbers import get_decimal_symbol
 
 matplotlib.use("Agg")  # headless: no display, no GUI toolkit
 
@@ -45,17 +46,23 @@ class Scale:
     unit: str = ""
     signed: bool = False  # NPS: +52, -10
     decimals: int | None = None  # a value's label as the report's text writes it (4.0)
+    decimal_mark: str = "."  # the reader's ("4,0" in German)
 
     def label(self, value: float) -> str:
         """A tick's label."""
         text = f"{value:+g}" if self.signed and value else f"{value:g}"
-        return text + self.unit
+        return text.replace(".", self.decimal_mark) + self.unit
 
     def value_label(self, value: float) -> str:
         """A data point's label."""
         if self.decimals is None:
             return self.label(value)
-        return f"{value:.{self.decimals}f}" + self.unit
+        return f"{value:.{self.decimals}f}".replace(".", self.decimal_mark) + self.unit
+
+
+def in_locale(scale: Scale, locale: str) -> Scale:
+    """`scale` with the reader's decimal mark."""
+    return replace(scale, decimal_mark=get_decimal_symbol(locale))
 
 
 PERCENT = Scale(0, 100, (0, 20, 40, 60, 80, 100), 0, unit="%")

@@ -23,7 +23,7 @@ from bot.domain.enrollment import (
     WEEKDAYS,
     EnrollmentForm,
 )
-from bot.domain.programs import all_topics, growth_catalogue, offered_topics
+from bot.domain.programs import growth_catalogue, offered_topics
 from bot.domain.training import TrainingSection, training_pack
 from bot.i18n import Translator
 from bot.views import kit
@@ -36,29 +36,28 @@ from bot.views.labels import (
     TIME_OF_DAY,
     WEEKDAY,
     label,
+    program_goals,
+    program_name,
+    topic_name,
+    topic_names,
 )
 from storage.models import Participant, Program
 
 CALLBACK_ID = "enrollment"
+ROLE_ACTION = "role"  # the role's radio buttons: picking one adapts the form (see below)
 LEAVE_CALLBACK_ID = "leave_programme"
 TRAINING_READ_ACTION = "training_read"
-
-
-def topic_label(topic: dict[str, Any], _: Translator) -> str:
-    """Default topics are msgids and get translated; an admin's own topics pass through."""
-    text = topic["label"]
-    return _(text)
 
 
 def _topic_options(program: Program, _: Translator) -> list[Any]:
     return [
         kit.option_group(
             _("Programme topics"),
-            [kit.option(topic_label(t, _), t["id"]) for t in offered_topics(program)],
+            [kit.option(topic_name(program, t, _), t["id"]) for t in offered_topics(program)],
         ),
         kit.option_group(
             _("Leadership and career"),
-            [kit.option(topic_label(t, _), t["id"]) for t in growth_catalogue()],
+            [kit.option(topic_name(program, t, _), t["id"]) for t in growth_catalogue()],
         ),
     ]
 
@@ -92,7 +91,9 @@ def enrollment_modal(
     time_options = [kit.option(_(TIME_OF_DAY[t]), t) for t in TIMES_OF_DAY]
     consent_option = kit.option(_("Yes, you may feature me in shout-outs"), "yes")
 
-    def topics(field: str, title: str, values: list[str], hint: str) -> Any:
+    def topics(field: str, title: str, values: list[str], hint: str, *, needed_by: str) -> Any:
+        # Required for the role that needs it (mentors teach, mentees learn), so a field shown
+        # as optional always is; before a role is picked both are optional.
         groups = _topic_options(program, _)
         return kit.input_block(
             field,
@@ -102,16 +103,16 @@ def enrollment_modal(
                 initial_options=_selected(groups, values),
                 placeholder=kit.plain(_("Pick topics"), 150),
             ),
-            optional=True,
+            optional=form.role != needed_by,
             hint=hint,
         )
 
-    goals_text = "\n".join(f"• {kit.escape(_(goal))}" for goal in program.goals)
+    goals_text = "\n".join(f"• {kit.escape(goal)}" for goal in program_goals(program, _))
     blocks = [
         kit.section(
             _(
                 "*{program}*\nProgramme goals:\n{goals}",
-                program=kit.escape(program.name),
+                program=kit.escape(program_name(program, _)),
                 goals=goals_text,
             )
         ),
@@ -123,11 +124,12 @@ def enrollment_modal(
             )
         ),
         kit.input_block(
-            "role",
+            ROLE_ACTION,
             _("I join as"),
             RadioButtonsElement(
                 options=role_options, initial_option=_single(role_options, form.role)
             ),
+            dispatch_action=True,
         ),
         kit.input_block(
             "department",
@@ -149,18 +151,21 @@ def enrollment_modal(
             _("Topics I can teach"),
             form.topics_offered,
             _("Mentors: at least one."),
+            needed_by="mentor",
         ),
         topics(
             "topics_wanted",
             _("Topics I most want to learn"),
             form.topics_wanted,
             _("Mentees: at least one."),
+            needed_by="mentee",
         ),
         topics(
             "development_areas",
             _("Other areas I'd like to develop"),
             form.development_areas,
             _("Both sides learn: mentors can pick leadership skills here."),
+            needed_by="",
         ),
         kit.input_block(
             "personal_goals",
@@ -269,8 +274,8 @@ def form_from_participant(participant: Participant) -> EnrollmentForm:
 
 
 def topic_labels(program: Program, ids: list[str], _: Translator) -> str:
-    names = {t["id"]: t["label"] for t in all_topics(program)}  # archived ones keep their name
-    return ", ".join(kit.escape(_(names[i])) for i in ids if i in names) or "—"
+    names = topic_names(program, _)  # archived ones keep their name
+    return ", ".join(kit.escape(names[i]) for i in ids if i in names) or "—"
 
 
 def profile_summary(program: Program, participant: Participant, _: Translator) -> list[str]:
@@ -314,11 +319,13 @@ def enrolled_confirmation(
         headline = _("Your profile is updated.")
     elif participant.role == "mentor":
         headline = _(
-            "Welcome to {program}! You're enrolled as a mentor.", program=kit.escape(program.name)
+            "Welcome to {program}! You're enrolled as a mentor.",
+            program=kit.escape(program_name(program, _)),
         )
     else:
         headline = _(
-            "Welcome to {program}! You're enrolled as a mentee.", program=kit.escape(program.name)
+            "Welcome to {program}! You're enrolled as a mentee.",
+            program=kit.escape(program_name(program, _)),
         )
     blocks = [
         kit.section("*" + headline + "*"),
@@ -371,7 +378,9 @@ def training_message(
 
 
 def leave_modal(program: Program, _: Translator, *, paired: bool) -> dict[str, Any]:
-    text = _("Are you sure you want to leave {program}?", program=kit.escape(program.name))
+    text = _(
+        "Are you sure you want to leave {program}?", program=kit.escape(program_name(program, _))
+    )
     if paired:
         text += "\n" + _(
             "Your pair will end. We'll tell your partner kindly and find them a new match."

@@ -6,14 +6,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.journey import PairProgress
-from bot.domain.overview import EnrollmentOverview
+from bot.domain.overview import (
+    STEP_MATCH,
+    STEP_REPORT,
+    STEP_REVIEW,
+    STEP_SETTINGS,
+    EnrollmentOverview,
+)
 from bot.domain.report import Report
 from bot.i18n import Translator
 from bot.views import journey as journey_views
 from bot.views import kit
 from bot.views import report as report_views
 from bot.views.enrollment import profile_summary
-from bot.views.labels import ROLE, STATUS, label
+from bot.views.labels import ROLE, STATUS, label, program_goals, program_name, topic_name
+from bot.views.matching import REVIEW_ACTION
 from storage.models import Participant, Program
 
 JOIN_ACTION = "home_join"
@@ -37,6 +44,8 @@ class HomeState:
     # The participant's active pairs with goals and meetings, and the next check-in cycle.
     journey: list[PairProgress] = field(default_factory=list)
     next_checkin: str | None = None
+    # The admin's next step (bot.domain.overview.next_step): its button is the primary one.
+    admin_step: str | None = None
 
 
 def _welcome(_: Translator) -> list[Any]:
@@ -53,8 +62,8 @@ def _welcome(_: Translator) -> list[Any]:
 
 
 def _program_blocks(program: Program, _: Translator) -> list[Any]:
-    goals = "\n".join(f"• {kit.escape(_(goal))}" for goal in program.goals)
-    text = f"*{kit.escape(program.name)}*"
+    goals = "\n".join(f"• {kit.escape(goal)}" for goal in program_goals(program, _))
+    text = f"*{kit.escape(program_name(program, _))}*"
     if program.start_date and program.end_date:
         text += "\n" + _(
             "{start} to {end}", start=_.date(program.start_date), end=_.date(program.end_date)
@@ -87,30 +96,40 @@ def _participant_blocks(state: HomeState, _: Translator) -> list[Any]:
 
 def _admin_blocks(state: HomeState, _: Translator) -> list[Any]:
     blocks: list[Any] = [kit.divider(), kit.header(_("Admin: enrollment overview"))]
-    buttons = [kit.button(_("Programme settings"), PROGRAM_ACTION)]
-    if state.program is not None:
-        buttons.append(kit.button(_("Run matching"), MATCH_ACTION, style="primary"))
+    step = state.admin_step if state.program is not None else STEP_SETTINGS
+
+    def style(button_step: str) -> str | None:
+        return "primary" if step == button_step else None
+
+    buttons = [kit.button(_("Programme settings"), PROGRAM_ACTION, style=style(STEP_SETTINGS))]
+    if step == STEP_REVIEW:
+        buttons.append(kit.button(_("Review proposal"), REVIEW_ACTION, style="primary"))
+    elif state.program is not None:
+        buttons.append(kit.button(_("Run matching"), MATCH_ACTION, style=style(STEP_MATCH)))
     overview = state.overview
     if overview is not None:
         roles = ", ".join(
-            f"{label(ROLE, role, _)}: {count}" for role, count in sorted(overview.by_role.items())
+            f"{label(ROLE, role, _)}: {_.number(count)}"
+            for role, count in sorted(overview.by_role.items())
         )
         statuses = ", ".join(
-            f"{label(STATUS, status, _)}: {count}"
+            f"{label(STATUS, status, _)}: {_.number(count)}"
             for status, count in sorted(overview.by_status.items())
         )
         departments = ", ".join(
-            f"{kit.escape(name)}: {count}"
+            f"{kit.escape(name)}: {_.number(count)}"
             for name, count in overview.by_department[:MAX_DEPARTMENTS]
         )
         blocks.append(
             kit.section(
                 "\n".join(
                     [
-                        "*" + _("Enrolled") + f"*: {overview.total} ({roles or '—'})",
+                        "*" + _("Enrolled") + f"*: {_.number(overview.total)} ({roles or '—'})",
                         "*" + _("Status") + f"*: {statuses or '—'}",
                         "*" + _("Departments") + f"*: {departments or '—'}",
-                        "*" + _("Training read") + f"*: {overview.training_read}/{overview.total}",
+                        "*"
+                        + _("Training read")
+                        + f"*: {_.number(overview.training_read)}/{_.number(overview.total)}",
                     ]
                 )
             )
@@ -118,7 +137,7 @@ def _admin_blocks(state: HomeState, _: Translator) -> list[Any]:
         rows = []
         for topic in overview.topics[:MAX_TOPICS]:
             flag = "⚠️ " if topic.demand > topic.supply else ""
-            name = _(topic.label)
+            name = topic_name(state.program, {"id": topic.topic_id, "label": topic.label}, _)
             if topic.archived:
                 name = _("{topic} (removed)", topic=name)
             rows.append(
@@ -126,15 +145,15 @@ def _admin_blocks(state: HomeState, _: Translator) -> list[Any]:
                 + _(
                     "{topic}: {supply} offer, {demand} want",
                     topic=kit.escape(name),
-                    supply=topic.supply,
-                    demand=topic.demand,
+                    supply=_.number(topic.supply),
+                    demand=_.number(topic.demand),
                 )
             )
         if rows:
             blocks.append(kit.section("*" + _("Topic demand vs supply") + "*\n" + "\n".join(rows)))
     blocks.append(kit.actions(*buttons, block_id="admin_actions"))
     if state.program is not None:
-        blocks.extend(report_views.home_blocks(state.report, _))
+        blocks.extend(report_views.home_blocks(state.report, _, primary=step == STEP_REPORT))
     return blocks
 
 

@@ -15,9 +15,9 @@ from slack_sdk.models.blocks.block_elements import (
 
 from bot.clock import zone
 from bot.domain import journey
-from bot.domain.programs import all_topics
-from bot.i18n import N_, Translator
+from bot.i18n import N_, Translator, join_list
 from bot.views import kit
+from bot.views.labels import topic_names
 from storage.models import Goal, Program
 
 MET_ACTION = "journey_met"
@@ -45,9 +45,8 @@ def _subject(program: Program, suggestion: dict[str, Any], _: Translator) -> str
     if "goal" in subject:
         return _("your goal “{goal}”", goal=kit.escape(kit.clip(str(subject["goal"]), 200)))
     if "topic" in subject:
-        names = {t["id"]: t["label"] for t in all_topics(program)}
         topic = str(subject["topic"])
-        return kit.escape(_(names.get(topic, topic)))
+        return kit.escape(topic_names(program, _).get(topic, topic))
     return None
 
 
@@ -102,7 +101,7 @@ def escalation_message(
         "<@{mentor}> and <@{mentee}> have logged no meeting in {periods}.",
         mentor=mentor_user_id,
         mentee=mentee_user_id,
-        periods=", ".join(periods),
+        periods=join_list([_.period(period) for period in periods], _),
     )
     blocks: list[Any] = [
         kit.section(_("A quiet pair") + "\n" + text),
@@ -119,13 +118,24 @@ def escalation_done(text: str) -> dict[str, Any]:
     return kit.message(text, [kit.section(text)])
 
 
-def contact_pair_message(admin_user_id: str, _: Translator) -> dict[str, Any]:
-    text = _(
-        "Hi both! <@{admin}> from the programme team here: how is it going? If finding time is "
-        "hard, or something is in the way, just reply here and we'll help.",
-        admin=admin_user_id,
+def contact_pair_message(admin_user_id: str, translators: Sequence[Translator]) -> dict[str, Any]:
+    """To the pair's conversation: in the language both read, or in both when they differ."""
+    texts = list(
+        dict.fromkeys(
+            _(
+                "Hi both! <@{admin}> from the programme team here: how is it going? If finding "
+                "time is hard, or something is in the way, just reply here and we'll help.",
+                admin=admin_user_id,
+            )
+            for _ in translators
+        )
     )
-    return kit.message(text, [kit.section(text)])
+    blocks: list[Any] = []
+    for index, text in enumerate(texts):
+        if index:
+            blocks.append(kit.divider())
+        blocks.append(kit.section(text))
+    return kit.message(" / ".join(texts), blocks)
 
 
 MAX_NAMED = 60
@@ -163,7 +173,7 @@ def answered(text: str) -> dict[str, Any]:
 
 def slot_label(start: datetime, timezone: str | None, _: Translator) -> str:
     local = start.astimezone(zone(timezone))
-    return local.strftime("%a %Y-%m-%d %H:%M") + f" ({local.tzname()})"
+    return f"{_.moment(local)} ({local.tzname()})"
 
 
 def not_yet_message(
@@ -292,15 +302,15 @@ def journey_blocks(
             )
         ]
         for goal in row.goals:
-            target = f" ({goal.target_date.isoformat()})" if goal.target_date else ""
+            target = f" ({_.day(goal.target_date)})" if goal.target_date else ""
             name = _(PROGRESS_NAMES[journey.progress_key(goal)])
             lines.append(f"• {kit.escape(kit.clip(goal.title, 300))}{target}: {name}")
         if not row.goals:
             lines.append(_("No goals yet: set them with `/mentoring goals`."))
         blocks.append(kit.section("\n".join(lines)))
-    footer = _("Next check-in: {period}", period=next_checkin)
+    footer = _("Next check-in: {period}", period=_.period(next_checkin))
     if paused_until is not None:
-        footer += " · " + _("Paused until {day}", day=paused_until.isoformat())
+        footer += " · " + _("Paused until {day}", day=_.day(paused_until))
     blocks.append(kit.context(footer))
     return blocks
 

@@ -102,8 +102,10 @@ def input_block(
     *,
     optional: bool = False,
     hint: str | None = None,
+    dispatch_action: bool = False,
 ) -> InputBlock:
-    """An input whose block_id and action_id are both the form field's name."""
+    """An input whose block_id and action_id are both the form field's name; with
+    `dispatch_action`, picking a value sends a block action (the form can adapt)."""
     element.action_id = field
     return InputBlock(
         block_id=field,
@@ -111,6 +113,7 @@ def input_block(
         element=element,
         optional=optional,
         hint=plain(hint, 2000) if hint else None,
+        dispatch_action=dispatch_action or None,
     )
 
 

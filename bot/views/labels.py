@@ -1,9 +1,14 @@
-"""Translatable labels for the stored option values."""
+"""Translatable labels for the stored option values, and the programme's own texts in the
+reader's language."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from bot.domain.programs import all_topics, localized_goal, localized_name, localized_topic
 from bot.i18n import N_, Translator
 from bot.views import kit
+from storage.models import Program
 
 ROLE = {
     "mentor": N_("Mentor"),
@@ -57,3 +62,29 @@ def label(mapping: dict[str, str], value: str | None, _: Translator) -> str:
         return "—"
     # Labels are shown in mrkdwn; a value we have no label for is shown as stored, inert.
     return _(mapping[value]) if value in mapping else kit.escape(value)
+
+
+# The admin's texts: their version in the reader's language, else the original (a default goal
+# or topic is a msgid, translated by the catalogs; an admin's own text passes through). Plain
+# text: callers escape it for mrkdwn.
+
+
+def program_name(program: Program, _: Translator) -> str:
+    return localized_name(program, _.locale) or program.name
+
+
+def program_goals(program: Program, _: Translator) -> list[str]:
+    return [
+        localized_goal(program, index, _.locale) or _(goal)
+        for index, goal in enumerate(program.goals)
+    ]
+
+
+def topic_name(program: Program, topic: dict[str, Any], _: Translator) -> str:
+    """`topic`: a catalogue entry ({"id", "label"}), growth areas included."""
+    return localized_topic(program, str(topic["id"]), _.locale) or _(str(topic["label"]))
+
+
+def topic_names(program: Program, _: Translator) -> dict[str, str]:
+    """Every topic id anyone may hold (archived ones keep their name) -> its name."""
+    return {str(topic["id"]): topic_name(program, topic, _) for topic in all_topics(program)}

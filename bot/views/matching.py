@@ -14,11 +14,10 @@ from slack_sdk.models.blocks.block_elements import (
 )
 
 from bot.domain.pairing import MAX_PAIR_GOALS
-from bot.domain.programs import all_topics
 from bot.domain.training import FIRST_MEETING_AGENDA
 from bot.i18n import N_, Translator, join_list
 from bot.views import kit
-from bot.views.labels import FORMAT, FREQUENCY, WEEKDAY, label
+from bot.views.labels import FORMAT, FREQUENCY, WEEKDAY, label, program_name, topic_names
 from storage.models import Goal, Pair, Participant, Program
 
 REVIEW_CALLBACK_ID = "match_review"
@@ -105,8 +104,8 @@ WAITING_REASONS = {
 
 
 def _topic_names(program: Program, ids: list[str], _: Translator) -> str:
-    names = {t["id"]: t["label"] for t in all_topics(program)}
-    return join_list([kit.escape(_(names.get(i, i))) for i in ids], _)
+    names = topic_names(program, _)
+    return join_list([kit.escape(names.get(i, i)) for i in ids], _)
 
 
 def reason_text(program: Program, code: str, params: dict[str, Any], _: Translator) -> str:
@@ -307,7 +306,7 @@ def intro_blocks(
                 "Why we matched you: {reasons}.",
                 mentor=mentor.slack_user_id,
                 mentee=mentee.slack_user_id,
-                program=kit.escape(program.name),
+                program=kit.escape(program_name(program, _)),
                 reasons=reasons_text(program, pair.reasons, _),
             )
         ),
@@ -392,10 +391,20 @@ def goals_modal(pair_id: int, _: Translator, goals: Sequence[Goal] = ()) -> dict
     )
 
 
-def goals_saved_message(titles: list[str], user_id: str, _: Translator) -> dict[str, Any]:
-    text = _("<@{user}> set your pair goals:", user=user_id)
+def goals_saved_message(
+    titles: list[str], user_id: str, translators: Sequence[Translator]
+) -> dict[str, Any]:
+    """To the pair's conversation: in the language both read, or in both when they differ."""
     bullets = "\n".join(f"• {kit.escape(kit.clip(title, 300))}" for title in titles)
-    return kit.message(text, [kit.section(text + "\n" + bullets)])
+    texts = list(
+        dict.fromkeys(_("<@{user}> set your pair goals:", user=user_id) for _ in translators)
+    )
+    blocks: list[Any] = []
+    for index, text in enumerate(texts):
+        if index:
+            blocks.append(kit.divider())
+        blocks.append(kit.section(text + "\n" + bullets))
+    return kit.message(" / ".join(texts), blocks)
 
 
 def rematch_modal(
@@ -427,7 +436,7 @@ def rematch_modal(
     blocks.append(
         kit.input_block(
             "reason",
-            _("What isn't working? (optional)"),
+            _("What isn't working?"),
             PlainTextInputElement(
                 multiline=True, max_length=1000, initial_value=reason[:1000] or None
             ),

@@ -14,18 +14,83 @@ from slack_sdk.models.blocks.block_elements import (
     StaticSelectElement,
 )
 
-from bot.domain.programs import CHECKIN_CADENCES, PULSE_CADENCES, ProgramForm
-from bot.i18n import Translator
+from bot.domain.programs import (
+    CHECKIN_CADENCES,
+    PULSE_CADENCES,
+    ProgramForm,
+    has_texts_in,
+    offered_topics,
+)
+from bot.i18n import LANGUAGE_NAMES, SUPPORTED, Translator
 from bot.views import kit
 from bot.views.labels import FREQUENCY
+from storage.models import Program
 
 CALLBACK_ID = "program_settings"
+SAVED_CALLBACK_ID = "program_saved"
 
 
-def program_modal(form: ProgramForm, _: Translator, *, is_new: bool) -> dict[str, Any]:
+def _language_blocks(form: ProgramForm, _: Translator) -> list[Any]:
+    """Optional versions of name, goals and topics per language (see programs.ProgramTexts)."""
+    blocks: list[Any] = [
+        kit.divider(),
+        kit.section(
+            "*"
+            + _("Other languages")
+            + "*\n"
+            + _(
+                "People read the texts above unless you give a version in their Slack "
+                "language. Goals and topics: one per line, in the same order as above; an "
+                "empty line keeps the original."
+            )
+        ),
+    ]
+    texts = form.texts or {}
+    for locale in SUPPORTED:
+        version = texts.get(locale)
+        language = LANGUAGE_NAMES[locale]
+        blocks += [
+            kit.input_block(
+                f"name_{locale}",
+                _("Programme name · {language}", language=language),
+                PlainTextInputElement(
+                    initial_value=(version.name if version else "") or None, max_length=150
+                ),
+                optional=True,
+            ),
+            kit.input_block(
+                f"goals_{locale}",
+                _("Programme goals · {language}", language=language),
+                PlainTextInputElement(
+                    multiline=True,
+                    initial_value="\n".join(version.goals if version else []) or None,
+                    max_length=1000,
+                ),
+                optional=True,
+            ),
+            kit.input_block(
+                f"topics_{locale}",
+                _("Topic catalogue · {language}", language=language),
+                PlainTextInputElement(
+                    multiline=True,
+                    initial_value="\n".join(version.topics if version else []) or None,
+                    max_length=3000,
+                ),
+                optional=True,
+            ),
+        ]
+    return blocks
+
+
+def program_modal(
+    form: ProgramForm, _: Translator, *, is_new: bool, default_language: str = "en"
+) -> dict[str, Any]:
+    """`default_language`: the channel language a programme has until an admin picks one."""
     open_options = [kit.option(_("Open"), "open"), kit.option(_("Closed"), "closed")]
     checkin_options = [kit.option(_(FREQUENCY[c]), c) for c in CHECKIN_CADENCES]
     pulse_options = [kit.option(_(FREQUENCY[c]), c) for c in PULSE_CADENCES]
+    language_options = [kit.option(LANGUAGE_NAMES[locale], locale) for locale in SUPPORTED]
+    channel_language = form.channel_language or default_language
     blocks = [
         kit.section(
             _(
@@ -132,6 +197,18 @@ def program_modal(form: ProgramForm, _: Translator, *, is_new: bool) -> dict[str
             ),
             optional=True,
         ),
+        kit.input_block(
+            "channel_language",
+            _("Channel language"),
+            StaticSelectElement(
+                options=language_options,
+                initial_option=next(
+                    (o for o in language_options if o.value == channel_language), None
+                ),
+            ),
+            hint=_("Shout-outs, thanks and the monthly digest are posted in this language."),
+        ),
+        *_language_blocks(form, _),
     ]
     return kit.modal(
         title=_("New programme") if is_new else _("Programme settings"),
@@ -139,4 +216,39 @@ def program_modal(form: ProgramForm, _: Translator, *, is_new: bool) -> dict[str
         close=_("Cancel"),
         callback_id=CALLBACK_ID,
         blocks=blocks,
+    )
+
+
+def saved_modal(
+    program: Program, _: Translator, *, created: bool, channel_language: str
+) -> dict[str, Any]:
+    """What the settings modal becomes once saved: a confirmation with the main settings."""
+    headline = _("The programme is set up.") if created else _("The programme settings are saved.")
+    versions = [LANGUAGE_NAMES[locale] for locale in SUPPORTED if has_texts_in(program, locale)]
+    channel = f"<#{program.community_channel}>" if program.community_channel else "—"
+    lines = [
+        f"*{kit.escape(program.name)}*",
+        _(
+            "{start} to {end}",
+            start=_.day(program.start_date) if program.start_date else "—",
+            end=_.day(program.end_date) if program.end_date else "—",
+        ),
+        _("Enrollment: {state}", state=_("Open") if program.enrollment_open else _("Closed")),
+        _(
+            "Goals: {goals} · Topics: {topics}",
+            goals=_.number(len(program.goals)),
+            topics=_.number(len(offered_topics(program))),
+        ),
+        _(
+            "Channel: {channel} · Channel language: {language}",
+            channel=channel,
+            language=LANGUAGE_NAMES[channel_language],
+        ),
+        _("Texts in other languages: {languages}", languages=", ".join(versions) or "—"),
+    ]
+    return kit.notice_modal(
+        title=_("Programme settings"),
+        text="✅ " + headline + "\n" + "\n".join(lines),
+        close=_("Close"),
+        callback_id=SAVED_CALLBACK_ID,
     )

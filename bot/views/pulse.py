@@ -53,13 +53,14 @@ def invitation_message(
     return kit.message(text, [kit.section("📋 " + text), kit.actions(button, block_id="pulse")])
 
 
-def survey_modal(kind: str, round_id: int, _: Translator) -> dict[str, Any]:
+def survey_modal(kind: str, round_id: int, _: Translator, *, threshold: int) -> dict[str, Any]:
+    """`threshold`: the programme's smallest group shown (pulse.threshold_of)."""
     blocks: list[Any] = [
         kit.context(
             _(
                 "Anonymous: we store only totals, never who gave which answer. Results are "
                 "shown only for groups of at least {n} people, after the survey closes.",
-                n=pulse.MIN_THRESHOLD,
+                n=_.number(threshold),
             )
         )
     ]

@@ -12,6 +12,7 @@ from bot.domain import milestones as ms
 from bot.domain.digest import Digest
 from bot.i18n import N_, Translator, join_list
 from bot.views import kit
+from bot.views.labels import program_name
 
 THANKS_APPROVE_ACTION = "shoutout_approve"
 THANKS_REJECT_ACTION = "shoutout_reject"
@@ -234,17 +235,17 @@ def _more(left_out: int, _: Translator) -> list[str]:
 
 
 def digest_message(digest: Digest, _: Translator) -> dict[str, Any]:
-    month = _.date(digest.period.first_day, "MMMM y")
+    month = _.month(digest.period.first_day)
     title = _("Reverse mentoring in {month}", month=month)
     figures = [
-        "*" + _("Meetings held") + f"*\n{digest.meetings}",
-        "*" + _("Goals achieved") + f"*\n{digest.goals_achieved}",
-        "*" + _("Milestones") + f"*\n{digest.milestones}",
-        "*" + _("Shout-outs") + f"*\n{len(digest.shoutouts)}",
+        "*" + _("Meetings held") + f"*\n{_.number(digest.meetings)}",
+        "*" + _("Goals achieved") + f"*\n{_.number(digest.goals_achieved)}",
+        "*" + _("Milestones") + f"*\n{_.number(digest.milestones)}",
+        "*" + _("Shout-outs") + f"*\n{_.number(len(digest.shoutouts))}",
     ]
     blocks: list[Any] = [
         kit.header("🌱 " + title),
-        kit.section(kit.escape(digest.program.name)),
+        kit.section(kit.escape(program_name(digest.program, _))),
         kit.fields(figures),
     ]
     if digest.shared_milestones:
@@ -279,8 +280,8 @@ def digest_message(digest: Digest, _: Translator) -> dict[str, Any]:
     text = _(
         "{title}: {meetings} meetings held, {goals} goals achieved",
         title=title,
-        meetings=digest.meetings,
-        goals=digest.goals_achieved,
+        meetings=_.number(digest.meetings),
+        goals=_.number(digest.goals_achieved),
     )
     return kit.message(text, blocks)
 

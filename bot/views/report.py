@@ -11,7 +11,7 @@ from bot.domain import pulse
 from bot.domain.report import Report
 from bot.i18n import N_, Translator
 from bot.views import charts, kit
-from bot.views.labels import ROLE, STATUS, label
+from bot.views.labels import ROLE, STATUS, label, program_goals, program_name, topic_name
 
 REPORT_ACTION = "home_report"
 EXPORT_ACTION = "home_export"
@@ -28,12 +28,17 @@ COMPLETION_RULE = N_(
 )
 
 
-def _num(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+def _num(value: float | None, _: Translator, digits: int = 1) -> str:
+    """A figure in the reader's locale (5.0 / 5,0), or a dash when there is none."""
+    return "—" if value is None else _.decimal(value, digits)
 
 
-def _nps(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.0f}"
+def _percent(value: float | None, _: Translator) -> str:
+    return "—" if value is None else _.percent(value)
+
+
+def _nps(value: float | None, _: Translator) -> str:
+    return "—" if value is None else _.signed(value)
 
 
 def meeting_series(report: Report) -> list[tuple[str, float | None]]:
@@ -58,20 +63,23 @@ def survey_series(report: Report, key: str) -> list[tuple[str, float | None]]:
 
 
 def topic_rows(report: Report, _: Translator) -> list[tuple[str, int, int]]:
-    return [(_(t.label), t.supply, t.demand) for t in report.topics[:MAX_TOPICS]]
+    return [
+        (topic_name(report.program, {"id": t.topic_id, "label": t.label}, _), t.supply, t.demand)
+        for t in report.topics[:MAX_TOPICS]
+    ]
 
 
 def _group_line(name: str, group: pulse.GroupResult | None, _: Translator) -> str:
     if group is None:
         return _("{group}: hidden (protects a small group)", group=name)
-    parts = [f"n={group.respondents}"]
+    parts = [f"n={_.number(group.respondents)}"]
     for key, title in (("value", _("value")), ("pairing", _("pairing"))):
         if key in group.averages:
-            parts.append(f"{title} {_num(group.averages[key])}")
+            parts.append(f"{title} {_num(group.averages[key], _)}")
     if group.nps is not None:
-        parts.append(f"NPS {_nps(group.nps)}")
+        parts.append(f"NPS {_nps(group.nps, _)}")
     if "again" in group.averages:
-        parts.append(_("would join again {share}%", share=round(100 * group.averages["again"])))
+        parts.append(_("would join again: {share}", share=_.percent(100 * group.averages["again"])))
     if "match" in group.distribution:
         counts = group.distribution["match"]
         parts.append(
@@ -97,13 +105,17 @@ def _round_lines(result: pulse.RoundResult, _: Translator) -> list[str]:
         "final": _("End-of-programme survey"),
         "match_check": _("Match check"),
     }[r.kind]
-    head = f"*{kind} {r.period}*: " + _(
-        "{answered} of {invited} answered", answered=result.answered, invited=r.invited
+    head = f"*{kind} {_.period(r.period)}*: " + _(
+        "{answered} of {invited} answered",
+        answered=_.number(result.answered),
+        invited=_.number(r.invited),
     )
     if r.status == "open":
         return [head + " — " + _("open; results appear after it closes")]
     if result.overall is None:
-        return [head + " — " + _("fewer than {n} answers: results hidden", n=result.threshold)]
+        return [
+            head + " — " + _("fewer than {n} answers: results hidden", n=_.number(result.threshold))
+        ]
     lines = [head, "• " + _group_line(_("Everyone"), result.overall, _)]
     for role, group in result.by_role.items():
         lines.append("• " + _group_line(label(ROLE, role, _), group, _))
@@ -119,25 +131,28 @@ def _round_lines(result: pulse.RoundResult, _: Translator) -> list[str]:
 def report_sections(report: Report, _: Translator) -> list[tuple[str, list[str]]]:
     """(title, lines) per part of the report: the text every chart's numbers also appear in."""
     people = [
-        f"{label(ROLE, role, _)} / {label(STATUS, status, _)}: {count}"
+        f"{label(ROLE, role, _)} / {label(STATUS, status, _)}: {_.number(count)}"
         for (role, status), count in sorted(report.by_role_status.items())
     ]
     pairs = [
-        _("Active: {n}", n=report.pairs["active"]),
-        _("At risk (no meeting for 45 days, or a request open): {n}", n=report.pairs["at_risk"]),
-        _("Ended: {n}", n=report.pairs["ended"]),
-        _("Proposed, awaiting approval: {n}", n=report.pairs["proposed"]),
+        _("Active: {n}", n=_.number(report.pairs["active"])),
+        _(
+            "At risk (no meeting for 45 days, or a request open): {n}",
+            n=_.number(report.pairs["at_risk"]),
+        ),
+        _("Ended: {n}", n=_.number(report.pairs["ended"])),
+        _("Proposed, awaiting approval: {n}", n=_.number(report.pairs["proposed"])),
     ]
     meetings = [
         _(
-            "{period}: {rate}% met ({met} of {asked} pairs asked; {silent} did not answer), "
+            "{period}: {rate} met ({met} of {asked} pairs asked; {silent} did not answer), "
             "rating {rating}",
-            period=c.period,
-            rate=_num(None if c.meeting_rate is None else round(c.meeting_rate), 0),
-            met=c.pairs_met,
-            asked=c.pairs_asked,
-            silent=c.pairs_silent,
-            rating=_num(c.average_rating),
+            period=_.period(c.period),
+            rate=_percent(c.meeting_rate, _),
+            met=_.number(c.pairs_met),
+            asked=_.number(c.pairs_asked),
+            silent=_.number(c.pairs_silent),
+            rating=_num(c.average_rating, _),
         )
         for c in report.cycles
     ]
@@ -145,28 +160,36 @@ def report_sections(report: Report, _: Translator) -> list[tuple[str, list[str]]
         meetings.insert(0, _(MEETING_RATE_RULE))
     completion = report.completion
     goals = [
-        _("Average session rating: {rating}", rating=_num(report.average_rating)),
+        _("Average session rating: {rating}", rating=_num(report.average_rating, _)),
         _(
-            "Pair goals: {done} done, {open} open, {dropped} dropped; average progress {p}%",
-            done=report.goals.get("done", 0),
-            open=report.goals.get("open", 0),
-            dropped=report.goals.get("dropped", 0),
-            p=_num(report.goal_progress, 0),
+            "Pair goals: {done} done, {open} open, {dropped} dropped; average progress {p}",
+            done=_.number(report.goals.get("done", 0)),
+            open=_.number(report.goals.get("open", 0)),
+            dropped=_.number(report.goals.get("dropped", 0)),
+            p=_percent(report.goal_progress, _),
         ),
         _(COMPLETION_RULE, n=completion.cycles),
         _(
             "Completed: {reached} of {total} pairs",
-            reached=completion.reached,
-            total=completion.pairs,
+            reached=_.number(completion.reached),
+            total=_.number(completion.pairs),
         ),
     ]
-    goals += [_("Programme goal: {goal}", goal=kit.escape(_(g))) for g in report.program.goals]
+    goals += [
+        _("Programme goal: {goal}", goal=kit.escape(goal))
+        for goal in program_goals(report.program, _)
+    ]
     surveys = [line for result in shown_rounds(report.surveys) for line in _round_lines(result, _)]
     checks = [
         line for result in shown_rounds(report.match_checks) for line in _round_lines(result, _)
     ]
     topics = [
-        _("{topic}: {supply} offer, {demand} want", topic=kit.escape(name), supply=s, demand=d)
+        _(
+            "{topic}: {supply} offer, {demand} want",
+            topic=kit.escape(name),
+            supply=_.number(s),
+            demand=_.number(d),
+        )
         for name, s, d in topic_rows(report, _)
     ]
     none = [_("No data yet.")]
@@ -182,13 +205,13 @@ def report_sections(report: Report, _: Translator) -> list[tuple[str, list[str]]
 
 
 def report_message(report: Report, _: Translator) -> dict[str, Any]:
-    title = _("Programme report: {name}", name=report.program.name)
+    title = _("Programme report: {name}", name=program_name(report.program, _))
     blocks: list[Any] = [kit.header(title)]
     blocks.append(
         kit.context(
             _(
                 "Survey results show only closed rounds and groups of at least {n} people.",
-                n=report.threshold,
+                n=_.number(report.threshold),
             )
         )
     )
@@ -201,7 +224,9 @@ def report_message(report: Report, _: Translator) -> dict[str, Any]:
         if r.round.status == "open"
     ]
     buttons = [
-        kit.button(_("Close survey {period} now", period=r.period), CLOSE_ROUND_ACTION, str(r.id))
+        kit.button(
+            _("Close survey {period} now", period=_.period(r.period)), CLOSE_ROUND_ACTION, str(r.id)
+        )
         for r in open_rounds[-5:]
     ]
     if buttons:
@@ -230,18 +255,45 @@ def _line(name: str, title: str, series: dict[str, Any], y_label: str, scale: An
 def report_figures(report: Report, _: Translator) -> list[Chart]:
     """Each chart that has data, as a figure (its axes readable before it is rendered)."""
     out = []
+
+    def line(title: str, name: str, series: list[tuple[str, float | None]]) -> bytes:
+        # Periods and figures as the reader writes them ("März 2027", "4,5"), the period as
+        # the text names it.
+        points = [(_.period(period), value) for period, value in series]
+        return charts.line_chart(title, {name: points}, name, number=_.number)
+
     meetings = meeting_series(report)
     if meetings:
         title = _("Meeting rate per cycle (%)")
-        out.append(_line("meeting-rate.png", title, {"%": meetings}, "%", charts.PERCENT))
+        out.append(
+            _line(
+                "meeting-rate.png",
+                title,
+                {"%": meetings},
+                "%",
+                charts.in_locale(charts.PERCENT, _.locale),
+            )
+        )
     nps = survey_series(report, "nps")
     if nps:
         title = _("Pulse trend: NPS")
-        out.append(_line("pulse-nps.png", title, {"NPS": nps}, "NPS", charts.NPS))
+        out.append(
+            _line(
+                "pulse-nps.png", title, {"NPS": nps}, "NPS", charts.in_locale(charts.NPS, _.locale)
+            )
+        )
     value = survey_series(report, "value")
     if value:
         title = _("Pulse trend: value of sessions (1–5)")
-        out.append(_line("pulse-value.png", title, {"1–5": value}, "1–5", charts.RATING))
+        out.append(
+            _line(
+                "pulse-value.png",
+                title,
+                {"1–5": value},
+                "1–5",
+                charts.in_locale(charts.RATING, _.locale),
+            )
+        )
     topics = topic_rows(report, _)
     if topics:
         title = _("Topic supply and demand")
@@ -256,32 +308,33 @@ def report_charts(report: Report, _: Translator) -> list[tuple[str, str, bytes]]
     return [(chart.name, chart.title, chart.png()) for chart in report_figures(report, _)]
 
 
-def home_blocks(report: Report | None, _: Translator) -> list[Any]:
-    """The admin part of App Home: the headline figures and the report and export buttons."""
+def home_blocks(report: Report | None, _: Translator, *, primary: bool = False) -> list[Any]:
+    """The admin part of App Home: the headline figures and the report and export buttons
+    (`primary`: the full report is the admin's next step)."""
     blocks: list[Any] = [kit.header(_("Admin: programme report"))]
     if report is not None:
         latest = next((r for r in reversed(report.surveys) if r.overall is not None), None)
         lines = [
             _(
                 "Pairs active: {active}, at risk: {risk}, ended: {ended}",
-                active=report.pairs["active"],
-                risk=report.pairs["at_risk"],
-                ended=report.pairs["ended"],
+                active=_.number(report.pairs["active"]),
+                risk=_.number(report.pairs["at_risk"]),
+                ended=_.number(report.pairs["ended"]),
             ),
-            _("Average session rating: {rating}", rating=_num(report.average_rating)),
+            _("Average session rating: {rating}", rating=_num(report.average_rating, _)),
         ]
         if latest is not None and latest.overall is not None:
             lines.append(
                 _(
                     "Latest pulse ({period}): NPS {nps}",
-                    period=latest.round.period,
-                    nps=_nps(latest.overall.nps),
+                    period=_.period(latest.round.period),
+                    nps=_nps(latest.overall.nps, _),
                 )
             )
         blocks.append(kit.section("\n".join(lines)))
     blocks.append(
         kit.actions(
-            kit.button(_("Full report"), REPORT_ACTION),
+            kit.button(_("Full report"), REPORT_ACTION, style="primary" if primary else None),
             kit.button(_("Export data (CSV)"), EXPORT_ACTION),
             block_id="report_actions",
         )
