@@ -90,7 +90,7 @@ def test_meeting_rate_counts_a_silent_pair_as_not_met(
     _log_meeting(app, "UMENTEEA1")
     text = str(command_reply(app, ADMIN, "report"))
     # One pair met, the other never answered: 50 %, not "100 % of the pairs that answered".
-    assert "2027-01: 50% met (1 of 2 pairs asked; 1 did not answer)" in text
+    assert "January 2027: 50% met (1 of 2 pairs asked; 1 did not answer)" in text
     assert MEETING_RATE_RULE in text
 
 

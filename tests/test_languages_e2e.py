@@ -30,7 +30,7 @@ from bot.views import recognition as recognition_views
 from scheduler.pulse import run_pulse
 from scheduler.recognition import run_digest, run_milestones
 from storage.db import Database
-from storage.models import CheckInCycle, CheckInRequest, Goal, Pair, Participant, Program
+from storage.models import CheckInCycle, CheckInRequest, Goal, Pair, Participant, Program, ShoutOut
 from tests.conftest import ADMIN, RunningApp
 from tests.flows import (
     Person,
@@ -154,8 +154,9 @@ def test_the_report_writes_numbers_and_months_as_a_german_admin_does(
     reply = command_reply(app, "UADMINDE", "report")
     text = json.dumps(reply["blocks"], ensure_ascii=False)
     assert DE("Programme report: {name}", name="Digital Leaders 2027") in text
-    assert "Januar 2027: 50\xa0% getroffen (1 von 2 Paaren), Bewertung 4,0" in text
-    assert "Februar 2027: 100\xa0% getroffen (2 von 2 Paaren), Bewertung 4,5" in text
+    assert "Januar 2027: 50\xa0% getroffen (1 von 2 gefragten Tandems; 0 ohne Antwort), " in text
+    assert "Februar 2027: 100\xa0% getroffen (2 von 2 gefragten Tandems; 0 ohne Antwort), " in text
+    assert "Bewertung 4,0" in text and "Bewertung 4,5" in text
     assert DE("Average session rating: {rating}", rating="4,3") in text
     assert "2027-01" not in text and "4.5" not in text
 
@@ -246,6 +247,10 @@ def test_channel_posts_use_the_programmes_channel_language(running_app: RunningA
     # The German mentor's own thank-you stays in German.
     dms = eventually(lambda: app.fake.dm_texts("UMENTOR1"))
     assert DE("You received a shout-out in <#{channel}>. Thank you!", channel=CHANNEL) in dms[0]
+    with app.db.session() as session:  # given in February: the month's digest reports it
+        for row in session.exec(select(ShoutOut)).all():
+            row.created_at = datetime(2027, 2, 15, 12, tzinfo=UTC)
+            session.add(row)
     scheduled(app, run_digest, datetime(2027, 3, 2, 9, tzinfo=UTC))
     digest = eventually(lambda: len(channel_posts(app.fake)) > 1 and channel_posts(app.fake)[-1])
     assert VI("Reverse mentoring in {month}", month="tháng 2 năm 2027") in digest["text"]

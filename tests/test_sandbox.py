@@ -323,6 +323,9 @@ def programme_and_pair(box: Sandbox, mentor: SeedPerson, mentee: SeedPerson) -> 
             "checkin_cadence": "monthly",
         },
     )
+    saved = box.top_modal(ADMIN_ID)  # the confirmation, with Close only
+    if saved is not None and not saved.get("submit"):
+        box.close(ADMIN_ID, saved["id"])
     for person, role in ((mentor, "mentor"), (mentee, "mentee")):
         box.command(person.user_id, "/mentoring join", "")
         view = box.top_modal(person.user_id)

@@ -256,13 +256,11 @@ def report_figures(report: Report, _: Translator) -> list[Chart]:
     """Each chart that has data, as a figure (its axes readable before it is rendered)."""
     out = []
 
-    def line(title: str, name: str, series: list[tuple[str, float | None]]) -> bytes:
-        # Periods and figures as the reader writes them ("März 2027", "4,5"), the period as
-        # the text names it.
-        points = [(_.period(period), value) for period, value in series]
-        return charts.line_chart(title, {name: points}, name, number=_.number)
+    def localised(series: list[tuple[str, float | None]]) -> list[tuple[str, float | None]]:
+        # Periods as the reader writes them ("März 2027"), as the text names them.
+        return [(_.period(period), value) for period, value in series]
 
-    meetings = meeting_series(report)
+    meetings = localised(meeting_series(report))
     if meetings:
         title = _("Meeting rate per cycle (%)")
         out.append(
@@ -274,7 +272,7 @@ def report_figures(report: Report, _: Translator) -> list[Chart]:
                 charts.in_locale(charts.PERCENT, _.locale),
             )
         )
-    nps = survey_series(report, "nps")
+    nps = localised(survey_series(report, "nps"))
     if nps:
         title = _("Pulse trend: NPS")
         out.append(
@@ -282,7 +280,7 @@ def report_figures(report: Report, _: Translator) -> list[Chart]:
                 "pulse-nps.png", title, {"NPS": nps}, "NPS", charts.in_locale(charts.NPS, _.locale)
             )
         )
-    value = survey_series(report, "value")
+    value = localised(survey_series(report, "value"))
     if value:
         title = _("Pulse trend: value of sessions (1–5)")
         out.append(
