@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from bot.settings import PULSE_SECRET_MISSING, Settings, SettingsError, load_set
 
 if TYPE_CHECKING:
     from bot.services import Services
+    from storage.db import Database
 
 log = logging.getLogger("bot")
 # `jobs run` delivers what it queued before it exits, within this many seconds by default.
@@ -86,8 +88,18 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export the programme data (JSON or CSV)")
     export.add_argument("--format", choices=("json", "csv"), default="json")
     export.add_argument("--output", default=None, help="file, folder or .zip (default: stdout)")
+    export.add_argument(
+        "--program", type=_positive, default=None, help="one programme's id (default: all)"
+    )
     _sandbox_switch(export)
     _jobs_options(commands)
+    programs = commands.add_parser("programs", help="the programmes of this workspace")
+    program_commands = programs.add_subparsers(dest="programs_command", required=True)
+    listing = program_commands.add_parser(
+        "list", help="id, name, status, owners, time zone, language, participants, pairs"
+    )
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    _sandbox_switch(listing)
     return parser
 
 
@@ -105,6 +117,12 @@ def _jobs_options(commands: Any) -> None:
         help="run one job once now (or as if the clock said --at); delivers what it queued",
     )
     run.add_argument("name", choices=sorted(JOBS), help="the job to run")
+    run.add_argument(
+        "--program",
+        type=_positive,
+        default=None,
+        help="one programme's id (default: every programme that is live)",
+    )
     run.add_argument(
         "--at", type=_instant, default=None, help="ISO-8601 time, e.g. 2027-01-04T09:00+01:00"
     )
@@ -169,61 +187,121 @@ def _list_jobs(services: Services) -> None:
     from storage import repositories as repo
 
     with services.db.session() as session:
-        program = repo.active_program(session)
+        programs = list(repo.live_programs(session))
     now = services.clock.now()
-    rows = [("job", "schedule", "set by", "next run", "what")]
+    rows = [("programme", "job", "schedule", "set by", "next run", "what")]
     notes = []
-    for spec in JOBS.values():
-        schedule, problem = spec.schedule(program)
-        upcoming = job_trigger(schedule, program).get_next_fire_time(None, now)
-        if problem is not None:
-            source = "default*"
-            notes.append(f"* {spec.name}: its programme schedule is refused ({problem})")
-        else:
-            source = "default" if schedule == spec.default_schedule else "programme"
-        rows.append(
-            (
-                spec.name,
-                schedule,
-                source,
-                upcoming.isoformat() if upcoming else "-",
-                spec.description,
+    for program in programs or [None]:
+        where = f"{program.id} {program.name}" if program is not None else "-"
+        for spec in JOBS.values():
+            schedule, problem = spec.schedule(program)
+            upcoming = job_trigger(schedule, program).get_next_fire_time(None, now)
+            if problem is not None:
+                source = "default*"
+                notes.append(f"* {where} {spec.name}: its schedule is refused ({problem})")
+            else:
+                source = "default" if schedule == spec.default_schedule else "programme"
+            rows.append(
+                (
+                    where,
+                    spec.name,
+                    schedule,
+                    source,
+                    upcoming.isoformat() if upcoming else "-",
+                    spec.description,
+                )
             )
-        )
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+        shown = {f"schedules.{name}" for name in JOBS} | {"schedules"}
+        for setting, problem in settings_problems(settings_of(program), JOBS).items():
+            if setting not in shown:
+                notes.append(f"{where}: {setting} refused ({problem}); the default applies")
+    widths = [max(len(row[column]) for row in rows) for column in range(5)]
     for *cells, what in rows:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)),
             what,
             sep="  ",
         )
-    shown = {f"schedules.{name}" for name in JOBS} | {"schedules"}
-    problems = settings_problems(settings_of(program), JOBS)
-    for setting, problem in problems.items():
-        if setting not in shown:
-            notes.append(f"{setting} refused ({problem}); the default applies")
     for note in notes:
         print(note)
 
 
+def _list_programmes(database: Database, fmt: str) -> None:
+    """`programs list`: every programme with its owners and figures."""
+    from bot.domain.programs import programme_rows
+
+    with database.session() as session:
+        rows = programme_rows(session)
+    if fmt == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    columns = [
+        "id",
+        "name",
+        "status",
+        "owners",
+        "timezone",
+        "language",
+        "participants",
+        "pairs",
+    ]
+    table = [columns] + [
+        [
+            ", ".join(row[c])
+            if isinstance(row[c], list)
+            else str(row[c] if row[c] is not None else "-")
+            for c in columns
+        ]
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    for line in table:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
+
+
 def _run_job(services: Services, args: argparse.Namespace, at: datetime | None) -> int:
+    from storage import repositories as repo
+
+    when = at or services.clock.now()
+    with services.db.session() as session:
+        live = [p.id or 0 for p in repo.live_programs(session)]
+    targets = [args.program] if args.program is not None else live
+    if not targets:
+        print(f"{args.name}: no programme is live; nothing to do")
+        return 0
+    for program_id in targets:
+        code = _run_job_for(services, args, at, when, program_id)
+        if code:
+            return code
+    return 0
+
+
+def _run_job_for(
+    services: Services,
+    args: argparse.Namespace,
+    at: datetime | None,
+    when: datetime,
+    program_id: int,
+) -> int:
     from bot.clock import SystemClock
     from bot.delivery import Pacer
     from scheduler.jobs import SEND_RATE_PER_SECOND
     from scheduler.runner import run_job
 
-    when = at or services.clock.now()
-    report = run_job(services, args.name, when, dry_run=args.dry_run)
+    name = f"{args.name} (programme {program_id})"
+    report = run_job(services, args.name, when, program_id=program_id, dry_run=args.dry_run)
     if report is None:
-        print(f"{args.name}: already ran for {when.date().isoformat()}; nothing to do")
+        print(f"{name}: already ran for {when.date().isoformat()}; nothing to do")
         return 0
     if args.dry_run:
         for recipient, not_before, text in report.would_send:
             print(f"would send to {recipient} at {not_before}: {text}")
     for note in report.notes:
-        print(f"{args.name}: {note}")
+        print(f"{name}: {note}")
     if args.dry_run:
-        print(f"{args.name} (dry run): {report.queued} would be queued, nothing sent")
+        print(f"{name} (dry run): {report.queued} would be queued, nothing sent")
         return 0
     sent = services.delivery.deliver_now(
         report.keys, budget_seconds=float(args.wait), pacer=Pacer(SEND_RATE_PER_SECOND)
@@ -236,7 +314,7 @@ def _run_job(services: Services, args: argparse.Namespace, at: datetime | None) 
         )
     later = report.queued - sent
     print(
-        f"{args.name}: {report.queued} queued, {report.skipped} skipped, {sent} delivered now"
+        f"{name}: {report.queued} queued, {report.skipped} skipped, {sent} delivered now"
         + (
             f", {later} left for the scheduler (the recipient's working hours or Slack's "
             "rate limit)"
@@ -386,7 +464,14 @@ def main(argv: list[str] | None = None) -> int:
 
         database = Database(settings.database_url)
         try:
-            write_export(database, args.format, args.output)
+            write_export(database, args.format, args.output, program_id=args.program)
+        finally:
+            database.dispose()
+        return 0
+    if args.command == "programs":
+        database = Database(settings.database_url)
+        try:
+            _list_programmes(database, args.format)
         finally:
             database.dispose()
         return 0

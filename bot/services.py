@@ -7,11 +7,14 @@ any Bolt listener.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
 from slack_sdk import WebClient
+from sqlmodel import Session
 
 from bot import clock as clocks
 from bot.clock import Clock, SystemClock
@@ -22,9 +25,11 @@ from bot.listener_pool import ListenerPool
 from bot.settings import Settings
 from bot.slack_api import PeopleDirectory, SlackUser, make_web_client
 from bot.usecases.unreachable import person_unreachable
+from storage import repositories as repo
 from storage.db import Database
 from storage.models import Participant
 
+OWNER_CACHE_SECONDS = 30.0
 EnrollmentSubscriber = Callable[["Services", Participant], None]
 
 
@@ -41,6 +46,8 @@ class Services:
     listener_executor: ListenerPool | None = None
     # Called after someone enrolls and it is stored (e.g. matching the waiting list).
     enrollment_subscribers: list[EnrollmentSubscriber] = field(default_factory=list)
+    _owners_cache: tuple[float, set[str]] = field(default=(float("-inf"), set()), repr=False)
+    _owners_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def clock(self) -> Clock:
@@ -51,15 +58,51 @@ class Services:
         """Moves everything that reads the time onto `clock` (tests, the sandbox, the demo)."""
         clocks.install(clock)
 
-    def is_admin(self, user_id: str) -> bool:
-        """ADMIN_USER_IDS, plus Slack workspace admins and owners (checked on the server)."""
+    def is_super_admin(self, user_id: str) -> bool:
+        """ADMIN_USER_IDS, plus Slack workspace admins and owners: they run every programme
+        (checked on the server)."""
         if user_id in self.settings.admin_user_ids:
             return True
         user = self.people.get(user_id)
         return bool(user and user.is_workspace_admin)
 
+    def is_admin(self, user_id: str) -> bool:
+        """A super-admin, or the owner of at least one programme (admin commands, help)."""
+        return self.is_super_admin(user_id) or user_id in self._owner_ids()
+
+    def owns(self, session: Session, user_id: str, program_id: int) -> bool:
+        """Whether the person runs this programme (a super-admin runs every one)."""
+        return self.is_super_admin(user_id) or program_id in repo.owned_program_ids(
+            session, user_id
+        )
+
     def admin_ids(self) -> list[str]:
+        """The super-admins named in ADMIN_USER_IDS."""
         return sorted(self.settings.admin_user_ids)
+
+    def admins_of(self, session: Session, program_id: int | None) -> list[str]:
+        """Who hears of a programme's matters (requests, approvals, refusals): its owners, or
+        the super-admins when it has none."""
+        owners = repo.owners(session, program_id) if program_id else []
+        return owners or self.admin_ids()
+
+    def _owner_ids(self) -> set[str]:
+        """Every programme owner, re-read at most every OWNER_CACHE_SECONDS (acks ask it)."""
+        now = time.monotonic()
+        with self._owners_lock:
+            cached_at, ids = self._owners_cache
+            if now - cached_at < OWNER_CACHE_SECONDS:
+                return ids
+        with self.db.session() as session:
+            ids = repo.all_owner_ids(session)
+        with self._owners_lock:
+            self._owners_cache = (now, ids)
+        return ids
+
+    def forget_owners(self) -> None:
+        """After owners change: the next question reads them again."""
+        with self._owners_lock:
+            self._owners_cache = (float("-inf"), set())
 
     def person(self, user_id: str) -> SlackUser | None:
         return self.people.get(user_id)

@@ -7,48 +7,60 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot.domain import journey
+from bot.domain import journey, programs
 from bot.domain.overview import enrollment_overview, next_step
 from bot.domain.report import build_report
 from bot.services import Services
 from bot.views.home import HomeState, home_view
 from storage import repositories as repo
+from storage.models import ProgramStatus
 
 log = logging.getLogger(__name__)
 
 
-def home_state(services: Services, user_id: str) -> HomeState:
-    is_admin = services.is_admin(user_id)
+def home_states(services: Services, user_id: str) -> list[HomeState]:
+    """Each programme the person takes part in, may join, or runs (oldest first)."""
+    super_admin = services.is_super_admin(user_id)
+    now = services.clock.now()
+    states = []
     with services.db.session() as session:
-        program, participant = repo.current_participant(session, user_id)
-        partners = repo.active_partners(session, participant) if participant else []
-        overview = enrollment_overview(session, program) if program and is_admin else None
-        report = build_report(session, program, services.clock.now()) if overview else None
-        step = next_step(session, program) if program and is_admin else None
-        progress = journey.progress_of(session, participant) if participant else []
-    partner_ids = [partner.slack_user_id for partner in partners]
-    upcoming = (
-        journey.next_period(journey.period_of(services.clock.now(), program.timezone))
-        if program
-        else None
-    )
-    return HomeState(
-        program,
-        participant,
-        partner_ids,
-        is_admin,
-        overview,
-        report=report,
-        journey=progress,
-        next_checkin=upcoming,
-        admin_step=step,
-    )
+        mine = {p.id: person for p, person in programs.enrollments_of(session, user_id)}
+        joinable = {p.id for p in programs.joinable(session, user_id)}
+        owned = {p.id for p in programs.owned(session, user_id, super_admin=super_admin)}
+        for program in repo.all_programs(session):
+            if program.id not in mine and program.id not in joinable and program.id not in owned:
+                continue
+            if program.status == ProgramStatus.ARCHIVED:
+                continue
+            participant = mine.get(program.id)
+            owns = program.id in owned
+            partners = repo.active_partners(session, participant) if participant else []
+            overview = enrollment_overview(session, program) if owns else None
+            states.append(
+                HomeState(
+                    program,
+                    participant,
+                    [partner.slack_user_id for partner in partners],
+                    owns,
+                    overview,
+                    report=build_report(session, program, now) if owns else None,
+                    journey=journey.progress_of(session, participant) if participant else [],
+                    next_checkin=journey.next_period(journey.period_of(now, program.timezone)),
+                    admin_step=next_step(session, program) if owns else None,
+                    may_join=program.id in joinable,
+                )
+            )
+    return states
 
 
 def publish_home(services: Services, user_id: str) -> None:
     """Best effort: a failed publish is logged, never raised into the caller's flow."""
     try:
-        view = home_view(home_state(services, user_id), services.translator_for(user_id))
+        view = home_view(
+            home_states(services, user_id),
+            services.translator_for(user_id),
+            super_admin=services.is_super_admin(user_id),
+        )
         services.client.views_publish(user_id=user_id, view=view)
     except SlackApiError as error:
         log.warning(

@@ -1,11 +1,15 @@
 """Who may do what, decided in one place; a refusal always says why.
 
-Admins' listeners (buttons, modals) are registered with `middleware=[admins_only]`: Bolt runs it
-before the listener, and for anyone else the listener never runs. The person is told why (an
-ephemeral reply where the click allows one, else a DM; a modal submission shows it in the
-modal), whatever the button they clicked was forwarded from. `/mentoring` subcommands are
-checked by `command_refusal` before they are routed. Rights are checked on the server every
-time, never inferred from what a view showed.
+Several programmes run at once, each with its own owners; the workspace's super-admins
+(ADMIN_USER_IDS, Slack admins) own every one. An owner's listeners (buttons, modals) are
+registered with `middleware=owners_only(<what it is about>)`: Bolt runs it before the listener,
+it finds the programme the click or form is about (the pair, the round, the proposal … it
+names) and lets only that programme's owners through; for anyone else the listener never runs
+and the person is told why (an ephemeral reply where the click allows one, else a DM; a modal
+submission shows it in the modal), whatever the button they clicked was forwarded from.
+`/mentoring` subcommands are checked by `command_refusal` before they are routed, and routed
+only to programmes the person runs. Rights are checked on the server every time, never
+inferred from what a view showed.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltContext, BoltResponse
+from sqlmodel import Session
 
 from bot.i18n import Translator
 from bot.services import Services
 from bot.views import common, kit
+from handlers import payloads
 from handlers.context import services_of
 from handlers.guard import tell, user_of
+from storage.models import MatchRun, Pair, PulseRound, RematchRequest, ShoutOut, SuccessStory
 
 log = logging.getLogger(__name__)
 ADMIN_SUBCOMMANDS = frozenset({"match", "report", "shoutout", "program", "hold"})
@@ -40,16 +47,81 @@ def refusal_modal(text: str, _: Translator) -> dict[str, Any]:
     )
 
 
-def admins_only(
-    body: dict[str, Any],
-    context: BoltContext,
-    next: Callable[[], BoltResponse],  # noqa: A002 - Bolt's name
-) -> BoltResponse | None:
-    """Listener middleware: the listener runs only for a programme admin."""
-    services = services_of(context)
-    user_id = user_of(body)
-    if user_id is not None and services.is_admin(user_id):
-        return next()
+# What a click or form is about: the programme it belongs to (None: nothing we know; NEW: a
+# programme not created yet, which only a super-admin may create).
+Finder = Callable[[Session, dict[str, Any]], int | None]
+NEW = 0
+
+
+def _value(body: dict[str, Any]) -> int | None:
+    actions = body.get("actions") or [{}]
+    value = actions[0].get("value") if isinstance(actions[0], dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def _owner_of(model: type[Any]) -> Finder:
+    def find(session: Session, body: dict[str, Any]) -> int | None:
+        key = _value(body)
+        row = session.get(model, key) if key is not None else None
+        return getattr(row, "program_id", None) if row is not None else None
+
+    return find
+
+
+def programme_in_value(session: Session, body: dict[str, Any]) -> int | None:
+    """A Home or message button whose value is the programme (empty: a new programme)."""
+    value = _value(body)
+    return NEW if value is None else value
+
+
+def programme_in_form(session: Session, body: dict[str, Any]) -> int | None:
+    """A programme's settings form (no programme yet: a new one)."""
+    number = payloads.number(payloads.metadata(body), "program_id")
+    return number or NEW
+
+
+def run_in_form(session: Session, body: dict[str, Any]) -> int | None:
+    """The match review (its proposal's programme)."""
+    run = session.get(MatchRun, payloads.number(payloads.metadata(body), "run_id"))
+    return run.program_id if run is not None else None
+
+
+pair_in_value = _owner_of(Pair)
+request_in_value = _owner_of(RematchRequest)
+round_in_value = _owner_of(PulseRound)
+shoutout_in_value = _owner_of(ShoutOut)
+story_in_value = _owner_of(SuccessStory)
+
+
+def owners_only(find: Finder) -> list[Callable[..., BoltResponse | None]]:
+    """Listener middleware: the listener runs only for an owner of the programme `find`
+    names (`app.action(ID, middleware=owners_only(pair_in_value))(listener)`)."""
+
+    def owners_of_programme(
+        body: dict[str, Any],
+        context: BoltContext,
+        next: Callable[[], BoltResponse],  # noqa: A002 - Bolt's name
+    ) -> BoltResponse | None:
+        services = services_of(context)
+        user_id = user_of(body)
+        if user_id is not None and _may(services, user_id, find, body):
+            return next()
+        return _refuse(services, body, context, user_id)
+
+    return [owners_of_programme]
+
+
+def _may(services: Services, user_id: str, find: Finder, body: dict[str, Any]) -> bool:
+    with services.db.session() as session:
+        program_id = find(session, body)
+        if program_id == NEW:
+            return services.is_super_admin(user_id)
+        return program_id is not None and services.owns(session, user_id, program_id)
+
+
+def _refuse(
+    services: Services, body: dict[str, Any], context: BoltContext, user_id: str | None
+) -> BoltResponse:
     kind = str(body.get("type") or "")
     log.info("admin action refused", extra={"user": user_id, "payload_type": kind})
     if user_id is None or kind == "view_closed":
@@ -67,7 +139,3 @@ def admins_only(
     else:
         tell(services, body, respond, message)
     return BoltResponse(status=200, body="")
-
-
-ADMINS_ONLY = [admins_only]
-"""`app.action(ID, middleware=ADMINS_ONLY)(listener)`."""

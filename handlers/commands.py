@@ -1,4 +1,11 @@
-"""`/mentoring <subcommand>`: routing, admin checks on the server, friendly fallbacks."""
+"""`/mentoring <subcommand>`: routing to the programme it is about, rights checked on the
+server, friendly fallbacks.
+
+Several programmes run at once. A subcommand about someone's own participation (status, goals,
+pause, …) acts on the programme they are in; one an owner runs (program, match, report, …) on
+the programme they own; `join` on the programme they may join. Only when that is ambiguous is
+the person asked which one (a button per programme, which runs the same subcommand for it).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +14,44 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlmodel import Session
 
+from bot.domain import programs
 from bot.services import Services
-from bot.views import common
+from bot.views import common, kit
+from bot.views import programmes as views
 from handlers import enrollment, journey, matching, payloads, program, recognition, report
 from handlers.authorize import command_refusal
 from handlers.context import CommandContext, Route, services_of
 from handlers.guard import listener
+from storage.models import LIVE_STATUSES, Program, ProgramStatus
 
 log = logging.getLogger(__name__)
 
+
+# What a subcommand is about, hence how its programme is found.
+MEMBER = "member"  # a programme the person takes part in
+JOIN = "join"  # one they may join, or the one they are in (to edit their profile)
+OWNER = "owner"  # one they run
+NONE = "none"  # no programme in particular
+
+SCOPES: dict[str, str] = {
+    "join": JOIN,
+    "profile": MEMBER,
+    "leave": MEMBER,
+    "mydata": NONE,
+    "program": OWNER,
+    "match": OWNER,
+    "rematch": MEMBER,
+    "report": OWNER,
+    "goals": MEMBER,
+    "status": MEMBER,
+    "pause": MEMBER,
+    "hold": OWNER,
+    "shoutout": OWNER,
+    "thanks": MEMBER,
+    "story": MEMBER,
+}
 
 ROUTES: dict[str, Route] = {
     "join": enrollment.join_command,
@@ -93,8 +128,89 @@ def on_mentoring_command(
     if answer is not None:
         ctx.reply(answer)
         return
+    route(ctx, name)
+
+
+def route(ctx: CommandContext, name: str, chosen: int | None = None) -> None:
+    """Finds the programme the subcommand is about (or asks which one), then runs it.
+
+    `chosen`: the programme the person picked from the question; checked again here, since a
+    button's value is the client's word."""
+    services = ctx.services
+    scope = SCOPES[name]
+    with services.db.session() as session:
+        candidates = _candidates(services, session, ctx.user_id, name, scope)
+    if chosen is not None:
+        candidates = [p for p in candidates if p.id == chosen]
+        if not candidates:
+            ctx.reply(kit.message(ctx._("That programme is no longer open to you here.")))
+            return
+    if scope == NONE or (scope == OWNER and name == "program" and not candidates):
+        ROUTES[name](ctx)  # mydata; or a super-admin's first programme
+        return
+    if not candidates:
+        ctx.reply(_nothing_for(services, ctx, scope))
+        return
+    if len(candidates) > 1:
+        ctx.reply(views.which_programme(candidates, name, ctx.args, ctx._))
+        return
+    ctx.program_id = candidates[0].id
     ROUTES[name](ctx)
+
+
+def _candidates(
+    services: Services, session: Session, user_id: str, name: str, scope: str
+) -> list[Program]:
+    if scope == MEMBER:
+        return [program for program, _person in programs.enrollments_of(session, user_id)]
+    if scope == JOIN:
+        enrolled = [program for program, _person in programs.enrollments_of(session, user_id)]
+        return [*enrolled, *programs.joinable(session, user_id)]
+    if scope == OWNER:
+        mine = programs.owned(session, user_id, super_admin=services.is_super_admin(user_id))
+        if name == "program":
+            return [p for p in mine if p.status != ProgramStatus.ENDED]
+        if name == "report":
+            return mine
+        return [p for p in mine if p.status in LIVE_STATUSES]
+    return []
+
+
+def _nothing_for(services: Services, ctx: CommandContext, scope: str) -> dict[str, Any]:
+    if scope == MEMBER:
+        return common.not_enrolled(ctx._)
+    if scope == OWNER:
+        if services.is_admin(ctx.user_id):
+            return kit.message(ctx._("None of your programmes is running just now."))
+        return common.admins_only(ctx._)
+    return common.no_program(ctx._, is_admin=services.is_admin(ctx.user_id))
+
+
+@listener
+def on_programme_chosen(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+) -> None:
+    """A button of "which programme?": the same subcommand, for the programme picked."""
+    ack()
+    services = services_of(context)
+    click = payloads.click_of(context, body)
+    choice = views.programme_choice(click.actions[0].value)
+    if choice is None or choice.command not in ROUTES:
+        return
+    user_id = click.user.id
+    ctx = CommandContext(
+        services=services,
+        user_id=user_id,
+        args=choice.args,
+        trigger_id=click.trigger_id,
+        channel_id=click.channel.id if click.channel and click.channel.id else "",
+        respond=respond,
+        client=client,
+        _=services.translator_for(user_id),
+    )
+    route(ctx, choice.command, chosen=choice.program_id)
 
 
 def register(app: App, services: Services) -> None:
     app.command("/mentoring")(on_mentoring_command)
+    app.action(views.CHOOSE_PROGRAMME_ACTION)(on_programme_chosen)

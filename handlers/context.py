@@ -61,6 +61,9 @@ class CommandContext:
     respond: Respond
     client: WebClient
     _: Translator
+    # The programme the subcommand is about (handlers.commands.route finds it); None for a
+    # subcommand about no programme in particular, or a super-admin's very first one.
+    program_id: int | None = None
 
     def reply(self, message: dict[str, Any]) -> None:
         """An ephemeral answer only the person who typed the command sees."""

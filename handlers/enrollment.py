@@ -13,11 +13,12 @@ from sqlmodel import Session
 
 from bot.delivery import Owed
 from bot.domain import enrollment as domain
-from bot.domain import notices
+from bot.domain import notices, programs
 from bot.i18n import Translator
 from bot.services import Services
 from bot.views import common, kit
 from bot.views import enrollment as views
+from bot.views import programmes as programme_views
 from bot.views.home import EDIT_ACTION, JOIN_ACTION, LEAVE_ACTION
 from bot.views.labels import program_name
 from handlers import payloads
@@ -56,22 +57,41 @@ def parse_enrollment_form(values: payloads.Values) -> domain.EnrollmentForm:
     )
 
 
-def _current(services: Services, user_id: str) -> tuple[Program | None, Participant | None]:
+def _current(
+    services: Services, user_id: str, program_id: int | None
+) -> tuple[Program | None, Participant | None, bool]:
+    """(the programme, the person's enrollment in it, whether they are invited to it)."""
     with services.db.session() as session:
-        return repo.current_participant(session, user_id)
+        program, participant = repo.enrollment_in(session, program_id, user_id)
+        invited = repo.is_invited(session, program_id or 0, user_id)
+        return program, participant, invited
+
+
+def programme_of_click(services: Services, user_id: str, value: str | None) -> int | None:
+    """The programme a Home or message button names; without one, the person's only
+    programme to take part in or join (None when there are none or several)."""
+    if value and value.isdigit():
+        return int(value)
+    with services.db.session() as session:
+        candidates = [p.id for p, _person in programs.enrollments_of(session, user_id)]
+        candidates += [p.id for p in programs.joinable(session, user_id)]
+    return candidates[0] if len(candidates) == 1 else None
 
 
 def enrollment_view(
-    services: Services, user_id: str, typed: domain.EnrollmentForm | None = None
+    services: Services,
+    user_id: str,
+    program_id: int | None,
+    typed: domain.EnrollmentForm | None = None,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(the join modal, or when enrolled the profile modal; a message instead when there is
     nothing to open). `typed`: what the open modal holds, to show it again."""
     _ = services.translator_for(user_id)
     person = services.person(user_id)
-    program, participant = _current(services, user_id)
+    program, participant, invited = _current(services, user_id, program_id)
     if program is None:
         return None, common.no_program(_, is_admin=services.is_admin(user_id))
-    if not domain.may_enroll(program, participant):
+    if not domain.may_enroll(program, participant, invited=invited):
         return None, common.enrollment_closed(_, program_name(program, _))
     enrolled = domain.is_enrolled(participant)
     form = typed or (
@@ -91,18 +111,23 @@ def enrollment_view(
 
 
 def open_enrollment(
-    services: Services, client: WebClient, user_id: str, trigger_id: str
+    services: Services, client: WebClient, user_id: str, trigger_id: str, program_id: int | None
 ) -> dict[str, Any] | None:
-    """Opens the join (or, when enrolled, the prefilled profile) modal.
+    """Opens the join (or, when enrolled, the prefilled profile) modal of a programme.
 
     Returns a message for the person instead when there is nothing to open.
     """
-    view, message = enrollment_view(services, user_id)
+    view, message = enrollment_view(services, user_id, program_id)
     if view is None:
         return message
     # A kickoff's rush can meet views.open's rate limit: the reply's button tries again.
     return open_or_explain(
-        client, trigger_id, view, services.translator_for(user_id), retry_action=JOIN_ACTION
+        client,
+        trigger_id,
+        view,
+        services.translator_for(user_id),
+        retry_action=JOIN_ACTION,
+        retry_value=str(program_id or ""),
     )
 
 
@@ -120,7 +145,8 @@ def on_role_picked(ack: Ack, body: dict[str, Any], client: WebClient, context: B
         (action.get("selected_option") or {}).get("value") if isinstance(action, dict) else None
     )
     typed.role = picked if isinstance(picked, str) else typed.role
-    view, _message = enrollment_view(services, user_id, typed)
+    program_id = payloads.number(payloads.metadata(body), "program_id")
+    view, _message = enrollment_view(services, user_id, program_id, typed)
     if view is None or not opened.get("id"):
         return  # enrollment closed meanwhile: the submission says so
     try:
@@ -160,7 +186,7 @@ def _error_blocks(errors: dict[str, str], _: Translator) -> dict[str, str]:
 
 
 def join_command(ctx: CommandContext) -> None:
-    reply = open_enrollment(ctx.services, ctx.client, ctx.user_id, ctx.trigger_id)
+    reply = open_enrollment(ctx.services, ctx.client, ctx.user_id, ctx.trigger_id, ctx.program_id)
     if reply is not None:
         ctx.reply(reply)
 
@@ -171,8 +197,13 @@ def on_join_clicked(
 ) -> None:
     ack()
     services = services_of(context)
-    user_id = body["user"]["id"]
-    reply = open_enrollment(services, client, user_id, body.get("trigger_id", ""))
+    click = payloads.click_of(context, body)
+    user_id = click.user.id
+    program_id = programme_of_click(services, user_id, click.actions[0].value)
+    if program_id is None:
+        tell(services, body, respond, _which_programme(services, user_id, "join"))
+        return
+    reply = open_enrollment(services, client, user_id, click.trigger_id, program_id)
     if reply is not None:
         tell(services, body, respond, reply)
     elif respond is not None and (body.get("container") or {}).get("is_ephemeral"):
@@ -188,7 +219,9 @@ def on_enrollment_submitted(sub: Submission) -> Answer:
     services, user_id = sub.services, sub.user_id
     _ = sub._
     slack_user = services.person(user_id)
-    program, _participant = _current(services, user_id)
+    program, _participant, _invited = _current(
+        services, user_id, payloads.number(sub.metadata, "program_id")
+    )
     if program is None:
         return Answer(errors={"role": common.no_program(_, is_admin=False)["text"]})
     if slack_user is None:
@@ -241,10 +274,13 @@ def on_training_read(ack: Ack, body: dict[str, Any], context: BoltContext) -> No
     user_id = body["user"]["id"]
     _ = services.translator_for(user_id)
 
+    participant_id = payloads.action_number(body)
+
     def record(session: Session, owed: Owed) -> Participant | None:
-        _program, participant = repo.current_participant(session, user_id)
-        if participant is not None:
-            domain.mark_training_read(session, participant)
+        participant = session.get(Participant, participant_id)
+        if participant is None or participant.slack_user_id != user_id:
+            return None  # not theirs (a forwarded message)
+        domain.mark_training_read(session, participant)
         return participant
 
     participant = services.delivery.run_and_deliver(record)
@@ -256,10 +292,10 @@ def on_training_read(ack: Ack, body: dict[str, Any], context: BoltContext) -> No
 
 
 def open_leave(
-    services: Services, user_id: str, trigger_id: str, client: WebClient
+    services: Services, user_id: str, trigger_id: str, client: WebClient, program_id: int | None
 ) -> dict[str, Any] | None:
     _ = services.translator_for(user_id)
-    program, participant = _current(services, user_id)
+    program, participant, _invited = _current(services, user_id, program_id)
     if program is None or participant is None or not domain.is_enrolled(participant):
         return common.not_enrolled(_)
     view = views.leave_modal(program, _, paired=participant.status == ParticipantStatus.PAIRED)
@@ -267,7 +303,7 @@ def open_leave(
 
 
 def leave_command(ctx: CommandContext) -> None:
-    reply = open_leave(ctx.services, ctx.user_id, ctx.trigger_id, ctx.client)
+    reply = open_leave(ctx.services, ctx.user_id, ctx.trigger_id, ctx.client, ctx.program_id)
     if reply is not None:
         ctx.reply(reply)
 
@@ -278,8 +314,13 @@ def on_leave_clicked(
 ) -> None:
     ack()
     services = services_of(context)
-    user_id = body["user"]["id"]
-    reply = open_leave(services, user_id, body.get("trigger_id", ""), client)
+    click = payloads.click_of(context, body)
+    user_id = click.user.id
+    program_id = programme_of_click(services, user_id, click.actions[0].value)
+    if program_id is None:
+        tell(services, body, respond, _which_programme(services, user_id, "leave"))
+        return
+    reply = open_leave(services, user_id, click.trigger_id, client, program_id)
     if reply is not None:
         tell(services, body, respond, reply)
 
@@ -289,9 +330,10 @@ def on_leave_submitted(sub: Submission) -> Answer:
     services, user_id = sub.services, sub.user_id
     _ = sub._
     erase = "erase" in payloads.selected_many(sub.values, "erase")
+    program_id = payloads.number(sub.metadata, "program_id")
 
     def leave(session: Session, owed: Owed) -> list[domain.EndedPair] | None:
-        _program, participant = repo.current_participant(session, user_id)
+        _program, participant = repo.enrollment_in(session, program_id, user_id)
         if participant is None or not domain.is_enrolled(participant):
             return None
         ended = domain.leave(session, participant, erase=erase)
@@ -327,6 +369,18 @@ def on_leave_submitted(sub: Submission) -> Answer:
         publish_home(services, user_id)
 
     return Answer(done=_("You have left the programme."), after=after)
+
+
+def _which_programme(services: Services, user_id: str, command: str) -> dict[str, Any]:
+    """ "Which programme?" for a Home button that names none, when several could be meant."""
+    _ = services.translator_for(user_id)
+    with services.db.session() as session:
+        candidates = [p for p, _person in programs.enrollments_of(session, user_id)]
+        if command == "join":
+            candidates += programs.joinable(session, user_id)
+    if not candidates:
+        return common.not_enrolled(_)
+    return programme_views.which_programme(candidates, command, "", _)
 
 
 def mydata_command(ctx: CommandContext) -> None:

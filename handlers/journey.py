@@ -24,7 +24,7 @@ from bot.views import common, kit
 from bot.views import journey as views
 from bot.views import matching as matching_views
 from handlers import payloads
-from handlers.authorize import ADMINS_ONLY
+from handlers.authorize import owners_only, pair_in_value
 from handlers.context import CommandContext, services_of
 from handlers.guard import Answer, Submission, listener, outcome_modal, submission
 from handlers.replies import open_modal, store_or_apologise, update_message
@@ -216,7 +216,7 @@ def on_not_yet_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> 
         return
     request, person, partner = found.request, found.person, found.partner
     with services.db.session() as session:
-        program = repo.active_program(session)
+        program = repo.program(session, person.program_id)
     hours = working_hours(program)
     slots = journey.meeting_slots(person, partner, services.clock.now(), hours)
     _ = services.translator_for(user_id)
@@ -334,16 +334,18 @@ def on_end_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
 # Commands ----------------------------------------------------------------------------------
 
 
-def _my_pairs(services: Services, user_id: str) -> tuple[Any, Participant | None, list[Pair]]:
+def _my_pairs(
+    services: Services, user_id: str, program_id: int | None
+) -> tuple[Any, Participant | None, list[Pair]]:
     with services.db.session() as session:
-        program, participant = repo.current_participant(session, user_id)
+        program, participant = repo.enrollment_in(session, program_id, user_id)
         pairs = list(repo.pairs_of(session, participant.id or 0, ["active"])) if participant else []
     return program, participant, pairs
 
 
 def goals_command(ctx: CommandContext) -> None:
     """Opens the pair's goals modal (the one the intro's button opens)."""
-    _program, _participant, pairs = _my_pairs(ctx.services, ctx.user_id)
+    _program, _participant, pairs = _my_pairs(ctx.services, ctx.user_id, ctx.program_id)
     if not pairs:
         ctx.reply(kit.message(ctx._("You have no active pair yet.")))
         return
@@ -359,7 +361,7 @@ def goals_command(ctx: CommandContext) -> None:
 def status_command(ctx: CommandContext) -> None:
     services = ctx.services
     with services.db.session() as session:
-        program, participant = repo.current_participant(session, ctx.user_id)
+        program, participant = repo.enrollment_in(session, ctx.program_id, ctx.user_id)
         rows = journey.progress_of(session, participant) if participant else []
     if program is None or participant is None:
         ctx.reply(common.no_program(ctx._, is_admin=services.is_admin(ctx.user_id)))
@@ -377,7 +379,7 @@ def pause_command(ctx: CommandContext) -> None:
     today = today_in(person.timezone if person else None)
 
     def work(session: Session) -> journey.PauseChoice | None:
-        program, participant = repo.current_participant(session, ctx.user_id)
+        program, participant = repo.enrollment_in(session, ctx.program_id, ctx.user_id)
         if program is None or participant is None:
             return None
         choice = journey.choose_pause(ctx.args, today, program.end_date)
@@ -415,7 +417,7 @@ def hold_command(ctx: CommandContext) -> None:
         return
 
     def work(session: Session) -> bool:
-        program = repo.active_program(session)
+        program = repo.program(session, ctx.program_id)
         if program is None:
             return False
         repo.set_messages_held(session, program, arg == "on")
@@ -436,5 +438,5 @@ def register(app: App, services: Services) -> None:
     app.action(views.NOT_YET_ACTION)(on_not_yet_clicked)
     app.action(views.SNOOZE_ACTION)(on_snooze_clicked)
     app.view(views.MEETING_CALLBACK_ID)(on_meeting_submitted)
-    app.action(views.CONTACT_ACTION, middleware=ADMINS_ONLY)(on_contact_pair)
-    app.action(views.END_ACTION, middleware=ADMINS_ONLY)(on_end_pair)
+    app.action(views.CONTACT_ACTION, middleware=owners_only(pair_in_value))(on_contact_pair)
+    app.action(views.END_ACTION, middleware=owners_only(pair_in_value))(on_end_pair)

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot.clock import today_in
 from bot.delivery import Owed
-from bot.domain import journey, notices, pairing, validation
+from bot.domain import journey, notices, pairing, programs, validation
 from bot.i18n import N_, Translator, translator
 from bot.services import Services
 from bot.views import common, kit
@@ -22,7 +22,12 @@ from bot.views import matching as views
 from bot.views.home import MATCH_ACTION, REMATCH_ACTION
 from handlers import payloads
 from handlers.app_home import publish_home
-from handlers.authorize import ADMINS_ONLY
+from handlers.authorize import (
+    owners_only,
+    programme_in_value,
+    request_in_value,
+    run_in_form,
+)
 from handlers.context import CommandContext, services_of
 from handlers.guard import Answer, Submission, listener, outcome_modal, submission, tell
 from handlers.replies import (
@@ -53,9 +58,9 @@ def _review_view(services: Services, run_id: int, _: Translator, page: int) -> d
     )
 
 
-def _compute(services: Services, admin_id: str) -> int | None:
+def _compute(services: Services, admin_id: str, program_id: int | None) -> int | None:
     def work(session: Session) -> int | None:
-        program = repo.active_program(session)
+        program = repo.program(session, program_id)
         if program is None:
             return None
         return pairing.propose(session, program, admin_id).run.id
@@ -83,10 +88,12 @@ def queue_introductions(session: Session, owed: Owed, pairs: list[Pair]) -> None
 def queue_suggestions_notice(
     services: Services, session: Session, owed: Owed, run_id: int, count: int
 ) -> None:
-    for admin in services.admin_ids():
+    run = session.get(MatchRun, run_id)
+    program_id = run.program_id if run is not None else None
+    for admin in services.admins_of(session, program_id):
         _ = services.translator_for(admin)
         text = _("New match suggestions are waiting for your review: {count}", count=count)
-        button = kit.button(_("Review"), views.REVIEW_ACTION)
+        button = kit.button(_("Review"), views.REVIEW_ACTION, str(program_id or ""))
         owed.queue(
             notices.MATCH_SUGGESTIONS.key(run_id, admin),
             recipient=admin,
@@ -144,19 +151,20 @@ def _show_review(
 
 
 def open_review(
-    services: Services, client: WebClient, user_id: str, trigger_id: str
+    services: Services, client: WebClient, user_id: str, trigger_id: str, program_id: int | None
 ) -> dict[str, Any] | None:
-    """Opens the review; returns a message for the admin when there is nothing to show."""
+    """Opens the review of a programme's matching; returns a message for the admin when
+    there is nothing to show."""
     _ = services.translator_for(user_id)
     with services.db.session() as session:
-        program = repo.active_program(session)
+        program = repo.program(session, program_id)
     if program is None:
         return common.no_program(_, is_admin=True)
     external_id = f"match_review_{uuid.uuid4().hex}"
     opened = open_modal(client, trigger_id, views.loading_modal(_, external_id))
     if opened is None:
         return too_slow(_)
-    run_id = _compute(services, user_id)
+    run_id = _compute(services, user_id, program_id)
     if run_id is None:
         return common.no_program(_, is_admin=True)
     _show_review(services, client, _review_view(services, run_id, _, 0), opened, external_id)
@@ -164,7 +172,7 @@ def open_review(
 
 
 def match_command(ctx: CommandContext) -> None:
-    reply = open_review(ctx.services, ctx.client, ctx.user_id, ctx.trigger_id)
+    reply = open_review(ctx.services, ctx.client, ctx.user_id, ctx.trigger_id, ctx.program_id)
     if reply is not None:
         ctx.reply(reply)
 
@@ -175,8 +183,9 @@ def on_match_clicked(
 ) -> None:
     ack()
     services = services_of(context)
-    user_id = body["user"]["id"]
-    reply = open_review(services, client, user_id, body.get("trigger_id", ""))
+    click = payloads.click_of(context, body)
+    program_id = payloads.action_number(body) or None  # the programme the button belongs to
+    reply = open_review(services, client, click.user.id, click.trigger_id, program_id)
     if reply is not None:
         tell(services, body, respond, reply)
 
@@ -221,7 +230,11 @@ def on_rerun(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltCon
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
-    run_id = _compute(services, user_id)
+    run_id = payloads.number(payloads.metadata(body), "run_id")
+    with services.db.session() as session:
+        run = session.get(MatchRun, run_id)
+        program_id = run.program_id if run is not None else None
+    run_id = _compute(services, user_id, program_id)
     if run_id is not None:
         view = _review_view(services, run_id, services.translator_for(user_id), 0)
         client.views_update(view_id=body["view"]["id"], view=view)
@@ -243,6 +256,8 @@ def on_approve(sub: Submission) -> Answer:
         run = session.get(MatchRun, run_id)
         approval = pairing.approve(session, run_id, user_id, ids)
         queue_introductions(session, owed, approval.pairs)
+        if run is not None and approval.pairs:
+            programs.start_running(session, run.program_id)  # the first pairs meet
         return approval, run.program_id if run else 0
 
     done = services.delivery.run(approve)
@@ -392,19 +407,20 @@ def _pair_choices(session: Session, participant: Participant) -> list[tuple[int,
 
 
 def open_rematch(
-    services: Services, user_id: str, trigger_id: str, client: WebClient
+    services: Services, user_id: str, trigger_id: str, client: WebClient, program_id: int | None
 ) -> dict[str, Any] | None:
     _ = services.translator_for(user_id)
     with services.db.session() as session:
-        _program, participant = repo.current_participant(session, user_id)
+        _program, participant = repo.enrollment_in(session, program_id, user_id)
         choices = _pair_choices(session, participant) if participant else []
     if not choices:
         return kit.message(_("You don't have a partner yet, so there is nothing to re-match."))
-    return open_or_explain(client, trigger_id, views.rematch_modal(_, choices), _)
+    view = views.rematch_modal(_, choices, program_id=program_id)
+    return open_or_explain(client, trigger_id, view, _)
 
 
 def rematch_command(ctx: CommandContext) -> None:
-    reply = open_rematch(ctx.services, ctx.user_id, ctx.trigger_id, ctx.client)
+    reply = open_rematch(ctx.services, ctx.user_id, ctx.trigger_id, ctx.client, ctx.program_id)
     if reply is not None:
         ctx.reply(reply)
 
@@ -415,7 +431,10 @@ def on_rematch_clicked(
 ) -> None:
     ack()
     services = services_of(context)
-    reply = open_rematch(services, body["user"]["id"], body.get("trigger_id", ""), client)
+    program_id = payloads.action_number(body) or None  # the Home button's programme
+    reply = open_rematch(
+        services, body["user"]["id"], body.get("trigger_id", ""), client, program_id
+    )
     if reply is not None:
         tell(services, body, respond, reply)
 
@@ -439,8 +458,10 @@ def on_rematch_submitted(sub: Submission) -> Answer:
     if picked is not None and pair_id is None:
         return Answer(errors={views.REMATCH_PAIR_BLOCK: _("Pick one of your partners.")})
 
+    program_id = payloads.number(sub.metadata, "program_id")
+
     def record(session: Session, owed: Owed) -> RematchRequest | pairing.WhichPair | None:
-        _program, participant = repo.current_participant(session, user_id)
+        _program, participant = repo.enrollment_in(session, program_id, user_id)
         if participant is None:
             return None
         request = pairing.request_rematch(session, participant, reason, pair_id)
@@ -450,7 +471,7 @@ def on_rematch_submitted(sub: Submission) -> Answer:
         partner = pairing.partner_in(session, pair, participant) if pair else None
         if partner is None:
             return None
-        for admin in services.admin_ids():
+        for admin in services.admins_of(session, participant.program_id):
             owed.queue(
                 notices.REMATCH_REQUEST.key(request.id or 0, admin),
                 recipient=admin,
@@ -535,17 +556,17 @@ def on_rematch_keep(ack: Ack, body: dict[str, Any], context: BoltContext) -> Non
 
 def register(app: App, services: Services) -> None:
     services.enrollment_subscribers.append(match_newcomer)
-    app.action(MATCH_ACTION, middleware=ADMINS_ONLY)(on_match_clicked)
-    app.action(views.REVIEW_ACTION, middleware=ADMINS_ONLY)(on_match_clicked)
-    app.action(views.PAGE_ACTION + "_prev", middleware=ADMINS_ONLY)(on_page_changed)
-    app.action(views.PAGE_ACTION + "_next", middleware=ADMINS_ONLY)(on_page_changed)
-    app.action(views.REMOVE_ACTION, middleware=ADMINS_ONLY)(on_remove_pair)
-    app.action(views.RERUN_ACTION, middleware=ADMINS_ONLY)(on_rerun)
-    app.view(views.REVIEW_CALLBACK_ID, middleware=ADMINS_ONLY)(on_approve)
-    app.view_closed(views.REVIEW_CALLBACK_ID, middleware=ADMINS_ONLY)(on_review_closed)
+    app.action(MATCH_ACTION, middleware=owners_only(programme_in_value))(on_match_clicked)
+    app.action(views.REVIEW_ACTION, middleware=owners_only(programme_in_value))(on_match_clicked)
+    app.action(views.PAGE_ACTION + "_prev", middleware=owners_only(run_in_form))(on_page_changed)
+    app.action(views.PAGE_ACTION + "_next", middleware=owners_only(run_in_form))(on_page_changed)
+    app.action(views.REMOVE_ACTION, middleware=owners_only(run_in_form))(on_remove_pair)
+    app.action(views.RERUN_ACTION, middleware=owners_only(run_in_form))(on_rerun)
+    app.view(views.REVIEW_CALLBACK_ID, middleware=owners_only(run_in_form))(on_approve)
+    app.view_closed(views.REVIEW_CALLBACK_ID, middleware=owners_only(run_in_form))(on_review_closed)
     app.action(views.GOALS_ACTION)(on_goals_clicked)
     app.view(views.GOALS_CALLBACK_ID)(on_goals_submitted)
     app.action(REMATCH_ACTION)(on_rematch_clicked)
     app.view(views.REMATCH_CALLBACK_ID)(on_rematch_submitted)
-    app.action(views.REMATCH_END_ACTION, middleware=ADMINS_ONLY)(on_rematch_end)
-    app.action(views.REMATCH_KEEP_ACTION, middleware=ADMINS_ONLY)(on_rematch_keep)
+    app.action(views.REMATCH_END_ACTION, middleware=owners_only(request_in_value))(on_rematch_end)
+    app.action(views.REMATCH_KEEP_ACTION, middleware=owners_only(request_in_value))(on_rematch_keep)

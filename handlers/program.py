@@ -15,18 +15,22 @@ from bot.domain.programs import (
     DEFAULT_TOPICS,
     ProgramForm,
     ProgramTexts,
+    alumni_of,
     channel_language,
     form_from_program,
+    new_cohort,
     save_program,
     validate_program,
 )
 from bot.i18n import SUPPORTED, Translator
 from bot.services import Services
+from bot.views import common
 from bot.views.home import PROGRAM_ACTION
+from bot.views.labels import program_name
 from bot.views.program import CALLBACK_ID, program_modal, saved_modal
 from handlers import payloads
 from handlers.app_home import publish_home
-from handlers.authorize import ADMINS_ONLY
+from handlers.authorize import owners_only, programme_in_form, programme_in_value
 from handlers.context import CommandContext, services_of
 from handlers.guard import Answer, Submission, listener, submission, tell
 from handlers.replies import open_modal, too_slow
@@ -36,6 +40,8 @@ from storage.models import Program
 log = logging.getLogger(__name__)
 # Form field -> the modal's block id (they match, but errors name blocks, so keep it explicit).
 FIELD_BLOCKS = {
+    "owners": "owners",
+    "join_policy": "join_policy",
     "name": "name",
     "goals": "goals",
     "start_date": "start_date",
@@ -89,30 +95,62 @@ def parse_program_form(values: payloads.Values, _: Translator) -> ProgramForm:
         community_channel=payloads.conversation(values, "community_channel"),
         texts=parse_texts(values),
         channel_language=payloads.selected(values, "channel_language"),
+        owners=payloads.users(values, "owners"),
+        join_policy=payloads.selected(values, "join_policy"),
+        invited=payloads.users(values, "invited"),
     )
 
 
 def open_program_modal(
-    services: Services, client: WebClient, user_id: str, trigger_id: str
+    services: Services, client: WebClient, user_id: str, trigger_id: str, program_id: int | None
 ) -> bool:
+    """The settings of a programme (None: a new one)."""
     _ = services.translator_for(user_id)
-    with services.db.session() as session:
-        program = repo.active_program(session)
     person = services.person(user_id)
     # "Today" is the admin's: the new programme's default dates start in their timezone.
-    form = form_from_program(program, today_in(person.timezone if person else None, services.clock))
+    today = today_in(person.timezone if person else None, services.clock)
+    with services.db.session() as session:
+        program = repo.program(session, program_id)
+        form = form_from_program(program, today)
+        form.owners = repo.owners(session, program.id or 0) if program else [user_id]
+        template = repo.program(session, program.template_of) if program else None
     default_channel = services.settings.recognition_channel
     if program is None and default_channel and not default_channel.startswith("#"):
         form.community_channel = default_channel  # the picker needs an ID, not a #name
     view = program_modal(
-        form, _, is_new=program is None, default_language=services.settings.default_locale
+        form,
+        _,
+        is_new=program is None,
+        default_language=services.settings.default_locale,
+        program_id=program.id if program else None,
+        template_name=program_name(template, _) if template is not None else None,
     )
     return open_modal(client, trigger_id, view) is not None
 
 
 def program_command(ctx: CommandContext) -> None:
-    if not open_program_modal(ctx.services, ctx.client, ctx.user_id, ctx.trigger_id):
+    """`/mentoring program` (the settings of a programme one runs), `program new` (a
+    super-admin's new programme), `program cohort` (a new cohort from a programme)."""
+    services, word = ctx.services, ctx.args.strip().lower()
+    program_id = ctx.program_id
+    if word == "new" or program_id is None:
+        if not services.is_super_admin(ctx.user_id):
+            ctx.reply(common.admins_only(ctx._))
+            return
+        program_id = None
+    elif word == "cohort":
+        program_id = services.db.run(lambda s: _new_cohort(services, s, ctx.user_id, program_id))
+        services.forget_owners()
+    if not open_program_modal(services, ctx.client, ctx.user_id, ctx.trigger_id, program_id):
         ctx.reply(too_slow(ctx._))
+
+
+def _new_cohort(services: Services, session: Session, user_id: str, template_id: int) -> int:
+    template = repo.program(session, template_id)
+    assert template is not None
+    person = services.person(user_id)
+    today = today_in(person.timezone if person else None, services.clock)
+    return new_cohort(session, template, user_id, today).id or 0
 
 
 @listener
@@ -122,7 +160,8 @@ def on_program_button(
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
-    if not open_program_modal(services, client, user_id, body.get("trigger_id", "")):
+    program_id = payloads.action_number(body) or None
+    if not open_program_modal(services, client, user_id, body.get("trigger_id", ""), program_id):
         tell(services, body, respond, too_slow(services.translator_for(user_id)))
 
 
@@ -135,11 +174,19 @@ def on_program_submitted(sub: Submission) -> Answer:
     if errors:
         return Answer(errors={FIELD_BLOCKS.get(f, f): _(message) for f, message in errors.items()})
 
+    program_id = payloads.number(sub.metadata, "program_id") or None
+    alumni = "yes" in payloads.selected_many(sub.values, "invite_alumni")
+
     def save(session: Session) -> tuple[Program, bool]:
-        current = repo.active_program(session)
-        return save_program(session, form, admin_id=user_id, program=current), current is None
+        current = repo.program(session, program_id)
+        saved = save_program(session, form, admin_id=user_id, program=current)
+        template = repo.program(session, saved.template_of)
+        if alumni and template is not None:
+            repo.invite(session, saved.id or 0, alumni_of(session, template), user_id)
+        return saved, current is None
 
     program, created = services.db.run(save)
+    services.forget_owners()
     log.info("programme saved", extra={"admin": user_id})
     language = channel_language(program, services.settings.default_locale)
     return Answer(
@@ -150,5 +197,5 @@ def on_program_submitted(sub: Submission) -> Answer:
 
 
 def register(app: App, services: Services) -> None:
-    app.action(PROGRAM_ACTION, middleware=ADMINS_ONLY)(on_program_button)
-    app.view(CALLBACK_ID, middleware=ADMINS_ONLY)(on_program_submitted)
+    app.action(PROGRAM_ACTION, middleware=owners_only(programme_in_value))(on_program_button)
+    app.view(CALLBACK_ID, middleware=owners_only(programme_in_form))(on_program_submitted)

@@ -95,7 +95,10 @@ def _help_request(
     services: Services, session: Session, owed: Owed, user_id: str, pair_id: int
 ) -> None:
     """ "I'd like help": a private request to the admins, exactly like a re-match request."""
-    _program, participant = repo.current_participant(session, user_id)
+    pair_row = session.get(Pair, pair_id)
+    _program, participant = repo.enrollment_in(
+        session, pair_row.program_id if pair_row else None, user_id
+    )
     if participant is None:
         return
     # Stored once and quoted to every admin: in the workspace's default language.
@@ -107,7 +110,7 @@ def _help_request(
     partner = pairing.partner_in(session, pair, participant) if pair else None
     if partner is None:
         return
-    for admin in services.admin_ids():
+    for admin in services.admins_of(session, participant.program_id):
         owed.queue(
             notices.REMATCH_REQUEST.key(request.id or 0, admin),
             recipient=admin,

@@ -22,7 +22,7 @@ from bot.usecases import recognition as flows
 from bot.views import common, kit
 from bot.views import recognition as views
 from handlers import payloads
-from handlers.authorize import ADMINS_ONLY
+from handlers.authorize import owners_only, shoutout_in_value, story_in_value
 from handlers.context import CommandContext, services_of
 from handlers.guard import (
     Answer,
@@ -73,7 +73,7 @@ def shoutout_command(ctx: CommandContext) -> None:
     if draft.error is not None:
         ctx.reply(views.error(draft.error, ctx._))
         return
-    outcome = flows.give_shoutout(ctx.services, ctx.user_id, draft)
+    outcome = flows.give_shoutout(ctx.services, ctx.user_id, draft, ctx.program_id)
     problem = _problem(outcome, ctx._)
     if problem is not None:
         ctx.reply(problem)
@@ -99,14 +99,14 @@ def thanks_command(ctx: CommandContext) -> None:
     partner_id = draft.user_ids[0]
 
     def propose(session: Session, owed: Owed) -> dict[str, Any] | None:
-        program, me = repo.current_participant(session, ctx.user_id)
+        program, me = repo.enrollment_in(session, ctx.program_id, ctx.user_id)
         if program is None or me is None:
             return common.not_enrolled(_)
         pair = rec.partner_pair(session, me, partner_id)
         if pair is None:
             return views.error(rec.ONLY_PARTNER, _)
         row = rec.propose_thanks(session, program, me, partner_id, draft.text)
-        for admin in services.admin_ids():
+        for admin in services.admins_of(session, program.id):
             owed.queue(
                 notices.SHOUTOUT_REVIEW.key(row.id or 0, admin),
                 recipient=admin,
@@ -163,9 +163,11 @@ def on_thanks_reject(ack: Ack, body: dict[str, Any], context: BoltContext) -> No
 # /mentoring story ---------------------------------------------------------------------------
 
 
-def _my_pair(services: Services, user_id: str) -> tuple[Participant, int] | None:
+def _my_pair(
+    services: Services, user_id: str, program_id: int | None
+) -> tuple[Participant, int] | None:
     with services.db.session() as session:
-        _program, me = repo.current_participant(session, user_id)
+        _program, me = repo.enrollment_in(session, program_id, user_id)
         partners = repo.active_partners(session, me) if me else []
         if me is None or not partners:
             return None
@@ -174,10 +176,11 @@ def _my_pair(services: Services, user_id: str) -> tuple[Participant, int] | None
 
 
 def story_command(ctx: CommandContext) -> None:
-    if _my_pair(ctx.services, ctx.user_id) is None:
+    if _my_pair(ctx.services, ctx.user_id, ctx.program_id) is None:
         ctx.reply(views.error(rec.NOT_IN_PAIR, ctx._))
         return
-    reply = open_or_explain(ctx.client, ctx.trigger_id, views.story_modal(ctx._), ctx._)
+    modal = views.story_modal(ctx._, program_id=ctx.program_id)
+    reply = open_or_explain(ctx.client, ctx.trigger_id, modal, ctx._)
     if reply is not None:
         ctx.reply(reply)
 
@@ -191,8 +194,10 @@ def on_story_submitted(sub: Submission) -> Answer:
     if problem is not None:
         return Answer(errors={"story": _(problem)})
 
+    program_id = payloads.number(sub.metadata, "program_id")
+
     def submit(session: Session, owed: Owed) -> bool:
-        _program, me = repo.current_participant(session, user_id)
+        _program, me = repo.enrollment_in(session, program_id, user_id)
         partners = repo.active_partners(session, me) if me else []
         pair = rec.partner_pair(session, me, partners[0].slack_user_id) if me and partners else None
         if me is None or pair is None:
@@ -243,7 +248,7 @@ def _partner_decides(services: Services, body: dict[str, Any], *, agree: bool) -
             return True
         partner = rec.partner_of(session, story)
         names = (author.slack_user_id if author else "", partner.slack_user_id if partner else "")
-        for admin in services.admin_ids():
+        for admin in services.admins_of(session, story.program_id):
             owed.queue(
                 notices.STORY_REVIEW.key(story_id, admin),
                 recipient=admin,
@@ -321,10 +326,14 @@ def on_story_reject(ack: Ack, body: dict[str, Any], context: BoltContext) -> Non
 
 
 def register(app: App, services: Services) -> None:
-    app.action(views.THANKS_APPROVE_ACTION, middleware=ADMINS_ONLY)(on_thanks_approve)
-    app.action(views.THANKS_REJECT_ACTION, middleware=ADMINS_ONLY)(on_thanks_reject)
+    app.action(views.THANKS_APPROVE_ACTION, middleware=owners_only(shoutout_in_value))(
+        on_thanks_approve
+    )
+    app.action(views.THANKS_REJECT_ACTION, middleware=owners_only(shoutout_in_value))(
+        on_thanks_reject
+    )
     app.view(views.STORY_CALLBACK_ID)(on_story_submitted)
     app.action(views.STORY_AGREE_ACTION)(on_story_agree)
     app.action(views.STORY_DECLINE_ACTION)(on_story_decline)
-    app.action(views.STORY_APPROVE_ACTION, middleware=ADMINS_ONLY)(on_story_approve)
-    app.action(views.STORY_REJECT_ACTION, middleware=ADMINS_ONLY)(on_story_reject)
+    app.action(views.STORY_APPROVE_ACTION, middleware=owners_only(story_in_value))(on_story_approve)
+    app.action(views.STORY_REJECT_ACTION, middleware=owners_only(story_in_value))(on_story_reject)

@@ -138,13 +138,15 @@ def open_modal(client: WebClient, trigger_id: str, view: dict[str, Any]) -> dict
     return None
 
 
-def too_slow(_: Translator, retry_action: str | None = None) -> dict[str, Any]:
+def too_slow(
+    _: Translator, retry_action: str | None = None, retry_value: str = ""
+) -> dict[str, Any]:
     """What to tell someone whose modal could not open (Slack was busy and the trigger
     expired): with `retry_action`, a button that opens it again with a fresh trigger."""
     if retry_action is None:
         return kit.message(_("That took too long, sorry. Please try again."))
     text = _("Slack is busy right now and the form did not open. Open it with the button.")
-    button = kit.button(_("Open the form"), retry_action, style="primary")
+    button = kit.button(_("Open the form"), retry_action, retry_value, style="primary")
     return kit.message(text, [kit.section(text, accessory=button)])
 
 
@@ -155,9 +157,10 @@ def open_or_explain(
     _: Translator,
     *,
     retry_action: str | None = None,
+    retry_value: str = "",
 ) -> dict[str, Any] | None:
     """Opens a modal; returns a message for the person only when it could not open (with a
     button that tries again, when `retry_action` names a listener that opens the same form)."""
     if open_modal(client, trigger_id, view) is None:
-        return too_slow(_, retry_action)
+        return too_slow(_, retry_action, retry_value)
     return None

@@ -14,12 +14,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import pulse
 from bot.domain.export import export_files
-from bot.domain.report import Report, build_report, reported_program
+from bot.domain.report import Report, build_report
 from bot.services import Services
 from bot.views import kit
 from bot.views import report as views
 from handlers import payloads
-from handlers.authorize import ADMINS_ONLY
+from handlers.authorize import owners_only, programme_in_value, round_in_value
 from handlers.context import CommandContext, services_of
 from handlers.guard import listener
 from handlers.replies import reply_dm
@@ -28,9 +28,10 @@ from storage import repositories as repo
 log = logging.getLogger(__name__)
 
 
-def current_report(services: Services) -> Report | None:
+def programme_report(services: Services, program_id: int | None) -> Report | None:
+    """The report of a programme (after its end too: its final figures)."""
     with services.db.session() as session:
-        program = reported_program(session)  # after its end too: the final figures
+        program = repo.program(session, program_id)
         return build_report(session, program, services.clock.now()) if program else None
 
 
@@ -71,7 +72,7 @@ def send_charts(services: Services, user_id: str, report: Report) -> None:
 
 
 def report_command(ctx: CommandContext) -> None:
-    report = current_report(ctx.services)
+    report = programme_report(ctx.services, ctx.program_id)
     if report is None:
         ctx.reply(kit.message(ctx._("There is no active programme yet.")))
         return
@@ -85,7 +86,7 @@ def on_report_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> N
     services = services_of(context)
     user_id = str(body["user"]["id"])
     _ = services.translator_for(user_id)
-    report = current_report(services)
+    report = programme_report(services, payloads.action_number(body) or None)
     if report is None:
         reply_dm(services, user_id, kit.message(_("There is no active programme yet.")))
         return
@@ -99,7 +100,10 @@ def on_export_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> N
     services = services_of(context)
     user_id = str(body["user"]["id"])
     _ = services.translator_for(user_id)
-    files = [(name, name, data) for name, data in export_files(services.db, "csv")]
+    program_id = payloads.action_number(body) or None
+    files = [
+        (name, name, data) for name, data in export_files(services.db, "csv", program_id=program_id)
+    ]
     upload(services, user_id, files, _("The programme data as CSV files (UTF-8, ISO dates)."))
 
 
@@ -125,6 +129,6 @@ def on_close_round(ack: Ack, body: dict[str, Any], context: BoltContext) -> None
 
 
 def register(app: App, services: Services) -> None:
-    app.action(views.REPORT_ACTION, middleware=ADMINS_ONLY)(on_report_clicked)
-    app.action(views.EXPORT_ACTION, middleware=ADMINS_ONLY)(on_export_clicked)
-    app.action(views.CLOSE_ROUND_ACTION, middleware=ADMINS_ONLY)(on_close_round)
+    app.action(views.REPORT_ACTION, middleware=owners_only(programme_in_value))(on_report_clicked)
+    app.action(views.EXPORT_ACTION, middleware=owners_only(programme_in_value))(on_export_clicked)
+    app.action(views.CLOSE_ROUND_ACTION, middleware=owners_only(round_in_value))(on_close_round)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlmodel import Session, col, select
+
 from bot.delivery import Done
+from storage.models import LIVE_STATUSES, Program
 
 
 @dataclass
@@ -29,3 +32,13 @@ class JobReport:
             (p.recipient, p.not_before.isoformat(), p.text) for p in done.planned
         )
         return self
+
+
+def live_program(session: Session, program_id: int | None) -> Program | None:
+    """The programme a job runs for, if people may still see it (enrolling or running);
+    `program_id` None: the workspace's one live programme (None when there are several)."""
+    if program_id is None:
+        live = session.exec(select(Program).where(col(Program.status).in_(LIVE_STATUSES))).all()
+        return live[0] if len(live) == 1 else None
+    program = session.get(Program, program_id)
+    return program if program is not None and program.status in LIVE_STATUSES else None

@@ -25,7 +25,7 @@ from bot.domain import journey, notices, programs, subjects
 from bot.i18n import translator
 from bot.services import Services
 from bot.views import journey as views
-from scheduler.job_report import JobReport
+from scheduler.job_report import JobReport, live_program
 from scheduler.pulse import run_match_check, run_pulse
 from scheduler.recognition import run_digest, run_milestones
 from storage import repositories as repo
@@ -52,16 +52,17 @@ class JobSpec:
         return programs.read_schedule(program, self.name, self.default_schedule)
 
 
-def run_checkin(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
+def run_checkin(
+    services: Services, at: datetime, *, program_id: int | None = None, dry_run: bool = False
+) -> JobReport:
     """Opens the cycle `at` falls in, asks every active pair's members (one request per person
     and pair), and flags to the admins the pairs silent for two cycles."""
     default_locale = services.settings.default_locale
-    admins = services.admin_ids()
 
     def work(session: Session, owed: Owed) -> None:
-        program = repo.active_program(session)
+        program = live_program(session, program_id)
         if program is None:
-            owed.notes.append("no active programme")
+            owed.notes.append("the programme is not live")
             return
         if programs.is_over(program, at):
             owed.notes.append("the programme has ended: no more check-ins")
@@ -91,7 +92,7 @@ def run_checkin(services: Services, at: datetime, *, dry_run: bool = False) -> J
         period = journey.period_of(at, program.timezone)
         for silent in journey.silent_pairs(session, program, period):
             pair_id = silent.pair.id or 0
-            for admin in admins:
+            for admin in services.admins_of(session, program.id):
                 profile = services.person(admin)
                 _ = translator(profile.locale if profile else None, default_locale)
                 owed.queue(
@@ -113,15 +114,17 @@ def run_checkin(services: Services, at: datetime, *, dry_run: bool = False) -> J
     return JobReport("checkin").add(services.delivery.run(work, at=at, dry_run=dry_run))
 
 
-def run_nudge(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
+def run_nudge(
+    services: Services, at: datetime, *, program_id: int | None = None, dry_run: bool = False
+) -> JobReport:
     """Reminds the members of pairs with no meeting logged this cycle: at most once a week
     per person (the key names the person's week), on a weekday inside their hours."""
     default_locale = services.settings.default_locale
 
     def work(session: Session, owed: Owed) -> None:
-        program = repo.active_program(session)
+        program = live_program(session, program_id)
         if program is None:
-            owed.notes.append("no active programme")
+            owed.notes.append("the programme is not live")
             return
         if programs.is_over(program, at):
             owed.notes.append("the programme has ended: no more reminders")
@@ -149,32 +152,39 @@ def run_nudge(services: Services, at: datetime, *, dry_run: bool = False) -> Job
     return JobReport("nudge").add(services.delivery.run(work, at=at, dry_run=dry_run))
 
 
-def run_delivery_report(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
+def run_delivery_report(
+    services: Services, at: datetime, *, program_id: int | None = None, dry_run: bool = False
+) -> JobReport:
     """Tells the admins, once a day and every day, of the messages Slack refused for good
     since the last report (a deactivated account, a deleted channel): they are never retried.
     Each failure is told once (`reported_at`), however long ago the last report ran, so none
     falls between two runs (a Friday afternoon's is told on Saturday)."""
     default_locale = services.settings.default_locale
-    admins = services.admin_ids()
 
     def work(session: Session, owed: Owed) -> None:
-        failed = repo.unreported_failures(session)
+        program = live_program(session, program_id)
+        if program is None:
+            owed.notes.append("the programme is not live")
+            return
+        # The programme's refusals, and those of no programme (told by whichever runs first).
+        failed = [
+            m for m in repo.unreported_failures(session) if m.program_id in (program.id, None)
+        ]
         if not failed:
             owed.notes.append("nothing refused since the last report")
             return
-        program = repo.active_program(session)
-        day = at.astimezone(zone(program.timezone if program else None)).date().isoformat()
+        day = at.astimezone(zone(program.timezone)).date().isoformat()
         reasons = Counter(m.last_error or "unknown" for m in failed)
         gone = sorted({m.recipient for m in failed if refused_for_good(m.last_error, m.recipient)})
         told = False
-        for admin in admins:
+        for admin in services.admins_of(session, program.id):
             profile = services.person(admin)
             _ = translator(profile.locale if profile else None, default_locale)
             told |= owed.queue(
-                notices.DELIVERY_FAILED.key(admin, day),
+                notices.DELIVERY_FAILED.key(program.id, admin, day),
                 recipient=admin,
                 message=views.delivery_failed_message(sorted(reasons.items()), _, gone),
-                program_id=program.id if program else None,
+                program_id=program.id,
                 timezone=profile.timezone if profile else None,
             )
         # Not told when an earlier run today had queued the day's report: tomorrow's tells.

@@ -20,7 +20,7 @@ from bot.i18n import translator
 from bot.services import Services
 from bot.views import pulse as views
 from scheduler import lifecycle
-from scheduler.job_report import JobReport
+from scheduler.job_report import JobReport, live_program
 from storage import repositories as repo
 from storage.models import CycleStatus, PairStatus, Participant, PulseKind
 
@@ -47,15 +47,17 @@ def _queue(
     )
 
 
-def run_pulse(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
+def run_pulse(
+    services: Services, at: datetime, *, program_id: int | None = None, dry_run: bool = False
+) -> JobReport:
     """Closes rounds whose window ended, sends the one reminder, opens the round that is due."""
 
     secret = services.settings.pulse_key()
 
     def work(session: Session, owed: Owed) -> bool:
-        program = repo.active_program(session)
+        program = live_program(session, program_id)
         if program is None:
-            owed.notes.append("no active programme")
+            owed.notes.append("the programme is not live")
             return False
         closed = pulse.close_due(session, program, at, secret=secret)
         owed.notes.extend(f"closed round {r.id}" for r in closed)
@@ -101,15 +103,17 @@ def run_pulse(services: Services, at: datetime, *, dry_run: bool = False) -> Job
     return JobReport("pulse").add(done)
 
 
-def run_match_check(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
+def run_match_check(
+    services: Services, at: datetime, *, program_id: int | None = None, dry_run: bool = False
+) -> JobReport:
     """ "Is your match working?" at day 30 of every active pair, then every 60 days."""
 
     secret = services.settings.pulse_key()
 
     def work(session: Session, owed: Owed) -> None:
-        program = repo.active_program(session)
+        program = live_program(session, program_id)
         if program is None:
-            owed.notes.append("no active programme")
+            owed.notes.append("the programme is not live")
             return
         pulse.close_due(session, program, at, secret=secret)
         if programs.is_over(program, at):

@@ -22,30 +22,26 @@ from bot.services import Services
 from bot.usecases import milestones as celebrations
 from bot.views import recognition as views
 from scheduler import lifecycle
-from scheduler.job_report import JobReport
-from storage import repositories as repo
+from scheduler.job_report import JobReport, live_program
 from storage.models import Program
 
 log = logging.getLogger(__name__)
 
 
-def _active_program(services: Services) -> Program | None:
-    with services.db.session() as session:
-        return repo.active_program(session)
-
-
 # Milestones and certificates --------------------------------------------------------------
 
 
-def run_milestones(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
+def run_milestones(
+    services: Services, at: datetime, *, program_id: int | None = None, dry_run: bool = False
+) -> JobReport:
     """Records and celebrates every milestone reached since the last run; a completion owes
     each partner a certificate (its PDF travels with its outbox message). Safe to run any
     number of times."""
 
     def work(session: Session, owed: Owed) -> None:
-        program = repo.active_program(session)
+        program = live_program(session, program_id)
         if program is None:
-            owed.notes.append("no active programme")
+            owed.notes.append("the programme is not live")
             return
         found = celebrations.celebrate_new(services, session, owed, program, at)
         owed.notes.append(f"{len(found)} new milestones")
@@ -56,13 +52,16 @@ def run_milestones(services: Services, at: datetime, *, dry_run: bool = False) -
 # The monthly digest --------------------------------------------------------------------------
 
 
-def run_digest(services: Services, at: datetime, *, dry_run: bool = False) -> JobReport:
+def run_digest(
+    services: Services, at: datetime, *, program_id: int | None = None, dry_run: bool = False
+) -> JobReport:
     """Posts the previous month's highlights to the community channel, once per month; a
     month with nothing to report posts nothing (the job's report says so)."""
     report = JobReport("digest")
-    program = _active_program(services)
+    with services.db.session() as session:
+        program = live_program(session, program_id)
     if program is None:
-        report.notes.append("no active programme")
+        report.notes.append("the programme is not live")
         return report
     channel = rec.channel_of(program, services.settings.recognition_channel)
     if channel is None:

@@ -28,12 +28,15 @@ from sqlmodel import Session, col, select
 from bot.clock import SystemClock, zone
 from bot.delivery import Pacer, inbound
 from bot.services import Services
+from scheduler.job_report import live_program
 from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND, JobReport
 from storage import repositories as repo
 from storage.models import JobRun, Program, utcnow
 
 log = logging.getLogger(__name__)
 OUTBOX_INTERVAL_SECONDS = 30
+# How soon a programme that starts or ends gets or loses its scheduled jobs.
+PROGRAMME_SYNC = timedelta(minutes=5)
 # How long a run may hold its key before another replica presumes it dead and takes over.
 RUN_LEASE = timedelta(minutes=15)
 # A fire APScheduler could not start on time (its threads busy) still runs within this window.
@@ -155,6 +158,14 @@ def build_scheduler(services: Services) -> BackgroundScheduler:
     )
     add_registered_jobs(scheduler, services)
     scheduler.add_job(
+        add_registered_jobs,
+        "interval",
+        seconds=PROGRAMME_SYNC.total_seconds(),
+        args=[scheduler, services],
+        id="sync_programmes",
+        jitter=10,
+    )
+    scheduler.add_job(
         catch_up,
         "interval",
         seconds=CATCH_UP_EVERY.total_seconds(),
@@ -173,15 +184,18 @@ def job_trigger(schedule: str, program: Program | None) -> CronTrigger:
     return CronTrigger.from_crontab(schedule, timezone=zone(program.timezone if program else None))
 
 
-def run_registered(services: Services, name: str) -> None:
-    """A scheduled run: the job acts on the clock's now, once across replicas."""
-    _run_and_deliver(services, name, services.clock.now())
+def run_registered(services: Services, name: str, program_id: int) -> None:
+    """A scheduled run: the job acts for its programme on the clock's now, once across
+    replicas."""
+    _run_and_deliver(services, name, services.clock.now(), program_id)
 
 
-def _run_and_deliver(services: Services, name: str, at: datetime) -> JobReport | None:
-    report = run_job(services, name, at)
+def _run_and_deliver(
+    services: Services, name: str, at: datetime, program_id: int
+) -> JobReport | None:
+    report = run_job(services, name, at, program_id=program_id)
     if report is not None:
-        log.info("job ran", extra={"job": name, "queued": report.queued})
+        log.info("job ran", extra={"job": name, "program": program_id, "queued": report.queued})
         # Paced at Slack's rate; what is left is delivered by the outbox run every 30 s.
         services.delivery.deliver_now(
             report.keys,
@@ -191,22 +205,36 @@ def _run_and_deliver(services: Services, name: str, at: datetime) -> JobReport |
     return report
 
 
+def job_id(name: str, program_id: int) -> str:
+    return f"job_{name}_program_{program_id}"
+
+
 def add_registered_jobs(scheduler: BackgroundScheduler, services: Services) -> None:
-    """One cron job per registered job; a bad stored schedule falls back to the job's default
-    (JobSpec.schedule), so it never stops the app from starting."""
+    """One cron job per registered job and live programme, in that programme's zone; a bad
+    stored schedule falls back to the job's default (JobSpec.schedule), so it never stops the
+    app from starting. Called again every few minutes (`sync_programmes`): a programme that
+    starts gets its jobs, one that ends loses them."""
     with services.db.session() as session:
-        program = repo.active_program(session)
-    for spec in JOBS.values():
-        schedule, _problem = spec.schedule(program)
-        scheduler.add_job(
-            run_registered,
-            job_trigger(schedule, program),
-            args=[services, spec.name],
-            id=f"job_{spec.name}",
-            misfire_grace_time=JOB_MISFIRE_GRACE,
-            coalesce=True,
-            max_instances=1,
-        )
+        programs = list(repo.live_programs(session))
+    wanted: set[str] = set()
+    for program in programs:
+        for spec in JOBS.values():
+            schedule, _problem = spec.schedule(program)
+            ident = job_id(spec.name, program.id or 0)
+            wanted.add(ident)
+            scheduler.add_job(
+                run_registered,
+                job_trigger(schedule, program),
+                args=[services, spec.name, program.id],
+                id=ident,
+                replace_existing=True,
+                misfire_grace_time=JOB_MISFIRE_GRACE,
+                coalesce=True,
+                max_instances=1,
+            )
+    for job in scheduler.get_jobs():
+        if job.id.startswith("job_") and job.id not in wanted:
+            job.remove()
 
 
 def run_key(name: str, program: Program | None, at: datetime) -> str:
@@ -217,22 +245,42 @@ def run_key(name: str, program: Program | None, at: datetime) -> str:
 
 
 def run_job(
-    services: Services, name: str, at: datetime, *, dry_run: bool = False
+    services: Services,
+    name: str,
+    at: datetime,
+    *,
+    program_id: int | None = None,
+    dry_run: bool = False,
 ) -> JobReport | None:
-    """Runs a registered job once for its period; None when another run already did it."""
+    """Runs a registered job for a programme (None: the workspace's one live programme) once
+    for its period; None when another run already did it."""
     spec = JOBS[name]
-    if dry_run:
-        return spec.run(services, at, dry_run=True)
     with services.db.session() as session:
-        program = repo.active_program(session)
+        program = live_program(session, program_id) if program_id is None else None
+        program = program or repo.program(session, program_id)
+    program_id = program.id if program is not None else program_id
+    if dry_run:
+        return spec.run(services, at, program_id=program_id, dry_run=True)
     found: list[JobReport] = []
     ran = run_once(
         services,
         run_key(name, program, at),
         name,
-        lambda: found.append(spec.run(services, at, dry_run=False)),
+        lambda: found.append(spec.run(services, at, program_id=program_id, dry_run=False)),
     )
     return found[0] if ran and found else None
+
+
+def run_for_live_programmes(
+    services: Services, name: str, at: datetime, *, dry_run: bool = False
+) -> list[tuple[Program, JobReport | None]]:
+    """A job for every live programme (the CLI's and the sandbox's "run now")."""
+    with services.db.session() as session:
+        programs = list(repo.live_programs(session))
+    return [
+        (program, run_job(services, name, at, program_id=program.id or 0, dry_run=dry_run))
+        for program in programs
+    ]
 
 
 # Catch-up ---------------------------------------------------------------------------------
@@ -275,9 +323,9 @@ def _ledger_entry(session: Session, key: str) -> JobRun | None:
 
 
 def catch_up(services: Services) -> list[str]:
-    """Runs each registered job whose latest fire (within CATCH_UP_LOOK_BACK, and since the
-    programme was created) has no successful run in the ledger: missed while no process ran,
-    failed (retried with backoff) or died.
+    """Runs each registered job, for each live programme, whose latest fire (within
+    CATCH_UP_LOOK_BACK, and since the programme was created) has no successful run in the
+    ledger: missed while no process ran, failed (retried with backoff) or died.
 
     The job acts as it would have at that fire (`at` is the fire time: the digest of the right
     month, the right check-in cycle); quiet hours still count from now. `run_once` makes it
@@ -285,25 +333,26 @@ def catch_up(services: Services) -> list[str]:
     """
     now = services.clock.now()
     with services.db.session() as session:
-        program = repo.active_program(session)
+        programs = list(repo.live_programs(session))
     ran: list[str] = []
-    if program is None:  # no programme: no job has anything to do
-        return ran
-    for spec in JOBS.values():
-        schedule, _problem = spec.schedule(program)
-        fire = last_fire(job_trigger(schedule, program), now)
-        if fire is None or fire < program.created_at:
-            continue  # no fire lately, or none since the programme began: nothing was missed
-        key = run_key(spec.name, program, fire)
-        with services.db.session() as session:
-            due = _needs_run(_ledger_entry(session, key), now)
-        if not due:
-            continue
-        log.info("catching up a scheduled run", extra={"job": spec.name, "run_key": key})
-        try:
-            report = _run_and_deliver(services, spec.name, fire.astimezone(now.tzinfo))
-        except Exception:  # noqa: BLE001 - logged and marked failed by run_once; retried later
-            continue
-        if report is not None:
-            ran.append(spec.name)
+    for program in programs:
+        for spec in JOBS.values():
+            schedule, _problem = spec.schedule(program)
+            fire = last_fire(job_trigger(schedule, program), now)
+            if fire is None or fire < program.created_at:
+                continue  # no fire lately, or none since the programme began: nothing missed
+            key = run_key(spec.name, program, fire)
+            with services.db.session() as session:
+                due = _needs_run(_ledger_entry(session, key), now)
+            if not due:
+                continue
+            log.info("catching up a scheduled run", extra={"job": spec.name, "run_key": key})
+            try:
+                report = _run_and_deliver(
+                    services, spec.name, fire.astimezone(now.tzinfo), program.id or 0
+                )
+            except Exception:  # noqa: BLE001 - logged and marked failed by run_once; retried
+                continue
+            if report is not None:
+                ran.append(spec.name)
     return ran

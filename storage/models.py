@@ -101,9 +101,24 @@ class Role(StrEnum):
 
 
 class ProgramStatus(StrEnum):
-    ACTIVE = "active"
-    ENDED = "ended"  # past its end date, its last survey closed and its last digest queued
+    """A programme's life: its owners prepare it (draft), people join (enrolling), pairs meet
+    (running), it ends (past its end date, surveys closed, last digest queued) and is put away
+    (archived). Several programmes live at the same time."""
+
+    DRAFT = "draft"
+    ENROLLING = "enrolling"
+    RUNNING = "running"
+    ENDED = "ended"
     ARCHIVED = "archived"
+
+
+# People may join (and see the programme) while it enrolls or runs.
+LIVE_STATUSES = (ProgramStatus.ENROLLING, ProgramStatus.RUNNING)
+
+
+class JoinPolicy(StrEnum):
+    EVERYONE = "everyone"
+    INVITED = "invited"  # only people on its invitation list (program_invite)
 
 
 class ParticipantStatus(StrEnum):
@@ -161,7 +176,7 @@ class Program(SQLModel, table=True):
     __tablename__ = "program"
     __table_args__ = (
         _one_of("status", ProgramStatus, "program"),
-        _only_one("uq_program_one_active", ["status"], "status = 'active'"),
+        _one_of("join_policy", JoinPolicy, "program"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -182,12 +197,44 @@ class Program(SQLModel, table=True):
     messages_held: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # Extension point: matching weights, quiet hours, send hour, ... (documented in README).
     settings: dict[str, Any] = _json({})
-    status: str = Field(default=ProgramStatus.ACTIVE, max_length=20, index=True)
+    status: str = Field(default=ProgramStatus.RUNNING, max_length=20, index=True)
+    join_policy: str = Field(
+        default=JoinPolicy.EVERYONE, max_length=20, sa_column_kwargs={"server_default": "everyone"}
+    )
+    # The programme this cohort was started from ("new cohort from this programme").
+    template_of: int | None = Field(default=None, foreign_key="program.id")
     # The IANA zone the programme's dates (start, end, cadences) are interpreted in.
     timezone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
     created_by: str | None = Field(default=None, max_length=32)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+
+class ProgramOwner(SQLModel, table=True):
+    """Someone who runs one programme (its settings, matching, report, recognition); the
+    workspace's super-admins (ADMIN_USER_IDS, Slack admins) own every programme."""
+
+    __tablename__ = "program_owner"
+    __table_args__ = (UniqueConstraint("program_id", "slack_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    slack_user_id: str = Field(max_length=32, index=True)
+    added_by: str | None = Field(default=None, max_length=32)
+    added_at: datetime = _created()
+
+
+class ProgramInvite(SQLModel, table=True):
+    """Who may join a programme open to invited people only (alumni, a chosen group)."""
+
+    __tablename__ = "program_invite"
+    __table_args__ = (UniqueConstraint("program_id", "slack_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    slack_user_id: str = Field(max_length=32, index=True)
+    invited_by: str | None = Field(default=None, max_length=32)
+    invited_at: datetime = _created()
 
 
 class Participant(SQLModel, table=True):

@@ -93,7 +93,7 @@ def test_admin_only_commands_refused_for_others(app: RunningApp, subcommand: str
     assert "Only programme admins" in command_reply(app, USER, subcommand)["text"]
     assert app.fake.calls("views.open") == []
     with app.db.session() as session:
-        assert repo.active_program(session) is None
+        assert repo.all_programs(session) == []
 
 
 def test_workspace_admins_count_as_admins(app: RunningApp) -> None:

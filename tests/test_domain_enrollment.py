@@ -86,9 +86,9 @@ def test_enroll_is_idempotent_and_rejoin_works(database: Database) -> None:
 def test_closed_enrollment_refuses_newcomers_but_lets_members_edit(database: Database) -> None:
     program = _program(database)
     _join(database, program, "U1", "mentor")
-    program = _program(database, open_=False)  # a second programme, closed, becomes active
+    program = _program(database, open_=False)  # a second programme, closed to newcomers
     with database.session() as session:
-        active = repo.active_program(session)
+        active = session.get(Program, program.id)
     assert active is not None and not active.enrollment_open
     with pytest.raises(enrollment.EnrollmentClosed):
         _join(database, active, "U2", "mentee")

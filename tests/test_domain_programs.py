@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from freezegun import freeze_time
+from sqlmodel import Session
 
 from bot.domain import journey, programs
 from bot.domain.enrollment import EnrollmentForm, Person, enroll, validate_enrollment
@@ -162,12 +163,12 @@ def test_saving_twice_updates_one_programme(database: Database) -> None:
     with database.session() as session:
         save_program(session, _form(), admin_id="UADMIN")
     with database.session() as session:
-        program = repo.active_program(session)
+        program = _latest(session)
         save_program(
             session, _form(name="Round 2", mentor_capacity=3), admin_id="UADMIN", program=program
         )
     with database.session() as session:
-        program = repo.active_program(session)
+        program = _latest(session)
         assert program is not None and program.name == "Round 2" and program.mentor_capacity == 3
         assert form_from_program(program, date(2027, 1, 1)).name == "Round 2"
 
@@ -208,13 +209,13 @@ def test_renaming_and_removing_topics_keeps_everyones_choices(database: Database
 
     renamed = _form(topics=["AI tools", "Social networks", "Data literacy"])
     with database.session() as session:
-        save_program(session, renamed, admin_id="UADMIN", program=repo.active_program(session))
+        save_program(session, renamed, admin_id="UADMIN", program=_latest(session))
     pairs_after, counts_after = _snapshot(database, program.id or 0)
     assert pairs_after == pairs
     assert counts_after["social_media"] == ("Social networks", 1, 1, False)
     assert {k: v[1:] for k, v in counts_after.items()} == {k: v[1:] for k, v in counts.items()}
     with database.session() as session:
-        program = repo.active_program(session)
+        program = _latest(session)
         mentee = repo.participant_by_user(session, program.id or 0, "UE")
         assert mentee is not None and mentee.topics_wanted == ["social_media"]
         summary = profile_summary(program, mentee, translator("en"))
@@ -222,9 +223,7 @@ def test_renaming_and_removing_topics_keeps_everyones_choices(database: Database
 
     removed = _form(topics=["AI tools", "Social networks"])
     with database.session() as session:
-        program = save_program(
-            session, removed, admin_id="UADMIN", program=repo.active_program(session)
-        )
+        program = save_program(session, removed, admin_id="UADMIN", program=_latest(session))
     assert [t["id"] for t in program.topic_catalogue] == [
         "ai_tools",
         "social_media",
@@ -258,7 +257,7 @@ def test_programme_timezone_is_kept_and_shown(database: Database) -> None:
         save_program(session, _form(), admin_id="UADMIN", program=program, timezone="Asia/Tokyo")
         save_program(session, _form(name="Renamed"), admin_id="UADMIN", program=program)
     with database.session() as session:
-        program = repo.active_program(session)
+        program = _latest(session)
         assert program is not None and program.timezone == "Asia/Tokyo"
         with pytest.raises(ValueError):
             save_program(session, _form(), admin_id="UADMIN", program=program, timezone="Mars/Base")
@@ -270,16 +269,19 @@ def test_programme_timezone_is_kept_and_shown(database: Database) -> None:
     assert "Zeitzone des Programms, Asia/Tokyo" in str(modal)
 
 
-def test_a_new_programme_replaces_the_active_one(database: Database) -> None:
+def test_a_new_programme_runs_beside_the_others_with_its_creator_as_owner(
+    database: Database,
+) -> None:
     with database.session() as session:
         first = save_program(session, _form(name="One"), admin_id="UADMIN")
     with database.session() as session:
-        second = save_program(session, _form(name="Two"), admin_id="UADMIN")
+        second = save_program(session, _form(name="Two"), admin_id="UOWNER2")
     with database.session() as session:
-        active = repo.active_program(session)
-        old = session.get(Program, first.id)
-    assert active is not None and active.id == second.id
-    assert old is not None and old.status == ProgramStatus.ARCHIVED
+        live = repo.live_programs(session)
+        assert [p.id for p in live] == [first.id, second.id]
+        assert {p.status for p in live} == {ProgramStatus.ENROLLING}
+        assert repo.owners(session, first.id or 0) == ["UADMIN"]
+        assert repo.owners(session, second.id or 0) == ["UOWNER2"]
 
 
 # Programme settings kept in Program.settings ------------------------------------------------
@@ -363,3 +365,9 @@ def test_good_settings_are_read_as_set() -> None:
     assert journey.daily_cap(program) == 25
     assert working_hours(program) == (8, 16)
     assert journey.daily_cap(Program(name="P", settings={"daily_cap": 0})) == 0
+
+
+def _latest(session: Session) -> Program | None:
+    """The newest programme (these tests set up one at a time)."""
+    programs = repo.all_programs(session)
+    return programs[-1] if programs else None

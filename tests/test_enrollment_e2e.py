@@ -29,8 +29,10 @@ MENTEE = Person("UMENTEE001", "mentee", "vi", department="Finance", wanted=["ai_
 
 
 def _program(app: RunningApp) -> Program | None:
+    """The programme the admin set up (these tests set up one)."""
     with app.db.session() as session:
-        return repo.active_program(session)
+        programs = repo.all_programs(session)
+        return programs[-1] if programs else None
 
 
 def _participants(app: RunningApp) -> list[Participant]:
@@ -408,7 +410,7 @@ def test_new_programme_defaults_to_the_recognition_channel(fake_slack: Any, data
     services = build_services(
         make_settings(fake_slack, database.url, RECOGNITION_CHANNEL="C0WINS"), db=database
     )
-    assert open_program_modal(services, services.client, ADMIN, fake_slack.issue_trigger())
+    assert open_program_modal(services, services.client, ADMIN, fake_slack.issue_trigger(), None)
     view = fake_slack.wait_for("views.open").params["view"]
     channel = next(b for b in view["blocks"] if b.get("block_id") == "community_channel")
     assert channel["element"]["initial_conversation"] == "C0WINS"

@@ -207,16 +207,21 @@ def test_one_open_match_run_per_programme(database: Database) -> None:
         assert len(session.exec(select(MatchRun)).all()) == 4
 
 
-def test_one_active_programme(database: Database) -> None:
+def test_several_programmes_run_at_once_with_their_owners(database: Database) -> None:
     _program(database)
     with database.session() as session:
         session.add(Program(name="Old", status=ProgramStatus.ARCHIVED))
-        session.add(Program(name="Older", status=ProgramStatus.ARCHIVED))
-    with pytest.raises(IntegrityError), database.session() as session:
-        session.add(Program(name="Second"))
+        session.add(Program(name="DACH 2027", status=ProgramStatus.RUNNING))
+        session.add(Program(name="Draft", status=ProgramStatus.DRAFT))
     with database.session() as session:
-        statuses = sorted(p.status for p in session.exec(select(Program)).all())
-    assert statuses == ["active", "archived", "archived"]
+        live = repo.live_programs(session)
+        assert [p.name for p in live] == ["P", "DACH 2027"]  # neither archived nor draft
+        repo.add_owners(session, live[1].id or 0, ["UOWNER1", "UOWNER1", "UOWNER2"], "UADMIN")
+    with database.session() as session:
+        assert repo.owners(session, live[1].id or 0) == ["UOWNER1", "UOWNER2"]
+        assert repo.owned_program_ids(session, "UOWNER2") == {live[1].id}
+    with pytest.raises(IntegrityError), database.session() as session:
+        session.add(Program(name="Bad", status="active"))  # not a status any more
 
 
 CONSTRAINED = [

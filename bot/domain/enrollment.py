@@ -16,6 +16,8 @@ from bot.domain.subjects import pair_subject
 from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import (
+    LIVE_STATUSES,
+    JoinPolicy,
     Pair,
     PairStatus,
     Participant,
@@ -74,10 +76,14 @@ def is_enrolled(participant: Participant | None) -> bool:
     return participant is not None and participant.status != ParticipantStatus.LEFT
 
 
-def may_enroll(program: Program, participant: Participant | None) -> bool:
-    """Newcomers (and people who left) join only while enrollment is open; the enrolled may
-    always edit their profile."""
-    return program.enrollment_open or is_enrolled(participant)
+def may_enroll(program: Program, participant: Participant | None, *, invited: bool = True) -> bool:
+    """Newcomers (and people who left) join a live programme only while its enrollment is open,
+    and one for invited people only when they are invited; the enrolled may always edit their
+    profile."""
+    if is_enrolled(participant):
+        return True
+    open_to_them = program.join_policy == JoinPolicy.EVERYONE or invited
+    return program.status in LIVE_STATUSES and program.enrollment_open and open_to_them
 
 
 def validate_enrollment(
@@ -174,7 +180,8 @@ def enroll(
 ) -> EnrollmentResult:
     """Create the participant or update the existing one; safe against double submits."""
     existing = repo.participant_by_user(session, program.id or 0, person.user_id)
-    if not may_enroll(program, existing):
+    invited = repo.is_invited(session, program.id or 0, person.user_id)
+    if not may_enroll(program, existing, invited=invited):
         raise EnrollmentClosed()
     if existing is not None:
         rejoining = existing.status == ParticipantStatus.LEFT
@@ -289,25 +296,25 @@ UNREACHABLE = "unreachable"
 
 def leave_unreachable(session: Session, user_id: str) -> list[EndedPair]:
     """Slack refuses every message to the person for good (a deactivated account): they leave
-    the active programme with that reason, their active pairs end (partners go back to the
-    pool) and their proposals drop. Nothing happens when they are not (or no longer) in it."""
-    _program, participant = repo.current_participant(session, user_id)
-    if participant is None or not repo.transition(
-        session,
-        participant,
-        [ParticipantStatus.WAITING, ParticipantStatus.PAIRED],
-        status=ParticipantStatus.LEFT,
-        left_at=utcnow(),
-        left_reason=UNREACHABLE,
-    ):
-        return []
+    every programme they are in with that reason, their active pairs end (partners go back to
+    the pool) and their proposals drop. Nothing happens where they had left already."""
     ended: list[EndedPair] = []
-    for pair in repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE]):
-        members = end_pair(session, pair, reason=UNREACHABLE, actor=None)
-        if members is not None:
-            mentor, mentee = members
-            ended.append(EndedPair(pair, mentee if mentor.id == participant.id else mentor))
-    repo.discard_proposed_pairs(session, reason=UNREACHABLE, participant_id=participant.id)
+    for participant in repo.participations_of_user(session, user_id):
+        if not repo.transition(
+            session,
+            participant,
+            [ParticipantStatus.WAITING, ParticipantStatus.PAIRED],
+            status=ParticipantStatus.LEFT,
+            left_at=utcnow(),
+            left_reason=UNREACHABLE,
+        ):
+            continue
+        for pair in repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE]):
+            members = end_pair(session, pair, reason=UNREACHABLE, actor=None)
+            if members is not None:
+                mentor, mentee = members
+                ended.append(EndedPair(pair, mentee if mentor.id == participant.id else mentor))
+        repo.discard_proposed_pairs(session, reason=UNREACHABLE, participant_id=participant.id)
     return ended
 
 

@@ -102,6 +102,7 @@ PULSE_COLUMNS = (
     "match_yes", "match_not_sure", "match_help",
 )  # fmt: skip
 EXPORTED_PAIR_STATUSES = {PairStatus.PROPOSED, PairStatus.ACTIVE, PairStatus.ENDED}
+PAIR_TABLES = ("goals", "checkins")  # their programme is their pair's
 
 
 def _iso(value: Any) -> Any:
@@ -110,9 +111,11 @@ def _iso(value: Any) -> Any:
     return value
 
 
-def _pulse_rows(session: Session) -> Rows:
+def _pulse_rows(session: Session, program_id: int | None = None) -> Rows:
     rows: Rows = []
     for program in repo.all_programs(session):
+        if program_id is not None and program.id != program_id:
+            continue
         for result in pulse.results(session, program, ["pulse", "final", "match_check"]):
             r = result.round
             row: dict[str, Any] = dict.fromkeys(PULSE_COLUMNS)
@@ -143,8 +146,9 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def export_tables(session: Session) -> dict[str, Rows]:
-    """Every exported table as rows of plain values (dates as ISO strings)."""
+def export_tables(session: Session, program_id: int | None = None) -> dict[str, Rows]:
+    """Every exported table as rows of plain values (dates as ISO strings), of one programme
+    or (None) of all of them; every row names its programme."""
     out: dict[str, Rows] = {}
     for name, (model, columns) in COLUMNS.items():
         rows = [
@@ -154,10 +158,22 @@ def export_tables(session: Session) -> dict[str, Rows]:
         if name == "pairs":
             rows = [r for r in rows if r["status"] in EXPORTED_PAIR_STATUSES]
         out[name] = rows
+    # Goals and check-ins belong to a programme through their pair.
+    pair_programme = {
+        row[0]: row[1] for row in repo.export_rows(session, Pair, ("id", "program_id"))
+    }
+    for name in PAIR_TABLES:
+        for row in out[name]:
+            row["program_id"] = pair_programme.get(row["pair_id"])
     periods = repo.checkin_periods(session)
     for row in out["checkins"]:
         row["period"] = periods.get(row["cycle_id"])
-    out["pulse"] = _pulse_rows(session)
+    out["pulse"] = _pulse_rows(session, program_id)
+    if program_id is not None:
+        out = {
+            name: [row for row in rows if row.get("program_id") == program_id]
+            for name, rows in out.items()
+        }
     return out
 
 
@@ -198,15 +214,20 @@ def _columns(name: str, rows: Rows) -> list[str]:
     if name == "pulse":
         return list(PULSE_COLUMNS)
     columns = list(COLUMNS[name][1])
+    if name in PAIR_TABLES:
+        columns.insert(1, "program_id")
     return [*columns, "period"] if name == "checkins" else columns
 
 
-def export_files(db: Database, fmt: str) -> list[tuple[str, bytes]]:
-    """THE export: (file name, bytes) — one JSON document, or one CSV per table."""
+def export_files(
+    db: Database, fmt: str, *, program_id: int | None = None
+) -> list[tuple[str, bytes]]:
+    """THE export: (file name, bytes) — one JSON document, or one CSV per table; of one
+    programme, or of all of them."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     with db.session() as session:
-        tables = export_tables(session)
+        tables = export_tables(session, program_id)
     if fmt == "json":
         body = json.dumps(tables, ensure_ascii=False, indent=2) + "\n"
         return [("reverse-mentoring-export.json", body.encode("utf-8"))]
@@ -214,11 +235,16 @@ def export_files(db: Database, fmt: str) -> list[tuple[str, bytes]]:
 
 
 def write_export(
-    db: Database, fmt: str, output: str | None, stdout: Callable[[bytes], Any] | None = None
+    db: Database,
+    fmt: str,
+    output: str | None,
+    stdout: Callable[[bytes], Any] | None = None,
+    *,
+    program_id: int | None = None,
 ) -> str:
     """Writes the export: stdout by default; `--output` a file (JSON), a `.zip`, or a folder
     (CSV: one file per table). Returns where it went."""
-    files = export_files(db, fmt)
+    files = export_files(db, fmt, program_id=program_id)
     write = stdout or sys.stdout.buffer.write
     if output is None:
         if fmt == "json":

@@ -22,6 +22,7 @@ from bot.domain.working_hours import next_good_time, working_hours
 from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import (
+    LIVE_STATUSES,
     CheckInCycle,
     CheckInRequest,
     CheckInRequestStatus,
@@ -33,7 +34,6 @@ from storage.models import (
     Participant,
     ParticipantStatus,
     Program,
-    ProgramStatus,
     utcnow,
 )
 
@@ -306,14 +306,14 @@ def _met_since(pair: Pair, cycle: CheckInCycle | None) -> bool:
 
 
 def sent_today(session: Session, program: Program, at: datetime) -> int:
-    """Journey messages queued for the programme since the start of this UTC day (the cap)."""
+    """Journey messages queued in the whole workspace, every programme's, since the start of
+    this UTC day: the daily cap is the workspace's, shared by its programmes."""
     start = datetime.combine(at.date(), time(0), tzinfo=at.tzinfo)
     return int(
         session.exec(
             select(func.count())
             .select_from(OutboxMessage)
             .where(
-                OutboxMessage.program_id == program.id,
                 col(OutboxMessage.kind).in_(JOURNEY_KINDS),
                 col(OutboxMessage.created_at) >= start,
             )
@@ -415,7 +415,7 @@ def prompt_closed(session: Session, request: CheckInRequest, at: datetime) -> st
     if person is None or person.status == ParticipantStatus.LEFT or person.left_at is not None:
         return PROMPT_LEFT
     program = session.get(Program, person.program_id)
-    if program is None or program.status != ProgramStatus.ACTIVE or programs.is_over(program, at):
+    if program is None or program.status not in LIVE_STATUSES or programs.is_over(program, at):
         return PROMPT_PROGRAM_ENDED
     pair = session.get(Pair, request.pair_id)
     if pair is None or pair.status != PairStatus.ACTIVE:

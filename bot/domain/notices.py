@@ -23,6 +23,7 @@ from bot.domain import certificates, pairing, programs, recognition
 from bot.domain.working_hours import next_good_time, working_hours
 from bot.i18n import translator
 from storage.models import (
+    LIVE_STATUSES,
     Certificate,
     CertificateStatus,
     CycleStatus,
@@ -32,7 +33,6 @@ from storage.models import (
     Participant,
     ParticipantStatus,
     Program,
-    ProgramStatus,
     PulseRound,
 )
 
@@ -85,7 +85,7 @@ def _program_over(session: Session, row: OutboxMessage) -> str | None:
     program = session.get(Program, row.program_id) if row.program_id is not None else None
     if program is None:
         return None
-    if program.status != ProgramStatus.ACTIVE or programs.is_over(program, utcnow()):
+    if program.status not in LIVE_STATUSES or programs.is_over(program, utcnow()):
         return "the programme has ended"
     return None
 
@@ -205,7 +205,7 @@ ESCALATION = MessageKind(
     stale_because=_all(_program_over, _pair_ended),
 )
 # The admins' daily report of refusals: at once, weekends too (its job runs once a day).
-DELIVERY_FAILED = MessageKind("delivery_failed", ("admin", "day"))
+DELIVERY_FAILED = MessageKind("delivery_failed", ("program", "admin", "day"))
 JOURNEY_KINDS = (CHECKIN.name, NUDGE.name, ESCALATION.name)  # the daily cap counts these
 
 # Pulse surveys and match checks.

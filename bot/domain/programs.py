@@ -22,7 +22,16 @@ from bot import clock
 from bot.domain import validation
 from bot.i18n import N_, SUPPORTED
 from storage import repositories as repo
-from storage.models import CycleStatus, Program, ProgramStatus, utcnow
+from storage.models import (
+    LIVE_STATUSES,
+    CycleStatus,
+    JoinPolicy,
+    Participant,
+    ParticipantStatus,
+    Program,
+    ProgramStatus,
+    utcnow,
+)
 
 DEFAULT_TOPICS: tuple[str, ...] = (
     N_("AI tools"),
@@ -60,6 +69,7 @@ MAX_DAILY_CAP = 1_000_000
 
 log = logging.getLogger(__name__)
 MAX_NAME_LENGTH = 150
+MAX_OWNERS = 10
 # Program.settings keys: the admin's texts per language, and the channel posts' language.
 TEXTS_SETTING = "texts"
 CHANNEL_LANGUAGE_SETTING = "channel_language"
@@ -187,12 +197,12 @@ def end_if_done(session: Session, program: Program, at: datetime, *, last_digest
     """Moves a programme that is over to `ended` once its surveys have closed and its last
     digest is queued (`last_digest`; also true without a channel). True when it ended now;
     the caller cancels what is still pending of its journey."""
-    if program.status != ProgramStatus.ACTIVE or not is_over(program, at) or not last_digest:
+    if program.status not in LIVE_STATUSES or not is_over(program, at) or not last_digest:
         return False
     rounds = repo.pulse_rounds(session, program.id or 0)
     if any(r.status == CycleStatus.OPEN for r in rounds):
         return False
-    return repo.transition(session, program, ProgramStatus.ACTIVE, status=ProgramStatus.ENDED)
+    return repo.transition(session, program, list(LIVE_STATUSES), status=ProgramStatus.ENDED)
 
 
 # Texts per language ----------------------------------------------------------------------------
@@ -358,6 +368,10 @@ class ProgramForm:
     texts: dict[str, ProgramTexts] | None = None
     # The language of channel posts; None keeps the stored one (else the workspace default).
     channel_language: str | None = None
+    # Who runs it (Slack ids; None keeps them), who may join, and people invited to it.
+    owners: list[str] | None = None
+    join_policy: str | None = None
+    invited: list[str] | None = None
 
     def __post_init__(self) -> None:
         if self.enrollment is not None:
@@ -408,6 +422,10 @@ def validate_program(form: ProgramForm) -> dict[str, str]:
         errors["community_channel"] = channel
     if form.channel_language is not None and form.channel_language not in SUPPORTED:
         errors["channel_language"] = N_("Pick one of the options.")
+    if form.join_policy is not None and form.join_policy not in tuple(JoinPolicy):
+        errors["join_policy"] = N_("Pick one of the options.")
+    if form.owners is not None and len(form.owners) > MAX_OWNERS:
+        errors["owners"] = N_("Ten owners at most.")
     errors.update(_texts_errors(form, goals, _clean_labels(form.topics)))
     # Text that cannot be stored is the first thing to fix in its field.
     errors.update(validation.text_errors({"name": form.name, "goals": goals, "topics": topics}))
@@ -429,13 +447,11 @@ def save_program(
     """
     if timezone is not None and not valid_timezone(timezone):
         raise ValueError("unknown timezone")
-    if program is None:
-        # One active programme at a time (a unique index holds it): a new one replaces it.
-        current = repo.active_program(session)
-        if current is not None:
-            current.status = ProgramStatus.ARCHIVED
-            repo.save(session, current)
-        program = Program(name=form.name.strip(), created_by=admin_id)
+    new = program is None
+    if program is None:  # one of several: a new programme opens for enrollment
+        program = Program(
+            name=form.name.strip(), created_by=admin_id, status=ProgramStatus.ENROLLING
+        )
     if timezone is not None:
         program.timezone = timezone
     program.name = form.name.strip()
@@ -455,8 +471,123 @@ def save_program(
     if form.channel_language is not None:
         settings[CHANNEL_LANGUAGE_SETTING] = form.channel_language
     program.settings = settings  # a new dict, so the JSON column is written
+    if form.join_policy is not None:
+        program.join_policy = form.join_policy
     program.updated_at = utcnow()
-    return repo.save(session, program)
+    saved = repo.save(session, program)
+    if form.owners is not None:
+        repo.set_owners(session, saved.id or 0, [*form.owners] or [admin_id], admin_id)
+    elif new:
+        repo.add_owners(session, saved.id or 0, [admin_id], admin_id)
+    if form.invited:
+        repo.invite(session, saved.id or 0, form.invited, admin_id)
+    return saved
+
+
+# Several programmes: who is in which, who may join which, who runs which -------------------------
+
+
+def enrollments_of(session: Session, user_id: str) -> list[tuple[Program, Participant]]:
+    """The live programmes the person takes part in (enrolled, not left), oldest first."""
+    found = []
+    for participant in repo.participations_of_user(session, user_id):
+        program = session.get(Program, participant.program_id)
+        if (
+            program is not None
+            and program.status in LIVE_STATUSES
+            and participant.status in (ParticipantStatus.WAITING, ParticipantStatus.PAIRED)
+        ):
+            found.append((program, participant))
+    return found
+
+
+def may_join(session: Session, program: Program, user_id: str) -> bool:
+    """Live, open for enrollment, and open to everyone or to this invited person."""
+    if program.status not in LIVE_STATUSES or not program.enrollment_open:
+        return False
+    return program.join_policy == JoinPolicy.EVERYONE or repo.is_invited(
+        session, program.id or 0, user_id
+    )
+
+
+def joinable(session: Session, user_id: str) -> list[Program]:
+    """The programmes the person may join now and is not enrolled in."""
+    enrolled = {program.id for program, _person in enrollments_of(session, user_id)}
+    return [
+        program
+        for program in repo.live_programs(session)
+        if program.id not in enrolled and may_join(session, program, user_id)
+    ]
+
+
+def owned(session: Session, user_id: str, *, super_admin: bool) -> list[Program]:
+    """The programmes the person runs and has not put away: every one for a super-admin."""
+    kept = [p for p in repo.all_programs(session) if p.status != ProgramStatus.ARCHIVED]
+    if super_admin:
+        return kept
+    ids = repo.owned_program_ids(session, user_id)
+    return [program for program in kept if program.id in ids]
+
+
+def new_cohort(session: Session, template: Program, admin_id: str, today: date) -> Program:
+    """A draft copying a programme's settings, goals, topics, texts and schedules, for its
+    next cohort; its owners come along, its people and pairs do not."""
+    span = (
+        template.end_date - template.start_date
+        if template.start_date is not None and template.end_date is not None
+        else None
+    )
+    cohort = Program(
+        name=template.name,
+        goals=list(template.goals),
+        start_date=today if span is not None else template.start_date,
+        end_date=today + span if span is not None else template.end_date,
+        enrollment_open=template.enrollment_open,
+        checkin_cadence=template.checkin_cadence,
+        pulse_cadence=template.pulse_cadence,
+        topic_catalogue=[dict(topic) for topic in template.topic_catalogue],
+        mentor_capacity=template.mentor_capacity,
+        anonymity_threshold=template.anonymity_threshold,
+        community_channel=template.community_channel,
+        settings=dict(template.settings or {}),
+        timezone=template.timezone,
+        join_policy=template.join_policy,
+        template_of=template.id,
+        created_by=admin_id,
+        status=ProgramStatus.DRAFT,
+    )
+    saved = repo.save(session, cohort)
+    repo.add_owners(session, saved.id or 0, repo.owners(session, template.id or 0), admin_id)
+    repo.add_owners(session, saved.id or 0, [admin_id], admin_id)
+    return saved
+
+
+def alumni_of(session: Session, program: Program) -> list[str]:
+    """The people who took part in a programme (its pairs' members), to invite to the next."""
+    people = repo.participants(session, program.id or 0)
+    return [
+        p.slack_user_id
+        for p in people
+        if p.erased_at is None and not p.slack_user_id.startswith("erased-")
+    ]
+
+
+def open_for_enrollment(session: Session, program: Program) -> bool:
+    """A draft opens: people may see and join it."""
+    return repo.transition(session, program, ProgramStatus.DRAFT, status=ProgramStatus.ENROLLING)
+
+
+def start_running(session: Session, program_id: int) -> bool:
+    """The first pairs are introduced: the programme runs."""
+    program = session.get(Program, program_id)
+    return program is not None and repo.transition(
+        session, program, ProgramStatus.ENROLLING, status=ProgramStatus.RUNNING
+    )
+
+
+def archive(session: Session, program: Program) -> bool:
+    """An ended programme is put away (its figures stay for reports)."""
+    return repo.transition(session, program, ProgramStatus.ENDED, status=ProgramStatus.ARCHIVED)
 
 
 def form_from_program(program: Program | None, today: date) -> ProgramForm:
@@ -483,6 +614,7 @@ def form_from_program(program: Program | None, today: date) -> ProgramForm:
         timezone=program.timezone,
         texts=_form_texts(program),
         channel_language=(program.settings or {}).get(CHANNEL_LANGUAGE_SETTING),
+        join_policy=program.join_policy,
     )
 
 
@@ -629,3 +761,27 @@ def _warn_once(program: Program | None, setting: str, problem: str) -> None:
         "programme setting refused; the default applies",
         extra={"program_id": key[0], "setting": setting, "problem": problem[:200]},
     )
+
+
+def programme_rows(session: Session) -> list[dict[str, Any]]:
+    """Every programme as `programs list` shows it: id, name, status, owners, time zone, channel
+    language, participants (enrolled, not left) and pairs (active)."""
+    rows = []
+    for program in repo.all_programs(session):
+        people = repo.count_by_status(session, program.id or 0)
+        active_pairs = len(repo.pairs(session, program.id or 0, ["active"]))
+        rows.append(
+            {
+                "id": program.id,
+                "name": program.name,
+                "status": program.status,
+                "owners": repo.owners(session, program.id or 0),
+                "timezone": program.timezone,
+                "language": (program.settings or {}).get(CHANNEL_LANGUAGE_SETTING),
+                "participants": sum(
+                    n for status, n in people.items() if status != ParticipantStatus.LEFT
+                ),
+                "pairs": active_pairs,
+            }
+        )
+    return rows

@@ -16,7 +16,7 @@ from bot.domain import milestones, pulse
 from bot.domain.overview import TopicBalance
 from bot.domain.programs import all_topics, growth_catalogue, is_archived
 from storage import repositories as repo
-from storage.models import PairStatus, Program, ProgramStatus, PulseKind
+from storage.models import PairStatus, Program, PulseKind
 
 AT_RISK_AFTER = timedelta(days=45)  # an active pair that has not met for this long
 
@@ -68,16 +68,6 @@ class Report:
     @property
     def threshold(self) -> int:
         return pulse.threshold_of(self.program)
-
-
-def reported_program(session: Session) -> Program | None:
-    """The programme the report is about: the active one, else the last one that ended, so
-    its final figures stay readable after its end."""
-    active = repo.active_program(session)
-    if active is not None:
-        return active
-    ended = [p for p in repo.all_programs(session) if p.status == ProgramStatus.ENDED]
-    return ended[-1] if ended else None
 
 
 def topic_balance(session: Session, program: Program) -> list[TopicBalance]:

@@ -310,7 +310,8 @@ class Driver:
     def programme_hours(self) -> tuple[tuple[int, int], bool]:
         """The programme's working hours and whether its messages are held (kill switch)."""
         with self.runtime.services.db.session() as session:
-            program = repo.active_program(session)
+            live = repo.live_programs(session)
+            program = live[-1] if live else None  # the newest live programme's hours
             return working_hours(program), bool(program and program.messages_held)
 
     def next_working_morning(self, user_id: str) -> datetime:
@@ -378,7 +379,7 @@ class Driver:
         """Runs a scheduled job now, at the simulated time, and delivers what is due; the
         report says what it queued, for whom, and when each message arrives."""
         from scheduler.jobs import JOBS
-        from scheduler.runner import deliver_outbox, run_job
+        from scheduler.runner import deliver_outbox, run_for_live_programmes
 
         services = self.runtime.services
         now = self.clock.now()
@@ -390,14 +391,17 @@ class Driver:
             return {"report": self._report(title, waiting, empty="Nothing was waiting.")}
         if name not in JOBS:
             return {"notice": f"There is no job called {name}."}
-        report = run_job(services, name, now)
-        if report is None:
+        reports = [r for _program, r in run_for_live_programmes(services, name, now) if r]
+        if not reports:
             return {"notice": f"{name} already ran for this period."}
-        services.delivery.deliver_now(report.keys)
+        keys = [key for report in reports for key in report.keys]
+        services.delivery.deliver_now(keys)
         deliver_outbox(services)
         self._settle()
         title = f"Job {name} ran at {local_time(now, None)} UTC"
-        summary = self._report(title, report.keys, skipped=report.skipped, notes=report.notes)
+        skipped = sum(report.skipped for report in reports)
+        notes = [note for report in reports for note in report.notes]
+        summary = self._report(title, keys, skipped=skipped, notes=notes)
         return {"report": summary}
 
     # ------------------------------------------------------------------ scripted members (demo)

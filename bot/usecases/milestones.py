@@ -98,7 +98,7 @@ def _celebrate(
                 extra={"certificate_id": certificate.id},
             )
     mentor, mentee = people.get(pair.mentor_id), people.get(pair.mentee_id)
-    for admin in services.admin_ids():
+    for admin in services.admins_of(session, program.id):
         profile = services.person(admin)
         owed.queue(
             notices.COMPLETED_ADMIN.key(pair.id or 0, admin),

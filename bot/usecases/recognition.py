@@ -97,10 +97,13 @@ def _queue_thanks(
         )
 
 
-def give_shoutout(services: Services, admin_id: str, draft: rec.Draft) -> Outcome:
-    """An admin thanks people: named in the channel where they agreed to be, a DM to each."""
+def give_shoutout(
+    services: Services, admin_id: str, draft: rec.Draft, program_id: int | None
+) -> Outcome:
+    """An owner thanks people of a programme: named in its channel where they agreed to be, a
+    DM to each."""
     with services.db.session() as session:
-        program = repo.active_program(session)
+        program = repo.program(session, program_id)
         public = rec.consenting(session, program, draft.user_ids) if program else set()
     if program is None:
         return Outcome(Result.NO_PROGRAM)

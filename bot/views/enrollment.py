@@ -250,6 +250,7 @@ def enrollment_modal(
         close=_("Cancel"),
         callback_id=CALLBACK_ID,
         blocks=blocks,
+        private_metadata=json.dumps({"program_id": program.id}),
     )
 
 
@@ -405,6 +406,7 @@ def leave_modal(program: Program, _: Translator, *, paired: bool) -> dict[str, A
         close=_("Stay"),
         callback_id=LEAVE_CALLBACK_ID,
         blocks=blocks,
+        private_metadata=json.dumps({"program_id": program.id}),
     )
 
 

@@ -33,8 +33,14 @@ MAX_DEPARTMENTS = 8
 MAX_TOPICS = 12
 
 
+MAX_PROGRAMMES = 6  # sections on one Home (a view holds 100 blocks)
+
+
 @dataclass(frozen=True)
 class HomeState:
+    """One programme as the person sees it on Home: taking part, free to join, and/or run by
+    them (`is_admin`: they own it)."""
+
     program: Program | None
     participant: Participant | None
     partner_ids: list[str]
@@ -46,6 +52,8 @@ class HomeState:
     next_checkin: str | None = None
     # The admin's next step (bot.domain.overview.next_step): its button is the primary one.
     admin_step: str | None = None
+    # Not taking part yet, and free to join it now.
+    may_join: bool = False
 
 
 def _welcome(_: Translator) -> list[Any]:
@@ -81,12 +89,13 @@ def _participant_blocks(state: HomeState, _: Translator) -> list[Any]:
         lines.append("*" + _("Your partner") + "*: " + partners)
     if person.training_read_at is None:
         lines.append("📘 " + _("Your training pack is waiting in your messages."))
+    program_id = str(state.program.id)
     buttons = [
-        kit.button(_("Edit profile"), EDIT_ACTION, style="primary"),
+        kit.button(_("Edit profile"), EDIT_ACTION, program_id, style="primary"),
     ]
     if state.partner_ids:
-        buttons.append(kit.button(_("Ask for a new match"), REMATCH_ACTION))
-    buttons.append(kit.button(_("Leave"), LEAVE_ACTION, style="danger"))
+        buttons.append(kit.button(_("Ask for a new match"), REMATCH_ACTION, program_id))
+    buttons.append(kit.button(_("Leave"), LEAVE_ACTION, program_id, style="danger"))
     return [
         kit.section("\n".join(lines)),
         kit.fields(profile_summary(state.program, person, _)),
@@ -95,17 +104,22 @@ def _participant_blocks(state: HomeState, _: Translator) -> list[Any]:
 
 
 def _admin_blocks(state: HomeState, _: Translator) -> list[Any]:
-    blocks: list[Any] = [kit.divider(), kit.header(_("Admin: enrollment overview"))]
+    blocks: list[Any] = [kit.context(_("You run this programme: enrollment overview"))]
     step = state.admin_step if state.program is not None else STEP_SETTINGS
+    program_id = str(state.program.id) if state.program is not None else ""
 
     def style(button_step: str) -> str | None:
         return "primary" if step == button_step else None
 
-    buttons = [kit.button(_("Programme settings"), PROGRAM_ACTION, style=style(STEP_SETTINGS))]
+    buttons = [
+        kit.button(_("Programme settings"), PROGRAM_ACTION, program_id, style=style(STEP_SETTINGS))
+    ]
     if step == STEP_REVIEW:
-        buttons.append(kit.button(_("Review proposal"), REVIEW_ACTION, style="primary"))
+        buttons.append(kit.button(_("Review proposal"), REVIEW_ACTION, program_id, style="primary"))
     elif state.program is not None:
-        buttons.append(kit.button(_("Run matching"), MATCH_ACTION, style=style(STEP_MATCH)))
+        buttons.append(
+            kit.button(_("Run matching"), MATCH_ACTION, program_id, style=style(STEP_MATCH))
+        )
     overview = state.overview
     if overview is not None:
         roles = ", ".join(
@@ -151,37 +165,57 @@ def _admin_blocks(state: HomeState, _: Translator) -> list[Any]:
             )
         if rows:
             blocks.append(kit.section("*" + _("Topic demand vs supply") + "*\n" + "\n".join(rows)))
-    blocks.append(kit.actions(*buttons, block_id="admin_actions"))
+    blocks.append(kit.actions(*buttons, block_id=f"admin_actions_{program_id}"))
     if state.program is not None:
-        blocks.extend(report_views.home_blocks(state.report, _, primary=step == STEP_REPORT))
+        blocks.extend(
+            report_views.home_blocks(
+                state.report, _, primary=step == STEP_REPORT, program_id=state.program.id
+            )
+        )
     return blocks
 
 
-def home_view(state: HomeState, _: Translator) -> dict[str, Any]:
+def _programme_section(state: HomeState, _: Translator) -> list[Any]:
+    assert state.program is not None
+    blocks = [kit.divider(), *_program_blocks(state.program, _)]
+    if state.participant is not None and state.participant.status != "left":
+        blocks.extend(_participant_blocks(state, _))
+        if state.journey and state.next_checkin:
+            blocks.extend(
+                journey_views.journey_blocks(
+                    state.journey, state.next_checkin, state.participant.paused_until, _
+                )
+            )
+    elif state.may_join:
+        blocks.append(
+            kit.actions(
+                kit.button(
+                    _("Join the programme"), JOIN_ACTION, str(state.program.id), style="primary"
+                ),
+                block_id=f"join_{state.program.id}",
+            )
+        )
+    elif not state.is_admin:
+        blocks.append(kit.context(_("Enrollment is closed right now.")))
+    if state.is_admin:
+        blocks.extend(_admin_blocks(state, _))
+    return blocks
+
+
+def home_view(
+    states: list[HomeState], _: Translator, *, super_admin: bool = False
+) -> dict[str, Any]:
+    """Home: each programme the person takes part in, may join or runs (several at once)."""
     blocks = _welcome(_)
-    if state.program is None:
+    shown = [state for state in states if state.program is not None][:MAX_PROGRAMMES]
+    if not shown:
         blocks.append(
             kit.section(_("There is no mentoring programme running yet. Watch this space!"))
         )
-    else:
-        blocks.extend(_program_blocks(state.program, _))
-        if state.participant is not None and state.participant.status != "left":
-            blocks.extend(_participant_blocks(state, _))
-            if state.journey and state.next_checkin:
-                blocks.extend(
-                    journey_views.journey_blocks(
-                        state.journey, state.next_checkin, state.participant.paused_until, _
-                    )
-                )
-        elif state.program.enrollment_open:
-            blocks.append(
-                kit.actions(
-                    kit.button(_("Join the programme"), JOIN_ACTION, style="primary"),
-                    block_id="join",
-                )
-            )
-        else:
-            blocks.append(kit.context(_("Enrollment is closed right now.")))
-    if state.is_admin:
-        blocks.extend(_admin_blocks(state, _))
+        if super_admin:  # the first programme is theirs to set up
+            blocks.extend(_admin_blocks(HomeState(None, None, [], True), _))
+    for state in shown:
+        blocks.extend(_programme_section(state, _))
+    if len([s for s in states if s.program is not None]) > MAX_PROGRAMMES:
+        blocks.append(kit.context(_("More programmes: use `/mentoring status`.")))
     return kit.home(blocks)

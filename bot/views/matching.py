@@ -408,7 +408,10 @@ def goals_saved_message(
 
 
 def rematch_modal(
-    _: Translator, choices: Sequence[tuple[int, str]] = (), reason: str = ""
+    _: Translator,
+    choices: Sequence[tuple[int, str]] = (),
+    reason: str = "",
+    program_id: int | None = None,
 ) -> dict[str, Any]:
     """`choices`: (pair id, partner's name) when the person has several pairs: they pick one."""
     blocks: list[Any] = [
@@ -448,6 +451,7 @@ def rematch_modal(
         submit=_("Send privately"),
         close=_("Cancel"),
         callback_id=REMATCH_CALLBACK_ID,
+        private_metadata=json.dumps({"program_id": program_id}),
         blocks=blocks,
     )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_sdk.models.blocks.block_elements import (
+    CheckboxesElement,
     ConversationFilter,
     ConversationSelectElement,
     DatePickerElement,
@@ -12,10 +14,12 @@ from slack_sdk.models.blocks.block_elements import (
     PlainTextInputElement,
     RadioButtonsElement,
     StaticSelectElement,
+    UserMultiSelectElement,
 )
 
 from bot.domain.programs import (
     CHECKIN_CADENCES,
+    MAX_OWNERS,
     PULSE_CADENCES,
     ProgramForm,
     has_texts_in,
@@ -24,7 +28,7 @@ from bot.domain.programs import (
 from bot.i18n import LANGUAGE_NAMES, SUPPORTED, Translator
 from bot.views import kit
 from bot.views.labels import FREQUENCY
-from storage.models import Program
+from storage.models import JoinPolicy, Program
 
 CALLBACK_ID = "program_settings"
 SAVED_CALLBACK_ID = "program_saved"
@@ -83,9 +87,17 @@ def _language_blocks(form: ProgramForm, _: Translator) -> list[Any]:
 
 
 def program_modal(
-    form: ProgramForm, _: Translator, *, is_new: bool, default_language: str = "en"
+    form: ProgramForm,
+    _: Translator,
+    *,
+    is_new: bool,
+    default_language: str = "en",
+    program_id: int | None = None,
+    template_name: str | None = None,
 ) -> dict[str, Any]:
-    """`default_language`: the channel language a programme has until an admin picks one."""
+    """`default_language`: the channel language a programme has until an admin picks one;
+    `program_id`: the programme edited (None: a new one); `template_name`: the programme a new
+    cohort comes from (its alumni may be invited)."""
     open_options = [kit.option(_("Open"), "open"), kit.option(_("Closed"), "closed")]
     checkin_options = [kit.option(_(FREQUENCY[c]), c) for c in CHECKIN_CADENCES]
     pulse_options = [kit.option(_(FREQUENCY[c]), c) for c in PULSE_CADENCES]
@@ -208,6 +220,7 @@ def program_modal(
             ),
             hint=_("Shout-outs, thanks and the monthly digest are posted in this language."),
         ),
+        *_people_blocks(form, _, template_name),
         *_language_blocks(form, _),
     ]
     return kit.modal(
@@ -216,7 +229,60 @@ def program_modal(
         close=_("Cancel"),
         callback_id=CALLBACK_ID,
         blocks=blocks,
+        private_metadata=json.dumps({"program_id": program_id}),
     )
+
+
+def _people_blocks(form: ProgramForm, _: Translator, template_name: str | None) -> list[Any]:
+    """Who runs the programme and who may join it (several programmes run at once)."""
+    policy_options = [
+        kit.option(_("Everyone in the workspace"), JoinPolicy.EVERYONE),
+        kit.option(_("Invited people only"), JoinPolicy.INVITED),
+    ]
+    policy = form.join_policy or JoinPolicy.EVERYONE
+    blocks: list[Any] = [
+        kit.input_block(
+            "owners",
+            _("Programme owners"),
+            UserMultiSelectElement(
+                initial_users=list(form.owners or []) or None, max_selected_items=MAX_OWNERS
+            ),
+            hint=_("They run this programme: settings, matching, report, recognition."),
+            optional=True,
+        ),
+        kit.input_block(
+            "join_policy",
+            _("Who may join"),
+            RadioButtonsElement(
+                options=policy_options,
+                initial_option=next(o for o in policy_options if o.value == policy),
+            ),
+        ),
+        kit.input_block(
+            "invited",
+            _("Invite people"),
+            UserMultiSelectElement(max_selected_items=100),
+            hint=_("Added to the programme's invitation list (for invited people only)."),
+            optional=True,
+        ),
+    ]
+    if template_name is not None:
+        blocks.append(
+            kit.input_block(
+                "invite_alumni",
+                _("Alumni"),
+                CheckboxesElement(
+                    options=[
+                        kit.option(
+                            _("Invite the people of {programme}", programme=template_name),
+                            "yes",
+                        )
+                    ]
+                ),
+                optional=True,
+            )
+        )
+    return blocks
 
 
 def saved_modal(

@@ -289,12 +289,13 @@ def digest_message(digest: Digest, _: Translator) -> dict[str, Any]:
 # Success stories -----------------------------------------------------------------------------
 
 
-def story_modal(_: Translator) -> dict[str, Any]:
+def story_modal(_: Translator, program_id: int | None = None) -> dict[str, Any]:
     return kit.modal(
         title=_("Share your story"),
         submit=_("Send"),
         close=_("Cancel"),
         callback_id=STORY_CALLBACK_ID,
+        private_metadata=json.dumps({"program_id": program_id}),
         blocks=[
             kit.section(
                 _(

@@ -306,10 +306,12 @@ def report_charts(report: Report, _: Translator) -> list[tuple[str, str, bytes]]
     return [(chart.name, chart.title, chart.png()) for chart in report_figures(report, _)]
 
 
-def home_blocks(report: Report | None, _: Translator, *, primary: bool = False) -> list[Any]:
+def home_blocks(
+    report: Report | None, _: Translator, *, primary: bool = False, program_id: int | None = None
+) -> list[Any]:
     """The admin part of App Home: the headline figures and the report and export buttons
-    (`primary`: the full report is the admin's next step)."""
-    blocks: list[Any] = [kit.header(_("Admin: programme report"))]
+    (`primary`: the full report is the admin's next step), for the programme `program_id`."""
+    blocks: list[Any] = [kit.context(_("Admin: programme report"))]
     if report is not None:
         latest = next((r for r in reversed(report.surveys) if r.overall is not None), None)
         lines = [
@@ -332,9 +334,14 @@ def home_blocks(report: Report | None, _: Translator, *, primary: bool = False) 
         blocks.append(kit.section("\n".join(lines)))
     blocks.append(
         kit.actions(
-            kit.button(_("Full report"), REPORT_ACTION, style="primary" if primary else None),
-            kit.button(_("Export data (CSV)"), EXPORT_ACTION),
-            block_id="report_actions",
+            kit.button(
+                _("Full report"),
+                REPORT_ACTION,
+                str(program_id or ""),
+                style="primary" if primary else None,
+            ),
+            kit.button(_("Export data (CSV)"), EXPORT_ACTION, str(program_id or "")),
+            block_id=f"report_actions_{program_id or 0}",
         )
     )
     return blocks

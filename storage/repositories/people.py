@@ -12,7 +12,6 @@ from sqlmodel import Session, col, select
 
 from storage.models import Participant, ParticipantStatus, Program, Role
 from storage.repositories.common import among, fresh, oldest_first
-from storage.repositories.programs import active_program
 
 
 def participant_by_user(session: Session, program_id: int, user_id: str) -> Participant | None:
@@ -34,11 +33,11 @@ def participants(
     )
 
 
-def current_participant(
-    session: Session, user_id: str
+def enrollment_in(
+    session: Session, program_id: int | None, user_id: str
 ) -> tuple[Program | None, Participant | None]:
-    """The active programme and the person's enrollment in it (either may be None)."""
-    program = active_program(session)
+    """The programme and the person's enrollment in it (either may be None)."""
+    program = session.get(Program, program_id) if program_id else None
     if program is None:
         return None, None
     return program, participant_by_user(session, program.id or 0, user_id)
