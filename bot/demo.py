@@ -28,7 +28,7 @@ from bot.i18n import translator
 from bot.sandbox.forms import option_values
 from bot.sandbox.render import RenderContext, message_html
 from bot.sandbox.server import Sandbox
-from bot.sandbox.workspace import ADMIN_ID, COMMUNITY_CHANNEL, SeedPerson
+from bot.sandbox.workspace import ADMIN_ID, COMMUNITY_CHANNEL, OFFICES, SeedPerson
 from bot.views.report import report_sections
 from storage import repositories as repo
 from storage.db import Database
@@ -134,6 +134,7 @@ class Demo:
                 "community_channel": COMMUNITY_CHANNEL[0],
                 "checkin_cadence": "monthly",
                 "pulse_cadence": "monthly",
+                "offices": "\n".join(office.city for office in OFFICES),
             },
         )
         # A programme setting without a form field yet: a pair completes after meeting in
@@ -170,6 +171,9 @@ class Demo:
                 "time_of_day": "any",
                 "consent": ["yes"] if self.rng.random() < 0.8 else [],
                 "personal_goals": "Learn by doing, one tool at a time",
+                # Where they work, and English besides their own language (most of them).
+                "office": person.office.city,
+                "languages": ["en"] if self.rng.random() < 0.9 else [],
             }
             if role == "mentor":
                 answers["topics_offered"] = chosen

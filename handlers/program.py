@@ -64,6 +64,7 @@ def parse_program_form(values: payloads.Values, _: Translator) -> ProgramForm:
         mentor_capacity=payloads.integer(values, "mentor_capacity"),
         anonymity_threshold=payloads.integer(values, "anonymity_threshold"),
         community_channel=payloads.conversation(values, "community_channel"),
+        offices=payloads.lines(values, "offices"),
     )
 
 

@@ -47,8 +47,8 @@ _TIE_CAP = 96
 # Re-solve only the near-tight subgraph once at most this share of rows violates the
 # certificate; with more, the prices are too far off to guide pruning.
 _PRUNED_RESOLVE_MAX_SHARE = 0.05
-# Largest reduced cost (u_i + v_j - w_ij) kept in the near-tight subgraph.
-_PRUNED_SLACK = 0
+# Largest reduced costs (u_i + v_j - w_ij) kept in the near-tight subgraph, tried in turn.
+_PRUNED_SLACKS = (1, 3)
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -101,17 +101,22 @@ def max_weight_b_matching(scores: np.ndarray, capacity: np.ndarray) -> BMatching
             scores, candidates, col_price, row_price, best_reduced, violating, active_rows
         )
         graph = _SlotGraph.from_candidates(scores, candidates, slots_per_row)
-        solves += 1
         share_violating = np.count_nonzero(violating) / np.count_nonzero(active_rows)
+        prices = None
         if share_violating <= _PRUNED_RESOLVE_MAX_SHARE:
-            near_tight = graph.near_tight(row_price, col_price, pair_rows, pair_cols)
-            pair_rows, pair_cols = near_tight.solve()
+            # A wider band when the tight one misses the optimum: still far cheaper than all.
+            for slack in _PRUNED_SLACKS:
+                near_tight = graph.near_tight(row_price, col_price, pair_rows, pair_cols, slack)
+                tried_rows, tried_cols = near_tight.solve()
+                solves += 1
+                prices = graph.prices(tried_rows, tried_cols)
+                if prices is not None:
+                    pair_rows, pair_cols = tried_rows, tried_cols
+                    break
+        if prices is None:
+            pair_rows, pair_cols = graph.solve()
+            solves += 1
             prices = graph.prices(pair_rows, pair_cols)
-            if prices is not None:
-                continue
-            solves += 1  # the pruned answer is not optimal on all candidates
-        pair_rows, pair_cols = graph.solve()
-        prices = graph.prices(pair_rows, pair_cols)
 
     order = np.lexsort((pair_cols, pair_rows))
     pair_rows, pair_cols = pair_rows[order], pair_cols[order]
@@ -384,11 +389,12 @@ class _SlotGraph:
         col_price: np.ndarray,
         pair_rows: np.ndarray,
         pair_cols: np.ndarray,
+        slack: int,
     ) -> _SlotGraph:
-        """The edges within ``_PRUNED_SLACK`` of tight under the given prices (violating
-        ones included), plus the current pairs so the old matching stays feasible."""
+        """The edges within ``slack`` of tight under the given prices (violating ones
+        included), plus the current pairs so the old matching stays feasible."""
         reduced = row_price[self.edge_rows] + col_price[self.edge_cols] - self.edge_weights
-        keep = reduced <= _PRUNED_SLACK
+        keep = reduced <= slack
         keys = np.union1d(
             self.edge_rows[keep] * self.n_cols + self.edge_cols[keep],
             pair_rows * self.n_cols + pair_cols,

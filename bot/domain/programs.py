@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot import clock
-from bot.domain import validation
+from bot.domain import places, validation
 from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import CycleStatus, Program, ProgramStatus, utcnow
@@ -195,6 +195,7 @@ class ProgramForm:
     mentor_capacity: int | None = 1
     anonymity_threshold: int | None = 5
     community_channel: str | None = None
+    offices: list[str] = field(default_factory=list)  # empty: places go by time zone city
     # Shown with the dates; changed only through save_program(timezone=...).
     timezone: str = "UTC"
     # The modal's raw "open"/"closed" value, kept so validation can refuse anything else; when
@@ -248,8 +249,14 @@ def validate_program(form: ProgramForm) -> dict[str, str]:
         )
     if (channel := validation.channel_error(form.community_channel)) is not None:
         errors["community_channel"] = channel
+    if (offices := places.offices_error(form.offices)) is not None:
+        errors["offices"] = offices
     # Text that cannot be stored is the first thing to fix in its field.
-    errors.update(validation.text_errors({"name": form.name, "goals": goals, "topics": topics}))
+    errors.update(
+        validation.text_errors(
+            {"name": form.name, "goals": goals, "topics": topics, "offices": form.offices}
+        )
+    )
     return errors
 
 
@@ -288,6 +295,7 @@ def save_program(
     program.mentor_capacity = form.mentor_capacity or 1
     program.anonymity_threshold = form.anonymity_threshold or 5
     program.community_channel = form.community_channel
+    program.settings = {**program.settings, "offices": places.clean_offices(form.offices)}
     program.updated_at = utcnow()
     return repo.save(session, program)
 
@@ -313,5 +321,6 @@ def form_from_program(program: Program | None, today: date) -> ProgramForm:
         mentor_capacity=program.mentor_capacity,
         anonymity_threshold=program.anonymity_threshold,
         community_channel=program.community_channel,
+        offices=places.offices_of(program),
         timezone=program.timezone,
     )

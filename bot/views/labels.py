@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.places import MEETING_LANGUAGES, Place
 from bot.i18n import N_, Translator
 from bot.views import kit
 
@@ -57,3 +58,29 @@ def label(mapping: dict[str, str], value: str | None, _: Translator) -> str:
         return "—"
     # Labels are shown in mrkdwn; a value we have no label for is shown as stored, inert.
     return _(mapping[value]) if value in mapping else kit.escape(value)
+
+
+def place_label(place: Place, _: Translator) -> str:
+    """Where someone works, for people to read."""
+    if place.source == "remote":
+        return _("Remote")
+    if place.name is None:
+        return _("not given")
+    if place.source == "timezone":
+        return _("{city} (time zone)", city=kit.escape(place.name))
+    return kit.escape(place.name)
+
+
+def language_name(code: str) -> str:
+    """A language named in itself ("Deutsch"), or its code when we have no name for it."""
+    return MEETING_LANGUAGES.get(code) or kit.escape(code)
+
+
+def duration_text(minutes: int, _: Translator) -> str:
+    """90 -> "1 h 30 min"."""
+    hours, rest = divmod(int(minutes), 60)
+    if not rest:
+        return _("{hours} h", hours=hours)
+    if not hours:
+        return _("{minutes} min", minutes=rest)
+    return _("{hours} h {minutes} min", hours=hours, minutes=rest)
