@@ -166,7 +166,7 @@ class Demo:
                 "department": person.department,
                 "seniority": "early_career" if role == "mentor" else "executive",
                 "meeting_frequency": "monthly",
-                "meeting_format": self.rng.choice(["video", "in_person", "any"]),
+                "meeting_format": self.rng.choice(["video", "any", "video", "in_person"]),
                 "available_days": self.rng.sample(["mon", "tue", "wed", "thu", "fri"], k=3),
                 "time_of_day": "any",
                 "consent": ["yes"] if self.rng.random() < 0.8 else [],
