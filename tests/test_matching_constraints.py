@@ -395,3 +395,14 @@ def test_without_a_shared_hour_the_nearest_times_inside_one_persons_day() -> Non
         local = near.start.astimezone(ZoneInfo(inside.timezone or "UTC"))
         assert 9 <= local.hour < 17 and local.weekday() < 5
         assert near.outside_minutes == 4 * 60 + 45
+
+
+def test_any_number_of_languages_is_compared_exactly() -> None:
+    # More distinct languages than bits in a machine word: the tables still agree.
+    teachers = [berliner("mentor", languages=(f"x{k}",)) for k in range(70)]
+    learners = [berliner("mentee", languages=(f"x{k}", f"x{(k + 1) % 70}")) for k in range(70)]
+    matrix = matching.candidate_scores(teachers, learners, week=WINTER)
+    for i, teacher in enumerate(teachers):
+        for j, learner in enumerate(learners):
+            assert (matrix[i, j] > 0) == (excluded(teacher, learner) is None)
+    assert (matrix > 0).sum() == 2 * 70

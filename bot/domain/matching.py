@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -288,6 +288,11 @@ def pair_facts(
 ) -> tuple[Reason, ...]:
     """Where, in which language and when a pair can meet, and what puts that at risk: the
     review shows them to the admin, the introduction tells the pair."""
+    return _facts(mentor, mentee, working_slots(mentor, week) & working_slots(mentee, week))
+
+
+def _facts(mentor: MatchProfile, mentee: MatchProfile, shared: int) -> tuple[Reason, ...]:
+    """pair_facts, given the quarter hours both work in."""
     facts: list[Reason] = []
     if same_place(mentor, mentee):
         facts.append(Reason(SAME_PLACE, {"place": mentor.place}))
@@ -309,7 +314,6 @@ def pair_facts(
         firsts = (mentor.languages[0], mentee.languages[0])
         common.sort(key=lambda language: -firsts.count(language))
         facts.append(Reason(COMMON_LANGUAGE, {"languages": common}))
-    shared = working_slots(mentor, week) & working_slots(mentee, week)
     longest = longest_run(shared)
     facts.append(
         Reason(
@@ -375,6 +379,16 @@ def score_pair(
 ) -> tuple[int, tuple[Reason, ...]] | None:
     """Score of pairing ``mentor`` with ``mentee`` and the reasons that earned points, or
     None when the mentor offers none of the mentee's wanted or development topics."""
+    return _score(mentor, mentee, weights, lambda: shared_preferred_hours(mentor, mentee, week))
+
+
+def _score(
+    mentor: MatchProfile,
+    mentee: MatchProfile,
+    weights: MatchWeights,
+    preferred_hours: Callable[[], int],
+) -> tuple[int, tuple[Reason, ...]] | None:
+    """score_pair, given how to count the hours both prefer."""
     central = mentor.topics_offered & mentee.topics_wanted
     secondary = (mentor.topics_offered & mentee.development_areas) - central
     if not central and not secondary:
@@ -393,7 +407,7 @@ def score_pair(
     earn(weights.central_topic * len(central), "shared_topics", topics=sorted(central))
     earn(weights.secondary_topic * len(secondary), "secondary_topics", topics=sorted(secondary))
     earn(weights.mutual_learning * len(mutual), "mutual_learning", topics=sorted(mutual))
-    hours = shared_preferred_hours(mentor, mentee, week)
+    hours = preferred_hours()
     earn(_overlap_points(hours, weights), "overlap_hours", hours=hours)
     if mentor.meeting_frequency is not None and (
         mentor.meeting_frequency == mentee.meeting_frequency
@@ -536,23 +550,17 @@ def _codes(keys: Iterable[Hashable]) -> tuple[np.ndarray, list[Hashable]]:
     return np.asarray(codes, dtype=np.int64), list(index)
 
 
-_WORDS = -(-WEEK_SLOTS // 64)
+def _shared_bits(rows: Sequence[int], cols: Sequence[int]) -> np.ndarray:
+    """Bits each row bitmap shares with each column bitmap: a product of 0/1 matrices (exact
+    in float32, counts stay far below 2**24), much faster than popcounts of ANDs."""
+    return (_bit_matrix(rows) @ _bit_matrix(cols).T).astype(np.int16)
 
 
-def _words(bitmaps: Sequence[int]) -> np.ndarray:
-    """The bitmaps as rows of 64-bit words."""
-    raw = b"".join(bits.to_bytes(_WORDS * 8, "little") for bits in bitmaps)
-    return np.frombuffer(raw, dtype=np.uint64).reshape(len(bitmaps), _WORDS)
-
-
-def _shared_bits(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Bits each row bitmap shares with each column bitmap (popcount of the AND)."""
-    shared = np.zeros((rows.shape[0], cols.shape[0]), dtype=np.int64)
-    step = max(1, 2_000_000 // max(1, cols.shape[0] * _WORDS))  # bounds the temporary
-    for start in range(0, rows.shape[0], step):
-        both = rows[start : start + step, None, :] & cols[None, :, :]
-        shared[start : start + step] = np.bitwise_count(both).sum(axis=2, dtype=np.int64)
-    return shared
+def _bit_matrix(bitmaps: Sequence[int]) -> np.ndarray:
+    width = WEEK_SLOTS // 8
+    raw = b"".join(bits.to_bytes(width, "little") for bits in bitmaps)
+    packed = np.frombuffer(raw, dtype=np.uint8).reshape(len(bitmaps), width)
+    return np.unpackbits(packed, axis=1, bitorder="little").astype(np.float32)
 
 
 class _LookupRows:
@@ -582,6 +590,8 @@ class _ScheduleTables:
     col_codes: np.ndarray
     points: np.ndarray  # float32
     meets: np.ndarray  # bool: one hour in a row inside both people's working hours
+    row_bitmaps: list[tuple[int, int]]  # per row code: (working, preferred) quarter hours
+    col_bitmaps: list[tuple[int, int]]
 
     @classmethod
     def build(
@@ -598,23 +608,38 @@ class _ScheduleTables:
         row_codes, row_keys = _codes(key(p) for p in mentors)
         col_codes, col_keys = _codes(key(p) for p in mentees)
 
-        def meeting_starts(keys: list[Hashable]) -> np.ndarray:
-            working = [weekly_slots(z, d, week.working_hours, week.monday) for z, d, _w in keys]  # type: ignore[misc]
-            return _words([run_starts(bits, MEETING_SLOTS) for bits in working])
+        def bitmaps(keys: list[Hashable]) -> list[tuple[int, int]]:
+            return [
+                (
+                    weekly_slots(zone, days, week.working_hours, week.monday),
+                    weekly_slots(zone, days, window, week.monday),
+                )
+                for zone, days, window in keys  # type: ignore[misc]
+            ]
 
-        def preferred(keys: list[Hashable]) -> np.ndarray:
-            return _words([weekly_slots(z, d, w, week.monday) for z, d, w in keys])  # type: ignore[misc]
+        def meeting_starts(bits: list[tuple[int, int]]) -> list[int]:
+            return [run_starts(working, MEETING_SLOTS) for working, _p in bits]
 
+        def preferred(bits: list[tuple[int, int]]) -> list[int]:
+            return [preferred for _w, preferred in bits]
+
+        row_bitmaps, col_bitmaps = bitmaps(row_keys), bitmaps(col_keys)
         # Both have a meeting hour in a row exactly where both have one starting.
-        meets = _shared_bits(meeting_starts(row_keys), meeting_starts(col_keys)) > 0
-        hours = _shared_bits(preferred(row_keys), preferred(col_keys)) // SLOTS_PER_HOUR
-        points = np.minimum(
-            weights.overlap_per_two_hours * np.floor_divide(hours, 2), weights.max_overlap_points
-        ).astype(np.float32)
-        row_days = np.array([k[1] for k in row_keys], dtype=np.int64)  # type: ignore[index]
-        col_days = np.array([k[1] for k in col_keys], dtype=np.int64)  # type: ignore[index]
-        points += weights.shared_day * ((row_days[:, None] & col_days[None, :]) != 0)
-        return cls(row_codes, col_codes, points, meets.reshape(points.shape))
+        meets = _shared_bits(meeting_starts(row_bitmaps), meeting_starts(col_bitmaps)) > 0
+        quarters = _shared_bits(preferred(row_bitmaps), preferred(col_bitmaps))
+        # Points per number of shared quarter hours, then per shared weekday mask: lookups.
+        overlap_points = np.array(
+            [_overlap_points(hours_of(q), weights) for q in range(WEEK_SLOTS + 1)],
+            dtype=np.float32,
+        )
+        points = overlap_points[quarters]
+        row_days = np.array([k[1] for k in row_keys], dtype=np.int16)  # type: ignore[index]
+        col_days = np.array([k[1] for k in col_keys], dtype=np.int16)  # type: ignore[index]
+        if weights.shared_day:
+            points += weights.shared_day * ((row_days[:, None] & col_days[None, :]) != 0)
+        return cls(
+            row_codes, col_codes, points, meets.reshape(points.shape), row_bitmaps, col_bitmaps
+        )
 
 
 @dataclass(frozen=True)
@@ -653,12 +678,16 @@ class _MeetingTables:
         def column(keys: list[Hashable], index: int) -> list[int]:
             return [k[index] for k in keys]  # type: ignore[index]
 
-        # Python ints: any number of languages; the tables are small.
         row_languages, col_languages = column(row_keys, 1), column(col_keys, 1)
-        language_ok = np.array(
-            [[not a or not b or bool(a & b) for b in col_languages] for a in row_languages],
-            dtype=bool,
-        ).reshape(len(row_keys), len(col_keys))
+        if len(languages) < 64:
+            row_bits = np.array(row_languages, dtype=np.uint64)[:, None]
+            col_bits = np.array(col_languages, dtype=np.uint64)[None, :]
+            language_ok = ((row_bits & col_bits) != 0) | (row_bits == 0) | (col_bits == 0)
+        else:  # more languages than bits in a word: Python integers
+            language_ok = np.array(
+                [[not a or not b or bool(a & b) for b in col_languages] for a in row_languages],
+                dtype=bool,
+            ).reshape(len(row_keys), len(col_keys))
         row_places = np.array(column(row_keys, 0), dtype=np.int64)
         col_places = np.array(column(col_keys, 0), dtype=np.int64)
         row_remote = np.array(column(row_keys, 2), dtype=np.int64)
@@ -984,13 +1013,23 @@ def _compute_matches(
     matching = max_weight_b_matching(scores, remaining)
 
     pairs: list[ProposedPair] = []
+    schedule = pool.schedule
+    row_codes, col_codes = schedule.row_codes.tolist(), schedule.col_codes.tolist()
     for row, col in zip(matching.rows.tolist(), matching.cols.tolist(), strict=True):
         mentor, mentee = mentors[row], mentees[col]
-        scored = score_pair(mentor, mentee, weights, week)
+        # score_pair and pair_facts, with the bitmaps the pool already holds.
+        working, preferred = schedule.row_bitmaps[row_codes[row]]
+        their_working, their_preferred = schedule.col_bitmaps[col_codes[col]]
+        scored = _score(
+            mentor,
+            mentee,
+            weights,
+            lambda mine=preferred, theirs=their_preferred: hours_of((mine & theirs).bit_count()),
+        )
         if scored is None:  # the matrix only allows pairs that share a topic
             raise RuntimeError("proposed a pair without a shared topic")
         score, reasons = scored
-        facts = pair_facts(mentor, mentee, week)
+        facts = _facts(mentor, mentee, working & their_working)
         pairs.append(
             ProposedPair(mentor.participant_id, mentee.participant_id, score, reasons, facts)
         )
