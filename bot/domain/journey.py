@@ -540,7 +540,9 @@ def _fits(person: Participant, moment: datetime, hours: tuple[int, int], days: b
 def _meeting_slots(
     first: Participant, second: Participant, after: datetime, hours: tuple[int, int], count: int
 ) -> tuple[list[datetime], bool]:
-    """(slots, whether preferred days and times had to be dropped to find them)."""
+    """`count` start times (UTC) from tomorrow on, inside both people's working hours and
+    preferred days and times, on different days; preferences are relaxed if none fit. Also
+    says whether they had to be relaxed."""
     begin = (after + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
     found: list[datetime] = []
     for strict in (True, False):
@@ -559,14 +561,6 @@ def _meeting_slots(
         if len(found) == count:
             return found, not strict
     return found, True
-
-
-def meeting_slots(
-    first: Participant, second: Participant, after: datetime, hours: tuple[int, int], count: int = 3
-) -> list[datetime]:
-    """`count` start times (UTC) from tomorrow on, inside both people's working hours and
-    preferred days and times, on different days; preferences are relaxed if none fit."""
-    return _meeting_slots(first, second, after, hours, count)[0]
 
 
 # Why no time fits both: their working days never overlap on a weekday.
