@@ -3,8 +3,12 @@
     python -m bench.bench_matching [--size N] [--seed S]
 
 Scenarios (N mentors x N mentees, default 5,000 x 5,000):
-  realistic, capacity 1 / capacity 2: skewed topic popularity, departments, clustered time
-      zones, a manager tree (reporting-line exclusions), a few avoid lists and earlier pairs.
+  realistic, capacity 1 / capacity 2: skewed topic popularity, departments, offices in Berlin,
+      Hanoi and New York plus remote colleagues, eight time zones (IANA, DST-correct for the
+      matching week), three languages (each person's Slack language, many add English), a
+      manager tree (reporting-line exclusions), a few avoid lists and earlier pairs. Every
+      rule of who can meet applies: a common language, in person only in the same place,
+      one shared working hour on a shared day.
   random 40 topics: uniform random topics and preferences, no structure or exclusions.
   random 40 topics, dense: each topic picked with probability 0.25, so most pairs share
       several topics (the issue's reference instance: dense SciPy ~5 s, lapjv ~2.4 s).
@@ -27,12 +31,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import TypeVar
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from bot.domain.assignment import max_weight_b_matching
+from bot.domain.availability import MatchingWeek
 from bot.domain.matching import WEEKDAYS, MatchProfile, candidate_scores, compute_matches
 
 T = TypeVar("T")
@@ -55,12 +61,25 @@ DEPARTMENTS: tuple[str, ...] = (
     "Engineering", "Sales", "Marketing", "Finance", "HR", "Legal", "Operations", "Support",
     "Product", "Design", "Data", "Security", "Procurement", "Facilities", "Research",
 )  # fmt: skip
-# (UTC offset in minutes, weight) per region.
-REGIONS: dict[str, tuple[float, list[tuple[int, float]]]] = {
-    "europe": (0.55, [(0, 0.25), (60, 0.55), (120, 0.2)]),
-    "americas": (0.25, [(-300, 0.45), (-360, 0.15), (-480, 0.3), (-180, 0.1)]),
-    "asia": (0.20, [(330, 0.4), (420, 0.2), (480, 0.25), (540, 0.15)]),
+# Where people work: (place or None for remote, IANA zone, Slack language, share of people).
+SITES: tuple[tuple[str | None, str, str, float], ...] = (
+    ("Berlin", "Europe/Berlin", "de", 0.36),
+    ("New York", "America/New_York", "en", 0.26),
+    ("Hanoi", "Asia/Ho_Chi_Minh", "vi", 0.22),
+    (None, "Europe/London", "en", 0.04),
+    (None, "Europe/Helsinki", "en", 0.03),
+    (None, "America/Chicago", "en", 0.04),
+    (None, "America/Los_Angeles", "en", 0.02),
+    (None, "Asia/Bangkok", "vi", 0.03),
+)
+# Who also meets in English (or, for a few New Yorkers, another language), by first language.
+OTHER_LANGUAGES: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
+    "de": (("en",), (0.8,)),
+    "vi": (("en",), (0.65,)),
+    "en": (("de", "vi"), (0.05, 0.03)),
 }
+# The week the realistic pools are judged for: New York is on summer time, Berlin not yet.
+WEEK = MatchingWeek(monday=date(2027, 3, 15))
 
 
 @dataclass(frozen=True)
@@ -70,6 +89,7 @@ class Pool:
     mentees: list[MatchProfile]
     managers: dict[str, str | None]
     previous_pairs: set[frozenset[str]]
+    week: MatchingWeek = MatchingWeek()
 
 
 def _choice(rng: np.random.Generator, options: Sequence[T], weights: Sequence[float]) -> T:
@@ -119,12 +139,10 @@ def realistic_pool(size: int, seed: int, capacity: int) -> Pool:
         else:
             department_of[ordered[position]] = department_of[boss]
 
-    region_names = list(REGIONS)
-    region_weights = [REGIONS[name][0] for name in region_names]
-
     def profile(index: int, user_id: str, role: str) -> MatchProfile:
-        region = REGIONS[_choice(rng, region_names, region_weights)][1]
-        offset = _choice(rng, [o for o, _ in region], [w for _, w in region])
+        place, zone, first, _share = _choice(rng, SITES, [site[3] for site in SITES])
+        others, chances = OTHER_LANGUAGES[first]
+        languages = (first, *(o for o, p in zip(others, chances, strict=True) if rng.random() < p))
         if role == "mentor":
             offered = _topics(rng, popularity, 1, 5)
             wanted = _topics(rng, popularity, 0, 2)
@@ -149,7 +167,9 @@ def realistic_pool(size: int, seed: int, capacity: int) -> Pool:
             ),
             available_days=_days(rng),
             time_of_day=_choice(rng, ["morning", "afternoon", "any", None], [0.25, 0.25, 0.3, 0.2]),
-            utc_offset_minutes=offset,
+            timezone=zone,
+            place=place,
+            languages=languages,
             manager_user_id=managers[user_id],
             capacity=capacity,
         )
@@ -166,7 +186,7 @@ def realistic_pool(size: int, seed: int, capacity: int) -> Pool:
         for k in rng.choice(size, max(1, 3 * size // 100), replace=False)
     }
     name = f"realistic, capacity {capacity}"
-    return Pool(name, mentors, mentees, managers, previous)
+    return Pool(name, mentors, mentees, managers, previous, WEEK)
 
 
 def random_pool(size: int, seed: int) -> Pool:
@@ -233,6 +253,7 @@ def run_ours(pool: Pool, repeats: int = 3) -> Figures:
                 pool.mentees,
                 managers=pool.managers,
                 previous_pairs=pool.previous_pairs,
+                week=pool.week,
             )
         )
         for _ in range(repeats)
@@ -252,7 +273,11 @@ def run_baselines(pool: Pool, figures: Figures) -> None:
     mentees = sorted(pool.mentees, key=lambda p: p.participant_id)
     scores, figures.scoring_seconds = timed(
         lambda: candidate_scores(
-            mentors, mentees, managers=pool.managers, previous_pairs=pool.previous_pairs
+            mentors,
+            mentees,
+            managers=pool.managers,
+            previous_pairs=pool.previous_pairs,
+            week=pool.week,
         )
     )
     capacity = np.array([m.capacity for m in mentors])
@@ -327,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Warm up imports and BLAS threads on a small pool so the first scenario is not penalised.
     warm_up = realistic_pool(200, args.seed, 1)
-    compute_matches(warm_up.mentors, warm_up.mentees)
+    compute_matches(warm_up.mentors, warm_up.mentees, week=warm_up.week)
     print(f"pools: {args.size} mentors x {args.size} mentees, seed {args.seed}")
     pools = [
         realistic_pool(args.size, args.seed, 1),

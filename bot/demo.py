@@ -32,7 +32,7 @@ from bot.sandbox.forms import option_values
 from bot.sandbox.page import conversations as page_conversations
 from bot.sandbox.render import RenderContext
 from bot.sandbox.server import Sandbox
-from bot.sandbox.workspace import ADMIN_ID, COMMUNITY_CHANNEL, SeedPerson
+from bot.sandbox.workspace import ADMIN_ID, COMMUNITY_CHANNEL, OFFICES, SeedPerson
 from bot.transcript import (
     Conversation,
     Entry,
@@ -252,6 +252,7 @@ class Demo:
                 "community_channel": COMMUNITY_CHANNEL[0],
                 "checkin_cadence": "monthly",
                 "pulse_cadence": "monthly",
+                "offices": "\n".join(office.city for office in OFFICES),
             },
         )
         # The completion rule, a programme setting without a form field yet: a pair completes
@@ -284,11 +285,14 @@ class Demo:
                 "department": person.department,
                 "seniority": "early_career" if role == "mentor" else "executive",
                 "meeting_frequency": "monthly",
-                "meeting_format": self.rng.choice(["video", "in_person", "any"]),
+                "meeting_format": self.rng.choice(["video", "any", "video", "in_person"]),
                 "available_days": self.rng.sample(["mon", "tue", "wed", "thu", "fri"], k=3),
                 "time_of_day": "any",
                 "consent": ["yes"] if self.rng.random() < 0.8 else [],
                 "personal_goals": "Learn by doing, one tool at a time",
+                # Where they work, and English besides their own language (most of them).
+                "office": person.office.city,
+                "languages": ["en"] if self.rng.random() < 0.9 else [],
             }
             if role == "mentor":
                 answers["topics_offered"] = chosen

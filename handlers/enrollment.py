@@ -54,6 +54,8 @@ def parse_enrollment_form(values: payloads.Values) -> domain.EnrollmentForm:
         manager_user_id=payloads.user(values, "manager"),
         avoid_user_ids=payloads.users(values, "avoid"),
         shoutout_consent="yes" in payloads.selected_many(values, "consent"),
+        office=payloads.selected(values, "office"),
+        languages=payloads.selected_many(values, "languages"),
     )
 
 

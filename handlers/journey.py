@@ -218,16 +218,18 @@ def on_not_yet_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> 
     with services.db.session() as session:
         program = repo.program(session, person.program_id)
     hours = working_hours(program)
-    slots = journey.meeting_slots(person, partner, services.clock.now(), hours)
+    options = journey.meeting_options(person, partner, services.clock.now(), hours)
     _ = services.translator_for(user_id)
     update_message(
         services,
         body,
         views.not_yet_message(
-            slots, person.timezone, partner.timezone, partner.slack_user_id, request.id or 0, _
+            options, person.timezone, partner.timezone, partner.slack_user_id, request.id or 0, _
         ),
     )
     channel, _ts = payloads.message_location(body)
+    # Invites for the times offered: inside both people's hours, else the nearest ones.
+    slots = options.slots or [near.start for near in options.near]
     if slots and channel:
         _send_invites(services, channel, request.id or 0, partner, slots, _)
 

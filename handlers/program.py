@@ -98,6 +98,7 @@ def parse_program_form(values: payloads.Values, _: Translator) -> ProgramForm:
         owners=payloads.users(values, "owners"),
         join_policy=payloads.selected(values, "join_policy"),
         invited=payloads.users(values, "invited"),
+        offices=payloads.lines(values, "offices"),
     )
 
 

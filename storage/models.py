@@ -278,6 +278,10 @@ class Participant(SQLModel, table=True):
     erased_at: datetime | None = _ts()
     # No check-ins or nudges before this day (holiday, busy season).
     paused_until: date | None = None
+    # Where they work: one of the programme's offices, "remote", or None (not asked yet).
+    office: str | None = Field(default=None, max_length=100)
+    # Languages they can meet in besides their Slack language (locale codes, e.g. "en").
+    languages: list[str] = _json([])
 
 
 class MatchRun(SQLModel, table=True):

@@ -34,9 +34,12 @@ def program_values(
     capacity: int | str | None = 1,
     threshold: int | str | None = 5,
     channel: str | None = "C0MENTORING",
+    offices: str | None = None,
 ) -> dict[str, Any]:
+    extra = {"offices": sr.plain(offices)} if offices is not None else {}
     return sr.values_from(
-        {
+        extra
+        | {
             "name": sr.plain(name),
             "goals": sr.plain(goals),
             "start_date": sr.datepicker(start),
@@ -87,9 +90,15 @@ class Person:
     days: list[str] = field(default_factory=lambda: ["tue", "thu"])
     time_of_day: str | None = "any"
     consent: bool = True
+    # Meeting languages besides their Slack one: most colleagues also meet in English.
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    office: str | None = None  # asked only when the programme lists offices
+    timezone: str | None = None  # None: their language's usual zone (LOCALES)
 
     def add_to(self, app: RunningApp, **extra: Any) -> None:
         locale, tz, offset = LOCALES[self.language]
+        if self.timezone is not None:
+            tz, offset = self.timezone, _january_offset(self.timezone)
         app.fake.add_user(
             self.user_id,
             real_name=f"Person {self.user_id}",
@@ -98,6 +107,14 @@ class Person:
             tz_offset=offset,
             **extra,
         )
+
+
+def _january_offset(timezone: str) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    offset = datetime(2027, 1, 15, tzinfo=ZoneInfo(timezone)).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
 
 
 def enrollment_values(person: Person, **overrides: Any) -> dict[str, Any]:
@@ -117,7 +134,10 @@ def enrollment_values(person: Person, **overrides: Any) -> dict[str, Any]:
         "manager": sr.users_select(person.manager),
         "avoid": sr.multi_users_select(person.avoid),
         "consent": sr.checkboxes(["yes"] if person.consent else []),
+        "languages": sr.multi_static_select(person.languages),
     }
+    if person.office is not None:
+        fields["office"] = sr.static_select(person.office)
     fields.update(overrides)
     return sr.values_from(fields)
 
@@ -165,7 +185,11 @@ POOL_TOPICS = ["ai_tools", "social_media", "cybersecurity_hygiene", "data_litera
 
 def enroll_pool(app: RunningApp, mentors: int, mentees: int) -> list[Person]:
     """Enrolls `mentors` then `mentees` (languages, departments and topics in rotation) and
-    waits until each has their App Home, the last thing enrollment does after its ack."""
+    waits until each has their App Home, the last thing enrollment does after its ack.
+
+    Everyone also meets in English and works in New York's or Berlin's hours (the Vietnamese
+    speakers from Berlin), so any two of them can meet: these pools test the matching round,
+    not the rules of who can meet (tests/test_matching_constraints.py)."""
     people = []
     for index in range(mentors + mentees):
         role = "mentor" if index < mentors else "mentee"
@@ -178,6 +202,7 @@ def enroll_pool(app: RunningApp, mentors: int, mentees: int) -> list[Person]:
             department=f"Dept {index % 5}",
             offered=[topic, POOL_TOPICS[(index + 1) % 4]] if role == "mentor" else [],
             wanted=[topic] if role == "mentee" else [],
+            timezone="Europe/Berlin" if language == "vi" else None,
         )
         person.add_to(app)
         assert enroll(app, person).status == 200

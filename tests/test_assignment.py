@@ -110,10 +110,12 @@ def test_massive_ties_are_thinned_but_still_optimal() -> None:
     assert result.candidate_edges < 400 * 400 // 2  # ties were thinned, not all kept
 
 
-def test_contested_columns_need_repair_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tiny candidate bands force several certificate failures, near-tight re-solves and
-    fallbacks; the answer must still be optimal."""
+@pytest.mark.parametrize("rounds", [1, 6])
+def test_contested_columns_need_repair_rounds(monkeypatch: pytest.MonkeyPatch, rounds: int) -> None:
+    """Tiny candidate bands force several certificate failures, near-tight re-solves (column
+    generation, given up after `rounds`) and full re-solves; the answer must still be optimal."""
     for name, value in [
+        ("_PRUNED_ROUNDS", rounds),
         ("_INITIAL_CAP", 1),
         ("_INITIAL_SLACK", 0),
         ("_REPAIR_CAP", 1),

@@ -36,6 +36,7 @@ from tests.flows import command_reply, eventually, setup_program
 
 BERLIN = "Europe/Berlin"
 HANOI = "Asia/Ho_Chi_Minh"
+NEW_YORK = "America/New_York"
 
 
 @dataclass
@@ -281,6 +282,42 @@ def test_hanoi_and_berlin_slots_and_dst(
 
 def prompt_of_any(app: RunningApp, user_id: str) -> str:
     return str(app.fake.posted_messages(app.fake.dm_channel(user_id)))
+
+
+def test_not_yet_without_a_shared_hour_says_why_and_offers_the_nearest_times(
+    running_app: RunningApp, app_clock: clock.ManualClock
+) -> None:
+    """A pair made before the matcher knew about hours (New York and Hanoi never overlap)."""
+    app = running_app
+    mentor = Member("UNEWYORK01", "mentor", NEW_YORK)
+    mentee = Member("UHANOI0002", "mentee", HANOI)
+    seed(app, [(mentor, mentee)])
+    app_clock.set(datetime(2027, 1, 4, 1, 0, tzinfo=UTC))  # Monday 08:00 in Hanoi
+    report = runner.run_job(app.services, "checkin", app_clock.now())
+    assert report is not None
+    app_clock.set(datetime(2027, 1, 4, 3, 0, tzinfo=UTC))
+    app.services.delivery.deliver_now(report.keys, budget_seconds=20)
+    click(app, mentee.user_id, "journey_not_yet")
+    text = eventually(
+        lambda: (
+            "do not overlap" in prompt_of_any(app, mentee.user_id)
+            and prompt_of_any(app, mentee.user_id)
+        )
+    )
+    assert "do not overlap on any weekday" in text
+    # Hanoi's 09:00 is New York's 21:00 the evening before, and the other way round: either
+    # way a 45-minute meeting reaches 4 h 45 min past the other's working day.
+    mine = text.count("inside your working hours, 4 h 45 min outside <@UNEWYORK01>'s")
+    theirs = text.count("inside <@UNEWYORK01>'s working hours, 4 h 45 min outside yours")
+    assert (mine + theirs, mine > 0, theirs > 0) == (3, True, True)
+    assert "meet asynchronously" in text
+    files = eventually(lambda: app.fake.uploaded_files())
+    assert len(files) == 3
+    for upload in files:
+        [event] = Calendar.from_ical(upload["bytes"]).walk("VEVENT")
+        start = event.decoded("dtstart")
+        local = [start.astimezone(ZoneInfo(zone)) for zone in (HANOI, NEW_YORK)]
+        assert any((t.hour, t.minute) == (9, 0) and t.weekday() < 5 for t in local)
 
 
 def test_mentor_with_two_mentees_answers_for_each_pair(

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
+from bot.domain.availability import MatchingWeek
 from bot.domain.matching import (
     DEFAULT_WEIGHTS,
     WEEKDAYS,
@@ -28,9 +30,11 @@ from bot.domain.matching import (
     candidate_scores,
     compute_matches,
     is_excluded,
+    pair_facts,
     reporting_chain,
     score_matrix,
     score_pair,
+    shared_preferred_hours,
     shared_working_hours,
 )
 
@@ -198,14 +202,26 @@ def test_different_departments(first: str, second: str, bonus: bool) -> None:
     [(BERLIN, 8, 4), (BERLIN + 60, 7, 3), (HANOI, 2, 1), (HANOI + 60, 1, 0)],
 )
 def test_overlap_points_per_two_full_hours(offset: int, hours: int, points: int) -> None:
-    teacher = mentor(topics_offered={"ai"}, utc_offset_minutes=BERLIN)
-    learner = mentee(topics_wanted={"ai"}, utc_offset_minutes=offset)
+    # One shared day: the week's shared hours are that day's.
+    teacher = mentor(topics_offered={"ai"}, utc_offset_minutes=BERLIN, available_days={"tue"})
+    learner = mentee(topics_wanted={"ai"}, utc_offset_minutes=offset, available_days={"tue"})
     assert shared_working_hours(teacher, learner) == hours
     score, reasons = scored(
         teacher, learner, only("overlap_per_two_hours", 1, max_overlap_points=4)
     )
     assert score == max(points, 1)
     assert list(reasons) == ([Reason("overlap_hours", {"hours": hours})] if points else [])
+
+
+def test_overlap_points_count_the_whole_week() -> None:
+    teacher = mentor(topics_offered={"ai"}, available_days={"mon", "tue", "wed"})
+    learner = mentee(topics_wanted={"ai"}, time_of_day="morning", available_days={"tue", "wed"})
+    assert shared_preferred_hours(teacher, learner) == 2 * 3
+    assert shared_working_hours(teacher, learner) == 2 * 8
+    score, reasons = scored(
+        teacher, learner, only("overlap_per_two_hours", 1, max_overlap_points=9)
+    )
+    assert (score, reasons) == (3, (Reason("overlap_hours", {"hours": 6}),))
 
 
 def test_overlap_points_are_capped() -> None:
@@ -269,31 +285,44 @@ def test_weights_must_be_non_negative_ints() -> None:
 @pytest.mark.parametrize(
     ("a", "b", "hours"),
     [
+        # A day each, Monday to Friday (no days chosen): the week has five of them.
         # Berlin 08-16 UTC vs Hanoi 02-10 UTC.
-        ((BERLIN, None), (HANOI, None), 2),
+        ((BERLIN, None), (HANOI, None), 5 * 2),
         # Berlin 08-16 UTC vs New York 14-22 UTC.
-        ((BERLIN, "any"), (NEW_YORK, "any"), 2),
+        ((BERLIN, "any"), (NEW_YORK, "any"), 5 * 2),
         # Berlin mornings 08-11 UTC vs New York 14-22 UTC.
         ((BERLIN, "morning"), (NEW_YORK, None), 0),
         # Berlin afternoons 12-16 UTC vs New York mornings 14-17 UTC.
-        ((BERLIN, "afternoon"), (NEW_YORK, "morning"), 2),
+        ((BERLIN, "afternoon"), (NEW_YORK, "morning"), 5 * 2),
         ((BERLIN, "morning"), (BERLIN, "afternoon"), 0),
-        ((BERLIN, "morning"), (BERLIN, None), 3),
-        ((0, None), (0, None), 8),
-        # Across midnight UTC: Auckland 20-04 UTC vs Los Angeles 17-01 UTC.
-        ((AUCKLAND, None), (LOS_ANGELES, None), 5),
-        # Half-hour offsets count whole hours only: India 03:30-11:30 vs Berlin 08-16.
-        ((INDIA, None), (BERLIN, None), 3),
+        ((BERLIN, "morning"), (BERLIN, None), 5 * 3),
+        ((0, None), (0, None), 5 * 8),
+        # Across midnight UTC: Auckland 20-04 UTC vs Los Angeles 17-01 UTC. Auckland's
+        # Tuesday to Friday meet Los Angeles' Monday to Thursday.
+        ((AUCKLAND, None), (LOS_ANGELES, None), 4 * 5),
+        # Half-hour offsets: India 03:30-11:30 vs Berlin 08-16 is 3.5 h a day.
+        ((INDIA, None), (BERLIN, None), 17),
         ((HANOI, None), (NEW_YORK, None), 0),
     ],
 )
-def test_shared_working_hours(
+def test_shared_preferred_hours(
     a: tuple[int, str | None], b: tuple[int, str | None], hours: int
 ) -> None:
     first = mentor(utc_offset_minutes=a[0], time_of_day=a[1])
     second = mentee(utc_offset_minutes=b[0], time_of_day=b[1])
-    assert shared_working_hours(first, second) == hours
-    assert shared_working_hours(second, first) == hours
+    assert shared_preferred_hours(first, second) == hours
+    assert shared_preferred_hours(second, first) == hours
+
+
+def test_working_hours_ignore_the_time_of_day_but_keep_the_days() -> None:
+    morning = mentor(utc_offset_minutes=BERLIN, time_of_day="morning", available_days={"mon"})
+    afternoon = mentee(utc_offset_minutes=BERLIN, time_of_day="afternoon")
+    assert shared_preferred_hours(morning, afternoon) == 0
+    assert shared_working_hours(morning, afternoon) == 8  # Monday, 09-17 for both
+    # The programme's working day decides: 10-16 leaves six hours.
+    week = MatchingWeek(working_hours=(10, 16))
+    assert shared_working_hours(morning, afternoon, week) == 6
+    assert shared_preferred_hours(morning, afternoon, week) == 0
 
 
 # --- hard constraints ------------------------------------------------------------------------
@@ -499,6 +528,25 @@ def test_duplicate_participant_ids_are_rejected() -> None:
 
 TOPICS = ("ai", "sql", "cloud", "law", "golf")
 OFFSETS = (0, BERLIN, INDIA, HANOI, NEW_YORK, AUCKLAND, LOS_ANGELES)
+ZONES = (
+    None,
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Ho_Chi_Minh",
+    "Asia/Kolkata",
+    "Pacific/Auckland",
+    "Europe/London",
+    "America/Los_Angeles",
+)
+PLACES = (None, "Berlin", " berlin", "Hanoi", "New York")
+LANGUAGES = ((), ("en",), ("de", "en"), ("de",), ("vi",), ("vi", "en"), ("en", "de"))
+# Weeks around the spring DST changes of 2027 (US 14 March, EU 28 March), and none.
+WEEKS = (
+    MatchingWeek(),
+    MatchingWeek(monday=date(2027, 3, 8)),
+    MatchingWeek(monday=date(2027, 3, 15)),
+    MatchingWeek(monday=date(2027, 3, 29), working_hours=(8, 18)),
+)
 
 
 def random_profile(rng: random.Random, role: str, index: int) -> MatchProfile:
@@ -519,6 +567,9 @@ def random_profile(rng: random.Random, role: str, index: int) -> MatchProfile:
         time_of_day=rng.choice([None, "any", "morning", "afternoon"]),
         utc_offset_minutes=rng.choice(OFFSETS),
         capacity=rng.randint(1, 2),
+        timezone=rng.choice(ZONES),
+        place=rng.choice(PLACES),
+        languages=rng.choice(LANGUAGES),
     )
 
 
@@ -557,6 +608,7 @@ def pools(draw: st.DrawFn) -> dict[str, Any]:
         "previous_pairs": previous,
         "existing_load": load,
         "weights": weights,
+        "week": draw(st.sampled_from(WEEKS)),
     }
 
 
@@ -567,11 +619,12 @@ def brute_force_total(
     managers: Mapping[str, str | None],
     previous_pairs: set[frozenset[str]],
     existing_load: Mapping[int, int],
+    week: MatchingWeek,
 ) -> int:
     def value(t: MatchProfile, s: MatchProfile) -> int:
-        if is_excluded(t, s, managers=managers, previous_pairs=previous_pairs) is not None:
+        if is_excluded(t, s, managers=managers, previous_pairs=previous_pairs, week=week):
             return 0
-        scored = score_pair(t, s, weights)
+        scored = score_pair(t, s, weights, week)
         return 0 if scored is None else scored[0]
 
     values = [[value(t, s) for s in mentees] for t in mentors]
@@ -605,11 +658,19 @@ def test_optimal_and_valid_against_brute_force(pool: dict[str, Any]) -> None:
         assert (teacher.role, learner.role) == ("mentor", "mentee")
         assert (
             is_excluded(
-                teacher, learner, managers=pool["managers"], previous_pairs=pool["previous_pairs"]
+                teacher,
+                learner,
+                managers=pool["managers"],
+                previous_pairs=pool["previous_pairs"],
+                week=pool["week"],
             )
             is None
         )
-        assert score_pair(teacher, learner, pool["weights"]) == (pair.score, pair.reasons)
+        assert score_pair(teacher, learner, pool["weights"], pool["week"]) == (
+            pair.score,
+            pair.reasons,
+        )
+        assert pair.facts == pair_facts(teacher, learner, pool["week"])
         taken[pair.mentor_id] = taken.get(pair.mentor_id, 0) + 1
     for mentor_id, count in taken.items():
         assert count <= by_id[mentor_id].capacity - load.get(mentor_id, 0)
@@ -623,37 +684,44 @@ def test_optimal_and_valid_against_brute_force(pool: dict[str, Any]) -> None:
 @given(pools())
 def test_vectorised_scores_equal_score_pair(pool: dict[str, Any]) -> None:
     teachers, learners, weights = pool["mentors"], pool["mentees"], pool["weights"]
-    matrix = score_matrix(teachers, learners, weights)
+    week = pool["week"]
+    matrix = score_matrix(teachers, learners, weights, week)
     assert matrix.shape == (len(teachers), len(learners))
     for i, teacher in enumerate(teachers):
         for j, learner in enumerate(learners):
-            scored = score_pair(teacher, learner, weights)
+            scored = score_pair(teacher, learner, weights, week)
             assert matrix[i, j] == (0 if scored is None else scored[0])
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(len(WEEKS)))
 def test_vectorised_scores_equal_score_pair_on_a_larger_pool(seed: int) -> None:
     teachers, learners = random_pool(random.Random(seed), 60, 70)
     weights = MatchWeights(5, 2, 3, 1, 4, 2, 3, 7, 2)
-    matrix = score_matrix(teachers, learners, weights)
+    week = WEEKS[seed]
+    matrix = score_matrix(teachers, learners, weights, week)
     expected = [
-        [0 if (s := score_pair(t, m, weights)) is None else s[0] for m in learners]
+        [0 if (s := score_pair(t, m, weights, week)) is None else s[0] for m in learners]
         for t in teachers
     ]
     assert np.array_equal(matrix, np.array(expected))
 
 
-def test_excluded_pairs_are_zero_in_candidate_scores() -> None:
+@pytest.mark.parametrize("week", WEEKS)
+def test_excluded_pairs_are_zero_in_candidate_scores(week: MatchingWeek) -> None:
     rng = random.Random(4)
-    teachers, learners = random_pool(rng, 20, 20)
+    teachers, learners = random_pool(rng, 30, 30)
     users = [p.user_id for p in [*teachers, *learners]]
     managers = {user: rng.choice(users) for user in users}
     previous = {frozenset({teachers[0].user_id, learners[0].user_id})}
-    matrix = candidate_scores(teachers, learners, managers=managers, previous_pairs=previous)
+    matrix = candidate_scores(
+        teachers, learners, managers=managers, previous_pairs=previous, week=week
+    )
     for i, teacher in enumerate(teachers):
         for j, learner in enumerate(learners):
-            code = is_excluded(teacher, learner, managers=managers, previous_pairs=previous)
-            scored = score_pair(teacher, learner)
+            code = is_excluded(
+                teacher, learner, managers=managers, previous_pairs=previous, week=week
+            )
+            scored = score_pair(teacher, learner, week=week)
             expected = 0 if code is not None or scored is None else scored[0]
             assert matrix[i, j] == expected
 
@@ -664,10 +732,11 @@ def test_medium_pools_match_dense_scipy(seed: int) -> None:
     teachers, learners = random_pool(rng, 200, 200)
     users = [p.user_id for p in [*teachers, *learners]]
     managers = {user: rng.choice([None, *users]) for user in users}
-    result = compute_matches(teachers, learners, managers=managers)
+    week = WEEKS[seed + 1]
+    result = compute_matches(teachers, learners, managers=managers, week=week)
 
     ordered = sorted(teachers, key=lambda p: p.participant_id)
-    matrix = candidate_scores(ordered, learners, managers=managers)
+    matrix = candidate_scores(ordered, learners, managers=managers, week=week)
     slots = np.repeat(matrix, [t.capacity for t in ordered], axis=0).astype(np.int64)
     rows, cols = linear_sum_assignment(slots, maximize=True)
     assert result.total_score == int(slots[rows, cols].sum())

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
+from bot import clock
+from bot.i18n import translator
 from bot.simulated_slack import signed_requests as sr
 from storage.models import MatchRun, Participant
 from tests.conftest import ADMIN, RunningApp
@@ -286,4 +290,122 @@ def _prefilled(view: dict[str, Any]) -> dict[str, str]:
         value = element.get("initial_value") or element.get("initial_date")
         if block["type"] == "input" and value:
             found[block["block_id"]] = value
+    return found
+
+
+# Matches that can actually meet (issue 21) ---------------------------------------------------
+
+OFFICES = "Berlin\nHanoi\nNew York"
+
+
+@pytest.fixture
+def march(running_app: RunningApp) -> Iterator[clock.ManualClock]:
+    """Wednesday 10 March 2027: pairs are judged for the week of 15 March, when New York is
+    already on summer time and Berlin not yet."""
+    manual = clock.ManualClock(datetime(2027, 3, 10, 9, 0, tzinfo=UTC))
+    previous = clock.install(manual)
+    running_app.services.use_clock(manual)
+    try:
+        yield manual
+    finally:
+        clock.install(previous)
+
+
+def test_the_review_proposes_only_pairs_who_can_meet_and_flags_the_risky_ones(
+    running_app: RunningApp, march: clock.ManualClock
+) -> None:
+    app = running_app
+    setup_program(app, offices=OFFICES)
+    # New York offers everything the Berlin mentee wants, in person: the best score, but an
+    # ocean apart. A Berlin colleague offers one of the topics, in person too.
+    star = Person(
+        "UNYSTAR01", "mentor", "en", offered=POOL_TOPICS[:3], meeting_format="in_person",
+        office="New York", languages=[],
+    )  # fmt: skip
+    local = Person(
+        "UBERLOCAL", "mentor", "de", offered=["ai_tools"], meeting_format="in_person",
+        office="Berlin",
+    )  # fmt: skip
+    learner = Person(
+        "UBERLEARN", "mentee", "de", wanted=POOL_TOPICS[:3], meeting_format="in_person",
+        office="Berlin",
+    )  # fmt: skip
+    # Hanoi teaches data literacy by video: to Berlin (English, nobody's first language), never
+    # to New York (no working hour in common).
+    hanoi = Person("UHANOI001", "mentor", "vi", offered=["data_literacy"], office="Hanoi")
+    berlin_video = Person("UBERVIDEO", "mentee", "de", wanted=["data_literacy"], office="Berlin")
+    new_york_video = Person(
+        "UNYVIDEO1", "mentee", "en", wanted=["data_literacy"], office="New York"
+    )
+    people = [star, local, learner, hanoi, berlin_video, new_york_video]
+    for person in people:
+        person.add_to(app)
+        assert enroll(app, person).status == 200
+    eventually(lambda: all(app.fake.home_of(p.user_id) for p in people))
+
+    view = match_review(app)
+    text = "\n".join(_texts(view))
+    assert "Proposed pairs: 2*" in text and "Waiting list: 2*" in text
+    pairs = {(mentor, mentee) for mentor, mentee in _proposed_user_pairs(app)}
+    assert pairs == {("UBERLOCAL", "UBERLEARN"), ("UHANOI001", "UBERVIDEO")}
+    # Each pair's line: where each works, their language, their hours; the risky one flagged.
+    # Both are free on Tuesdays and Thursdays: 2 x 8 hours in Berlin, 2 x 2 hours with Hanoi.
+    assert (
+        "📍 Berlin ↔ Berlin (in person possible) · 🗣 Deutsch, English · "
+        "🕐 16 h a week in common, up to 8 h in a row"
+    ) in text
+    assert (
+        "📍 Hanoi ↔ Berlin (video) · 🗣 English · 🕐 4 h a week in common, up to 2 h in a row"
+    ) in text
+    assert "⚠️ English is not the first language of Person UHANOI001 and Person UBERVIDEO" in text
+    assert "Flagged for a closer look before you approve: 1" in text
+    # Left out, with the reason.
+    assert "Person UNYSTAR01: nobody who shares a topic works in the same place" in text
+    assert "Person UNYVIDEO1: nobody who shares a topic has an hour in common" in text
+
+    app.slack.view_submission(ADMIN, view, {})
+    intros = app.fake.wait_for_count(
+        "chat.postMessage", 2, lambda c: c.params["channel"].startswith("G"), timeout=15
+    )
+    german, vietnamese = translator("de"), translator("vi")
+    by_members = {
+        frozenset(app.fake.conversation_members(c.params["channel"])): json.dumps(
+            c.params["blocks"], ensure_ascii=False
+        )
+        for c in intros
+    }
+    berlin_intro = by_members[frozenset({"UBERLOCAL", "UBERLEARN"})]
+    assert (
+        german("both work in {place}, so they can meet in person", place="Berlin") in berlin_intro
+    )
+    assert german("a language in common: {languages}", languages="Deutsch und English") in (
+        berlin_intro
+    )
+    remote_intro = by_members[frozenset({"UHANOI001", "UBERVIDEO"})]
+    for reader in (german, vietnamese):
+        assert reader("a language in common: {languages}", languages="English") in remote_intro
+        hours = reader(
+            "{hours} h a week inside both working days, up to {longest} in a row",
+            hours=4,
+            longest=reader("{hours} h", hours=2),
+        )
+        assert hours in remote_intro
+    assert "⚠" not in remote_intro  # the risk is for the admin only
+
+
+def _proposed_user_pairs(app: RunningApp) -> list[tuple[str, str]]:
+    with app.db.session() as session:
+        users = {p.id: p.slack_user_id for p in session.exec(select(Participant)).all()}
+    return [(users[p.mentor_id], users[p.mentee_id]) for p in stored_pairs(app, "proposed")]
+
+
+def _texts(view: dict[str, Any]) -> list[str]:
+    """Every mrkdwn text of a view's sections and context blocks."""
+    found = []
+    for block in view["blocks"]:
+        if block.get("text"):
+            found.append(block["text"]["text"])
+        found.extend(
+            e.get("text", "") for e in block.get("elements") or [] if e.get("type") == "mrkdwn"
+        )
     return found

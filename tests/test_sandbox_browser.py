@@ -142,6 +142,7 @@ def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) 
     _command(p, "/mentoring program")
     p.wait_for_selector(".bk-modal")  # type: ignore[attr-defined]
     p.fill(_input(p, "name"), "Digital Leaders 2027")  # type: ignore[attr-defined]
+    p.fill(_input(p, "offices"), "Berlin\nHanoi\nNew York")  # type: ignore[attr-defined]
     p.select_option(_input(p, "community_channel"), "C0MENTORING")  # type: ignore[attr-defined]
     p.wait_for_timeout(2500)  # type: ignore[attr-defined]  # the page refreshes every 2 s ...
     assert p.input_value(_input(p, "name")) == "Digital Leaders 2027"  # type: ignore[attr-defined]
@@ -169,6 +170,9 @@ def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) 
             _input(p, field), "el => [...el.options].find(o => o.value).value"
         )
         p.select_option(_input(p, field), [first_topic])  # type: ignore[attr-defined]
+        # Where they work, and English besides their Slack language (German, Vietnamese).
+        p.select_option(_input(p, "office"), person.office.city)  # type: ignore[attr-defined]
+        p.select_option(_input(p, "languages"), ["en"])  # type: ignore[attr-defined]
         _shot(p, f"02-join-{role}")
         _submit(p)
         p.click('[data-conversation^="D"]')  # type: ignore[attr-defined]
@@ -179,6 +183,11 @@ def test_set_up_enroll_match_and_read_the_intro(sandbox: Sandbox, page: object) 
     _as(p, ADMIN_ID)
     _command(p, "/mentoring match")
     p.wait_for_selector('.bk-modal [data-kind="submit"]')  # type: ignore[attr-defined]
+    # The review says where each works, their common language and hours, and flags the risk:
+    # English is the first language of neither (Hanoi and Berlin). The admin reads German.
+    review = p.inner_text(".bk-modal")  # type: ignore[attr-defined]
+    assert "Hanoi ↔ Berlin" in review and "🗣 English" in review, review[:800]
+    assert "⚠️" in review, review[:800]
     _shot(p, "04-review")
     p.click('.bk-modal [data-kind="submit"]')  # type: ignore[attr-defined]
 

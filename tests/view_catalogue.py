@@ -31,6 +31,7 @@ def sample_program() -> Program:
         start_date=date(2027, 1, 1),
         end_date=date(2027, 6, 30),
         topic_catalogue=catalogue_from_labels(list(DEFAULT_TOPICS) + [f"T{i}" for i in range(50)]),
+        settings={"offices": [f"Büro Frankfurt am Main {i} " * 2 for i in range(20)]},
     )
 
 
@@ -68,6 +69,9 @@ def sample_person(index: int, role: str) -> Participant:
         meeting_format="video",
         available_days=["mon", "tue"],
         time_of_day="morning",
+        office="Büro Frankfurt am Main 3 " * 2 if role == "mentor" else "remote",
+        languages=["en", "fr", "zh", "ja", "ko"],
+        locale="vi",
     )
 
 
@@ -84,6 +88,21 @@ def sample_pair() -> Pair:
             {"code": "same_frequency", "params": {"frequency": "monthly"}},
             {"code": "shared_days", "params": {"days": ["mon", "tue"]}},
             {"code": "different_departments", "params": {}},
+            {
+                "code": "remote_pair",
+                "params": {
+                    "mentor_place": "Büro Frankfurt am Main 3 " * 2,
+                    "mentee_place": None,
+                    "formats": ["video", "chat"],
+                },
+            },
+            {"code": "common_language", "params": {"languages": ["en", "fr", "zh"]}},
+            {"code": "shared_hours", "params": {"hours": 4, "longest_minutes": 75}},
+            {"code": "risk_short_overlap", "params": {"longest_minutes": 75}},
+            {
+                "code": "risk_second_language",
+                "params": {"language": "en", "who": ["mentor", "mentee"]},
+            },
         ],
     )
 
@@ -160,7 +179,7 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
 def journey_views(program: Program, _: Translator) -> dict[str, dict[str, Any]]:
     from datetime import UTC, datetime
 
-    from bot.domain.journey import PairProgress
+    from bot.domain.journey import HOURS_APART, MeetingOptions, NearTime, PairProgress
     from bot.views import journey
     from storage.models import Goal
 
@@ -173,7 +192,25 @@ def journey_views(program: Program, _: Translator) -> dict[str, dict[str, Any]]:
         "escalation": journey.escalation_message(1, "U00001", "U00002", ["2027-01", "2027-02"], _),
         "contact_pair": journey.contact_pair_message("U00001", [_, translator("en")]),
         "not_yet": journey.not_yet_message(
-            slots, "Asia/Ho_Chi_Minh", "Europe/Berlin", "U00002", 1, _
+            MeetingOptions(slots), "Asia/Ho_Chi_Minh", "Europe/Berlin", "U00002", 1, _
+        ),
+        "not_yet_relaxed": journey.not_yet_message(
+            MeetingOptions(slots, relaxed=True), "Asia/Ho_Chi_Minh", "Europe/Berlin", "U00002", 1, _
+        ),
+        "not_yet_hours_apart": journey.not_yet_message(
+            MeetingOptions(
+                [],
+                obstacle=HOURS_APART,
+                near=[
+                    NearTime(slot, ("me", "partner")[i % 2], 45 + 60 * i)
+                    for i, slot in enumerate(slots)
+                ],
+            ),
+            "Asia/Ho_Chi_Minh",
+            "America/New_York",
+            "U00002",
+            1,
+            _,
         ),
         "meeting_modal": journey.meeting_modal(1, goals, datetime(2027, 3, 1).date(), _),
         "meeting_logged": journey.meeting_logged(1, _),

@@ -18,12 +18,14 @@ sparse *candidate* graph and proves optimality on the full matrix with LP dualit
    prices are feasible for the whole problem and complementary slackness holds, so by weak
    duality no matching of the full matrix scores more. Otherwise add the entries that are
    nearly tight under the current prices (plus each violating row's best entry, so every
-   round grows the graph) and solve again: from scratch while far from optimal, else only
-   on the near-tight subgraph (the Hungarian method's equality graph, a few percent of the
-   edges), falling back to the whole candidate graph if that answer does not price out.
+   round grows the graph) and solve again: from scratch while far from optimal, else by
+   column generation on the tight subgraph (the Hungarian method's equality graph, a few
+   percent of the edges): solve it, price that answer on it, add the candidate edges those
+   prices violate, until none is violated; after a few rounds without that, from scratch.
 
 The certificate, not the candidate heuristics, is what guarantees optimality; the heuristics
-only decide how much work it takes (usually two full sparse solves and one small one).
+only decide how much work it takes (usually two full sparse solves and one or two small
+ones). SciPy's LAPJVsp gets the rows cheapest best edge first, which saves it work.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ _TIE_CAP = 96
 # Re-solve only the near-tight subgraph once at most this share of rows violates the
 # certificate; with more, the prices are too far off to guide pruning.
 _PRUNED_RESOLVE_MAX_SHARE = 0.05
-# Largest reduced cost (u_i + v_j - w_ij) kept in the near-tight subgraph.
-_PRUNED_SLACK = 0
+# Rounds of column generation on the near-tight subgraph before solving all candidates.
+_PRUNED_ROUNDS = 6
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -101,16 +103,15 @@ def max_weight_b_matching(scores: np.ndarray, capacity: np.ndarray) -> BMatching
             scores, candidates, col_price, row_price, best_reduced, violating, active_rows
         )
         graph = _SlotGraph.from_candidates(scores, candidates, slots_per_row)
-        solves += 1
         share_violating = np.count_nonzero(violating) / np.count_nonzero(active_rows)
         if share_violating <= _PRUNED_RESOLVE_MAX_SHARE:
-            near_tight = graph.near_tight(row_price, col_price, pair_rows, pair_cols)
-            pair_rows, pair_cols = near_tight.solve()
-            prices = graph.prices(pair_rows, pair_cols)
-            if prices is not None:
+            found = _solve_near_tight(graph, row_price, col_price, pair_rows, pair_cols)
+            solves += found.solves
+            if found.prices is not None:
+                pair_rows, pair_cols, prices = found.rows, found.cols, found.prices
                 continue
-            solves += 1  # the pruned answer is not optimal on all candidates
         pair_rows, pair_cols = graph.solve()
+        solves += 1
         prices = graph.prices(pair_rows, pair_cols)
 
     order = np.lexsort((pair_cols, pair_rows))
@@ -340,6 +341,40 @@ def _add_repair_candidates(
 # --- sparse solve and prices -----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Pruned:
+    rows: np.ndarray
+    cols: np.ndarray
+    prices: tuple[np.ndarray, np.ndarray] | None  # None: gave up, solve all candidates
+    solves: int
+
+
+def _solve_near_tight(
+    graph: _SlotGraph,
+    row_price: np.ndarray,
+    col_price: np.ndarray,
+    pair_rows: np.ndarray,
+    pair_cols: np.ndarray,
+) -> _Pruned:
+    """Column generation on the candidate graph: solve its tight subgraph under the current
+    prices, price that answer on the subgraph (it is optimal there), add the candidate edges
+    those prices violate, and again until none is: the answer and its prices are then
+    optimal on the whole candidate graph."""
+    subgraph = graph.near_tight(row_price, col_price, pair_rows, pair_cols)
+    rows, cols = pair_rows, pair_cols
+    for solves in range(1, _PRUNED_ROUNDS + 1):
+        rows, cols = subgraph.solve()
+        prices = subgraph.prices(rows, cols)
+        if prices is None:
+            break  # the sparse solver's answer is optimal on its own graph: not expected
+        reduced = prices[0][graph.edge_rows] + prices[1][graph.edge_cols] - graph.edge_weights
+        if (reduced >= 0).all():
+            return _Pruned(rows, cols, prices, solves)
+        tight = reduced <= 0
+        subgraph = subgraph.with_edges(graph.edge_rows[tight], graph.edge_cols[tight])
+    return _Pruned(rows, cols, None, solves)
+
+
 class _SlotGraph:
     """Candidate edges (mentor level, sorted by row then column) with every row expanded
     into one slot per unit of capacity for the solver."""
@@ -385,16 +420,20 @@ class _SlotGraph:
         pair_rows: np.ndarray,
         pair_cols: np.ndarray,
     ) -> _SlotGraph:
-        """The edges within ``_PRUNED_SLACK`` of tight under the given prices (violating
-        ones included), plus the current pairs so the old matching stays feasible."""
+        """The tight edges under the given prices (violating ones included), plus the current
+        pairs so the old matching stays feasible: the Hungarian method's equality graph."""
         reduced = row_price[self.edge_rows] + col_price[self.edge_cols] - self.edge_weights
-        keep = reduced <= _PRUNED_SLACK
-        keys = np.union1d(
-            self.edge_rows[keep] * self.n_cols + self.edge_cols[keep],
-            pair_rows * self.n_cols + pair_cols,
-        )
-        rows, cols = np.divmod(keys, self.n_cols)
-        return _SlotGraph(self.scores, rows, cols, self.slots_per_row)
+        keep = reduced <= 0
+        return self._union((self.edge_rows[keep], self.edge_cols[keep]), (pair_rows, pair_cols))
+
+    def with_edges(self, rows: np.ndarray, cols: np.ndarray) -> _SlotGraph:
+        """This graph plus the given edges."""
+        return self._union((self.edge_rows, self.edge_cols), (rows, cols))
+
+    def _union(self, *edges: tuple[np.ndarray, np.ndarray]) -> _SlotGraph:
+        keys = np.unique(np.concatenate([rows * self.n_cols + cols for rows, cols in edges]))
+        edge_rows, edge_cols = np.divmod(keys, self.n_cols)
+        return _SlotGraph(self.scores, edge_rows, edge_cols, self.slots_per_row)
 
     def solve(self) -> tuple[np.ndarray, np.ndarray]:
         """Optimal pairs (row, column) on these edges, via sparse LAPJV."""
@@ -415,7 +454,7 @@ class _SlotGraph:
                 shape=(n_cols, n_slots + n_cols),
                 dtype=np.float64,
             )
-            matched_cols, matched_slots = min_weight_full_bipartite_matching(graph)
+            matched_cols, matched_slots = _min_weight_full_matching(graph)
             real = matched_slots < n_slots
             return self.slot_owner[matched_slots[real]], matched_cols[real].astype(np.int64)
 
@@ -433,7 +472,7 @@ class _SlotGraph:
         indices[dummy_positions] = n_cols + np.arange(n_slots)
         costs[dummy_positions] = ceiling
         graph = csr_matrix((costs, indices, indptr), shape=(n_slots, n_cols + n_slots))
-        matched_slots, matched_cols = min_weight_full_bipartite_matching(graph)
+        matched_slots, matched_cols = _min_weight_full_matching(graph)
         real = matched_cols < n_cols
         return self.slot_owner[matched_slots[real]], matched_cols[real].astype(np.int64)
 
@@ -443,6 +482,16 @@ class _SlotGraph:
         """(per-row lowest slot price, per-column price) proving the pairs optimal on these
         edges, or None if they are not optimal here."""
         return _PriceSearch(self, pair_rows, pair_cols).prices()
+
+
+def _min_weight_full_matching(graph: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """SciPy's LAPJVsp, handed the rows with the cheapest best edge first (then the fewest
+    edges): on our many tied small-integer costs its first phases settle more rows that way
+    (a few percent faster, up to a fifth on one graph)."""
+    row_best = np.minimum.reduceat(graph.data, graph.indptr[:-1])
+    order = np.lexsort((np.diff(graph.indptr), row_best))
+    rows, cols = min_weight_full_bipartite_matching(graph[order])
+    return order[rows], cols
 
 
 class _PriceSearch:

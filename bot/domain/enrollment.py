@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from bot.delivery import outbox
 from bot.domain import validation
+from bot.domain.places import MAX_EXTRA_LANGUAGES, MEETING_LANGUAGES, office_choice_error
 from bot.domain.programs import enrollment_choices
 from bot.domain.subjects import pair_subject
 from bot.i18n import N_
@@ -69,6 +70,8 @@ class EnrollmentForm:
     manager_user_id: str | None = None
     avoid_user_ids: list[str] = field(default_factory=list)
     shoutout_consent: bool = False
+    office: str | None = None  # one of the programme's offices or "remote" (when it has offices)
+    languages: list[str] = field(default_factory=list)  # besides their Slack language
 
 
 def is_enrolled(participant: Participant | None) -> bool:
@@ -123,6 +126,12 @@ def validate_enrollment(
         errors["available_days"] = N_("Pick one of the options.")
     if form.time_of_day is not None and form.time_of_day not in TIMES_OF_DAY:
         errors["time_of_day"] = N_("Pick one of the options.")
+    if (office := office_choice_error(form.office, program)) is not None:
+        errors["office"] = office
+    if any(language not in MEETING_LANGUAGES for language in form.languages):
+        errors["languages"] = N_("Pick one of the options.")
+    elif len(set(form.languages)) > MAX_EXTRA_LANGUAGES:
+        errors["languages"] = N_("Five languages at most.")
     if form.manager_user_id == user_id:
         errors["manager"] = N_("That is you: pick your manager, or leave it empty.")
     elif (manager := validation.user_error(form.manager_user_id, user_exists)) is not None:
@@ -163,6 +172,10 @@ def _apply(participant: Participant, form: EnrollmentForm, person: Person) -> No
     participant.manager_slack_id = form.manager_user_id
     participant.avoid_slack_ids = list(dict.fromkeys(form.avoid_user_ids))
     participant.shoutout_consent = form.shoutout_consent
+    participant.office = form.office
+    participant.languages = [
+        language for language in dict.fromkeys(form.languages) if language != person.locale
+    ]
     participant.timezone = person.timezone
     participant.utc_offset_minutes = person.utc_offset_minutes
     participant.locale = person.locale
@@ -337,6 +350,8 @@ def erase_personal_data(session: Session, participant: Participant) -> None:
     participant.manager_slack_id = None
     participant.avoid_slack_ids = []
     participant.shoutout_consent = False
+    participant.office = None
+    participant.languages = []
     participant.timezone = None
     participant.utc_offset_minutes = 0
     participant.erased_at = utcnow()

@@ -8,7 +8,7 @@ answer changes. Messages are rendered by bot.views.journey and queued by the sch
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -536,14 +536,16 @@ def _fits(person: Participant, moment: datetime, hours: tuple[int, int], days: b
     return begins >= start * 60 and finishes <= end * 60
 
 
-def meeting_slots(
-    first: Participant, second: Participant, after: datetime, hours: tuple[int, int], count: int = 3
-) -> list[datetime]:
+def _meeting_slots(
+    first: Participant, second: Participant, after: datetime, hours: tuple[int, int], count: int
+) -> tuple[list[datetime], bool]:
     """`count` start times (UTC) from tomorrow on, inside both people's working hours and
-    preferred days and times, on different days; preferences are relaxed if none fit."""
+    preferred days and times, on different days; preferences are relaxed if none fit. Also
+    says whether they had to be relaxed."""
     begin = (after + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    found: list[datetime] = []
     for strict in (True, False):
-        found: list[datetime] = []
+        found = []
         days_used: set[date] = set()
         moment = begin
         while moment < begin + timedelta(days=SLOT_HORIZON_DAYS) and len(found) < count:
@@ -556,8 +558,90 @@ def meeting_slots(
                 days_used.add(moment.date())
             moment += timedelta(minutes=30)
         if len(found) == count:
-            return found
-    return found
+            return found, not strict
+    return found, True
+
+
+# Why no time fits both: their working days never overlap on a weekday.
+HOURS_APART = "hours_apart"
+
+
+@dataclass(frozen=True)
+class NearTime:
+    """A time inside one person's working day, as close as it gets to the other's."""
+
+    start: datetime
+    inside: str  # "me" | "partner": whose working hours it lies in
+    outside_minutes: int  # how far it reaches outside the other's working hours
+
+
+@dataclass(frozen=True)
+class MeetingOptions:
+    """What "not yet" can offer: times inside both people's hours, or why there are none
+    and the nearest times inside one person's hours."""
+
+    slots: list[datetime]
+    relaxed: bool = False  # the slots ignore preferred days or times (none fitted them)
+    obstacle: str | None = None
+    near: list[NearTime] = field(default_factory=list)
+
+
+def _minutes_outside(person: Participant, moment: datetime, hours: tuple[int, int]) -> int | None:
+    """How far a meeting at `moment` reaches outside the person's working hours (0: inside);
+    None when it falls on their weekend or across their midnight."""
+    tz = zone(person.timezone)
+    local_start = moment.astimezone(tz)
+    local_end = (moment + timedelta(minutes=SLOT_MINUTES)).astimezone(tz)
+    if local_start.weekday() >= 5 or local_start.date() != local_end.date():
+        return None
+    begins = local_start.hour * 60 + local_start.minute
+    finishes = local_end.hour * 60 + local_end.minute
+    return max(hours[0] * 60 - begins, 0) + max(finishes - hours[1] * 60, 0)
+
+
+def nearest_times(
+    person: Participant,
+    partner: Participant,
+    after: datetime,
+    hours: tuple[int, int],
+    count: int = 3,
+) -> list[NearTime]:
+    """`count` times on different days inside one person's working hours and as close as
+    possible to the other's (the closest first, then the earliest)."""
+    begin = (after + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    candidates: list[NearTime] = []
+    moment = begin
+    while moment < begin + timedelta(days=SLOT_HORIZON_DAYS):
+        mine = _minutes_outside(person, moment, hours)
+        theirs = _minutes_outside(partner, moment, hours)
+        if mine is not None and theirs is not None:
+            if mine == 0 and theirs > 0:
+                candidates.append(NearTime(moment, "me", theirs))
+            elif theirs == 0 and mine > 0:
+                candidates.append(NearTime(moment, "partner", mine))
+        moment += timedelta(minutes=30)
+    candidates.sort(key=lambda near: (near.outside_minutes, near.start))
+    chosen: list[NearTime] = []
+    days: set[date] = set()
+    for near in candidates:
+        if near.start.date() not in days:
+            chosen.append(near)
+            days.add(near.start.date())
+        if len(chosen) == count:
+            break
+    return sorted(chosen, key=lambda near: near.start)
+
+
+def meeting_options(
+    person: Participant, partner: Participant, after: datetime, hours: tuple[int, int]
+) -> MeetingOptions:
+    """Three times inside both people's working hours; when none exists, why, and the nearest
+    times inside one person's hours."""
+    slots, relaxed = _meeting_slots(person, partner, after, hours, 3)
+    if slots:
+        return MeetingOptions(slots, relaxed=relaxed)
+    near = nearest_times(person, partner, after, hours)
+    return MeetingOptions([], obstacle=HOURS_APART, near=near)
 
 
 def ical_invite(

@@ -9,38 +9,63 @@ ways that must agree: :func:`score_pair` in plain Python for one pair, with its 
 :func:`score_matrix` with numpy for a whole pool at once (a 5,000 x 5,000 pool is 25 million
 pairs). Reasons are only computed for the pairs that are finally proposed.
 
-The pairing itself maximises the total score subject to the hard constraints (reporting
-line, avoid lists, earlier pairs, mentor capacity); see :mod:`bot.domain.assignment`.
+A pair must be able to meet: a language in common, the same place for "in person" (otherwise
+a remote format both accept), and at least one shared hour in a row inside both people's
+working hours on the days they chose, in the matching week (:mod:`bot.domain.availability`).
+These and the reporting line, avoid lists, earlier pairs and mentor capacity are hard
+constraints; the pairing maximises the total score under them (see
+:mod:`bot.domain.assignment`).
 """
 
 from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from bot.domain.assignment import max_weight_b_matching
+from bot.domain.availability import (
+    SLOTS_PER_HOUR,
+    WEEK_SLOTS,
+    MatchingWeek,
+    Zone,
+    hours_of,
+    longest_run,
+    run_starts,
+    weekly_slots,
+)
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
 ANY_FORMAT = "any"
+IN_PERSON = "in_person"
+REMOTE_FORMATS: tuple[str, ...] = ("video", "chat")
 
-# Local working windows in hours, [start, end).
-_WORKING_WINDOWS: Mapping[str, tuple[int, int]] = {"morning": (9, 12), "afternoon": (13, 17)}
-_FULL_DAY = (9, 17)
-_MINUTES_PER_DAY = 24 * 60
+# Preferred local hours per time of day, inside the programme's working hours.
+_TIME_OF_DAY: Mapping[str, tuple[int, int]] = {"morning": (9, 12), "afternoon": (13, 17)}
 _DAY_BIT = {day: 1 << index for index, day in enumerate(WEEKDAYS)}
 _ALL_DAYS = (1 << len(WEEKDAYS)) - 1
+# The floor: one hour in a row inside both people's working hours. Below two, a pair is flagged.
+MEETING_SLOTS = SLOTS_PER_HOUR
+COMFORTABLE_SLOTS = 2 * SLOTS_PER_HOUR
+
+DEFAULT_WEEK = MatchingWeek()
 
 EXCLUDED_SAME_PERSON = "same_person"
 EXCLUDED_REPORTING_LINE = "reporting_line"
 EXCLUDED_AVOID = "avoid"
 EXCLUDED_PREVIOUS_PAIR = "previous_pair"
+# Can they meet at all? Also the waiting-list reasons when nobody left passes them.
+NO_COMMON_LANGUAGE = "no_common_language"
+NO_MEETING_PLACE = "no_meeting_place"  # in person only, and nobody in the same place
+NO_SHARED_HOURS = "no_shared_hours"
 
 NO_COUNTERPART = "no_counterpart"
 NO_MENTOR_OFFERS = "no_mentor_offers"
@@ -48,8 +73,23 @@ NO_MENTEE_WANTS = "no_mentee_wants"
 ALL_CANDIDATES_EXCLUDED = "all_candidates_excluded"
 CAPACITY_FULL = "capacity_full"
 
+# What a proposed pair's facts say (pair_facts), and the risks an admin should look at.
+SAME_PLACE = "same_place"
+REMOTE_PAIR = "remote_pair"
+COMMON_LANGUAGE = "common_language"
+SHARED_HOURS = "shared_hours"
+RISK_SHORT_OVERLAP = "risk_short_overlap"
+RISK_SECOND_LANGUAGE = "risk_second_language"
+RISKS = frozenset({RISK_SHORT_OVERLAP, RISK_SECOND_LANGUAGE})
+
 # Rows of the score matrix built per step: keeps float32 temporaries in cache.
 _SCORE_CHUNK_ROWS = 256
+# Added to a forbidden pair's float32 sum: the total stays negative, so it scores 0.
+_FORBIDDEN = -float(1 << 24)
+# Multiply mentors' features as a sparse matrix when fewer than this share are non-zero.
+_SPARSE_FEATURES_BELOW = 0.3
+# Expand a lookup table into whole rows up front while it has at most this many entries.
+_EXPANDED_ROWS_LIMIT = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -65,12 +105,15 @@ class MatchProfile:
     development_areas: frozenset[str] = frozenset()  # secondary interests
     meeting_frequency: str | None = None  # "weekly" | "biweekly" | "monthly" | None
     meeting_format: str | None = None  # "in_person" | "video" | "chat" | "any" | None
-    available_days: frozenset[str] = frozenset()  # subset of WEEKDAYS; empty = any day
-    time_of_day: str | None = None  # "morning" (9-12) | "afternoon" (13-17) | "any"/None (9-17)
-    utc_offset_minutes: int = 0
+    available_days: frozenset[str] = frozenset()  # subset of WEEKDAYS; empty = any weekday
+    time_of_day: str | None = None  # "morning" (9-12) | "afternoon" (13-17) | "any"/None
+    utc_offset_minutes: int = 0  # used when there is no calendar week or no known zone
     manager_user_id: str | None = None
     avoid_user_ids: frozenset[str] = frozenset()
     capacity: int = 1  # mentees per mentor (mentors only)
+    timezone: str | None = None  # IANA zone, DST-correct for the matching week
+    place: str | None = None  # office or city; None = remote or unknown (never in person)
+    languages: tuple[str, ...] = ()  # meeting languages, their first one first; () = unknown
 
 
 @dataclass(frozen=True)
@@ -85,7 +128,7 @@ class MatchWeights:
       same_frequency = 2        both chose the same meeting frequency
       compatible_format = 1     same format, or either is "any"/unset
       shared_day = 1            at least one shared available day (no days = any day)
-      overlap_per_two_hours = 1 per full 2 h of shared working hours ...
+      overlap_per_two_hours = 1 per full 2 h a week both are free at their preferred time ...
       max_overlap_points = 4    ... capped at this many points
       different_department = 1  both departments known and different
 
@@ -126,6 +169,7 @@ class ProposedPair:
     mentee_id: int
     score: int
     reasons: tuple[Reason, ...]
+    facts: tuple[Reason, ...] = ()  # where, in which language and when they can meet; risks
 
 
 @dataclass(frozen=True)
@@ -142,34 +186,155 @@ class MatchResult:
     total_score: int
 
 
-# --- time and hierarchy helpers ---------------------------------------------------------
-
-
-def _utc_window(profile: MatchProfile) -> tuple[int, int]:
-    """(start minute of day in UTC, length in minutes) of the local working window."""
-    return _window(profile.time_of_day, profile.utc_offset_minutes)
+# --- when, where and in which language ----------------------------------------------------
 
 
 @lru_cache(maxsize=4096)
-def _window(time_of_day: str | None, utc_offset_minutes: int) -> tuple[int, int]:
-    start_hour, end_hour = _WORKING_WINDOWS.get(time_of_day or "", _FULL_DAY)
-    start = (start_hour * 60 - utc_offset_minutes) % _MINUTES_PER_DAY
-    return start, (end_hour - start_hour) * 60
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError):
+        return False
+    return True
 
 
-def _overlap_minutes(start_a: int, length_a: int, start_b: int, length_b: int) -> int:
-    # Windows repeat daily, so compare b shifted a day either way as well (circular overlap).
-    total = 0
-    for shift in (-_MINUTES_PER_DAY, 0, _MINUTES_PER_DAY):
-        low = max(start_a, start_b + shift)
-        high = min(start_a + length_a, start_b + length_b + shift)
-        total += max(0, high - low)
-    return total
+def _zone(profile: MatchProfile, week: MatchingWeek) -> Zone:
+    """The IANA zone when there is a calendar week to place it in, else the fixed offset."""
+    if week.monday is not None and profile.timezone and _known_zone(profile.timezone):
+        return profile.timezone
+    return profile.utc_offset_minutes
 
 
-def shared_working_hours(a: MatchProfile, b: MatchProfile) -> int:
-    """Whole hours during which both people are inside their local working window."""
-    return _overlap_minutes(*_utc_window(a), *_utc_window(b)) // 60
+@lru_cache(maxsize=256)
+def _preferred_window(time_of_day: str | None, working: tuple[int, int]) -> tuple[int, int]:
+    window = _TIME_OF_DAY.get(time_of_day or "")
+    if window is None:
+        return working
+    start, end = max(window[0], working[0]), min(window[1], working[1])
+    return (start, end) if start < end else working
+
+
+def working_slots(profile: MatchProfile, week: MatchingWeek = DEFAULT_WEEK) -> int:
+    """The week's quarter hours (UTC bitmap) inside the person's working hours on their days."""
+    return weekly_slots(
+        _zone(profile, week), _day_mask(profile.available_days), week.working_hours, week.monday
+    )
+
+
+def preferred_slots(profile: MatchProfile, week: MatchingWeek = DEFAULT_WEEK) -> int:
+    """Like working_slots, narrowed to the person's preferred time of day."""
+    window = _preferred_window(profile.time_of_day, week.working_hours)
+    return weekly_slots(
+        _zone(profile, week), _day_mask(profile.available_days), window, week.monday
+    )
+
+
+def shared_working_hours(
+    a: MatchProfile, b: MatchProfile, week: MatchingWeek = DEFAULT_WEEK
+) -> int:
+    """Whole hours a week during which both people are inside their working hours on a day
+    both chose."""
+    return hours_of((working_slots(a, week) & working_slots(b, week)).bit_count())
+
+
+def shared_preferred_hours(
+    a: MatchProfile, b: MatchProfile, week: MatchingWeek = DEFAULT_WEEK
+) -> int:
+    """Whole hours a week both are free at their preferred time of day (what scores)."""
+    return hours_of((preferred_slots(a, week) & preferred_slots(b, week)).bit_count())
+
+
+def _place_key(place: str | None) -> str | None:
+    return (place or "").strip().casefold() or None
+
+
+def _remote_formats(meeting_format: str | None) -> frozenset[str]:
+    """The remote formats a person accepts: none for "in person" only."""
+    if meeting_format == IN_PERSON:
+        return frozenset()
+    if meeting_format in REMOTE_FORMATS:
+        return frozenset({meeting_format})
+    return frozenset(REMOTE_FORMATS)  # any format, or no preference
+
+
+def same_place(a: MatchProfile, b: MatchProfile) -> bool:
+    key = _place_key(a.place)
+    return key is not None and key == _place_key(b.place)
+
+
+def common_languages(a: MatchProfile, b: MatchProfile) -> list[str]:
+    """Languages both listed, in ``a``'s order."""
+    return [language for language in a.languages if language in b.languages]
+
+
+def meeting_obstacle(
+    mentor: MatchProfile, mentee: MatchProfile, week: MatchingWeek = DEFAULT_WEEK
+) -> str | None:
+    """Why the two cannot hold a meeting (language, place and format, hours), or None."""
+    if mentor.languages and mentee.languages and not common_languages(mentor, mentee):
+        return NO_COMMON_LANGUAGE
+    if not same_place(mentor, mentee) and not (
+        _remote_formats(mentor.meeting_format) & _remote_formats(mentee.meeting_format)
+    ):
+        return NO_MEETING_PLACE
+    shared = working_slots(mentor, week) & working_slots(mentee, week)
+    if not run_starts(shared, MEETING_SLOTS):
+        return NO_SHARED_HOURS
+    return None
+
+
+def pair_facts(
+    mentor: MatchProfile, mentee: MatchProfile, week: MatchingWeek = DEFAULT_WEEK
+) -> tuple[Reason, ...]:
+    """Where, in which language and when a pair can meet, and what puts that at risk: the
+    review shows them to the admin, the introduction tells the pair."""
+    return _facts(mentor, mentee, working_slots(mentor, week) & working_slots(mentee, week))
+
+
+def _facts(mentor: MatchProfile, mentee: MatchProfile, shared: int) -> tuple[Reason, ...]:
+    """pair_facts, given the quarter hours both work in."""
+    facts: list[Reason] = []
+    if same_place(mentor, mentee):
+        facts.append(Reason(SAME_PLACE, {"place": mentor.place}))
+    else:
+        formats = _remote_formats(mentor.meeting_format) & _remote_formats(mentee.meeting_format)
+        facts.append(
+            Reason(
+                REMOTE_PAIR,
+                {
+                    "mentor_place": mentor.place,
+                    "mentee_place": mentee.place,
+                    "formats": [f for f in REMOTE_FORMATS if f in formats],
+                },
+            )
+        )
+    common = common_languages(mentor, mentee)
+    if common:
+        # The language that is the first one of the most of them leads.
+        firsts = (mentor.languages[0], mentee.languages[0])
+        common.sort(key=lambda language: -firsts.count(language))
+        facts.append(Reason(COMMON_LANGUAGE, {"languages": common}))
+    longest = longest_run(shared)
+    facts.append(
+        Reason(
+            SHARED_HOURS,
+            {"hours": hours_of(shared.bit_count()), "longest_minutes": longest * 15},
+        )
+    )
+    if longest < COMFORTABLE_SLOTS:
+        facts.append(Reason(RISK_SHORT_OVERLAP, {"longest_minutes": longest * 15}))
+    if common:
+        not_first = [
+            role
+            for role, person in (("mentor", mentor), ("mentee", mentee))
+            if person.languages[0] != common[0]
+        ]
+        if not_first:
+            facts.append(Reason(RISK_SECOND_LANGUAGE, {"language": common[0], "who": not_first}))
+    return tuple(facts)
+
+
+# --- hierarchy helpers ------------------------------------------------------------------------
 
 
 def reporting_chain(user_id: str, managers: Mapping[str, str | None]) -> set[str]:
@@ -207,10 +372,23 @@ def _overlap_points(hours: int, weights: MatchWeights) -> int:
 
 
 def score_pair(
-    mentor: MatchProfile, mentee: MatchProfile, weights: MatchWeights = DEFAULT_WEIGHTS
+    mentor: MatchProfile,
+    mentee: MatchProfile,
+    weights: MatchWeights = DEFAULT_WEIGHTS,
+    week: MatchingWeek = DEFAULT_WEEK,
 ) -> tuple[int, tuple[Reason, ...]] | None:
     """Score of pairing ``mentor`` with ``mentee`` and the reasons that earned points, or
     None when the mentor offers none of the mentee's wanted or development topics."""
+    return _score(mentor, mentee, weights, lambda: shared_preferred_hours(mentor, mentee, week))
+
+
+def _score(
+    mentor: MatchProfile,
+    mentee: MatchProfile,
+    weights: MatchWeights,
+    preferred_hours: Callable[[], int],
+) -> tuple[int, tuple[Reason, ...]] | None:
+    """score_pair, given how to count the hours both prefer."""
     central = mentor.topics_offered & mentee.topics_wanted
     secondary = (mentor.topics_offered & mentee.development_areas) - central
     if not central and not secondary:
@@ -229,7 +407,7 @@ def score_pair(
     earn(weights.central_topic * len(central), "shared_topics", topics=sorted(central))
     earn(weights.secondary_topic * len(secondary), "secondary_topics", topics=sorted(secondary))
     earn(weights.mutual_learning * len(mutual), "mutual_learning", topics=sorted(mutual))
-    hours = shared_working_hours(mentor, mentee)
+    hours = preferred_hours()
     earn(_overlap_points(hours, weights), "overlap_hours", hours=hours)
     if mentor.meeting_frequency is not None and (
         mentor.meeting_frequency == mentee.meeting_frequency
@@ -290,11 +468,12 @@ def is_excluded(
     *,
     managers: Mapping[str, str | None],
     previous_pairs: AbstractSet[frozenset[str]],
+    week: MatchingWeek = DEFAULT_WEEK,
 ) -> str | None:
     """The hard constraint that forbids this pair, or None if they may be paired.
 
     ``managers`` maps user id to manager user id; for anyone it does not mention, the
-    profile's own ``manager_user_id`` is used.
+    profile's own ``manager_user_id`` is used. Then: can they meet (meeting_obstacle)?
     """
     if mentor.user_id == mentee.user_id:
         return EXCLUDED_SAME_PERSON
@@ -307,7 +486,7 @@ def is_excluded(
         return EXCLUDED_AVOID
     if frozenset((mentor.user_id, mentee.user_id)) in previous_pairs:
         return EXCLUDED_PREVIOUS_PAIR
-    return None
+    return meeting_obstacle(mentor, mentee, week)
 
 
 def excluded_pairs(
@@ -317,10 +496,12 @@ def excluded_pairs(
     managers: Mapping[str, str | None] | None = None,
     previous_pairs: AbstractSet[frozenset[str]] = frozenset(),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(mentor positions, mentee positions) of every pair a hard constraint forbids.
+    """(mentor positions, mentee positions) of every pair the reporting line, an avoid list or
+    an earlier pair forbids.
 
-    Same rules as :func:`is_excluded`, found by walking each person's links (chain, avoid
-    list, earlier pairs) instead of testing all pairs. Duplicates are possible.
+    Same rules as :func:`is_excluded` (whether they can meet aside), found by walking each
+    person's links (chain, avoid list, earlier pairs) instead of testing all pairs.
+    Duplicates are possible.
     """
     lookup = _ManagerLookup([*mentors, *mentees], managers)
     mentor_positions = _positions_by_user(mentors)
@@ -362,99 +543,325 @@ def _positions_by_user(profiles: Sequence[MatchProfile]) -> dict[str, list[int]]
 # --- scoring a whole pool -------------------------------------------------------------------
 
 
+def _codes(keys: Iterable[Hashable]) -> tuple[np.ndarray, list[Hashable]]:
+    """A code per key (first seen, first numbered) and the distinct keys in code order."""
+    index: dict[Hashable, int] = {}
+    codes = [index.setdefault(key, len(index)) for key in keys]
+    return np.asarray(codes, dtype=np.int64), list(index)
+
+
+def _shared_bits(rows: Sequence[int], cols: Sequence[int]) -> np.ndarray:
+    """Bits each row bitmap shares with each column bitmap: a product of 0/1 matrices (exact
+    in float32, counts stay far below 2**24), much faster than popcounts of ANDs."""
+    return (_bit_matrix(rows) @ _bit_matrix(cols).T).astype(np.int16)
+
+
+def _bit_matrix(bitmaps: Sequence[int]) -> np.ndarray:
+    width = WEEK_SLOTS // 8
+    raw = b"".join(bits.to_bytes(width, "little") for bits in bitmaps)
+    packed = np.frombuffer(raw, dtype=np.uint8).reshape(len(bitmaps), width)
+    return np.unpackbits(packed, axis=1, bitorder="little").astype(np.float32)
+
+
+class _LookupRows:
+    """``table[row_codes[i], col_codes[j]]`` for a band of rows at a time. Expanded into whole
+    rows up front when that is small: copying rows is far cheaper than gathering elements."""
+
+    def __init__(self, table: np.ndarray, row_codes: np.ndarray, col_codes: np.ndarray):
+        self.row_codes, self.col_codes, self.table = row_codes, col_codes, table
+        self.expanded: np.ndarray | None = None
+        if table.shape[0] * col_codes.shape[0] <= _EXPANDED_ROWS_LIMIT:
+            self.expanded = np.take(table, col_codes, axis=1)
+
+    def band(self, start: int, stop: int) -> np.ndarray:
+        codes = self.row_codes[start:stop]
+        if self.expanded is not None:
+            return np.take(self.expanded, codes, axis=0)
+        return np.take(self.table[codes], self.col_codes, axis=1)
+
+
+@dataclass(frozen=True)
+class _ScheduleTables:
+    """Points for days and preferred hours, and whether a meeting hour exists, per pair of
+    schedules (zone, weekdays, time of day): a pool has few distinct ones, so tabulate them
+    instead of comparing 25 million bitmaps."""
+
+    row_codes: np.ndarray
+    col_codes: np.ndarray
+    points: np.ndarray  # float32
+    meets: np.ndarray  # bool: one hour in a row inside both people's working hours
+    row_bitmaps: list[tuple[int, int]]  # per row code: (working, preferred) quarter hours
+    col_bitmaps: list[tuple[int, int]]
+
+    @classmethod
+    def build(
+        cls,
+        mentors: Sequence[MatchProfile],
+        mentees: Sequence[MatchProfile],
+        weights: MatchWeights,
+        week: MatchingWeek,
+    ) -> _ScheduleTables:
+        def key(p: MatchProfile) -> tuple[Zone, int, tuple[int, int]]:
+            window = _preferred_window(p.time_of_day, week.working_hours)
+            return _zone(p, week), _day_mask(p.available_days), window
+
+        row_codes, row_keys = _codes(key(p) for p in mentors)
+        col_codes, col_keys = _codes(key(p) for p in mentees)
+
+        def bitmaps(keys: list[Hashable]) -> list[tuple[int, int]]:
+            return [
+                (
+                    weekly_slots(zone, days, week.working_hours, week.monday),
+                    weekly_slots(zone, days, window, week.monday),
+                )
+                for zone, days, window in keys  # type: ignore[misc]
+            ]
+
+        def meeting_starts(bits: list[tuple[int, int]]) -> list[int]:
+            return [run_starts(working, MEETING_SLOTS) for working, _p in bits]
+
+        def preferred(bits: list[tuple[int, int]]) -> list[int]:
+            return [preferred for _w, preferred in bits]
+
+        row_bitmaps, col_bitmaps = bitmaps(row_keys), bitmaps(col_keys)
+        # Both have a meeting hour in a row exactly where both have one starting.
+        meets = _shared_bits(meeting_starts(row_bitmaps), meeting_starts(col_bitmaps)) > 0
+        quarters = _shared_bits(preferred(row_bitmaps), preferred(col_bitmaps))
+        # Points per number of shared quarter hours, then per shared weekday mask: lookups.
+        overlap_points = np.array(
+            [_overlap_points(hours_of(q), weights) for q in range(WEEK_SLOTS + 1)],
+            dtype=np.float32,
+        )
+        points = overlap_points[quarters]
+        row_days = np.array([k[1] for k in row_keys], dtype=np.int16)  # type: ignore[index]
+        col_days = np.array([k[1] for k in col_keys], dtype=np.int16)  # type: ignore[index]
+        if weights.shared_day:
+            points += weights.shared_day * ((row_days[:, None] & col_days[None, :]) != 0)
+        return cls(
+            row_codes, col_codes, points, meets.reshape(points.shape), row_bitmaps, col_bitmaps
+        )
+
+
+@dataclass(frozen=True)
+class _MeetingTables:
+    """Per pair of (place, languages, remote formats): a language in common, and a place to
+    meet (the same place, or a remote format both accept)."""
+
+    row_codes: np.ndarray
+    col_codes: np.ndarray
+    language_ok: np.ndarray  # bool
+    place_ok: np.ndarray  # bool
+
+    @classmethod
+    def build(
+        cls, mentors: Sequence[MatchProfile], mentees: Sequence[MatchProfile]
+    ) -> _MeetingTables:
+        languages: dict[str, int] = {}
+        places: dict[str, int] = {}
+
+        def key(p: MatchProfile) -> tuple[int, int, int]:
+            language_bits = 0
+            for language in p.languages:
+                language_bits |= 1 << languages.setdefault(language, len(languages))
+            place = _place_key(p.place)
+            remote = _remote_formats(p.meeting_format)
+            remote_bits = sum(1 << i for i, f in enumerate(REMOTE_FORMATS) if f in remote)
+            return (
+                places.setdefault(place, len(places)) if place else -1,
+                language_bits,
+                remote_bits,
+            )
+
+        row_codes, row_keys = _codes(key(p) for p in mentors)
+        col_codes, col_keys = _codes(key(p) for p in mentees)
+
+        def column(keys: list[Hashable], index: int) -> list[int]:
+            return [k[index] for k in keys]  # type: ignore[index]
+
+        row_languages, col_languages = column(row_keys, 1), column(col_keys, 1)
+        if len(languages) < 64:
+            row_bits = np.array(row_languages, dtype=np.uint64)[:, None]
+            col_bits = np.array(col_languages, dtype=np.uint64)[None, :]
+            language_ok = ((row_bits & col_bits) != 0) | (row_bits == 0) | (col_bits == 0)
+        else:  # more languages than bits in a word: Python integers
+            language_ok = np.array(
+                [[not a or not b or bool(a & b) for b in col_languages] for a in row_languages],
+                dtype=bool,
+            ).reshape(len(row_keys), len(col_keys))
+        row_places = np.array(column(row_keys, 0), dtype=np.int64)
+        col_places = np.array(column(col_keys, 0), dtype=np.int64)
+        row_remote = np.array(column(row_keys, 2), dtype=np.int64)
+        col_remote = np.array(column(col_keys, 2), dtype=np.int64)
+        same = (row_places[:, None] == col_places[None, :]) & (row_places[:, None] >= 0)
+        place_ok = same | ((row_remote[:, None] & col_remote[None, :]) != 0)
+        return cls(row_codes, col_codes, language_ok, place_ok)
+
+
+class _Pool:
+    """What the vectorised scoring needs about a pool, built once per matching round."""
+
+    def __init__(
+        self,
+        mentors: Sequence[MatchProfile],
+        mentees: Sequence[MatchProfile],
+        weights: MatchWeights,
+        week: MatchingWeek,
+    ) -> None:
+        self.n_rows, self.n_cols = len(mentors), len(mentees)
+        self.weights = weights
+        vocabulary = _topic_vocabulary([*mentors, *mentees])
+        offered = _topic_indicator([m.topics_offered for m in mentors], vocabulary)
+        learning = _topic_indicator(
+            [m.topics_wanted | m.development_areas for m in mentors], vocabulary
+        )
+        wanted = _topic_indicator([m.topics_wanted for m in mentees], vocabulary)
+        developing = _topic_indicator(
+            [m.development_areas - m.topics_wanted for m in mentees], vocabulary
+        )
+        teaching = _topic_indicator([m.topics_offered for m in mentees], vocabulary)
+        self.offered = offered
+        self.interests = np.minimum(wanted + developing, 1)
+
+        # Everything that is a sum of products goes into one matrix product: topics, one-hot
+        # frequency and format, and the shared-topic count times a power of two above any
+        # score, so one product yields both (score = low bits, shares a topic = high bits).
+        frequency_values = sorted(
+            {p.meeting_frequency for p in [*mentors, *mentees] if p.meeting_frequency is not None}
+        )
+        format_values = sorted(
+            {
+                p.meeting_format
+                for p in [*mentors, *mentees]
+                if _is_concrete_format(p.meeting_format)
+            }
+        )
+        mentor_formats = _one_hot([m.meeting_format for m in mentors], format_values)
+        mentor_features = np.hstack(
+            [
+                offered,
+                learning,
+                _one_hot([m.meeting_frequency for m in mentors], frequency_values),
+                np.ones((self.n_rows, 1), dtype=np.float32),
+                mentor_formats.sum(axis=1, keepdims=True),
+                mentor_formats,
+            ]
+        )
+        # Each mentor offers and learns a few topics of many: a sparse product is far cheaper.
+        nonzero = np.count_nonzero(mentor_features) / max(mentor_features.size, 1)
+        self.mentor_features: np.ndarray | csr_matrix = (
+            csr_matrix(mentor_features) if nonzero < _SPARSE_FEATURES_BELOW else mentor_features
+        )
+        mentee_formats = _one_hot([m.meeting_format for m in mentees], format_values)
+        format_weight = float(weights.compatible_format)
+        # compatible = 1 - [both concrete] + [both concrete and equal]
+        points_features = [
+            weights.central_topic * wanted + weights.secondary_topic * developing,
+            weights.mutual_learning * teaching,
+            weights.same_frequency
+            * _one_hot([m.meeting_frequency for m in mentees], frequency_values),
+            np.full((self.n_cols, 1), format_weight, dtype=np.float32),
+            -format_weight * mentee_formats.sum(axis=1, keepdims=True),
+            format_weight * mentee_formats,
+        ]
+
+        self.schedule = _ScheduleTables.build(mentors, mentees, weights, week)
+        self.meeting = _MeetingTables.build(mentors, mentees)
+        self.mentor_departments, self.mentee_departments = _department_codes(mentors, mentees)
+
+        self.bound = max(
+            1,
+            int(np.hstack(points_features).sum(axis=1).max(initial=0))
+            + int(self.schedule.points.max(initial=0))
+            + weights.different_department,
+        )
+        self.shared_unit = 1 << self.bound.bit_length()  # power of two > any score
+        if self.shared_unit * (len(vocabulary) + 1) >= 1 << 24:
+            raise ValueError("weights too large for exact float32 scoring")
+        points_features[0] = points_features[0] + self.shared_unit * self.interests
+        self.mentee_features = np.hstack(points_features).T.copy()
+
+    def scores(self, *, constrained: bool) -> np.ndarray:
+        """Entry [i, j]: the score of mentors[i] with mentees[j], 0 where they share no topic
+        and, when ``constrained``, where they cannot meet."""
+        schedule, meeting = self.schedule, self.meeting
+        points = schedule.points
+        if constrained and not schedule.meets.all():
+            points = np.where(schedule.meets, points, np.float32(_FORBIDDEN))
+        schedule_rows = _LookupRows(points, schedule.row_codes, schedule.col_codes)
+        meeting_rows = None
+        can_meet = meeting.language_ok & meeting.place_ok
+        if constrained and not can_meet.all():
+            penalty = np.where(can_meet, np.float32(0), np.float32(_FORBIDDEN))
+            meeting_rows = _LookupRows(penalty, meeting.row_codes, meeting.col_codes)
+
+        shared_unit = self.shared_unit
+        scores = np.zeros((self.n_rows, self.n_cols), dtype=_smallest_signed_dtype(self.bound))
+        mentee_departments = self.mentee_departments
+        mentee_department_known = mentee_departments >= 0
+        department_weight = self.weights.different_department
+        needs_floor = self.weights.central_topic == 0 or self.weights.secondary_topic == 0
+        for start in range(0, self.n_rows, _SCORE_CHUNK_ROWS):
+            stop = min(start + _SCORE_CHUNK_ROWS, self.n_rows)
+            block = np.asarray(self.mentor_features[start:stop] @ self.mentee_features)
+            block += schedule_rows.band(start, stop)
+            if meeting_rows is not None:
+                block += meeting_rows.band(start, stop)
+            if department_weight:
+                row_departments = self.mentor_departments[start:stop]
+                different = row_departments[:, None] != mentee_departments
+                different &= mentee_department_known
+                different[row_departments < 0] = False
+                block += department_weight * different if department_weight != 1 else different
+            exact = block.astype(np.int32)  # sums of small integers: exact in float32
+            shares_topic = exact >= shared_unit  # false for forbidden pairs (negative)
+            exact &= shared_unit - 1
+            if needs_floor:
+                np.maximum(exact, 1, out=exact)
+            exact *= shares_topic
+            scores[start:stop] = exact
+        return scores
+
+    def obstacle(self, role: str, index: int) -> str:
+        """For someone without a usable partner: the first rule (language, place, hours) that
+        leaves nobody who shares a topic; else the reporting line, an avoid list or an
+        earlier pair stands in the way, or every mentor left is fully booked."""
+        schedule, meeting = self.schedule, self.meeting
+        if role == "mentor":
+            shares = (self.interests @ self.offered[index]) > 0
+            tables = [
+                meeting.language_ok[meeting.row_codes[index], meeting.col_codes],
+                meeting.place_ok[meeting.row_codes[index], meeting.col_codes],
+                schedule.meets[schedule.row_codes[index], schedule.col_codes],
+            ]
+        else:
+            shares = (self.offered @ self.interests[index]) > 0
+            tables = [
+                meeting.language_ok[meeting.row_codes, meeting.col_codes[index]],
+                meeting.place_ok[meeting.row_codes, meeting.col_codes[index]],
+                schedule.meets[schedule.row_codes, schedule.col_codes[index]],
+            ]
+        candidates = shares
+        for code, allowed in zip(
+            (NO_COMMON_LANGUAGE, NO_MEETING_PLACE, NO_SHARED_HOURS), tables, strict=True
+        ):
+            candidates &= allowed
+            if not candidates.any():
+                return code
+        return ALL_CANDIDATES_EXCLUDED
+
+
 def score_matrix(
     mentors: Sequence[MatchProfile],
     mentees: Sequence[MatchProfile],
     weights: MatchWeights = DEFAULT_WEIGHTS,
+    week: MatchingWeek = DEFAULT_WEEK,
 ) -> np.ndarray:
     """``score_pair`` for every (mentor, mentee), vectorised: entry [i, j] is the score of
     mentors[i] with mentees[j], 0 where they share no topic. Hard constraints are ignored.
 
     The dtype is the smallest signed integer type that holds every possible score.
     """
-    n_rows, n_cols = len(mentors), len(mentees)
-    vocabulary = _topic_vocabulary([*mentors, *mentees])
-    offered = _topic_indicator([m.topics_offered for m in mentors], vocabulary)
-    learning = _topic_indicator(
-        [m.topics_wanted | m.development_areas for m in mentors], vocabulary
-    )
-    wanted = _topic_indicator([m.topics_wanted for m in mentees], vocabulary)
-    developing = _topic_indicator(
-        [m.development_areas - m.topics_wanted for m in mentees], vocabulary
-    )
-    teaching = _topic_indicator([m.topics_offered for m in mentees], vocabulary)
-
-    # Everything that is a sum of products goes into one matrix product: topics, one-hot
-    # frequency and format, and the shared-topic count times a power of two above any
-    # score, so one product yields both (score = low bits, shares a topic = high bits).
-    frequency_values = sorted(
-        {p.meeting_frequency for p in [*mentors, *mentees] if p.meeting_frequency is not None}
-    )
-    format_values = sorted(
-        {p.meeting_format for p in [*mentors, *mentees] if _is_concrete_format(p.meeting_format)}
-    )
-    mentor_formats = _one_hot([m.meeting_format for m in mentors], format_values)
-    mentor_features = np.hstack(
-        [
-            offered,
-            learning,
-            _one_hot([m.meeting_frequency for m in mentors], frequency_values),
-            np.ones((n_rows, 1), dtype=np.float32),
-            mentor_formats.sum(axis=1, keepdims=True),
-            mentor_formats,
-        ]
-    )
-    mentee_formats = _one_hot([m.meeting_format for m in mentees], format_values)
-    format_weight = float(weights.compatible_format)
-    # compatible = 1 - [both concrete] + [both concrete and equal]
-    points_features = [
-        weights.central_topic * wanted + weights.secondary_topic * developing,
-        weights.mutual_learning * teaching,
-        weights.same_frequency * _one_hot([m.meeting_frequency for m in mentees], frequency_values),
-        np.full((n_cols, 1), format_weight, dtype=np.float32),
-        -format_weight * mentee_formats.sum(axis=1, keepdims=True),
-        format_weight * mentee_formats,
-    ]
-
-    # Days and working hours depend on few distinct (days, window) combinations: tabulate.
-    mentor_schedule, mentee_schedule, schedule_points = _schedule_table(mentors, mentees, weights)
-    mentor_departments, mentee_departments = _department_codes(mentors, mentees)
-
-    bound = max(
-        1,
-        int(np.hstack(points_features).sum(axis=1).max(initial=0))
-        + int(schedule_points.max(initial=0))
-        + weights.different_department,
-    )
-    shared_unit = 1 << bound.bit_length()  # power of two > any score
-    if shared_unit * (len(vocabulary) + 1) >= 1 << 24:
-        raise ValueError("weights too large for exact float32 scoring")
-    interests = np.minimum(wanted + developing, 1)
-    points_features[0] = points_features[0] + shared_unit * interests
-    mentee_features = np.hstack(points_features).T.copy()
-
-    scores = np.zeros((n_rows, n_cols), dtype=_smallest_signed_dtype(bound))
-    mentee_department_known = mentee_departments >= 0
-    department_weight = weights.different_department
-    needs_floor = weights.central_topic == 0 or weights.secondary_topic == 0
-    for start in range(0, n_rows, _SCORE_CHUNK_ROWS):
-        stop = min(start + _SCORE_CHUNK_ROWS, n_rows)
-        block = mentor_features[start:stop] @ mentee_features
-        block += np.take(schedule_points[mentor_schedule[start:stop]], mentee_schedule, axis=1)
-        if department_weight:
-            row_departments = mentor_departments[start:stop]
-            different = row_departments[:, None] != mentee_departments
-            different &= mentee_department_known
-            different[row_departments < 0] = False
-            block += department_weight * different if department_weight != 1 else different
-        exact = block.astype(np.int32)  # sums of small integers: exact in float32
-        shares_topic = exact >= shared_unit
-        exact &= shared_unit - 1
-        if needs_floor:
-            np.maximum(exact, 1, out=exact)
-        exact *= shares_topic
-        scores[start:stop] = exact
-    return scores
+    return _Pool(mentors, mentees, weights, week).scores(constrained=False)
 
 
 def _topic_vocabulary(profiles: Sequence[MatchProfile]) -> dict[str, int]:
@@ -479,46 +886,6 @@ def _one_hot(values: Sequence[str | None], categories: Sequence[str]) -> np.ndar
         if value in index:
             encoded[row, index[value]] = 1.0
     return encoded
-
-
-def _schedule_table(
-    mentors: Sequence[MatchProfile], mentees: Sequence[MatchProfile], weights: MatchWeights
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per mentor and mentee a schedule code, and the points table indexed by both codes.
-
-    Points for shared days and working-hour overlap depend only on the day mask and the
-    UTC window; a pool has few distinct combinations, so tabulate them instead of scoring
-    25 million pairs. Built from two small tables: windows x windows and masks x masks.
-    """
-    people = [*mentors, *mentees]
-    windows = np.array([_utc_window(p) for p in people], dtype=np.int64).reshape(-1, 2)
-    window_values, window_codes = np.unique(windows, axis=0, return_inverse=True)
-    masks = np.array([_day_mask(p.available_days) for p in people], dtype=np.int64)
-    mask_values, mask_codes = np.unique(masks, return_inverse=True)
-
-    start, end = window_values[:, 0], window_values.sum(axis=1)
-    minutes = np.zeros((len(window_values), len(window_values)), dtype=np.int64)
-    for shift in (-_MINUTES_PER_DAY, 0, _MINUTES_PER_DAY):
-        low = np.maximum(start[:, None], start[None, :] + shift)
-        high = np.minimum(end[:, None], end[None, :] + shift)
-        minutes += np.maximum(high - low, 0)
-    overlap_points = np.minimum(
-        weights.overlap_per_two_hours * ((minutes // 60) // 2), weights.max_overlap_points
-    ).astype(np.float32)
-    shares_day = (mask_values[:, None] & mask_values[None, :]) != 0
-    day_points = (weights.shared_day * shares_day).astype(np.float32)
-
-    # Codes of the (window, mask) combinations present on each side.
-    combined = window_codes.reshape(-1) * len(mask_values) + mask_codes.reshape(-1)
-    n_mentors = len(mentors)
-    mentor_values, mentor_codes = np.unique(combined[:n_mentors], return_inverse=True)
-    mentee_values, mentee_codes = np.unique(combined[n_mentors:], return_inverse=True)
-    mentor_window, mentor_mask = np.divmod(mentor_values, len(mask_values))
-    mentee_window, mentee_mask = np.divmod(mentee_values, len(mask_values))
-    # Gather rows, then take columns: much faster than 2-D fancy indexing.
-    table = np.take(overlap_points[mentor_window], mentee_window, axis=1)
-    table += np.take(day_points[mentor_mask], mentee_mask, axis=1)
-    return mentor_codes.reshape(-1), mentee_codes.reshape(-1), table
 
 
 def _department_codes(
@@ -546,6 +913,19 @@ def _smallest_signed_dtype(bound: int) -> type[np.signedinteger]:
     return np.int64
 
 
+def _candidate_scores(
+    pool: _Pool,
+    mentors: Sequence[MatchProfile],
+    mentees: Sequence[MatchProfile],
+    managers: Mapping[str, str | None] | None,
+    previous_pairs: AbstractSet[frozenset[str]],
+) -> np.ndarray:
+    scores = pool.scores(constrained=True)
+    rows, cols = excluded_pairs(mentors, mentees, managers=managers, previous_pairs=previous_pairs)
+    scores[rows, cols] = 0
+    return scores
+
+
 def candidate_scores(
     mentors: Sequence[MatchProfile],
     mentees: Sequence[MatchProfile],
@@ -553,13 +933,12 @@ def candidate_scores(
     weights: MatchWeights = DEFAULT_WEIGHTS,
     managers: Mapping[str, str | None] | None = None,
     previous_pairs: AbstractSet[frozenset[str]] = frozenset(),
+    week: MatchingWeek = DEFAULT_WEEK,
 ) -> np.ndarray:
     """:func:`score_matrix` with every pair forbidden by a hard constraint set to 0: the
     matrix the optimiser works on (mentor capacity aside)."""
-    scores = score_matrix(mentors, mentees, weights)
-    rows, cols = excluded_pairs(mentors, mentees, managers=managers, previous_pairs=previous_pairs)
-    scores[rows, cols] = 0
-    return scores
+    pool = _Pool(mentors, mentees, weights, week)
+    return _candidate_scores(pool, mentors, mentees, managers, previous_pairs)
 
 
 # --- the whole pool -------------------------------------------------------------------------
@@ -573,6 +952,7 @@ def compute_matches(
     managers: Mapping[str, str | None] | None = None,
     previous_pairs: AbstractSet[frozenset[str]] = frozenset(),
     existing_load: Mapping[int, int] | None = None,
+    week: MatchingWeek = DEFAULT_WEEK,
 ) -> MatchResult:
     """Propose the set of pairs with the highest total score.
 
@@ -582,6 +962,7 @@ def compute_matches(
       never proposed again.
     - ``existing_load``: mentor participant id -> mentees already actively paired; it
       reduces the mentor's remaining capacity (never below 0).
+    - ``week``: the week whose calendar (DST) and the working day that hours are judged by.
 
     Pairs must share a topic and pass :func:`is_excluded`; each mentor takes at most their
     remaining capacity, each mentee at most one mentor. The result is optimal (maximum total
@@ -597,6 +978,7 @@ def compute_matches(
             managers,
             previous_pairs,
             existing_load or {},
+            week,
         )
 
 
@@ -620,28 +1002,40 @@ def _compute_matches(
     managers: Mapping[str, str | None] | None,
     previous_pairs: AbstractSet[frozenset[str]],
     load: Mapping[int, int],
+    week: MatchingWeek,
 ) -> MatchResult:
     _require_unique_ids(mentors, mentees)
     existing = np.array([max(load.get(m.participant_id, 0), 0) for m in mentors], dtype=np.int64)
     remaining = np.maximum(np.array([m.capacity for m in mentors], dtype=np.int64) - existing, 0)
 
-    scores = candidate_scores(
-        mentors, mentees, weights=weights, managers=managers, previous_pairs=previous_pairs
-    )
+    pool = _Pool(mentors, mentees, weights, week)
+    scores = _candidate_scores(pool, mentors, mentees, managers, previous_pairs)
     matching = max_weight_b_matching(scores, remaining)
 
     pairs: list[ProposedPair] = []
+    schedule = pool.schedule
+    row_codes, col_codes = schedule.row_codes.tolist(), schedule.col_codes.tolist()
     for row, col in zip(matching.rows.tolist(), matching.cols.tolist(), strict=True):
-        scored = score_pair(mentors[row], mentees[col], weights)
+        mentor, mentee = mentors[row], mentees[col]
+        # score_pair and pair_facts, with the bitmaps the pool already holds.
+        working, preferred = schedule.row_bitmaps[row_codes[row]]
+        their_working, their_preferred = schedule.col_bitmaps[col_codes[col]]
+        scored = _score(
+            mentor,
+            mentee,
+            weights,
+            lambda mine=preferred, theirs=their_preferred: hours_of((mine & theirs).bit_count()),
+        )
         if scored is None:  # the matrix only allows pairs that share a topic
             raise RuntimeError("proposed a pair without a shared topic")
         score, reasons = scored
+        facts = _facts(mentor, mentee, working & their_working)
         pairs.append(
-            ProposedPair(mentors[row].participant_id, mentees[col].participant_id, score, reasons)
+            ProposedPair(mentor.participant_id, mentee.participant_id, score, reasons, facts)
         )
 
     unmatched = _unmatched(
-        mentors, mentees, scores, remaining, existing, matching.rows, matching.cols
+        pool, mentors, mentees, scores, remaining, existing, matching.rows, matching.cols
     )
     return MatchResult(pairs=pairs, unmatched=unmatched, total_score=sum(p.score for p in pairs))
 
@@ -670,6 +1064,7 @@ def _column_max(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def _unmatched(
+    pool: _Pool,
     mentors: Sequence[MatchProfile],
     mentees: Sequence[MatchProfile],
     scores: np.ndarray,
@@ -695,7 +1090,7 @@ def _unmatched(
         elif not mentor.topics_offered & all_interests:
             reason = Reason(NO_MENTEE_WANTS, {"topics": sorted(mentor.topics_offered)})
         elif not mentor_has_usable[row]:
-            reason = Reason(ALL_CANDIDATES_EXCLUDED, {})
+            reason = Reason(pool.obstacle("mentor", row), {})
         else:
             reason = Reason(CAPACITY_FULL, {})
         result.append(Unmatched(mentor.participant_id, "mentor", reason))
@@ -708,7 +1103,7 @@ def _unmatched(
         elif not interests & all_offered:
             reason = Reason(NO_MENTOR_OFFERS, {"topics": sorted(interests)})
         elif not mentee_has_usable[col]:
-            reason = Reason(ALL_CANDIDATES_EXCLUDED, {})
+            reason = Reason(pool.obstacle("mentee", col), {})
         else:
             reason = Reason(CAPACITY_FULL, {})
         result.append(Unmatched(mentee.participant_id, "mentee", reason))

@@ -11,8 +11,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.domain.availability import MatchingWeek, week_after
 from bot.domain.enrollment import end_pair
 from bot.domain.matching import MatchProfile, MatchResult, MatchWeights, compute_matches
+from bot.domain.places import meeting_languages, office_of
+from bot.domain.working_hours import working_hours
 from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import (
@@ -45,7 +48,7 @@ def weights_for(program: Program) -> MatchWeights:
         return MatchWeights()
 
 
-def profile_of(participant: Participant, capacity: int) -> MatchProfile:
+def profile_of(participant: Participant, program: Program, capacity: int) -> MatchProfile:
     return MatchProfile(
         participant_id=participant.id or 0,
         user_id=participant.slack_user_id,
@@ -62,7 +65,15 @@ def profile_of(participant: Participant, capacity: int) -> MatchProfile:
         manager_user_id=participant.manager_slack_id,
         avoid_user_ids=frozenset(participant.avoid_slack_ids),
         capacity=capacity if participant.role == Role.MENTOR else 1,
+        timezone=participant.timezone,
+        place=office_of(participant, program).name,
+        languages=tuple(meeting_languages(participant)),
     )
+
+
+def matching_week(program: Program) -> MatchingWeek:
+    """Pairs are judged by next week's calendar (DST included) and the programme's hours."""
+    return MatchingWeek(monday=week_after(utcnow().date()), working_hours=working_hours(program))
 
 
 @dataclass(frozen=True)
@@ -94,7 +105,11 @@ def _store_result(
             mentor_id=proposed.mentor_id,
             mentee_id=proposed.mentee_id,
             score=proposed.score,
-            reasons=[{"code": r.code, "params": dict(r.params)} for r in proposed.reasons],
+            # The facts (place, language, hours, risks) follow the scored reasons.
+            reasons=[
+                {"code": r.code, "params": dict(r.params)}
+                for r in (*proposed.reasons, *proposed.facts)
+            ],
         )
         for proposed in result.pairs
     ]
@@ -123,12 +138,13 @@ def _match(
     forbidden: set[frozenset[str]] | None = None,
 ) -> MatchResult:
     return compute_matches(
-        [profile_of(m, program.mentor_capacity) for m in mentors],
-        [profile_of(m, 1) for m in mentees],
+        [profile_of(m, program, program.mentor_capacity) for m in mentors],
+        [profile_of(m, program, 1) for m in mentees],
         weights=weights_for(program),
         managers=repo.manager_map(session),
         previous_pairs=repo.earlier_pairs(session) | (forbidden or set()),
         existing_load=repo.active_load(session, program.id or 0),
+        week=matching_week(program),
     )
 
 

@@ -19,7 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session
 
 from bot import clock
-from bot.domain import validation
+from bot.domain import places, validation
 from bot.i18n import N_, SUPPORTED
 from storage import repositories as repo
 from storage.models import (
@@ -359,6 +359,7 @@ class ProgramForm:
     mentor_capacity: int | None = 1
     anonymity_threshold: int | None = 5
     community_channel: str | None = None
+    offices: list[str] = field(default_factory=list)  # empty: places go by time zone city
     # Shown with the dates; changed only through save_program(timezone=...).
     timezone: str = "UTC"
     # The modal's raw "open"/"closed" value, kept so validation can refuse anything else; when
@@ -427,8 +428,14 @@ def validate_program(form: ProgramForm) -> dict[str, str]:
     if form.owners is not None and len(form.owners) > MAX_OWNERS:
         errors["owners"] = N_("Ten owners at most.")
     errors.update(_texts_errors(form, goals, _clean_labels(form.topics)))
+    if (offices := places.offices_error(form.offices)) is not None:
+        errors["offices"] = offices
     # Text that cannot be stored is the first thing to fix in its field.
-    errors.update(validation.text_errors({"name": form.name, "goals": goals, "topics": topics}))
+    errors.update(
+        validation.text_errors(
+            {"name": form.name, "goals": goals, "topics": topics, "offices": form.offices}
+        )
+    )
     return errors
 
 
@@ -470,6 +477,7 @@ def save_program(
         settings[TEXTS_SETTING] = _texts_to_store(form, program.goals, program.topic_catalogue)
     if form.channel_language is not None:
         settings[CHANNEL_LANGUAGE_SETTING] = form.channel_language
+    settings["offices"] = places.clean_offices(form.offices)
     program.settings = settings  # a new dict, so the JSON column is written
     if form.join_policy is not None:
         program.join_policy = form.join_policy
@@ -611,6 +619,7 @@ def form_from_program(program: Program | None, today: date) -> ProgramForm:
         mentor_capacity=program.mentor_capacity,
         anonymity_threshold=program.anonymity_threshold,
         community_channel=program.community_channel,
+        offices=places.offices_of(program),
         timezone=program.timezone,
         texts=_form_texts(program),
         channel_language=(program.settings or {}).get(CHANNEL_LANGUAGE_SETTING),

@@ -23,6 +23,14 @@ from bot.domain.enrollment import (
     WEEKDAYS,
     EnrollmentForm,
 )
+from bot.domain.places import (
+    MAX_EXTRA_LANGUAGES,
+    MEETING_LANGUAGES,
+    REMOTE,
+    meeting_languages,
+    office_of,
+    offices_of,
+)
 from bot.domain.programs import growth_catalogue, offered_topics
 from bot.domain.training import TrainingSection, training_pack
 from bot.i18n import Translator
@@ -36,6 +44,8 @@ from bot.views.labels import (
     TIME_OF_DAY,
     WEEKDAY,
     label,
+    language_name,
+    place_label,
     program_goals,
     program_name,
     topic_name,
@@ -108,7 +118,7 @@ def enrollment_modal(
         )
 
     goals_text = "\n".join(f"• {kit.escape(goal)}" for goal in program_goals(program, _))
-    blocks = [
+    blocks: list[Any] = [
         kit.section(
             _(
                 "*{program}*\nProgramme goals:\n{goals}",
@@ -137,6 +147,7 @@ def enrollment_modal(
             PlainTextInputElement(initial_value=form.department or None, max_length=100),
             optional=True,
         ),
+        *_place_and_languages(program, form, _, locale_name),
         kit.input_block(
             "seniority",
             _("Seniority"),
@@ -254,6 +265,53 @@ def enrollment_modal(
     )
 
 
+def _place_and_languages(
+    program: Program, form: EnrollmentForm, _: Translator, locale_name: str
+) -> list[Any]:
+    """Where they work (when the programme lists offices) and the languages they meet in:
+    matching only pairs people who can meet."""
+    blocks: list[Any] = []
+    offices = offices_of(program)
+    if offices:
+        office_options = [kit.option(kit.clip(office, 75), office) for office in offices]
+        office_options.append(kit.option(_("Remote"), REMOTE))
+        blocks.append(
+            kit.input_block(
+                "office",
+                _("Where I work"),
+                StaticSelectElement(
+                    options=office_options,
+                    initial_option=_single(office_options, form.office),
+                    placeholder=kit.plain(_("Pick your office"), 150),
+                ),
+                hint=_(
+                    "Pairs meet in person only in the same office; everyone else by video or chat."
+                ),
+            )
+        )
+    language_options = [
+        kit.option(name, code) for code, name in MEETING_LANGUAGES.items() if code != _.locale
+    ]
+    blocks.append(
+        kit.input_block(
+            "languages",
+            _("Other languages I can meet in"),
+            StaticMultiSelectElement(
+                options=language_options,
+                initial_options=[o for o in language_options if o.value in form.languages] or None,
+                max_selected_items=MAX_EXTRA_LANGUAGES,
+                placeholder=kit.plain(_("Pick languages"), 150),
+            ),
+            optional=True,
+            hint=_(
+                "Besides {language}, your Slack language: partners always share a language.",
+                language=locale_name,
+            ),
+        )
+    )
+    return blocks
+
+
 def form_from_participant(participant: Participant) -> EnrollmentForm:
     return EnrollmentForm(
         role=participant.role,
@@ -271,6 +329,8 @@ def form_from_participant(participant: Participant) -> EnrollmentForm:
         manager_user_id=participant.manager_slack_id,
         avoid_user_ids=list(participant.avoid_slack_ids),
         shoutout_consent=participant.shoutout_consent,
+        office=participant.office,
+        languages=list(participant.languages),
     )
 
 
@@ -310,6 +370,11 @@ def profile_summary(program: Program, participant: Participant, _: Translator) -
         + " · "
         + label(TIME_OF_DAY, participant.time_of_day, _),
         "*" + _("Time zone") + "*\n" + kit.escape(participant.timezone or "UTC"),
+        "*" + _("Where I work") + "*\n" + place_label(office_of(participant, program), _),
+        "*"
+        + _("Languages")
+        + "*\n"
+        + ", ".join(language_name(code) for code in meeting_languages(participant)),
     ]
 
 

@@ -17,7 +17,7 @@ from bot.clock import zone
 from bot.domain import journey
 from bot.i18n import N_, Translator, join_list
 from bot.views import kit
-from bot.views.labels import topic_names
+from bot.views.labels import duration_text, topic_names
 from storage.models import Goal, Program
 
 MET_ACTION = "journey_met"
@@ -177,33 +177,88 @@ def slot_label(start: datetime, timezone: str | None, _: Translator) -> str:
 
 
 def not_yet_message(
-    slots: Sequence[datetime],
+    options: journey.MeetingOptions,
     me_tz: str | None,
     partner_tz: str | None,
     partner_user_id: str,
     request_id: int,
     _: Translator,
 ) -> dict[str, Any]:
-    if not slots:
-        text = _("No problem. Reply to <@{partner}> to find a time.", partner=partner_user_id)
-        return kit.message(text, [kit.section(text), _answer_buttons(request_id, _)])
-    lines = [
-        "• "
-        + _(
-            "{mine} for you, {theirs} for <@{partner}>",
-            mine=slot_label(slot, me_tz, _),
-            theirs=slot_label(slot, partner_tz, _),
-            partner=partner_user_id,
+    if options.slots:
+        lines = [
+            "• "
+            + _(
+                "{mine} for you, {theirs} for <@{partner}>",
+                mine=slot_label(slot, me_tz, _),
+                theirs=slot_label(slot, partner_tz, _),
+                partner=partner_user_id,
+            )
+            for slot in options.slots
+        ]
+        text = _("No problem. Three times that suit you both:")
+        hint = _("Calendar invites (.ics) for each are in your messages with me.")
+        if options.relaxed:
+            hint = (
+                _(
+                    "None fitted both your preferred days and times, so these only keep to "
+                    "your working hours."
+                )
+                + " "
+                + hint
+            )
+        blocks: list[Any] = [
+            kit.section(text + "\n" + "\n".join(lines)),
+            kit.context(hint),
+            _answer_buttons(request_id, _),
+        ]
+        return kit.message(text, blocks)
+    text = _(
+        "No problem. Your working hours and <@{partner}>'s do not overlap on any weekday, so "
+        "there is no time inside both.",
+        partner=partner_user_id,
+    )
+    parts = [text]
+    if options.near:
+        lines = []
+        for near in options.near:
+            outside = duration_text(near.outside_minutes, _)
+            if near.inside == "me":
+                where = _(
+                    "inside your working hours, {outside} outside <@{partner}>'s",
+                    outside=outside,
+                    partner=partner_user_id,
+                )
+            else:
+                where = _(
+                    "inside <@{partner}>'s working hours, {outside} outside yours",
+                    outside=outside,
+                    partner=partner_user_id,
+                )
+            lines.append(
+                "• "
+                + _(
+                    "{mine} for you, {theirs} for <@{partner}> ({where})",
+                    mine=slot_label(near.start, me_tz, _),
+                    theirs=slot_label(near.start, partner_tz, _),
+                    partner=partner_user_id,
+                    where=where,
+                )
+            )
+        parts.append(
+            _("The nearest times, if one of you can stretch a little:") + "\n" + "\n".join(lines)
         )
-        for slot in slots
-    ]
-    text = _("No problem. Three times that suit you both:")
-    hint = _("Calendar invites (.ics) for each are in your messages with me.")
-    blocks: list[Any] = [
-        kit.section(text + "\n" + "\n".join(lines)),
-        kit.context(hint),
-        _answer_buttons(request_id, _),
-    ]
+    parts.append(
+        _(
+            "Or meet asynchronously this month: swap short voice or video notes in your pair's "
+            "chat and answer within a day or two."
+        )
+    )
+    blocks = [kit.section(kit.clip("\n\n".join(parts), 3000))]
+    if options.near:
+        blocks.append(
+            kit.context(_("Calendar invites (.ics) for each are in your messages with me."))
+        )
+    blocks.append(_answer_buttons(request_id, _))
     return kit.message(text, blocks)
 
 

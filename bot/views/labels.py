@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.places import MEETING_LANGUAGES, Place
 from bot.domain.programs import all_topics, localized_goal, localized_name, localized_topic
 from bot.i18n import N_, Translator
 from bot.views import kit
@@ -88,3 +89,29 @@ def topic_name(program: Program, topic: dict[str, Any], _: Translator) -> str:
 def topic_names(program: Program, _: Translator) -> dict[str, str]:
     """Every topic id anyone may hold (archived ones keep their name) -> its name."""
     return {str(topic["id"]): topic_name(program, topic, _) for topic in all_topics(program)}
+
+
+def place_label(place: Place, _: Translator) -> str:
+    """Where someone works, for people to read."""
+    if place.source == "remote":
+        return _("Remote")
+    if place.name is None:
+        return _("not given")
+    if place.source == "timezone":
+        return _("{city} (time zone)", city=kit.escape(place.name))
+    return kit.escape(place.name)
+
+
+def language_name(code: str) -> str:
+    """A language named in itself ("Deutsch"), or its code when we have no name for it."""
+    return MEETING_LANGUAGES.get(code) or kit.escape(code)
+
+
+def duration_text(minutes: int, _: Translator) -> str:
+    """90 -> "1 h 30 min"."""
+    hours, rest = divmod(int(minutes), 60)
+    if not rest:
+        return _("{hours} h", hours=hours)
+    if not hours:
+        return _("{minutes} min", minutes=rest)
+    return _("{hours} h {minutes} min", hours=hours, minutes=rest)

@@ -13,11 +13,23 @@ from slack_sdk.models.blocks.block_elements import (
     StaticSelectElement,
 )
 
+from bot.domain import matching as engine
 from bot.domain.pairing import MAX_PAIR_GOALS
+from bot.domain.places import office_of
 from bot.domain.training import FIRST_MEETING_AGENDA
 from bot.i18n import N_, Translator, join_list
 from bot.views import kit
-from bot.views.labels import FORMAT, FREQUENCY, WEEKDAY, label, program_name, topic_names
+from bot.views.labels import (
+    FORMAT,
+    FREQUENCY,
+    WEEKDAY,
+    duration_text,
+    label,
+    language_name,
+    place_label,
+    program_name,
+    topic_names,
+)
 from storage.models import Goal, Pair, Participant, Program
 
 REVIEW_CALLBACK_ID = "match_review"
@@ -84,11 +96,31 @@ PAIR_REASONS = {
     "shared_topics": N_("both care about {topics}"),
     "secondary_topics": N_("{topics} is on the mentee's development list"),
     "mutual_learning": N_("the mentor can learn {topics} in return"),
-    "overlap_hours": N_("{hours} h of shared working hours"),
+    "overlap_hours": N_("{hours} h a week at the times both prefer"),
     "same_frequency": N_("same meeting rhythm ({frequency})"),
     "compatible_format": N_("meeting formats fit ({format})"),
     "shared_days": N_("both are free on {days}"),
     "different_departments": N_("different departments"),
+    # Facts of every proposed pair: where, in which language and when they can meet.
+    engine.SAME_PLACE: N_("both work in {place}, so they can meet in person"),
+    engine.REMOTE_PAIR: N_("they meet by {formats}, from {mentor_place} and {mentee_place}"),
+    engine.COMMON_LANGUAGE: N_("a language in common: {languages}"),
+    engine.SHARED_HOURS: N_("{hours} h a week inside both working days, up to {longest} in a row"),
+}
+# What an admin should look at before approving (the review only).
+RISK_REASONS = {
+    engine.RISK_SHORT_OVERLAP: N_("at most {longest} in a row inside both working days"),
+    engine.RISK_SECOND_LANGUAGE: N_("{language} is not the first language of {who}"),
+}
+# Topics first, then where, how and when they meet, then the rest.
+_REASON_ORDER = {
+    "shared_topics": 0,
+    "secondary_topics": 1,
+    "mutual_learning": 2,
+    engine.SAME_PLACE: 3,
+    engine.REMOTE_PAIR: 3,
+    engine.COMMON_LANGUAGE: 4,
+    engine.SHARED_HOURS: 5,
 }
 WAITING_REASONS = {
     "no_counterpart": N_("nobody has joined on the other side yet"),
@@ -100,6 +132,19 @@ WAITING_REASONS = {
     ),
     "capacity_full": N_("suitable mentors are all taken in this round"),
     "removed_by_admin": N_("removed from the proposal by an admin"),
+    engine.NO_COMMON_LANGUAGE: N_("nobody who shares a topic speaks a language in common"),
+    engine.NO_MEETING_PLACE: N_(
+        "nobody who shares a topic works in the same place or accepts the same remote format"
+    ),
+    engine.NO_SHARED_HOURS: N_(
+        "nobody who shares a topic has an hour in common inside both working days on a "
+        "shared weekday"
+    ),
+}
+REMOTE_FORMATS = {
+    ("video", "chat"): N_("video or chat"),
+    ("video",): N_("video"),
+    ("chat",): N_("chat"),
 }
 
 
@@ -108,11 +153,34 @@ def _topic_names(program: Program, ids: list[str], _: Translator) -> str:
     return join_list([kit.escape(names.get(i, i)) for i in ids], _)
 
 
+ROLE_NAMES = {"mentor": N_("the mentor"), "mentee": N_("the mentee")}
+
+
+def _place_name(place: object, _: Translator) -> str:
+    return kit.escape(str(place)) if place else _("remote")
+
+
 def reason_text(program: Program, code: str, params: dict[str, Any], _: Translator) -> str:
-    template = PAIR_REASONS.get(code) or WAITING_REASONS.get(code)
+    template = PAIR_REASONS.get(code) or WAITING_REASONS.get(code) or RISK_REASONS.get(code)
     if template is None:
         return kit.escape(code)
     values: dict[str, Any] = {}
+    if "place" in params:
+        values["place"] = _place_name(params["place"], _)
+    for side in ("mentor_place", "mentee_place"):
+        if side in params:
+            values[side] = _place_name(params[side], _)
+    if "formats" in params:
+        formats = REMOTE_FORMATS.get(tuple(params["formats"]))
+        values["formats"] = _(formats) if formats else "—"
+    if "languages" in params:
+        values["languages"] = join_list([language_name(c) for c in params["languages"]], _)
+    if "language" in params:
+        values["language"] = language_name(str(params["language"]))
+    if "longest_minutes" in params:
+        values["longest"] = duration_text(int(params["longest_minutes"]), _)
+    if "who" in params:
+        values["who"] = join_list([label(ROLE_NAMES, w, _) for w in params["who"]], _)
     if "topics" in params:
         values["topics"] = _topic_names(program, list(params["topics"]), _)
     if "hours" in params:
@@ -126,9 +194,88 @@ def reason_text(program: Program, code: str, params: dict[str, Any], _: Translat
     return _(template, **values)
 
 
-def reasons_text(program: Program, reasons: list[dict[str, Any]], _: Translator) -> str:
-    parts = [reason_text(program, r["code"], r.get("params") or {}, _) for r in reasons]
+_FACTS = (engine.SAME_PLACE, engine.REMOTE_PAIR, engine.COMMON_LANGUAGE, engine.SHARED_HOURS)
+
+
+def reasons_text(
+    program: Program, reasons: list[dict[str, Any]], _: Translator, *, facts: bool = True
+) -> str:
+    """Why a pair was matched (the risks an admin reviews are left out); `facts`: with where,
+    in which language and when they can meet."""
+    hidden = set(RISK_REASONS) | (set() if facts else set(_FACTS))
+    shown = [r for r in reasons if r.get("code") not in hidden]
+    working = next(
+        (r["params"].get("hours") for r in reasons if r.get("code") == engine.SHARED_HOURS), None
+    )
+    # Preferred hours equal to the working hours in common would say the same thing twice.
+    shown = [
+        r
+        for r in shown
+        if not (
+            r.get("code") == "overlap_hours" and (r.get("params") or {}).get("hours") == working
+        )
+    ]
+    shown.sort(key=lambda r: _REASON_ORDER.get(r.get("code", ""), 9))
+    parts = [reason_text(program, r["code"], r.get("params") or {}, _) for r in shown]
     return "; ".join(parts)
+
+
+def risks(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The risks flagged on a proposed pair."""
+    return [r for r in reasons if r.get("code") in RISK_REASONS]
+
+
+def _meeting_line(
+    program: Program,
+    pair: Pair,
+    mentor: Participant | None,
+    mentee: Participant | None,
+    _: Translator,
+) -> str:
+    """Where each works, their common language and their shared hours, at a glance."""
+    facts = {r.get("code"): r.get("params") or {} for r in pair.reasons}
+    places = " ↔ ".join(
+        place_label(office_of(person, program), _) if person else "?" for person in (mentor, mentee)
+    )
+    if engine.SAME_PLACE in facts:
+        places += " (" + _("in person possible") + ")"
+    elif engine.REMOTE_PAIR in facts:
+        formats = REMOTE_FORMATS.get(tuple(facts[engine.REMOTE_PAIR].get("formats") or ()))
+        if formats:
+            places += f" ({_(formats)})"
+    parts = ["📍 " + places]
+    if engine.COMMON_LANGUAGE in facts:
+        names = [language_name(c) for c in facts[engine.COMMON_LANGUAGE].get("languages") or []]
+        parts.append("🗣 " + ", ".join(names))
+    if engine.SHARED_HOURS in facts:
+        hours = facts[engine.SHARED_HOURS]
+        parts.append(
+            "🕐 "
+            + _(
+                "{hours} h a week in common, up to {longest} in a row",
+                hours=hours.get("hours", 0),
+                longest=duration_text(int(hours.get("longest_minutes", 0)), _),
+            )
+        )
+    return " · ".join(parts)
+
+
+def _risk_text(
+    program: Program,
+    risk: dict[str, Any],
+    mentor: Participant | None,
+    mentee: Participant | None,
+    _: Translator,
+) -> str:
+    code, params = str(risk.get("code")), dict(risk.get("params") or {})
+    if code == engine.RISK_SECOND_LANGUAGE:  # name the people, not their roles
+        names = {"mentor": _name(mentor), "mentee": _name(mentee)}
+        return _(
+            RISK_REASONS[code],
+            language=language_name(str(params.get("language", ""))),
+            who=join_list([names.get(role, "?") for role in params.get("who") or []], _),
+        )
+    return reason_text(program, code, params, _)
 
 
 def _name(person: Participant | None) -> str:
@@ -163,31 +310,39 @@ def review_modal(
     pages = max(1, -(-len(pairs) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     total = sum(pair.score for pair in pairs)
-    blocks: list[Any] = [
-        kit.section(
-            _(
-                "*Proposed pairs: {pairs}* (total score {score}) · *Waiting list: {waiting}*\n"
-                "Nobody is told anything until you approve.",
-                pairs=len(pairs),
-                score=total,
-                waiting=len(waiting),
-            )
+    summary = _(
+        "*Proposed pairs: {pairs}* (total score {score}) · *Waiting list: {waiting}*\n"
+        "Nobody is told anything until you approve.",
+        pairs=len(pairs),
+        score=total,
+        waiting=len(waiting),
+    )
+    flagged = sum(1 for pair in pairs if risks(pair.reasons))
+    if flagged:
+        summary += "\n⚠️ " + _(
+            "Flagged for a closer look before you approve: {count} (little time in common, or "
+            "a language that is not the first one of both).",
+            count=flagged,
         )
-    ]
+    blocks: list[Any] = [kit.section(summary)]
     for pair in pairs[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
         mentor, mentee = people.get(pair.mentor_id), people.get(pair.mentee_id)
+        text = _(
+            "*{mentor}* (mentor) ↔ *{mentee}* (mentee) · score {score}",
+            mentor=_name(mentor),
+            mentee=_name(mentee),
+            score=pair.score,
+        )
+        text += "\n" + _meeting_line(program, pair, mentor, mentee, _)
+        for risk in risks(pair.reasons):
+            text += "\n⚠️ " + _risk_text(program, risk, mentor, mentee, _)
         blocks.append(
             kit.section(
-                _(
-                    "*{mentor}* (mentor) ↔ *{mentee}* (mentee) · score {score}",
-                    mentor=_name(mentor),
-                    mentee=_name(mentee),
-                    score=pair.score,
-                ),
+                kit.clip(text, 3000),
                 accessory=kit.button(_("Remove"), REMOVE_ACTION, str(pair.id)),
             )
         )
-        blocks.append(kit.context(reasons_text(program, pair.reasons, _) or "—"))
+        blocks.append(kit.context(reasons_text(program, pair.reasons, _, facts=False) or "—"))
     if pages > 1:
         navigation = []
         if page > 0:

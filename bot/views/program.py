@@ -180,6 +180,18 @@ def program_modal(
             hint=_("People pick from these when they join; matching is based on them."),
         ),
         kit.input_block(
+            "offices",
+            _("Offices (one per line)"),
+            PlainTextInputElement(
+                multiline=True, initial_value="\n".join(form.offices) or None, max_length=1500
+            ),
+            optional=True,
+            hint=_(
+                "People pick theirs (or remote) when they join; pairs meet in person only in "
+                "the same office. Empty: each person's place is their time zone's city."
+            ),
+        ),
+        kit.input_block(
             "mentor_capacity",
             _("Mentees per mentor"),
             NumberInputElement(

@@ -44,9 +44,7 @@ def upgrade() -> None:
             "ck_program_join_policy", "join_policy IN ('everyone', 'invited')"
         )
         batch_op.add_column(sa.Column("template_of", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            "fk_program_template_of", "program", ["template_of"], ["id"]
-        )
+        batch_op.create_foreign_key("fk_program_template_of", "program", ["template_of"], ["id"])
     for table, who in (("program_owner", "added_by"), ("program_invite", "invited_by")):
         when = "added_at" if table == "program_owner" else "invited_at"
         op.create_table(
