@@ -461,7 +461,8 @@ class Demo:
         self.pairs_set_goals()
         progress.step("pair goals set")
         pairs = self.pairs()
-        silent = set(pairs[0]) if pairs else set()  # both partners go quiet
+        # Both partners of one pair go quiet, as long as another pair shows the journey.
+        silent = set(pairs[0]) if len(pairs) > 1 else set()
         late = {pairs[1][1]} if len(pairs) > 1 else set()
         asker = pairs[2][1] if len(pairs) > 2 else None  # asks for help in its first match check
         help_month = min(2, self.months)  # the first match check comes at day 30 of a pair

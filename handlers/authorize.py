@@ -63,6 +63,8 @@ def _owner_of(model: type[Any]) -> Finder:
     def find(session: Session, body: dict[str, Any]) -> int | None:
         key = _value(body)
         row = session.get(model, key) if key is not None else None
+        if row is not None and not hasattr(row, "program_id"):  # a rematch request: its pair's
+            row = session.get(Pair, row.pair_id)
         return getattr(row, "program_id", None) if row is not None else None
 
     return find

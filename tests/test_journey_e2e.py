@@ -643,9 +643,10 @@ def test_jobs_cli_lists_runs_and_dry_runs(
     try:
         assert main([*base, "list"]) == 0
         listing = capsys.readouterr().out
-        assert re.search(r"^checkin +0 8 \* \* mon-fri +default +20", listing, re.M)
+        # One row per job of each live programme: its id and name first, then the job.
+        assert re.search(r"^\d+ \S.* checkin +0 8 \* \* mon-fri +default +20", listing, re.M)
         for name in ("nudge", "pulse", "match_check", "milestones", "digest"):
-            assert f"\n{name} " in listing, name  # every job listed with its schedule
+            assert re.search(rf"^\d+ \S.* {name} ", listing, re.M), name
         assert main([*base, "run", "checkin", *at, "--dry-run"]) == 0
         out = capsys.readouterr().out
         assert out.count("would send to UCLIM") == 2 and "nothing sent" in out
@@ -671,16 +672,19 @@ def test_jobs_are_scheduled_in_the_programme_zone_across_dst(running_app: Runnin
         session.add(program)
     scheduler = runner.build_scheduler(running_app.services)
     jobs_by_id = {job.id: job for job in scheduler.get_jobs()}
-    registered = {f"job_{name}" for name in ("checkin", "nudge", "pulse", "match_check")}
-    assert registered | {"job_milestones", "job_digest"} <= set(jobs_by_id)
-    checkin = jobs_by_id["job_checkin"].trigger
+    names = ("checkin", "nudge", "pulse", "match_check", "milestones", "digest")
+    assert {runner.job_id(name, program.id or 0) for name in names} <= set(jobs_by_id)
+    checkin = jobs_by_id[runner.job_id("checkin", program.id or 0)].trigger
     before = datetime(2027, 3, 26, 12, 0, tzinfo=UTC)  # Friday, winter time
     first = checkin.get_next_fire_time(None, before)
     second = checkin.get_next_fire_time(first, first + timedelta(seconds=1))
     assert first.astimezone(UTC) == datetime(2027, 3, 29, 6, 0, tzinfo=UTC)  # 08:00 CEST
     assert second.astimezone(UTC) == datetime(2027, 3, 30, 6, 0, tzinfo=UTC)
-    nudge = jobs_by_id["job_nudge"].trigger
+    nudge = jobs_by_id[runner.job_id("nudge", program.id or 0)].trigger
     assert nudge.get_next_fire_time(None, before).astimezone(UTC) == datetime(
         2027, 3, 30, 7, 30, tzinfo=UTC
     )
-    assert jobs_by_id["job_checkin"].misfire_grace_time == runner.JOB_MISFIRE_GRACE
+    assert (
+        jobs_by_id[runner.job_id("checkin", program.id or 0)].misfire_grace_time
+        == runner.JOB_MISFIRE_GRACE
+    )

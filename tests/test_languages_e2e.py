@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from sqlmodel import select
 
 from bot.domain import digest as digest_domain
-from bot.domain.journey import PairProgress
+from bot.domain.journey import MeetingOptions, PairProgress
 from bot.domain.programs import ProgramForm, ProgramTexts, save_program, validate_program
 from bot.i18n import SUPPORTED, translator
 from bot.simulated_slack import signed_requests as sr
@@ -80,7 +80,7 @@ def test_slots_next_check_in_and_targets_in_german_and_vietnamese() -> None:
     for language, (slot_text, month, target, paused) in expected.items():
         _ = translator(language)
         zone = "Europe/Berlin" if language == "de" else "Asia/Ho_Chi_Minh"
-        offer = journey_views.not_yet_message([slot], zone, zone, "U2", 1, _)
+        offer = journey_views.not_yet_message(MeetingOptions([slot]), zone, zone, "U2", 1, _)
         shown = json.dumps(offer["blocks"], ensure_ascii=False)
         assert slot_text in shown, shown
         assert "Thu" not in shown and "2027-03-04" not in shown
@@ -526,7 +526,8 @@ def _admin_buttons(app: RunningApp) -> dict[str, str | None]:
     return {
         element["action_id"]: element.get("style")
         for block in home["blocks"]
-        if block.get("block_id") in ("admin_actions", "report_actions")
+        # Per programme: admin_actions_<id>, report_actions_<id>.
+        if str(block.get("block_id")).startswith(("admin_actions_", "report_actions_"))
         for element in block["elements"]
     }
 

@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.i18n import translator
 from bot.simulated_slack import signed_requests as sr
 from storage import repositories as repo
-from storage.models import Participant, Program
+from storage.models import Participant
 from tests.conftest import ADMIN, RunningApp
 from tests.flows import Person, enroll, enrollment_values, open_modal, setup_program
 
@@ -37,8 +37,7 @@ def test_admin_lists_offices_and_people_pick_theirs(running_app: RunningApp) -> 
     # Blank lines, repeats and "remote" (always offered) are dropped.
     setup_program(app, offices="Berlin\n\nHanoi\nberlin\nRemote\nNew York ")
     with app.db.session() as session:
-        program = repo.active_program(session)
-        assert isinstance(program, Program)
+        (program,) = repo.live_programs(session)
         assert program.settings["offices"] == ["Berlin", "Hanoi", "New York"]
     settings_modal = open_modal(app, ADMIN, "program")
     offices = _block(settings_modal, "offices")

@@ -168,7 +168,7 @@ def test_a_bad_stored_schedule_falls_back_to_the_default_and_jobs_list_says_whic
     # What `serve` and the sandbox do at start: register every job with its trigger.
     scheduler = runner.build_scheduler(services_for(database, fake_slack))
     for name in refused:
-        trigger = scheduler.get_job(f"job_{name}").trigger
+        trigger = scheduler.get_job(runner.job_id(name, program_of(database).id or 0)).trigger
         default = runner.job_trigger(JOBS[name].default_schedule, program_of(database))
         assert str(trigger) == str(default), name
 
@@ -176,13 +176,17 @@ def test_a_bad_stored_schedule_falls_back_to_the_default_and_jobs_list_says_whic
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out
     assert '"level": "ERROR"' not in captured.err
-    rows = {line.split()[0]: line for line in captured.out.splitlines()}
+    # Each row: the programme (its id and name), then the job's name between column gaps.
+    rows = {
+        name: next(line for line in captured.out.splitlines() if f"  {name}  " in line)
+        for name in JOBS
+    }
     for name in JOBS:
         marked = "default*" in rows[name]
         assert marked == (name in refused), rows[name]
         assert JOBS[name].default_schedule in rows[name]
     for name in refused:
-        assert f"* {name}: its programme schedule is refused (" in captured.out
+        assert re.search(rf"^\* \d+ .* {name}: its schedule is refused \(", captured.out, re.M)
 
 
 def test_jobs_list_columns_line_up(
@@ -193,13 +197,14 @@ def test_jobs_list_columns_line_up(
     assert cli("jobs", "list") == 0
     lines = capsys.readouterr().out.splitlines()
     table = lines[: len(JOBS) + 1]
-    assert table[0].split() == ["job", "schedule", "set", "by", "next", "run", "what"]
+    header = ["programme", "job", "schedule", "set", "by", "next", "run", "what"]
+    assert table[0].split() == header
     starts = [match.end() for match in re.finditer(r" {2,}", table[0])]
-    assert len(starts) == 4
+    assert len(starts) == 5
     for line in table[1:]:
-        assert [match.end() for match in re.finditer(r" {2,}", line)][:4] == starts, line
-    assert re.search(r"^nudge +30 9 \* \* tue +programme ", "\n".join(table), re.M)
-    assert re.search(r"^checkin +0 8 \* \* mon-fri +default ", "\n".join(table), re.M)
+        assert [match.end() for match in re.finditer(r" {2,}", line)][:5] == starts, line
+    assert re.search(r"^1 Jobs +nudge +30 9 \* \* tue +programme ", "\n".join(table), re.M)
+    assert re.search(r"^1 Jobs +checkin +0 8 \* \* mon-fri +default ", "\n".join(table), re.M)
 
 
 @pytest.mark.parametrize("cap", ["1e400", '"x"', "-1", "[5]"])

@@ -35,6 +35,12 @@ def sample_program() -> Program:
     )
 
 
+def sample_program_numbered(number: int) -> Program:
+    program = sample_program()
+    program.id = number
+    return program
+
+
 def program_with_texts() -> Program:
     """The sample programme with the admin's versions of every text in every language."""
     program = sample_program()
@@ -168,9 +174,20 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
         "outcome_modal": guard.outcome_modal(common.unavailable(_)["text"], _),
         "loading_modal": matching.loading_modal(_, "match_review_" + "f" * 32),
         "home_admin_participant": home.home_view(
-            home.HomeState(program, mentor, ["U00002"], True, None), _
+            [home.HomeState(program, mentor, ["U00002"], True, None)], _
         ),
-        "home_newcomer": home.home_view(home.HomeState(program, None, [], False, None), _),
+        "home_newcomer": home.home_view(
+            [home.HomeState(program, None, [], False, None, may_join=True)], _
+        ),
+        # A super-admin with more programmes than one Home shows, each with its buttons.
+        "home_many_programmes": home.home_view(
+            [
+                home.HomeState(sample_program_numbered(n), mentor, ["U00002"], True, None)
+                for n in range(1, 10)
+            ],
+            _,
+            super_admin=True,
+        ),
         **journey_views(program, _),
         **recognition_catalogue(program, _),
     }
