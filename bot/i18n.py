@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton, format_time
+from babel.dates import (
+    format_date,
+    format_skeleton,
+    format_time,
+    get_timezone,
+    get_timezone_location,
+)
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
@@ -125,6 +131,16 @@ class Translator:
         if _DAY_PERIOD.match(value):
             return self.day(date.fromisoformat(value))
         return value
+
+
+@functools.lru_cache(maxsize=512)
+def zone_city(timezone: str, locale: str) -> str:
+    """The city that names an IANA zone, in the reader's language (Europe/Berlin: Berlin;
+    Asia/Ho_Chi_Minh in German: Ho-Chi-Minh-Stadt)."""
+    try:
+        return str(get_timezone_location(get_timezone(timezone), locale=locale, return_city=True))
+    except (LookupError, ValueError):
+        return timezone
 
 
 def translator(locale: str | None, default: str = "en") -> Translator:

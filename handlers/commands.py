@@ -145,8 +145,9 @@ def route(ctx: CommandContext, name: str, chosen: int | None = None) -> None:
         if not candidates:
             ctx.reply(kit.message(ctx._("That programme is no longer open to you here.")))
             return
-    if scope == NONE or (scope == OWNER and name == "program" and not candidates):
-        ROUTES[name](ctx)  # mydata; or a super-admin's first programme
+    new_programme = name == "program" and (not candidates or ctx.args.strip().lower() == "new")
+    if scope == NONE or (scope == OWNER and new_programme):
+        ROUTES[name](ctx)  # mydata; or a super-admin's new programme
         return
     if not candidates:
         ctx.reply(_nothing_for(services, ctx, scope))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -16,16 +17,23 @@ from bot.domain.programs import (
     ProgramForm,
     ProgramTexts,
     alumni_of,
+    archive,
     channel_language,
     form_from_program,
     new_cohort,
+    open_for_enrollment,
     save_program,
     validate_program,
 )
 from bot.i18n import SUPPORTED, Translator
 from bot.services import Services
 from bot.views import common
-from bot.views.home import PROGRAM_ACTION
+from bot.views.home import (
+    ARCHIVE_ACTION,
+    NEW_COHORT_ACTION,
+    OPEN_ENROLLMENT_ACTION,
+    PROGRAM_ACTION,
+)
 from bot.views.labels import program_name
 from bot.views.program import CALLBACK_ID, program_modal, saved_modal
 from handlers import payloads
@@ -46,6 +54,7 @@ FIELD_BLOCKS = {
     "goals": "goals",
     "start_date": "start_date",
     "end_date": "end_date",
+    "timezone": "timezone",
     "checkin_cadence": "checkin_cadence",
     "pulse_cadence": "pulse_cadence",
     "topics": "topics",
@@ -99,6 +108,7 @@ def parse_program_form(values: payloads.Values, _: Translator) -> ProgramForm:
         join_policy=payloads.selected(values, "join_policy"),
         invited=payloads.users(values, "invited"),
         offices=payloads.lines(values, "offices"),
+        timezone=payloads.selected(values, "timezone"),
     )
 
 
@@ -112,7 +122,7 @@ def open_program_modal(
     today = today_in(person.timezone if person else None, services.clock)
     with services.db.session() as session:
         program = repo.program(session, program_id)
-        form = form_from_program(program, today)
+        form = form_from_program(program, today, person.timezone if person else None)
         form.owners = repo.owners(session, program.id or 0) if program else [user_id]
         template = repo.program(session, program.template_of) if program else None
     default_channel = services.settings.recognition_channel
@@ -197,6 +207,56 @@ def on_program_submitted(sub: Submission) -> Answer:
     )
 
 
+@listener
+def on_new_cohort_button(
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond | None, context: BoltContext
+) -> None:
+    """A draft copying this programme, opened in its settings modal to adjust."""
+    ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    template_id = payloads.action_number(body) or 0
+    program_id = services.db.run(lambda s: _new_cohort(services, s, user_id, template_id))
+    services.forget_owners()
+    publish_home(services, user_id)
+    if not open_program_modal(services, client, user_id, body.get("trigger_id", ""), program_id):
+        tell(services, body, respond, too_slow(services.translator_for(user_id)))
+
+
+@listener
+def on_open_enrollment_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """A draft opens: people see it on Home and in `/mentoring join`."""
+    ack()
+    _change_stage(services_of(context), body, open_for_enrollment)
+
+
+@listener
+def on_archive_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """An ended programme leaves Home; its figures stay for reports and exports."""
+    ack()
+    _change_stage(services_of(context), body, archive)
+
+
+def _change_stage(
+    services: Services, body: dict[str, Any], change: Callable[[Session, Program], bool]
+) -> None:
+    program_id = payloads.action_number(body)
+
+    def work(session: Session) -> bool:
+        program = repo.program(session, program_id)
+        return program is not None and change(session, program)
+
+    if services.db.run(work):
+        log.info("programme stage changed", extra={"program_id": program_id})
+    # Home shows the stage either way: a second click finds it already changed.
+    publish_home(services, body["user"]["id"])
+
+
 def register(app: App, services: Services) -> None:
     app.action(PROGRAM_ACTION, middleware=owners_only(programme_in_value))(on_program_button)
+    app.action(NEW_COHORT_ACTION, middleware=owners_only(programme_in_value))(on_new_cohort_button)
+    app.action(OPEN_ENROLLMENT_ACTION, middleware=owners_only(programme_in_value))(
+        on_open_enrollment_button
+    )
+    app.action(ARCHIVE_ACTION, middleware=owners_only(programme_in_value))(on_archive_button)
     app.view(CALLBACK_ID, middleware=owners_only(programme_in_form))(on_program_submitted)

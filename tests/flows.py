@@ -35,8 +35,29 @@ def program_values(
     threshold: int | str | None = 5,
     channel: str | None = "C0MENTORING",
     offices: str | None = None,
+    timezone: str | None = None,
+    owners: list[str] | None = None,
+    join_policy: str | None = None,
+    invited: list[str] | None = None,
+    invite_alumni: bool | None = None,
+    channel_language: str | None = None,
 ) -> dict[str, Any]:
-    extra = {"offices": sr.plain(offices)} if offices is not None else {}
+    """The programme modal's values; fields left None are not sent (as from an older modal)."""
+    extra: dict[str, Any] = {}
+    if offices is not None:
+        extra["offices"] = sr.plain(offices)
+    if timezone is not None:
+        extra["timezone"] = sr.static_select(timezone)
+    if owners is not None:
+        extra["owners"] = sr.multi_users_select(owners)
+    if join_policy is not None:
+        extra["join_policy"] = sr.radio(join_policy)
+    if invited is not None:
+        extra["invited"] = sr.multi_users_select(invited)
+    if invite_alumni is not None:
+        extra["invite_alumni"] = sr.checkboxes(["yes"] if invite_alumni else [])
+    if channel_language is not None:
+        extra["channel_language"] = sr.static_select(channel_language)
     return sr.values_from(
         extra
         | {

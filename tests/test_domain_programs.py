@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from bot.domain.programs import (
     catalogue_from_labels,
     enrollment_choices,
     form_from_program,
+    is_over,
     merge_catalogue,
     program_today,
     save_program,
@@ -29,6 +31,7 @@ from bot.domain.programs import (
 from bot.domain.working_hours import DEFAULT_WORKING_HOURS, working_hours
 from bot.i18n import translator
 from bot.views.enrollment import enrollment_modal, profile_summary
+from bot.views.home import HomeState, home_view
 from bot.views.program import program_modal
 from storage import repositories as repo
 from storage.db import Database
@@ -266,7 +269,28 @@ def test_programme_timezone_is_kept_and_shown(database: Database) -> None:
         assert program_today(program) == date(2027, 1, 1)
     form = form_from_program(program, date(2027, 1, 1))
     modal = program_modal(form, translator("de"), is_new=False)
-    assert "Zeitzone des Programms, Asia/Tokyo" in str(modal)
+    (zone,) = [b for b in modal["blocks"] if b.get("block_id") == "timezone"]
+    assert zone["element"]["initial_option"]["text"]["text"] == "Tokio (Asia/Tokyo)"
+    # The form's zone is the admin's choice; an unknown one is refused by its field.
+    assert validate_program(_form(timezone="Mars/Base")) == {"timezone": "Pick one of the options."}
+    with database.session() as session:
+        chosen = save_program(session, _form(timezone="Europe/Berlin"), admin_id="UADMIN")
+        assert chosen.timezone == "Europe/Berlin"
+    # A new programme starts in its creator's zone.
+    assert form_from_program(None, date(2027, 1, 1), "Asia/Ho_Chi_Minh").timezone == (
+        "Asia/Ho_Chi_Minh"
+    )
+    assert form_from_program(None, date(2027, 1, 1), None).timezone == "UTC"
+
+
+def test_an_evergreen_programme_has_no_end_date(database: Database) -> None:
+    assert validate_program(_form(end_date=None)) == {}
+    with database.session() as session:
+        program = save_program(session, _form(end_date=None), admin_id="UADMIN")
+    # It never ends by itself, whatever the day.
+    assert not is_over(program, datetime(2099, 1, 1, tzinfo=UTC))
+    home = json.dumps(home_view([HomeState(program, None, [], True, None)], translator("en")))
+    assert "Since Jan 1, 2027, evergreen" in home
 
 
 def test_a_new_programme_runs_beside_the_others_with_its_creator_as_owner(

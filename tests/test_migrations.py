@@ -276,3 +276,80 @@ def test_0011_counts_earlier_failures_as_reported(empty_database: Database) -> N
         rows = {m.dedupe_key: m for m in session.exec(select(OutboxMessage)).all()}
     assert rows["old"].reported_at == rows["old"].failed_at  # told by the old weekday report
     assert rows["owed"].reported_at is None
+
+
+def test_0012_makes_the_one_programme_one_of_many_without_loss(empty_database: Database) -> None:
+    """Today's active programme keeps running with its creator as owner; its people, pairs and
+    outbox stay; a second programme can then run beside it; and the way back keeps one."""
+    from storage.models import ProgramOwner
+
+    upgrade(empty_database.engine, "0011")
+    at = "2027-01-04 08:00:00"
+    statements = (
+        "INSERT INTO program (id, name, goals, enrollment_open, checkin_cadence, pulse_cadence, "
+        "topic_catalogue, mentor_capacity, anonymity_threshold, settings, status, created_by, "
+        "created_at, updated_at) VALUES (1, 'Pilot 2026', '[]', false, 'monthly', 'quarterly', "
+        "'[]', 1, 5, '{}', 'archived', 'UADMIN1', :at, :at)",
+        "INSERT INTO program (id, name, goals, enrollment_open, checkin_cadence, pulse_cadence, "
+        "topic_catalogue, mentor_capacity, anonymity_threshold, settings, status, created_by, "
+        "timezone, created_at, updated_at) VALUES (2, 'Reverse mentoring 2027', "
+        "'[\"Every pair meets monthly\"]', true, 'monthly', 'quarterly', '[]', 2, 5, "
+        "'{\"offices\": [\"Berlin\"]}', 'active', 'UADMIN2', 'Europe/Berlin', :at, :at)",
+        *(
+            "INSERT INTO participant (id, program_id, slack_user_id, role, status, "
+            "topics_offered, topics_wanted, development_areas, available_days, avoid_slack_ids, "
+            "shoutout_consent, utc_offset_minutes, locale, enrolled_at, updated_at) VALUES "
+            f"({n}, 2, 'UPERSON{n}', '{role}', 'paired', '[]', '[]', '[]', '[]', '[]', false, "
+            "60, 'de', :at, :at)"
+            for n, role in ((1, "mentor"), (2, "mentee"))
+        ),
+        "INSERT INTO pair (id, program_id, mentor_id, mentee_id, status, score, reasons, "
+        "created_at) VALUES (1, 2, 1, 2, 'active', 3, '[]', :at)",
+        "INSERT INTO outbox_message (dedupe_key, kind, recipient, payload, status, attempts, "
+        "not_before, created_at, uncertain, program_id) VALUES ('intro:1', 'intro', 'UPERSON1', "
+        "'{}', 'pending', 0, :at, :at, false, 2)",
+    )
+    with empty_database.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement), {"at": at})
+
+    empty_database.migrate()
+
+    with empty_database.session() as session:
+        programs = {p.id: p for p in session.exec(select(Program)).all()}
+        assert {i: p.status for i, p in programs.items()} == {1: "archived", 2: "running"}
+        current = programs[2]
+        assert (current.name, current.timezone, current.goals) == (
+            "Reverse mentoring 2027",
+            "Europe/Berlin",
+            ["Every pair meets monthly"],
+        )
+        assert current.settings["offices"] == ["Berlin"] and current.join_policy == "everyone"
+        owners = {(o.program_id, o.slack_user_id) for o in session.exec(select(ProgramOwner))}
+        assert owners == {(1, "UADMIN1"), (2, "UADMIN2")}
+        assert [p.slack_user_id for p in session.exec(select(Participant))] == [
+            "UPERSON1",
+            "UPERSON2",
+        ]
+        assert [(p.program_id, p.status) for p in session.exec(select(Pair))] == [(2, "active")]
+        (queued,) = session.exec(select(OutboxMessage)).all()
+        assert (queued.status, queued.program_id) == ("pending", 2)
+        assert [p.id for p in repo.live_programs(session)] == [2]
+    # Several programmes run at once now.
+    with empty_database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO program (id, name, goals, enrollment_open, checkin_cadence, "
+                "pulse_cadence, topic_catalogue, mentor_capacity, anonymity_threshold, settings, "
+                "status, join_policy, created_at, updated_at) VALUES (3, 'Việt Nam 2027', '[]', "
+                "true, 'monthly', 'quarterly', '[]', 1, 5, '{}', 'running', 'invited', :at, :at)"
+            ),
+            {"at": at},
+        )
+    with empty_database.session() as session:
+        assert [p.id for p in repo.running_programs(session)] == [2, 3]
+    # Back to one active programme (the newest live one); the other is archived.
+    command.downgrade(alembic_config(empty_database.engine), "0011")
+    with empty_database.engine.connect() as connection:
+        statuses = dict(connection.execute(text("SELECT id, status FROM program")).all())
+    assert statuses == {1: "archived", 2: "archived", 3: "active"}

@@ -360,8 +360,8 @@ class ProgramForm:
     anonymity_threshold: int | None = 5
     community_channel: str | None = None
     offices: list[str] = field(default_factory=list)  # empty: places go by time zone city
-    # Shown with the dates; changed only through save_program(timezone=...).
-    timezone: str = "UTC"
+    # The zone of its dates, jobs and quiet hours (IANA name); None keeps the stored one.
+    timezone: str | None = None
     # The modal's raw "open"/"closed" value, kept so validation can refuse anything else; when
     # given it decides enrollment_open. None: the form was built in code, not read from Slack.
     enrollment: str | None = None
@@ -395,9 +395,10 @@ def validate_program(form: ProgramForm) -> dict[str, str]:
         errors["goals"] = N_("Keep each goal under 300 characters.")
     if form.start_date is None:
         errors["start_date"] = N_("Pick a start date.")
-    if form.end_date is None:
-        errors["end_date"] = N_("Pick an end date.")
+    # No end date: an evergreen programme, running until its owners end it.
     errors.update(validation.program_dates_errors(form.start_date, form.end_date))
+    if form.timezone is not None and not valid_timezone(form.timezone):
+        errors["timezone"] = N_("Pick one of the options.")
     if form.enrollment is not None and form.enrollment not in ENROLLMENT_CHOICES:
         errors["enrollment"] = N_("Choose whether enrollment is open or closed.")
     if form.checkin_cadence not in CHECKIN_CADENCES:
@@ -459,8 +460,8 @@ def save_program(
         program = Program(
             name=form.name.strip(), created_by=admin_id, status=ProgramStatus.ENROLLING
         )
-    if timezone is not None:
-        program.timezone = timezone
+    if (zone := timezone or form.timezone) is not None:
+        program.timezone = zone
     program.name = form.name.strip()
     program.goals = [goal.strip() for goal in form.goals if goal.strip()]
     program.start_date = form.start_date
@@ -539,7 +540,11 @@ def owned(session: Session, user_id: str, *, super_admin: bool) -> list[Program]
 
 def new_cohort(session: Session, template: Program, admin_id: str, today: date) -> Program:
     """A draft copying a programme's settings, goals, topics, texts and schedules, for its
-    next cohort; its owners come along, its people and pairs do not."""
+    next cohort; its owners come along, its people and pairs do not. A draft of it that has
+    not opened yet is that draft (a second click edits it rather than making another)."""
+    for earlier in repo.all_programs(session):
+        if earlier.template_of == template.id and earlier.status == ProgramStatus.DRAFT:
+            return earlier
     span = (
         template.end_date - template.start_date
         if template.start_date is not None and template.end_date is not None
@@ -598,14 +603,18 @@ def archive(session: Session, program: Program) -> bool:
     return repo.transition(session, program, ProgramStatus.ENDED, status=ProgramStatus.ARCHIVED)
 
 
-def form_from_program(program: Program | None, today: date) -> ProgramForm:
-    """The modal's initial values: the current programme, or sensible defaults."""
+def form_from_program(
+    program: Program | None, today: date, timezone: str | None = None
+) -> ProgramForm:
+    """The modal's initial values: the current programme, or sensible defaults (a new one in
+    `timezone`, its creator's)."""
     if program is None:
         return ProgramForm(
             name="",
             goals=list(DEFAULT_GOALS),
             start_date=today,
             end_date=date(today.year + (today.month + 6 > 12), (today.month + 5) % 12 + 1, 1),
+            timezone=timezone if timezone and valid_timezone(timezone) else "UTC",
         )
     return ProgramForm(
         name=program.name,

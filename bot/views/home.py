@@ -19,9 +19,17 @@ from bot.views import journey as journey_views
 from bot.views import kit
 from bot.views import report as report_views
 from bot.views.enrollment import profile_summary
-from bot.views.labels import ROLE, STATUS, label, program_goals, program_name, topic_name
+from bot.views.labels import (
+    PROGRAMME_STAGE,
+    ROLE,
+    STATUS,
+    label,
+    program_goals,
+    program_name,
+    topic_name,
+)
 from bot.views.matching import REVIEW_ACTION
-from storage.models import Participant, Program
+from storage.models import LIVE_STATUSES, Participant, Program, ProgramStatus
 
 JOIN_ACTION = "home_join"
 EDIT_ACTION = "home_edit_profile"
@@ -29,6 +37,9 @@ LEAVE_ACTION = "home_leave"
 REMATCH_ACTION = "home_rematch"
 PROGRAM_ACTION = "home_program_settings"
 MATCH_ACTION = "home_run_matching"
+OPEN_ENROLLMENT_ACTION = "home_open_enrollment"
+NEW_COHORT_ACTION = "home_new_cohort"
+ARCHIVE_ACTION = "home_archive"
 MAX_DEPARTMENTS = 8
 MAX_TOPICS = 12
 
@@ -76,6 +87,8 @@ def _program_blocks(program: Program, _: Translator) -> list[Any]:
         text += "\n" + _(
             "{start} to {end}", start=_.date(program.start_date), end=_.date(program.end_date)
         )
+    elif program.start_date:
+        text += "\n" + _("Since {start}, evergreen", start=_.date(program.start_date))
     return [kit.section(text + "\n" + _("Programme goals:") + "\n" + goals)]
 
 
@@ -99,7 +112,7 @@ def _participant_blocks(state: HomeState, _: Translator) -> list[Any]:
     return [
         kit.section("\n".join(lines)),
         kit.fields(profile_summary(state.program, person, _)),
-        kit.actions(*buttons, block_id="participant_actions"),
+        kit.actions(*buttons, block_id=f"participant_actions_{program_id}"),
     ]
 
 
@@ -111,14 +124,42 @@ def _admin_blocks(state: HomeState, _: Translator) -> list[Any]:
     def style(button_step: str) -> str | None:
         return "primary" if step == button_step else None
 
+    status = state.program.status if state.program is not None else None
+    if status is not None:
+        blocks.append(kit.context(_("Stage: {stage}", stage=label(PROGRAMME_STAGE, status, _))))
     buttons = [
-        kit.button(_("Programme settings"), PROGRAM_ACTION, program_id, style=style(STEP_SETTINGS))
+        kit.button(
+            _("Programme settings"),
+            PROGRAM_ACTION,
+            program_id,
+            style=style(STEP_SETTINGS) if status != ProgramStatus.DRAFT else None,
+        )
     ]
-    if step == STEP_REVIEW:
+    if status == ProgramStatus.DRAFT:  # people see it once it opens
+        buttons.append(
+            kit.button(_("Open enrollment"), OPEN_ENROLLMENT_ACTION, program_id, style="primary")
+        )
+    elif step == STEP_REVIEW:
         buttons.append(kit.button(_("Review proposal"), REVIEW_ACTION, program_id, style="primary"))
-    elif state.program is not None:
+    elif status in LIVE_STATUSES:
         buttons.append(
             kit.button(_("Run matching"), MATCH_ACTION, program_id, style=style(STEP_MATCH))
+        )
+    if status in (ProgramStatus.RUNNING, ProgramStatus.ENDED):
+        buttons.append(kit.button(_("New cohort"), NEW_COHORT_ACTION, program_id))
+    if status == ProgramStatus.ENDED:
+        buttons.append(
+            kit.button(
+                _("Archive"),
+                ARCHIVE_ACTION,
+                program_id,
+                confirm=kit.confirm(
+                    _("Archive this programme?"),
+                    _("It leaves Home for good; its figures stay in the reports and exports."),
+                    _("Archive"),
+                    _("Cancel"),
+                ),
+            )
         )
     overview = state.overview
     if overview is not None:

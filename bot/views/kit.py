@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 from slack_sdk.models.blocks.basic_components import (
+    ConfirmObject,
     MarkdownTextObject,
     Option,
     OptionGroup,
@@ -72,10 +73,32 @@ def divider() -> DividerBlock:
 
 
 def button(
-    text: str, action_id: str, value: str = "", *, style: str | None = None, url: str | None = None
+    text: str,
+    action_id: str,
+    value: str = "",
+    *,
+    style: str | None = None,
+    url: str | None = None,
+    confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
     return ButtonElement(
-        text=plain(text, 75), action_id=action_id, value=value or None, style=style, url=url
+        text=plain(text, 75),
+        action_id=action_id,
+        value=value or None,
+        style=style,
+        url=url,
+        confirm=confirm,
+    )
+
+
+def confirm(title: str, text: str, yes: str, no: str) -> ConfirmObject:
+    """Slack's "are you sure?" dialog before a button acts."""
+    return ConfirmObject(
+        title=plain(title, 100),
+        text=PlainTextObject(text=clip(text, 300)),
+        confirm=plain(yes, 30),
+        deny=plain(no, 30),
+        style="danger",
     )
 
 

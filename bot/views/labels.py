@@ -51,6 +51,15 @@ TIME_OF_DAY = {
     "afternoon": N_("Afternoons"),
     "any": N_("Any time"),
 }
+# A programme's stage (Program.status), as its owners read it on Home.
+PROGRAMME_STAGE = {
+    "draft": N_("Draft: only its owners see it"),
+    "enrolling": N_("Enrolling"),
+    "running": N_("Running"),
+    "ended": N_("Ended"),
+    "archived": N_("Archived"),
+}
+
 STATUS = {
     "waiting": N_("Enrolled, waiting for a match"),
     "paired": N_("Paired"),

@@ -25,13 +25,84 @@ from bot.domain.programs import (
     has_texts_in,
     offered_topics,
 )
-from bot.i18n import LANGUAGE_NAMES, SUPPORTED, Translator
+from bot.i18n import LANGUAGE_NAMES, SUPPORTED, Translator, zone_city
 from bot.views import kit
 from bot.views.labels import FREQUENCY
 from storage.models import JoinPolicy, Program
 
 CALLBACK_ID = "program_settings"
 SAVED_CALLBACK_ID = "program_saved"
+
+# The zones a programme is most likely run in, by UTC offset; the programme's own zone and its
+# creator's are always offered too (a static select holds 100 options).
+COMMON_ZONES = (
+    "Pacific/Honolulu",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/Mexico_City",
+    "America/New_York",
+    "America/Toronto",
+    "America/Bogota",
+    "America/Sao_Paulo",
+    "America/Argentina/Buenos_Aires",
+    "UTC",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Lisbon",
+    "Africa/Lagos",
+    "Europe/Berlin",
+    "Europe/Vienna",
+    "Europe/Zurich",
+    "Europe/Paris",
+    "Europe/Madrid",
+    "Europe/Rome",
+    "Europe/Amsterdam",
+    "Europe/Stockholm",
+    "Europe/Warsaw",
+    "Africa/Johannesburg",
+    "Europe/Helsinki",
+    "Europe/Istanbul",
+    "Africa/Nairobi",
+    "Asia/Dubai",
+    "Asia/Karachi",
+    "Asia/Kolkata",
+    "Asia/Dhaka",
+    "Asia/Bangkok",
+    "Asia/Ho_Chi_Minh",
+    "Asia/Jakarta",
+    "Asia/Singapore",
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Manila",
+    "Asia/Seoul",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+)
+
+
+def zone_options(current: str | None, _: Translator) -> list[Any]:
+    """The time-zone picker's options: the common zones plus the current one, each labelled
+    with its city in the reader's language and its IANA name."""
+    zones = list(COMMON_ZONES)
+    if current and current not in zones:
+        zones.insert(0, current)
+    return [kit.option(f"{zone_city(zone, _.locale)} ({zone})", zone) for zone in zones]
+
+
+def _zone_block(form: ProgramForm, _: Translator) -> Any:
+    options = zone_options(form.timezone, _)
+    current = next((o for o in options if o.value == form.timezone), None)
+    return kit.input_block(
+        "timezone",
+        _("Time zone"),
+        StaticSelectElement(options=options, initial_option=current),
+        hint=_(
+            "The programme's dates are days in this zone, and its check-ins and surveys go out "
+            "at its times."
+        ),
+    )
 
 
 def _language_blocks(form: ProgramForm, _: Translator) -> list[Any]:
@@ -131,16 +202,15 @@ def program_modal(
             DatePickerElement(
                 initial_date=form.start_date.isoformat() if form.start_date else None
             ),
-            hint=_(
-                "Dates are days in the programme's timezone, {timezone}.",
-                timezone=form.timezone,
-            ),
         ),
         kit.input_block(
             "end_date",
             _("End date"),
             DatePickerElement(initial_date=form.end_date.isoformat() if form.end_date else None),
+            optional=True,
+            hint=_("Leave it empty for an evergreen programme; set a day when it should end."),
         ),
+        _zone_block(form, _),
         kit.input_block(
             "enrollment",
             _("Enrollment"),
@@ -309,8 +379,9 @@ def saved_modal(
         _(
             "{start} to {end}",
             start=_.day(program.start_date) if program.start_date else "—",
-            end=_.day(program.end_date) if program.end_date else "—",
-        ),
+            end=_.day(program.end_date) if program.end_date else _("evergreen"),
+        )
+        + f" · {zone_city(program.timezone, _.locale)}",
         _("Enrollment: {state}", state=_("Open") if program.enrollment_open else _("Closed")),
         _(
             "Goals: {goals} · Topics: {topics}",
