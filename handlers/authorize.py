@@ -26,7 +26,8 @@ from bot.services import Services
 from bot.views import common, kit
 from handlers import payloads
 from handlers.context import services_of
-from handlers.guard import tell, user_of
+from handlers.guard import failed_before_listener, tell, user_of
+from storage import repositories as repo
 from storage.models import MatchRun, Pair, PulseRound, RematchRequest, ShoutOut, SuccessStory
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def refusal_modal(text: str, _: Translator) -> dict[str, Any]:
 # programme not created yet, which only a super-admin may create).
 Finder = Callable[[Session, dict[str, Any]], int | None]
 NEW = 0
+PROGRAMME_KEY = "authorized_program_id"  # in the listener's context: what it may act on
 
 
 def _value(body: dict[str, Any]) -> int | None:
@@ -71,9 +73,13 @@ def _owner_of(model: type[Any]) -> Finder:
 
 
 def programme_in_value(session: Session, body: dict[str, Any]) -> int | None:
-    """A Home or message button whose value is the programme (empty: a new programme)."""
+    """A Home or message button whose value is the programme. Without one (a Home published
+    when there was one programme at most): the only live programme, else a new one."""
     value = _value(body)
-    return NEW if value is None else value
+    if value is not None:
+        return value
+    live = repo.live_programs(session)
+    return live[0].id if len(live) == 1 else NEW
 
 
 def programme_in_form(session: Session, body: dict[str, Any]) -> int | None:
@@ -106,19 +112,34 @@ def owners_only(find: Finder) -> list[Callable[..., BoltResponse | None]]:
     ) -> BoltResponse | None:
         services = services_of(context)
         user_id = user_of(body)
-        if user_id is not None and _may(services, user_id, find, body):
+        try:
+            allowed = user_id is not None and _may(services, user_id, find, body, context)
+        except Exception as error:  # noqa: BLE001 - answered like a listener's failure
+            answer = failed_before_listener(services, body, context.respond, error)
+            return BoltResponse(status=200, body=answer or "")
+        if allowed:
             return next()
         return _refuse(services, body, context, user_id)
 
     return [owners_of_programme]
 
 
-def _may(services: Services, user_id: str, find: Finder, body: dict[str, Any]) -> bool:
+def _may(
+    services: Services, user_id: str, find: Finder, body: dict[str, Any], context: BoltContext
+) -> bool:
     with services.db.session() as session:
         program_id = find(session, body)
         if program_id == NEW:
+            context[PROGRAMME_KEY] = None
             return services.is_super_admin(user_id)
+        context[PROGRAMME_KEY] = program_id
         return program_id is not None and services.owns(session, user_id, program_id)
+
+
+def programme_of(context: BoltContext) -> int | None:
+    """The programme the middleware found the click or form to be about (None: a new one)."""
+    found = context.get(PROGRAMME_KEY)
+    return found if isinstance(found, int) else None
 
 
 def _refuse(

@@ -380,7 +380,9 @@ def _which_programme(services: Services, user_id: str, command: str) -> dict[str
         candidates = [p for p, _person in programs.enrollments_of(session, user_id)]
         if command == "join":
             candidates += programs.joinable(session, user_id)
-    if not candidates:
+    if not candidates:  # nothing to join: say whether anything runs at all
+        if command == "join":
+            return common.no_program(_, is_admin=services.is_admin(user_id))
         return common.not_enrolled(_)
     return programme_views.which_programme(candidates, command, "", _)
 

@@ -262,6 +262,31 @@ def _failure_answer(sub: Submission, error: BaseException) -> Answer:
     return Answer(view=outcome_modal(text, _), done=text)
 
 
+def failed_before_listener(
+    services: Services, body: dict[str, Any], respond: Respond | None, error: BaseException
+) -> dict[str, Any] | None:
+    """A listener middleware that could not decide (the database is down) answers like a
+    listener would: a form keeps its values with the failure at its first field (returned:
+    the body of the ack); a click or command is told off the request thread (None)."""
+    log_failure(error, _payload_type(body))
+    user_id = user_of(body)
+    if user_id is None or body.get("type") in ("view_closed", "event_callback"):
+        return None
+    _ = services.translator_for(user_id)
+    text = failure_message(error, _)["text"]
+    if body.get("type") == "view_submission":
+        block = _first_input(body.get("view") or {})
+        if block is not None:
+            return {"response_action": "errors", "errors": {block: text}}
+        return {"response_action": "update", "view": outcome_modal(text, _)}
+    pool = services.listener_executor
+    if pool is not None:
+        pool.submit(tell, services, body, respond, failure_message(error, _))
+    else:
+        tell(services, body, respond, failure_message(error, _))
+    return None
+
+
 def _late_outcome(sub: Submission, answer: Answer) -> None:
     """The modal says "still saving": replace it with what happened (or DM it)."""
     _ = sub.known_translator

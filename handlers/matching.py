@@ -25,6 +25,7 @@ from handlers.app_home import publish_home
 from handlers.authorize import (
     owners_only,
     programme_in_value,
+    programme_of,
     request_in_value,
     run_in_form,
 )
@@ -184,7 +185,7 @@ def on_match_clicked(
     ack()
     services = services_of(context)
     click = payloads.click_of(context, body)
-    program_id = payloads.action_number(body) or None  # the programme the button belongs to
+    program_id = programme_of(context)  # the programme the button belongs to
     reply = open_review(services, client, click.user.id, click.trigger_id, program_id)
     if reply is not None:
         tell(services, body, respond, reply)

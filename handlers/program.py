@@ -38,7 +38,7 @@ from bot.views.labels import program_name
 from bot.views.program import CALLBACK_ID, program_modal, saved_modal
 from handlers import payloads
 from handlers.app_home import publish_home
-from handlers.authorize import owners_only, programme_in_form, programme_in_value
+from handlers.authorize import owners_only, programme_in_form, programme_in_value, programme_of
 from handlers.context import CommandContext, services_of
 from handlers.guard import Answer, Submission, listener, submission, tell
 from handlers.replies import open_modal, too_slow
@@ -171,7 +171,7 @@ def on_program_button(
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
-    program_id = payloads.action_number(body) or None
+    program_id = programme_of(context)
     if not open_program_modal(services, client, user_id, body.get("trigger_id", ""), program_id):
         tell(services, body, respond, too_slow(services.translator_for(user_id)))
 
@@ -215,7 +215,7 @@ def on_new_cohort_button(
     ack()
     services = services_of(context)
     user_id = body["user"]["id"]
-    template_id = payloads.action_number(body) or 0
+    template_id = programme_of(context) or 0
     program_id = services.db.run(lambda s: _new_cohort(services, s, user_id, template_id))
     services.forget_owners()
     publish_home(services, user_id)
@@ -227,20 +227,21 @@ def on_new_cohort_button(
 def on_open_enrollment_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """A draft opens: people see it on Home and in `/mentoring join`."""
     ack()
-    _change_stage(services_of(context), body, open_for_enrollment)
+    _change_stage(context, body, open_for_enrollment)
 
 
 @listener
 def on_archive_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """An ended programme leaves Home; its figures stay for reports and exports."""
     ack()
-    _change_stage(services_of(context), body, archive)
+    _change_stage(context, body, archive)
 
 
 def _change_stage(
-    services: Services, body: dict[str, Any], change: Callable[[Session, Program], bool]
+    context: BoltContext, body: dict[str, Any], change: Callable[[Session, Program], bool]
 ) -> None:
-    program_id = payloads.action_number(body)
+    services = services_of(context)
+    program_id = programme_of(context)
 
     def work(session: Session) -> bool:
         program = repo.program(session, program_id)

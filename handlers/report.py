@@ -19,7 +19,7 @@ from bot.services import Services
 from bot.views import kit
 from bot.views import report as views
 from handlers import payloads
-from handlers.authorize import owners_only, programme_in_value, round_in_value
+from handlers.authorize import owners_only, programme_in_value, programme_of, round_in_value
 from handlers.context import CommandContext, services_of
 from handlers.guard import listener
 from handlers.replies import reply_dm
@@ -86,7 +86,7 @@ def on_report_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> N
     services = services_of(context)
     user_id = str(body["user"]["id"])
     _ = services.translator_for(user_id)
-    report = programme_report(services, payloads.action_number(body) or None)
+    report = programme_report(services, programme_of(context))
     if report is None:
         reply_dm(services, user_id, kit.message(_("There is no active programme yet.")))
         return
@@ -100,7 +100,7 @@ def on_export_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> N
     services = services_of(context)
     user_id = str(body["user"]["id"])
     _ = services.translator_for(user_id)
-    program_id = payloads.action_number(body) or None
+    program_id = programme_of(context)
     files = [
         (name, name, data) for name, data in export_files(services.db, "csv", program_id=program_id)
     ]

@@ -174,7 +174,7 @@ def test_home(_: Translator) -> None:
         is_admin=True,
         overview=overview,
     )
-    view = home_view(state, _)
+    view = home_view([state], _)
     assert_escaped(view)
     sections = "\n".join(_mrkdwn(view))
     assert "<@UMENTOR01>" in sections  # our own mentions stay mentions
@@ -266,6 +266,6 @@ def test_admin_versions_of_programme_texts_are_escaped(_: Translator) -> None:
     )
     assert_escaped(modal)
     assert HOSTILE in json.dumps(modal["blocks"][2:], ensure_ascii=False)  # the topic option
-    assert_escaped(home_view(HomeState(program, None, [], False, None), _))
+    assert_escaped(home_view([HomeState(program, None, [], False, None, may_join=True)], _))
     person = _person(1, "UMENTOR01", "mentor", department="Sales")
     assert_escaped(enrollment_views.enrolled_confirmation(program, person, _, created=True))

@@ -49,7 +49,7 @@ def _tables(files: dict[str, bytes]) -> dict[str, list[list[str]]]:
 
 def _assert_neutralised(files: dict[str, bytes]) -> None:
     tables = _tables(files)
-    assert "participants.csv" in tables and len(tables) == 6
+    assert "participants.csv" in tables and len(tables) == 7
     for name, rows in tables.items():
         for row in rows:
             for cell in row:

@@ -353,7 +353,8 @@ def test_export_round_trips_german_and_vietnamese_and_hides_private_notes(
     _checkins(app)
     files = dict(export_files(app.db, "csv"))
     assert set(files) == {
-        "participants.csv", "pairs.csv", "goals.csv", "checkins.csv", "shoutouts.csv", "pulse.csv"
+        "programs.csv", "participants.csv", "pairs.csv", "goals.csv", "checkins.csv",
+        "shoutouts.csv", "pulse.csv",
     }  # fmt: skip
     raw = files["participants.csv"]
     assert raw.startswith(b"\xef\xbb\xbf")
@@ -364,7 +365,9 @@ def test_export_round_trips_german_and_vietnamese_and_hides_private_notes(
     checkins = list(csv.DictReader(io.StringIO(files["checkins.csv"].decode("utf-8-sig"))))
     assert "notes" not in checkins[0] and checkins[0]["period"] == "2027-01"
     document = json.loads(dict(export_files(app.db, "json"))["reverse-mentoring-export.json"])
-    assert set(document) == {"participants", "pairs", "goals", "checkins", "shoutouts", "pulse"}
+    assert set(document) == {
+        "programs", "participants", "pairs", "goals", "checkins", "shoutouts", "pulse"
+    }  # fmt: skip
     assert {p["display_name"] for p in document["participants"]} == set(names.values())
     # The admin button DMs the same CSV files.
     app.slack.block_action(ADMIN, "home_export", value="", view={"type": "home", "id": "V1"})

@@ -32,12 +32,28 @@ from storage.models import (
     Pair,
     PairStatus,
     Participant,
+    Program,
     ShoutOut,
 )
 
 FORMATS = ("json", "csv")
 Rows = list[dict[str, Any]]
 COLUMNS: dict[str, tuple[type[Any], tuple[str, ...]]] = {
+    # What each row's program_id names (several programmes run at once).
+    "programs": (
+        Program,
+        (
+            "id",
+            "name",
+            "status",
+            "timezone",
+            "start_date",
+            "end_date",
+            "join_policy",
+            "template_of",
+            "created_at",
+        ),
+    ),
     "participants": (
         Participant,
         (
@@ -171,7 +187,11 @@ def export_tables(session: Session, program_id: int | None = None) -> dict[str, 
     out["pulse"] = _pulse_rows(session, program_id)
     if program_id is not None:
         out = {
-            name: [row for row in rows if row.get("program_id") == program_id]
+            name: [
+                row
+                for row in rows
+                if (row["id"] if name == "programs" else row.get("program_id")) == program_id
+            ]
             for name, rows in out.items()
         }
     return out

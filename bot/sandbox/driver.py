@@ -391,14 +391,17 @@ class Driver:
             return {"report": self._report(title, waiting, empty="Nothing was waiting.")}
         if name not in JOBS:
             return {"notice": f"There is no job called {name}."}
-        reports = [r for _program, r in run_for_live_programmes(services, name, now) if r]
-        if not reports:
+        ran = run_for_live_programmes(services, name, now)
+        reports = [r for _program, r in ran if r]
+        if ran and not reports:
             return {"notice": f"{name} already ran for this period."}
         keys = [key for report in reports for key in report.keys]
         services.delivery.deliver_now(keys)
         deliver_outbox(services)
         self._settle()
         title = f"Job {name} ran at {local_time(now, None)} UTC"
+        if not ran:
+            title += " (no programme is live: nothing to do)"
         skipped = sum(report.skipped for report in reports)
         notes = [note for report in reports for note in report.notes]
         summary = self._report(title, keys, skipped=skipped, notes=notes)
