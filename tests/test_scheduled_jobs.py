@@ -250,7 +250,7 @@ def test_what_jobs_run_at_cannot_deliver_in_time_waits_in_real_time(
     seed(database, fake_slack)
     fake_slack.fail_next("chat.postMessage", status=429, retry_after=30)
     before = clock.SystemClock().now()
-    assert cli("jobs", "run", "checkin", "--at", "2031-03-03T09:30+01:00", "--wait", "1") == 0
+    assert cli("jobs", "run", "checkin", "--at", "2031-03-03T09:30+01:00", "--wait", "5") == 0
     after = clock.SystemClock().now()
     assert "1 delivered now, 1 left for the scheduler" in capsys.readouterr().out
     with database.session() as session:
