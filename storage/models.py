@@ -702,3 +702,120 @@ class ProcessedEvent(SQLModel, table=True):
     seen_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
     )
+
+
+# The roster, recruiting and the audit log -------------------------------------------------
+
+
+class RosterSource(StrEnum):
+    FILE = "file"  # an HR file imported by CLI, modal or DM
+    SLACK = "slack"  # Slack's profile fields, mapped by an admin
+
+
+class RosterEntry(SQLModel, table=True):
+    """What HR says about one Slack user. Matching's reporting-line exclusion reads
+    `manager_slack_id` from here first; nothing here is shown to others unless the person shared
+    it at enrollment."""
+
+    __tablename__ = "roster_entry"
+    __table_args__ = (_one_of("source", RosterSource, "roster_entry"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    slack_user_id: str = Field(max_length=32, unique=True)
+    email: str | None = Field(default=None, max_length=254, index=True)
+    department: str | None = Field(default=None, max_length=100)
+    manager_slack_id: str | None = Field(default=None, max_length=32, index=True)
+    title: str | None = Field(default=None, max_length=200)
+    office: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(default=None, max_length=100)
+    hire_date: date | None = None
+    level: int | None = None
+    source: str = Field(default=RosterSource.FILE, max_length=10)
+    import_id: int | None = Field(default=None, foreign_key="roster_import.id")
+    updated_at: datetime = _created()
+    # Missing from a full import, deactivated in Slack, or not a person who may take part.
+    left_at: datetime | None = _ts()
+    left_reason: str | None = Field(default=None, max_length=40)
+
+
+class RosterImport(SQLModel, table=True):
+    """One applied roster import: the file's digest makes re-importing the same file a no-op."""
+
+    __tablename__ = "roster_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=200)  # "cli: roster.csv", "slack: roster.csv", "slack profile"
+    digest: str = Field(max_length=64, index=True)  # sha256 of the file's bytes
+    full: bool = False  # a full roster: people missing from it leave
+    rows: int = 0
+    created: int = 0
+    changed: int = 0
+    left: int = 0
+    created_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _created()
+
+
+class CampaignStatus(StrEnum):
+    SENDING = "sending"  # invitations queued; reminders still to come
+    DONE = "done"  # reminders sent (or none due)
+    CANCELLED = "cancelled"
+
+
+class Campaign(SQLModel, table=True):
+    """An invitation campaign: a segment of the roster invited to one programme in one role."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (
+        _one_of("status", CampaignStatus, "campaign"),
+        _one_of("role", Role, "campaign"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True)
+    role: str = Field(max_length=10)
+    # The filters chosen: department, title_contains, level_at_least, hired_after, country, office.
+    segment: dict[str, Any] = _json({})
+    status: str = Field(default=CampaignStatus.SENDING, max_length=20)
+    reminder_after_days: int = 7
+    created_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _created()
+
+
+class InviteStatus(StrEnum):
+    INVITED = "invited"
+    JOINED = "joined"
+    DECLINED = "declined"  # "not for me": later campaigns leave the person out
+
+
+class CampaignInvite(SQLModel, table=True):
+    """One person invited by one campaign: joined, matched and met are read from the programme."""
+
+    __tablename__ = "campaign_invite"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "slack_user_id", name="uq_campaign_invite_person"),
+        _one_of("status", InviteStatus, "campaign_invite"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    slack_user_id: str = Field(max_length=32, index=True)
+    status: str = Field(default=InviteStatus.INVITED, max_length=20)
+    invited_at: datetime = _created()
+    reminded_at: datetime | None = _ts()
+    answered_at: datetime | None = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what and when: admin actions and the jobs that act on people's data. Never pulse
+    answers; `detail` holds ids and counts, not what people wrote."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    actor_slack_id: str | None = Field(default=None, max_length=32)  # None: a scheduled job
+    program_id: int | None = Field(default=None, foreign_key="program.id", index=True)
+    action: str = Field(max_length=60, index=True)  # e.g. "program.settings", "roster.import"
+    target: str | None = Field(default=None, max_length=200)  # e.g. "pair:12", "user:U123"
+    detail: dict[str, Any] = _json({})

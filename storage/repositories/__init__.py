@@ -4,6 +4,7 @@ public query is re-exported here."""
 
 from __future__ import annotations
 
+from storage.repositories.audit import audit_events, record_audit
 from storage.repositories.common import export_rows, lock, save, transition
 from storage.repositories.delivery import (
     failed_messages,
@@ -116,6 +117,8 @@ from storage.repositories.recognition import (
 )
 
 __all__ = [
+    "audit_events",
+    "record_audit",
     "achieved_goals",
     "active_load",
     "active_partners",
