@@ -190,6 +190,7 @@ class MatchResult:
 
 
 @lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _known_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
