@@ -211,9 +211,14 @@ def _anonymise(session: Session, program: Program, rules: Retention, at: datetim
         shoutout.recipient_slack_ids = []
         shoutout.author_slack_id = "erased"
         session.add(shoutout)
-    for pair in session.exec(select(Pair).where(Pair.program_id == program.id)):
+    pairs = session.exec(select(Pair).where(Pair.program_id == program.id)).all()
+    for pair in pairs:
         pair.conversation_id = None
         session.add(pair)
+    for goal in repo.goals_of_pairs(session, [pair.id or 0 for pair in pairs]):
+        goal.title = ""
+        goal.measure = None
+        session.add(goal)
     settings: dict[str, Any] = dict(program.settings or {})
     settings[ANONYMISED_SETTING] = at.isoformat()
     program.settings = settings
