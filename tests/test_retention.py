@@ -6,6 +6,7 @@ roster, campaign invitations and audit targets."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -18,6 +19,7 @@ from sqlmodel import Session, select
 from bot import clock
 from bot.domain import retention
 from bot.domain.report import build_report
+from bot.simulated_slack import signed_requests as sr
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import (
@@ -32,6 +34,10 @@ from storage.models import (
     Program,
     RosterEntry,
 )
+from tests.conftest import ADMIN, RunningApp
+from tests.flows import Person, enroll, open_modal, program_values
+
+MENTOR = Person("URETMYDATA", "mentor", offered=["ai_tools"])
 
 AT = "2028-02-01T04:00:00+00:00"
 BOTH = "URETBOTH1"  # in the ended programme and, still, in the running one
@@ -299,3 +305,55 @@ def test_erasure_covers_the_roster_campaign_invitations_and_audit_targets(
         assert len(invites) == 2 and "UGONE1" not in invites and "UGONE10" in invites
         targets = sorted(str(e.target) for e in session.exec(select(AuditEvent)).all())
         assert targets == ["user:UGONE10", "user:erased"]
+
+
+def test_admins_set_the_rules_in_the_settings_modal_and_people_read_them_in_mydata(
+    running_app: RunningApp,
+) -> None:
+    app = running_app
+    view = open_modal(app, ADMIN, "program")
+    initial = {
+        b["block_id"]: b["element"].get("initial_value")
+        for b in view["blocks"]
+        if b.get("block_id") in retention.LIMITS
+    }
+    assert initial == {"notes_months": "12", "left_days": "30", "anonymise_months": "24"}
+    assert app.slack.view_submission(ADMIN, view, program_values()).status == 200
+
+    def submit(notes: int, days: int, months: int) -> sr.Response:
+        modal = open_modal(app, ADMIN, "program")
+        values = program_values()
+        for name, value in (
+            ("notes_months", notes),
+            ("left_days", days),
+            ("anonymise_months", months),
+        ):
+            values[name] = {name: sr.number(value)}
+        return app.slack.view_submission(ADMIN, modal, values)
+
+    refused = submit(0, 30, 24).json()
+    assert refused["response_action"] == "errors"
+    assert refused["errors"] == {"notes_months": "Keep notes for 1 to 120 months."}
+    assert submit(6, 10, 18).status == 200
+    with app.db.session() as session:
+        program = session.exec(select(Program)).one()
+        assert retention.of(program) == retention.Retention(6, 10, 18)
+        changes = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "program.settings")
+        ).all()
+        assert [c.detail for c in changes] == [{"fields": ["settings"]}]
+
+    MENTOR.add_to(app)
+    assert enroll(app, MENTOR).status == 200
+    app.slack.command(MENTOR.user_id, "mydata")
+    upload = app.fake.wait_for("files.completeUploadExternal", timeout=10)
+    assert upload.ok
+    data = json.loads(app.fake.uploaded_files()[-1]["bytes"])
+    assert data["retention"] == {"notes_months": 6, "left_days": 10, "anonymise_months": 18}
+    copies = [
+        json.dumps(c.params.get("blocks"))
+        for c in app.fake.calls("chat.postMessage")
+        if c.ok and "Here is everything" in str(c.params.get("text"))
+    ]
+    assert copies and "deleted 6 months after a pair ends" in copies[-1]
+    assert "erased after 10 days" in copies[-1] and "18 months after the programme" in copies[-1]
