@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from bot.views import audit as audit_views
 from bot.views import journey as journey_views
-from storage.models import AuditEvent, Program
+from storage.models import AuditEvent, Program, SuccessStory
 from tests.conftest import ADMIN, RunningApp
 from tests.flows import (
     command_reply,
@@ -212,3 +212,126 @@ def _dm_channels(app: RunningApp) -> set[str]:
         for c in app.fake.calls("conversations.open")
         if c.ok and c.response is not None
     }
+
+
+def test_recognition_decisions_are_audited_without_what_people_wrote(
+    running_app: RunningApp,
+) -> None:
+    from tests.test_recognition_e2e import make_world, shoutouts
+
+    app = running_app
+    world = make_world(app)
+    command_reply(app, ADMIN, "shoutout <@UMENTEE1> Brilliant prompt library")
+    eventually(lambda: shoutouts(app))
+    command_reply(app, "UMENTOR1", "thanks <@UMENTEE1> You made TikTok make sense")
+    command_reply(app, "UMENTEE1", "thanks <@UMENTOR1> Danke für alles")
+    proposed = eventually(
+        lambda: (
+            (rows := [s for s in shoutouts(app) if s.status == "proposed"])
+            and len(rows) == 2
+            and rows
+        )
+    )
+    review = {"ts": "1700000000.000500", "text": "review", "blocks": []}
+    app.slack.block_action(ADMIN, "shoutout_approve", value=str(proposed[0].id), message=review)
+    eventually(lambda: shoutouts(app)[1].status == "posted")
+    app.slack.block_action(ADMIN, "shoutout_reject", value=str(proposed[1].id), message=review)
+    eventually(lambda: shoutouts(app)[2].status == "rejected")
+
+    view = open_modal(app, "UMENTOR1", "story")
+    story_text = "We built a prompt library together"
+    app.slack.view_submission("UMENTOR1", view, {"story": {"story": {"value": story_text}}})
+    with app.db.session() as session:
+        story = eventually(lambda: session.exec(select(SuccessStory)).first())
+    app.slack.block_action("UMENTEE1", "story_agree", value=str(story.id), message=review)
+    eventually(lambda: _story_status(app) == "awaiting_admin")
+    app.slack.block_action(ADMIN, "story_approve", value=str(story.id), message=review)
+    eventually(lambda: _story_status(app) == "approved")
+
+    counts = eventually(lambda: (c := _actions(app))[(ADMIN, "story.approve")] and c)
+    assert counts == Counter(
+        {
+            (ADMIN, "shoutout.give"): 1,
+            (ADMIN, "thanks.approve"): 1,
+            (ADMIN, "thanks.reject"): 1,
+            (ADMIN, "story.approve"): 1,
+        }
+    )
+    entries = _entries(app)
+    assert {e.program_id for e in entries} == {world.program_id}
+    assert {e.target for e in entries} == {
+        f"shoutout:{shoutouts(app)[0].id}",
+        f"shoutout:{proposed[0].id}",
+        f"shoutout:{proposed[1].id}",
+        f"story:{story.id}",
+    }
+    stored = json.dumps([[e.target, e.detail] for e in entries], ensure_ascii=False)
+    for typed in ("Brilliant", "TikTok", "Danke", "prompt library"):
+        assert typed not in stored
+
+
+def _story_status(app: RunningApp) -> str | None:
+    with app.db.session() as session:
+        story = session.exec(select(SuccessStory)).first()
+        return story.status if story else None
+
+
+def test_programme_lifecycle_changes_are_audited(running_app: RunningApp) -> None:
+    app = running_app
+    setup_program(app)
+    with app.db.session() as session:
+        first = session.exec(select(Program)).one()
+        first_id = first.id or 0
+    open_modal(app, ADMIN, "program cohort")  # a draft copying the programme
+    with app.db.session() as session:
+        draft = session.exec(select(Program).where(Program.template_of == first_id)).one()
+        draft_id = draft.id or 0
+        first = session.get(Program, first_id)
+        assert first is not None
+        first.status = "ended"
+        session.add(first)
+    home = {"type": "home", "id": "VHOME"}
+    app.slack.block_action(ADMIN, "home_open_enrollment", value=str(draft_id), view=home)
+    app.slack.block_action(ADMIN, "home_archive", value=str(first_id), view=home)
+    eventually(lambda: (c := _actions(app))[(ADMIN, "program.archive")] and c)
+    # A second click finds the stage changed already: nothing more is recorded.
+    app.slack.block_action(ADMIN, "home_archive", value=str(first_id), view=home)
+    by_action = {e.action: e for e in _entries(app)}
+    assert by_action["program.cohort"].program_id == draft_id
+    assert by_action["program.cohort"].target == f"program:{first_id}"
+    assert by_action["program.open_enrollment"].program_id == draft_id
+    assert by_action["program.archive"].program_id == first_id
+    eventually(lambda: len(app.fake.calls("views.publish")) >= 3)
+    assert _actions(app)[(ADMIN, "program.archive")] == 1
+
+
+def test_the_log_is_paged_and_filtered_by_programme(running_app: RunningApp) -> None:
+    app = running_app
+    setup_program(app)
+    for _round in range(9):
+        command_reply(app, ADMIN, "hold on")
+        command_reply(app, ADMIN, "hold off")
+    first = command_reply(app, ADMIN, "audit")
+    assert len([b for b in first["blocks"] if b["type"] == "section"]) == audit_views.PAGE_SIZE
+    older = next(
+        e
+        for b in first["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == audit_views.OLDER_ACTION
+    )
+    message = {"ts": "1700000000.000600", "text": first["text"], "blocks": first["blocks"]}
+    app.slack.block_action(
+        ADMIN,
+        audit_views.OLDER_ACTION,
+        value=older["value"],
+        message=message,
+        channel_id="C0GENERAL",
+    )
+    second = eventually(
+        lambda: [m for m in app.fake.ephemeral_messages(ADMIN) if "created the programme" in str(m)]
+    )[-1]
+    sections = [b for b in second["blocks"] if b["type"] == "section"]
+    assert len(sections) == 20 - audit_views.PAGE_SIZE  # create, owner, 18 holds
+    assert "Newer" in json.dumps(second["blocks"])
+    assert "No entries yet." in json.dumps(command_reply(app, ADMIN, "audit 999")["blocks"])
