@@ -335,3 +335,44 @@ def test_the_log_is_paged_and_filtered_by_programme(running_app: RunningApp) -> 
     assert len(sections) == 20 - audit_views.PAGE_SIZE  # create, owner, 18 holds
     assert "Newer" in json.dumps(second["blocks"])
     assert "No entries yet." in json.dumps(command_reply(app, ADMIN, "audit 999")["blocks"])
+
+
+def test_a_pair_ended_on_a_rematch_request_is_audited_without_the_reason(
+    running_app: RunningApp,
+) -> None:
+    from bot.simulated_slack import signed_requests as sr
+
+    app = running_app
+    setup_program(app)
+    _mentor, mentee = enroll_pool(app, 1, 1)
+    app.slack.view_submission(ADMIN, match_review(app), {})
+    app.fake.wait_for("chat.postMessage", lambda c: c.params["channel"].startswith("G"))
+    modal = open_modal(app, mentee.user_id, "rematch")
+    app.slack.view_submission(
+        mentee.user_id, modal, sr.values_from({"reason": sr.plain("Our schedules never fit")})
+    )
+    notice = app.fake.wait_for(
+        "chat.postMessage", lambda c: c.went_to("D" + ADMIN) and "rematch_end" in str(c.params)
+    )
+    button = next(
+        e
+        for b in notice.params["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "rematch_end"
+    )
+    assert notice.response is not None
+    app.slack.block_action(
+        ADMIN,
+        "rematch_end",
+        value=button["value"],
+        message=notice.response["message"],
+        channel_id=notice.response["channel"],
+    )
+    eventually(lambda: {p.status for p in stored_pairs(app)} == {"ended"})
+    [pair] = stored_pairs(app)
+    ended = eventually(lambda: [e for e in _entries(app) if e.action == "pair.end"])
+    assert [(e.actor_slack_id, e.target, e.detail["reason"]) for e in ended] == [
+        (ADMIN, f"pair:{pair.id}", "rematch")
+    ]
+    assert "schedules" not in json.dumps([e.detail for e in _entries(app)])

@@ -244,6 +244,13 @@ def test_a_dry_run_counts_and_changes_nothing_then_the_run_applies_every_rule(
         }
     assert _figures(database, ids["ended"]) == figures_before
 
+    assert cli("jobs", "list") == 0
+    listed = capsys.readouterr().out
+    assert any(
+        line.startswith("(workspace)") and "  retention  " in line and "30 3 * * *" in line
+        for line in listed.splitlines()
+    ), listed
+
     # The same day again: the ledger says it ran; the next day finds nothing more to do.
     assert cli("jobs", "run", "retention", "--at", AT) == 0
     assert "already ran" in capsys.readouterr().out
