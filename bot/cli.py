@@ -100,13 +100,57 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--format", choices=("table", "json"), default="table")
     _sandbox_switch(listing)
+    _audit_options(commands)
     return parser
 
 
-def _jobs_options(commands: Any) -> None:
-    from scheduler.jobs import JOBS
+def _since(value: str) -> datetime:
+    """A day (its start, UTC) or an ISO-8601 time."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO-8601 date or time") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
-    listing = "; ".join(f"{spec.name}: {spec.description}" for spec in JOBS.values())
+
+def _audit_options(commands: Any) -> None:
+    audit = commands.add_parser("audit", help="the audit log of admin actions")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    export = audit_commands.add_parser(
+        "export", help="export the audit log (newest first; never survey answers)"
+    )
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--program", type=_positive, default=None, help="one programme's id")
+    export.add_argument(
+        "--since", type=_since, default=None, help="entries from this day or time (ISO-8601)"
+    )
+    export.add_argument("--output", default=None, help="a file (default: stdout)")
+    _sandbox_switch(export)
+
+
+def _export_audit(database: Database, args: argparse.Namespace) -> None:
+    """`audit export`: the file, recorded in the log itself as exported from the command line."""
+    from pathlib import Path
+
+    from bot.domain.audit import CLI_ACTOR, export_file
+
+    name, data = database.run(
+        lambda session: export_file(
+            session, args.format, actor=CLI_ACTOR, program_id=args.program, since=args.since
+        )
+    )
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    Path(args.output).write_bytes(data)
+    print(f"audit log written to {args.output} ({name})", file=sys.stderr)
+
+
+def _jobs_options(commands: Any) -> None:
+    from scheduler.jobs import ALL_JOBS
+
+    listing = "; ".join(f"{spec.name}: {spec.description}" for spec in ALL_JOBS.values())
     jobs = commands.add_parser(
         "jobs", help="list or run the scheduled jobs", description=f"Jobs: {listing}."
     )
@@ -116,7 +160,7 @@ def _jobs_options(commands: Any) -> None:
         "run",
         help="run one job once now (or as if the clock said --at); delivers what it queued",
     )
-    run.add_argument("name", choices=sorted(JOBS), help="the job to run")
+    run.add_argument("name", choices=sorted(ALL_JOBS), help="the job to run")
     run.add_argument(
         "--program",
         type=_positive,
@@ -182,7 +226,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
 def _list_jobs(services: Services) -> None:
     """One row per job, columns aligned; then what a bad programme setting changed."""
     from bot.domain.programs import settings_of, settings_problems
-    from scheduler.jobs import JOBS
+    from scheduler.jobs import JOBS, WORKSPACE_JOBS
     from scheduler.runner import job_trigger
     from storage import repositories as repo
 
@@ -215,6 +259,18 @@ def _list_jobs(services: Services) -> None:
         for setting, problem in settings_problems(settings_of(program), JOBS).items():
             if setting not in shown:
                 notes.append(f"{where}: {setting} refused ({problem}); the default applies")
+    for spec in WORKSPACE_JOBS.values():  # once for every programme, in UTC
+        upcoming = job_trigger(spec.default_schedule, None).get_next_fire_time(None, now)
+        rows.append(
+            (
+                "(workspace)",
+                spec.name,
+                spec.default_schedule,
+                "default",
+                upcoming.isoformat() if upcoming else "-",
+                spec.description,
+            )
+        )
     widths = [max(len(row[column]) for row in rows) for column in range(5)]
     for *cells, what in rows:
         print(
@@ -262,9 +318,12 @@ def _list_programmes(database: Database, fmt: str) -> None:
 
 
 def _run_job(services: Services, args: argparse.Namespace, at: datetime | None) -> int:
+    from scheduler.jobs import WORKSPACE_JOBS
     from storage import repositories as repo
 
     when = at or services.clock.now()
+    if args.name in WORKSPACE_JOBS:
+        return _run_workspace_job(services, args, when)
     with services.db.session() as session:
         live = [p.id or 0 for p in repo.live_programs(session)]
     targets = [args.program] if args.program is not None else live
@@ -275,6 +334,22 @@ def _run_job(services: Services, args: argparse.Namespace, at: datetime | None) 
         code = _run_job_for(services, args, at, when, program_id)
         if code:
             return code
+    return 0
+
+
+def _run_workspace_job(services: Services, args: argparse.Namespace, when: datetime) -> int:
+    """A workspace job (retention): one run for every programme; a dry run says what it
+    would do, in counts, and changes nothing."""
+    from scheduler.runner import run_job
+
+    report = run_job(services, args.name, when, program_id=args.program, dry_run=args.dry_run)
+    if report is None:
+        print(f"{args.name}: already ran for {when.date().isoformat()}; nothing to do")
+        return 0
+    suffix = " (dry run)" if args.dry_run else ""
+    for note in report.notes:
+        print(f"{args.name}{suffix}: {note}")
+    print(f"{args.name}{suffix}: " + ("nothing changed" if args.dry_run else "done"))
     return 0
 
 
@@ -464,7 +539,14 @@ def main(argv: list[str] | None = None) -> int:
 
         database = Database(settings.database_url)
         try:
-            write_export(database, args.format, args.output, program_id=args.program)
+            write_export(database, args.format, args.output, program_id=args.program, actor="cli")
+        finally:
+            database.dispose()
+        return 0
+    if args.command == "audit":
+        database = Database(settings.database_url)
+        try:
+            _export_audit(database, args)
         finally:
             database.dispose()
         return 0

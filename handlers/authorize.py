@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from bot.i18n import Translator
 from bot.services import Services
+from bot.views import audit as audit_views
 from bot.views import common, kit
 from handlers import payloads
 from handlers.context import services_of
@@ -32,6 +33,8 @@ from storage.models import MatchRun, Pair, PulseRound, RematchRequest, ShoutOut,
 
 log = logging.getLogger(__name__)
 ADMIN_SUBCOMMANDS = frozenset({"match", "report", "shoutout", "program", "hold"})
+# The workspace's super-admins only (ADMIN_USER_IDS, Slack admins): the audit log.
+SUPER_ADMIN_SUBCOMMANDS = frozenset({"audit"})
 
 
 def command_refusal(services: Services, user_id: str, name: str) -> dict[str, Any] | None:
@@ -39,6 +42,9 @@ def command_refusal(services: Services, user_id: str, name: str) -> dict[str, An
     if name in ADMIN_SUBCOMMANDS and not services.is_admin(user_id):
         log.info("admin command refused", extra={"user": user_id, "subcommand": name})
         return common.admins_only(services.translator_for(user_id))
+    if name in SUPER_ADMIN_SUBCOMMANDS and not services.is_super_admin(user_id):
+        log.info("super-admin command refused", extra={"user": user_id, "subcommand": name})
+        return audit_views.refused(services.translator_for(user_id))
     return None
 
 
@@ -162,3 +168,29 @@ def _refuse(
     else:
         tell(services, body, respond, message)
     return BoltResponse(status=200, body="")
+
+
+def super_admins_only() -> list[Callable[..., BoltResponse | None]]:
+    """Listener middleware: the listener runs only for a super-admin (the audit log's
+    buttons); anyone else is told why."""
+
+    def super_admins(
+        body: dict[str, Any],
+        context: BoltContext,
+        next: Callable[[], BoltResponse],  # noqa: A002 - Bolt's name
+    ) -> BoltResponse | None:
+        services = services_of(context)
+        user_id = user_of(body)
+        if user_id is not None and services.is_super_admin(user_id):
+            return next()
+        log.info("super-admin action refused", extra={"user": user_id})
+        if user_id is not None:
+            message = audit_views.refused(services.translator_for(user_id))
+            pool = services.listener_executor
+            if pool is not None:
+                pool.submit(tell, services, body, context.respond, message)
+            else:
+                tell(services, body, context.respond, message)
+        return BoltResponse(status=200, body="")
+
+    return [super_admins]

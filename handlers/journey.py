@@ -313,6 +313,14 @@ def on_end_pair(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         ended = enrollment.end_pair(session, pair, reason="inactive", actor=admin_id)
         if ended is None:
             return False
+        repo.record_audit(
+            session,
+            actor=admin_id,
+            action="pair.end",
+            program_id=pair.program_id,
+            target=f"pair:{pair_id}",
+            detail={"reason": "inactive"},
+        )
         for person in ended:
             _ = services.translator_for(person.slack_user_id)
             owed.queue(
@@ -423,6 +431,9 @@ def hold_command(ctx: CommandContext) -> None:
         if program is None:
             return False
         repo.set_messages_held(session, program, arg == "on")
+        repo.record_audit(
+            session, actor=ctx.user_id, action=f"program.hold_{arg}", program_id=program.id
+        )
         return True
 
     if not ctx.services.db.run(work):

@@ -222,8 +222,23 @@ def on_remove_pair(ack: Ack, body: dict[str, Any], client: WebClient, context: B
     run_id = payloads.number(payloads.metadata(body), "run_id")
     pair_id = payloads.action_number(body)
     # False: already removed, or the run was approved meanwhile; the refreshed review shows it.
-    services.db.run(lambda s: pairing.remove_proposed(s, run_id, pair_id, user_id))
+    services.db.run(lambda s: _remove_proposed(s, run_id, pair_id, user_id))
     update_review(services, body, client)
+
+
+def _remove_proposed(session: Session, run_id: int, pair_id: int, admin_id: str) -> bool:
+    removed = pairing.remove_proposed(session, run_id, pair_id, admin_id)
+    if removed:
+        run = session.get(MatchRun, run_id)
+        repo.record_audit(
+            session,
+            actor=admin_id,
+            action="match.remove",
+            program_id=run.program_id if run else None,
+            target=f"pair:{pair_id}",
+            detail={"run_id": run_id},
+        )
+    return removed
 
 
 @listener
@@ -259,6 +274,15 @@ def on_approve(sub: Submission) -> Answer:
         queue_introductions(session, owed, approval.pairs)
         if run is not None and approval.pairs:
             programs.start_running(session, run.program_id)  # the first pairs meet
+        if approval.closed:
+            repo.record_audit(
+                session,
+                actor=user_id,
+                action="match.approve",
+                program_id=run.program_id if run else None,
+                target=f"run:{run_id}",
+                detail={"pairs": len(approval), "discarded": approval.not_reviewed},
+            )
         return approval, run.program_id if run else 0
 
     done = services.delivery.run(approve)
@@ -513,6 +537,16 @@ def resolve(services: Services, body: dict[str, Any], *, end: bool) -> None:
 
     def work(session: Session, owed: Owed) -> pairing.RematchOutcome | None:
         outcome = pairing.resolve_rematch(session, request_id, admin_id, end=end)
+        if outcome is not None:
+            pair_id = outcome.request.pair_id
+            repo.record_audit(
+                session,
+                actor=admin_id,
+                action="pair.end" if outcome.ended else "rematch.keep",
+                program_id=outcome.requester.program_id,
+                target=f"pair:{pair_id}",
+                detail={"reason": "rematch", "request_id": request_id},
+            )
         if outcome is None or not outcome.ended:
             return outcome
         for person, msgid in (

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.clock import today_in
+from bot.domain import retention
 from bot.domain.programs import (
     DEFAULT_GOALS,
     DEFAULT_TOPICS,
@@ -61,6 +62,9 @@ FIELD_BLOCKS = {
     "mentor_capacity": "mentor_capacity",
     "anonymity_threshold": "anonymity_threshold",
     "channel_language": "channel_language",
+    "notes_months": "notes_months",
+    "left_days": "left_days",
+    "anonymise_months": "anonymise_months",
 }
 
 
@@ -89,6 +93,13 @@ def parse_texts(values: payloads.Values) -> dict[str, ProgramTexts] | None:
     }
 
 
+def parse_retention(values: payloads.Values) -> dict[str, int | None] | None:
+    """None when the modal had no such fields (opened before they existed): keep the stored."""
+    if not any(name in values for name in retention.LIMITS):
+        return None
+    return {name: payloads.integer(values, name) for name in retention.LIMITS}
+
+
 def parse_program_form(values: payloads.Values, _: Translator) -> ProgramForm:
     return ProgramForm(
         name=payloads.text(values, "name"),
@@ -109,6 +120,7 @@ def parse_program_form(values: payloads.Values, _: Translator) -> ProgramForm:
         invited=payloads.users(values, "invited"),
         offices=payloads.lines(values, "offices"),
         timezone=payloads.selected(values, "timezone"),
+        retention=parse_retention(values),
     )
 
 
@@ -227,30 +239,37 @@ def on_new_cohort_button(
 def on_open_enrollment_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """A draft opens: people see it on Home and in `/mentoring join`."""
     ack()
-    _change_stage(context, body, open_for_enrollment)
+    _change_stage(context, body, open_for_enrollment, "program.open_enrollment")
 
 
 @listener
 def on_archive_button(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """An ended programme leaves Home; its figures stay for reports and exports."""
     ack()
-    _change_stage(context, body, archive)
+    _change_stage(context, body, archive, "program.archive")
 
 
 def _change_stage(
-    context: BoltContext, body: dict[str, Any], change: Callable[[Session, Program], bool]
+    context: BoltContext,
+    body: dict[str, Any],
+    change: Callable[[Session, Program], bool],
+    action: str,
 ) -> None:
     services = services_of(context)
     program_id = programme_of(context)
+    user_id = str(body["user"]["id"])
 
     def work(session: Session) -> bool:
         program = repo.program(session, program_id)
-        return program is not None and change(session, program)
+        changed = program is not None and change(session, program)
+        if changed:
+            repo.record_audit(session, actor=user_id, action=action, program_id=program_id)
+        return changed
 
     if services.db.run(work):
         log.info("programme stage changed", extra={"program_id": program_id})
     # Home shows the stage either way: a second click finds it already changed.
-    publish_home(services, body["user"]["id"])
+    publish_home(services, user_id)
 
 
 def register(app: App, services: Services) -> None:

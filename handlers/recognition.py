@@ -290,6 +290,13 @@ def _admin_decides(services: Services, body: dict[str, Any], *, approve: bool) -
         story = rec.admin_decides(session, story_id, admin_id, approve=approve)
         if story is None:
             return False
+        repo.record_audit(
+            session,
+            actor=admin_id,
+            action="story.approve" if approve else "story.reject",
+            program_id=story.program_id,
+            target=f"story:{story_id}",
+        )
         author = session.get(Participant, story.author_id)
         partner = rec.partner_of(session, story)
         for person in (author, partner):

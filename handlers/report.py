@@ -102,7 +102,8 @@ def on_export_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> N
     _ = services.translator_for(user_id)
     program_id = programme_of(context)
     files = [
-        (name, name, data) for name, data in export_files(services.db, "csv", program_id=program_id)
+        (name, name, data)
+        for name, data in export_files(services.db, "csv", program_id=program_id, actor=user_id)
     ]
     upload(services, user_id, files, _("The programme data as CSV files (UTF-8, ISO dates)."))
 

@@ -28,6 +28,9 @@ from bot.views import journey as views
 from scheduler.job_report import JobReport, live_program
 from scheduler.pulse import run_match_check, run_pulse
 from scheduler.recognition import run_digest, run_milestones
+from scheduler.retention import DEFAULT_SCHEDULE as RETENTION_SCHEDULE
+from scheduler.retention import DESCRIPTION as RETENTION_DESCRIPTION
+from scheduler.retention import run_retention
 from storage import repositories as repo
 from storage.models import Program
 
@@ -243,6 +246,13 @@ JOBS: dict[str, JobSpec] = {
         ),
     )
 }
+
+
+# Jobs that run once for the whole workspace (not per programme), on a UTC schedule.
+WORKSPACE_JOBS: dict[str, JobSpec] = {
+    "retention": JobSpec("retention", RETENTION_DESCRIPTION, run_retention, RETENTION_SCHEDULE),
+}
+ALL_JOBS: dict[str, JobSpec] = {**JOBS, **WORKSPACE_JOBS}
 
 
 # Slack's chat.postMessage: about one a second per channel plus a workspace-wide cap of a few

@@ -29,7 +29,7 @@ from bot.clock import SystemClock, zone
 from bot.delivery import Pacer, inbound
 from bot.services import Services
 from scheduler.job_report import live_program
-from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND, JobReport
+from scheduler.jobs import JOBS, SEND_RATE_PER_SECOND, WORKSPACE_JOBS, JobReport
 from storage import repositories as repo
 from storage.models import JobRun, Program, utcnow
 
@@ -157,6 +157,16 @@ def build_scheduler(services: Services) -> BackgroundScheduler:
         jitter=60,
     )
     add_registered_jobs(scheduler, services)
+    for spec in WORKSPACE_JOBS.values():
+        scheduler.add_job(
+            run_workspace_job,
+            job_trigger(spec.default_schedule, None),
+            args=[services, spec.name],
+            id=f"workspace_{spec.name}",
+            misfire_grace_time=JOB_MISFIRE_GRACE,
+            coalesce=True,
+            max_instances=1,
+        )
     scheduler.add_job(
         add_registered_jobs,
         "interval",
@@ -244,6 +254,33 @@ def run_key(name: str, program: Program | None, at: datetime) -> str:
     return f"{name}:program={program.id if program else 0}:{day}"
 
 
+def run_workspace_job(services: Services, name: str) -> None:
+    """A scheduled run of a workspace job (WORKSPACE_JOBS) on the clock's now."""
+    report = run_job(services, name, services.clock.now())
+    if report is not None:
+        log.info("job ran", extra={"job": name, "queued": report.queued})
+
+
+def _run_workspace_job(
+    services: Services, name: str, at: datetime, program_id: int | None, dry_run: bool
+) -> JobReport | None:
+    """Once a UTC day (per programme when narrowed to one by `jobs run --program`)."""
+    spec = WORKSPACE_JOBS[name]
+    if dry_run:
+        return spec.run(services, at, program_id=program_id, dry_run=True)
+    with services.db.session() as session:
+        program = repo.program(session, program_id) if program_id is not None else None
+    key = run_key(name, None, at) if program is None else run_key(name, program, at)
+    found: list[JobReport] = []
+    ran = run_once(
+        services,
+        key,
+        name,
+        lambda: found.append(spec.run(services, at, program_id=program_id, dry_run=False)),
+    )
+    return found[0] if ran and found else None
+
+
 def run_job(
     services: Services,
     name: str,
@@ -253,7 +290,10 @@ def run_job(
     dry_run: bool = False,
 ) -> JobReport | None:
     """Runs a registered job for a programme (None: the workspace's one live programme) once
-    for its period; None when another run already did it."""
+    for its period; None when another run already did it. A workspace job runs for every
+    programme (`program_id` narrows it to one)."""
+    if name in WORKSPACE_JOBS:
+        return _run_workspace_job(services, name, at, program_id, dry_run)
     spec = JOBS[name]
     with services.db.session() as session:
         program = live_program(session, program_id) if program_id is None else None

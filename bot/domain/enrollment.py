@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.delivery import outbox
-from bot.domain import validation
+from bot.domain import retention, validation
 from bot.domain.places import MAX_EXTRA_LANGUAGES, MEETING_LANGUAGES, office_choice_error
 from bot.domain.programs import enrollment_choices
 from bot.domain.subjects import pair_subject
@@ -331,9 +331,15 @@ def leave_unreachable(session: Session, user_id: str) -> list[EndedPair]:
     return ended
 
 
-def erase_personal_data(session: Session, participant: Participant) -> None:
-    """Removes everything that identifies the person; role and dates stay for anonymous counts."""
-    repo.forget_user(session, participant.slack_user_id)
+def erase_personal_data(
+    session: Session, participant: Participant, *, everywhere: bool = True
+) -> None:
+    """Removes everything that identifies the person; role and dates stay for anonymous counts.
+
+    `everywhere` False (retention, while the person still takes part in another programme):
+    only this enrollment is erased, so their other programme keeps working for them."""
+    if everywhere:
+        repo.forget_user(session, participant.slack_user_id)
     participant.slack_user_id = f"erased-{uuid.uuid4().hex[:20]}"
     participant.display_name = None
     participant.department = None
@@ -403,4 +409,6 @@ def personal_data(session: Session, participant: Participant) -> dict[str, Any]:
             )
         ],
         **repo.recognition_of(session, participant.id or 0),
+        # How long the programme keeps this (bot/domain/retention.py).
+        "retention": retention.of(session.get(Program, participant.program_id)).as_setting(),
     }

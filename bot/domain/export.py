@@ -240,14 +240,27 @@ def _columns(name: str, rows: Rows) -> list[str]:
 
 
 def export_files(
-    db: Database, fmt: str, *, program_id: int | None = None
+    db: Database, fmt: str, *, program_id: int | None = None, actor: str | None = None
 ) -> list[tuple[str, bytes]]:
     """THE export: (file name, bytes) — one JSON document, or one CSV per table; of one
-    programme, or of all of them."""
+    programme, or of all of them. `actor` (a Slack id, or "cli"): recorded in the audit log
+    in the transaction that reads the data."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    with db.session() as session:
+
+    def read(session: Session) -> dict[str, Rows]:
         tables = export_tables(session, program_id)
+        if actor is not None:
+            repo.record_audit(
+                session,
+                actor=actor,
+                action="export",
+                program_id=program_id,
+                detail={"format": fmt, "rows": {name: len(rows) for name, rows in tables.items()}},
+            )
+        return tables
+
+    tables = db.run(read)
     if fmt == "json":
         body = json.dumps(tables, ensure_ascii=False, indent=2) + "\n"
         return [("reverse-mentoring-export.json", body.encode("utf-8"))]
@@ -261,10 +274,11 @@ def write_export(
     stdout: Callable[[bytes], Any] | None = None,
     *,
     program_id: int | None = None,
+    actor: str | None = None,
 ) -> str:
     """Writes the export: stdout by default; `--output` a file (JSON), a `.zip`, or a folder
     (CSV: one file per table). Returns where it went."""
-    files = export_files(db, fmt, program_id=program_id)
+    files = export_files(db, fmt, program_id=program_id, actor=actor)
     write = stdout or sys.stdout.buffer.write
     if output is None:
         if fmt == "json":

@@ -10,6 +10,7 @@ import threading
 import unicodedata
 import zlib
 from collections.abc import Iterable
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -19,7 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session
 
 from bot import clock
-from bot.domain import places, validation
+from bot.domain import places, retention, validation
 from bot.i18n import N_, SUPPORTED
 from storage import repositories as repo
 from storage.models import (
@@ -373,6 +374,8 @@ class ProgramForm:
     owners: list[str] | None = None
     join_policy: str | None = None
     invited: list[str] | None = None
+    # Retention rules (bot/domain/retention.py): None keeps the stored ones.
+    retention: dict[str, int | None] | None = None
 
     def __post_init__(self) -> None:
         if self.enrollment is not None:
@@ -428,6 +431,8 @@ def validate_program(form: ProgramForm) -> dict[str, str]:
         errors["join_policy"] = N_("Pick one of the options.")
     if form.owners is not None and len(form.owners) > MAX_OWNERS:
         errors["owners"] = N_("Ten owners at most.")
+    if form.retention is not None:
+        errors.update(retention.problems(form.retention))
     errors.update(_texts_errors(form, goals, _clean_labels(form.topics)))
     if (offices := places.offices_error(form.offices)) is not None:
         errors["offices"] = offices
@@ -456,6 +461,8 @@ def save_program(
     if timezone is not None and not valid_timezone(timezone):
         raise ValueError("unknown timezone")
     new = program is None
+    before = {} if program is None else _audited_fields(program)
+    owners_before = set() if program is None else set(repo.owners(session, program.id or 0))
     if program is None:  # one of several: a new programme opens for enrollment
         program = Program(
             name=form.name.strip(), created_by=admin_id, status=ProgramStatus.ENROLLING
@@ -479,6 +486,8 @@ def save_program(
     if form.channel_language is not None:
         settings[CHANNEL_LANGUAGE_SETTING] = form.channel_language
     settings["offices"] = places.clean_offices(form.offices)
+    if form.retention is not None:
+        settings[retention.SETTING] = {k: v for k, v in form.retention.items() if v is not None}
     program.settings = settings  # a new dict, so the JSON column is written
     if form.join_policy is not None:
         program.join_policy = form.join_policy
@@ -488,9 +497,69 @@ def save_program(
         repo.set_owners(session, saved.id or 0, [*form.owners] or [admin_id], admin_id)
     elif new:
         repo.add_owners(session, saved.id or 0, [admin_id], admin_id)
-    if form.invited:
-        repo.invite(session, saved.id or 0, form.invited, admin_id)
+    invited = repo.invite(session, saved.id or 0, form.invited, admin_id) if form.invited else 0
+    _audit_save(session, saved, admin_id, before, owners_before, invited, new=new)
     return saved
+
+
+AUDITED_FIELDS = (
+    "name", "goals", "start_date", "end_date", "enrollment_open", "checkin_cadence",
+    "pulse_cadence", "topic_catalogue", "mentor_capacity", "anonymity_threshold",
+    "community_channel", "settings", "join_policy", "timezone",
+)  # fmt: skip
+
+
+def _audited_fields(program: Program) -> dict[str, Any]:
+    return {name: deepcopy(getattr(program, name)) for name in AUDITED_FIELDS}
+
+
+def _audit_save(
+    session: Session,
+    program: Program,
+    admin_id: str,
+    before: dict[str, Any],
+    owners_before: set[str],
+    invited: int,
+    *,
+    new: bool,
+) -> None:
+    """The audit log's entries for a save: which fields changed (names, never values), and
+    each owner added or removed."""
+    program_id = program.id or 0
+    after = _audited_fields(program)
+    if new:
+        repo.record_audit(session, actor=admin_id, action="program.create", program_id=program_id)
+    else:
+        changed = sorted(name for name in AUDITED_FIELDS if before.get(name) != after[name])
+        if changed:
+            repo.record_audit(
+                session,
+                actor=admin_id,
+                action="program.settings",
+                program_id=program_id,
+                detail={"fields": changed},
+            )
+    owners_after = set(repo.owners(session, program_id))
+    for action, people in (
+        ("program.owner_add", owners_after - owners_before),
+        ("program.owner_remove", owners_before - owners_after),
+    ):
+        for user_id in sorted(people):
+            repo.record_audit(
+                session,
+                actor=admin_id,
+                action=action,
+                program_id=program_id,
+                target=f"user:{user_id}",
+            )
+    if invited:
+        repo.record_audit(
+            session,
+            actor=admin_id,
+            action="program.invite",
+            program_id=program_id,
+            detail={"count": invited},
+        )
 
 
 # Several programmes: who is in which, who may join which, who runs which -------------------------
@@ -572,6 +641,13 @@ def new_cohort(session: Session, template: Program, admin_id: str, today: date) 
     saved = repo.save(session, cohort)
     repo.add_owners(session, saved.id or 0, repo.owners(session, template.id or 0), admin_id)
     repo.add_owners(session, saved.id or 0, [admin_id], admin_id)
+    repo.record_audit(
+        session,
+        actor=admin_id,
+        action="program.cohort",
+        program_id=saved.id,
+        target=f"program:{template.id}",
+    )
     return saved
 
 
@@ -633,6 +709,7 @@ def form_from_program(
         texts=_form_texts(program),
         channel_language=(program.settings or {}).get(CHANNEL_LANGUAGE_SETTING),
         join_policy=program.join_policy,
+        retention=dict(retention.of(program).as_setting()),
     )
 
 

@@ -133,6 +133,15 @@ def give_shoutout(
         row = rec.record_shoutout(
             session, current, admin_id, draft.user_ids, draft.text, channel=channel_id, ts=ts
         )
+        session.flush()
+        repo.record_audit(
+            session,
+            actor=admin_id,
+            action="shoutout.give",
+            program_id=current.id,
+            target=f"shoutout:{row.id}",
+            detail={"people": len(draft.user_ids)},
+        )
         _queue_thanks(services, owed, row, set(named), channel_id)
 
     try:
@@ -187,6 +196,13 @@ def approve_thanks(services: Services, shoutout_id: int, admin_id: str) -> Outco
         done = rec.finish_thanks(session, shoutout_id, channel_id, ts)
         if done is None:
             return
+        repo.record_audit(
+            session,
+            actor=admin_id,
+            action="thanks.approve",
+            program_id=done.program_id,
+            target=f"shoutout:{shoutout_id}",
+        )
         _queue_thanks(services, owed, done, public, channel_id)
         author = done.author_slack_id
         owed.queue(
@@ -212,6 +228,13 @@ def reject_thanks(services: Services, shoutout_id: int, admin_id: str) -> Outcom
         row = rec.reject_thanks(session, shoutout_id, admin_id)
         if row is None:
             return False
+        repo.record_audit(
+            session,
+            actor=admin_id,
+            action="thanks.reject",
+            program_id=row.program_id,
+            target=f"shoutout:{shoutout_id}",
+        )
         author = row.author_slack_id
         owed.queue(
             notices.SHOUTOUT_DECIDED.key(shoutout_id),

@@ -519,6 +519,19 @@ def mydata_message(data: dict[str, Any], _: Translator) -> dict[str, Any]:
             "part of this copy."
         ),
     ]
+    kept = data.get("retention")
+    if isinstance(kept, dict):
+        lines.append(
+            _(
+                "How long we keep it: private check-in notes are deleted {notes} months after "
+                "a pair ends; if you leave, your data is erased after {days} days; {months} "
+                "months after the programme ends, everything about you is anonymised (only "
+                "counts stay).",
+                notes=kept.get("notes_months"),
+                days=kept.get("left_days"),
+                months=kept.get("anonymise_months"),
+            )
+        )
     # Escaped before clipping so the closing fence always fits in the section.
     preview = kit.clip(kit.escape(json.dumps(data, ensure_ascii=False, indent=1)), 2800)
     blocks = [kit.section("\n".join(lines)), kit.section(f"```{preview}```")]

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks.block_elements import (
     UserMultiSelectElement,
 )
 
+from bot.domain import retention
 from bot.domain.programs import (
     CHECKIN_CADENCES,
     MAX_OWNERS,
@@ -282,6 +283,7 @@ def program_modal(
             ),
             hint=_("Results for smaller groups are hidden so no answer can be traced to a person."),
         ),
+        *_retention_blocks(form, _),
         kit.input_block(
             "community_channel",
             _("Recognition and community channel"),
@@ -313,6 +315,46 @@ def program_modal(
         blocks=blocks,
         private_metadata=json.dumps({"program_id": program_id}),
     )
+
+
+def _retention_blocks(form: ProgramForm, _: Translator) -> list[Any]:
+    """How long personal data is kept (bot/domain/retention.py); checked on submit."""
+    current = form.retention or retention.DEFAULT.as_setting()
+    fields = (
+        (
+            "notes_months",
+            _("Delete private check-in notes after (months)"),
+            _("Counted from the day the pair ended; the meetings stay counted."),
+        ),
+        (
+            "left_days",
+            _("Erase people who left after (days)"),
+            _("Their profile and what they wrote go; anonymous counts stay."),
+        ),
+        (
+            "anonymise_months",
+            _("Anonymise the programme after it ended (months)"),
+            _("Everyone's personal data goes; the report's figures stay."),
+        ),
+    )
+    blocks = []
+    for name, label, hint in fields:
+        _default, low, high = retention.LIMITS[name]
+        value = current.get(name) or retention.LIMITS[name][0]
+        blocks.append(
+            kit.input_block(
+                name,
+                label,
+                NumberInputElement(
+                    is_decimal_allowed=False,
+                    initial_value=str(value),
+                    min_value=str(low),
+                    max_value=str(high),
+                ),
+                hint=hint,
+            )
+        )
+    return blocks
 
 
 def _people_blocks(form: ProgramForm, _: Translator, template_name: str | None) -> list[Any]:

@@ -41,6 +41,7 @@ def audit_events(
     program_ids: Sequence[int] | None = None,
     since: datetime | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> Sequence[AuditEvent]:
     """Newest first; `program_ids` None means every programme and workspace-wide entries."""
     query = select(AuditEvent)
@@ -49,6 +50,8 @@ def audit_events(
     if since is not None:
         query = query.where(col(AuditEvent.at) >= since)
     query = query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+    if offset:
+        query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return session.exec(query).all()

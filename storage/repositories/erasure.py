@@ -8,6 +8,8 @@ from sqlalchemy import String, func, or_
 from sqlmodel import Session, col, select
 
 from storage.models import (
+    AuditEvent,
+    CampaignInvite,
     CheckInRequest,
     Goal,
     OutboxMessage,
@@ -15,6 +17,7 @@ from storage.models import (
     PairEvent,
     Participant,
     RematchRequest,
+    RosterEntry,
     ShoutOut,
 )
 from storage.repositories.recognition import forget_recognition
@@ -53,7 +56,28 @@ def forget_user(session: Session, user_id: str) -> None:
         request.resolved_by = None
         session.add(request)
     forget_recognition(session, user_id)
+    _forget_roster_and_audit(session, user_id)
     session.flush()
+
+
+def _forget_roster_and_audit(session: Session, user_id: str) -> None:
+    """What HR said about them goes; their campaign invitations stay counted without their
+    id; audit entries about them stay, naming nobody."""
+    for entry in session.exec(select(RosterEntry).where(RosterEntry.slack_user_id == user_id)):
+        session.delete(entry)
+    for entry in session.exec(select(RosterEntry).where(RosterEntry.manager_slack_id == user_id)):
+        entry.manager_slack_id = None
+        session.add(entry)
+    for invite in session.exec(
+        select(CampaignInvite).where(CampaignInvite.slack_user_id == user_id)
+    ).all():
+        # Unique per campaign: each scrubbed row gets its own opaque value.
+        invite.slack_user_id = f"{ERASED}-{invite.id}"
+        session.add(invite)
+    target = f"user:{user_id}"
+    for event in session.exec(select(AuditEvent).where(AuditEvent.target == target)).all():
+        event.target = f"user:{ERASED}"
+        session.add(event)
 
 
 ERASED = "erased"
