@@ -42,6 +42,26 @@ def command_refusal(services: Services, user_id: str, name: str) -> dict[str, An
     return None
 
 
+def super_admins_only_message(_: Translator) -> dict[str, Any]:
+    """Why a programme owner who is not a super-admin does not get the cross-programme
+    report: it shows programmes they do not run."""
+    return kit.message(
+        _(
+            "Only super-admins see the report across programmes: it shows programmes you do "
+            "not run. Your own programmes' reports: `/mentoring report`."
+        )
+    )
+
+
+def cross_programme_refusal(services: Services, user_id: str) -> dict[str, Any] | None:
+    """Why `user_id` may not see every programme side by side, or None when they may."""
+    if services.is_super_admin(user_id):
+        return None
+    log.info("cross-programme report refused", extra={"user": user_id})
+    _ = services.translator_for(user_id)
+    return super_admins_only_message(_) if services.is_admin(user_id) else common.admins_only(_)
+
+
 def refusal_modal(text: str, _: Translator) -> dict[str, Any]:
     return kit.notice_modal(
         title=_("Mentoring"), text=text, close=_("Close"), callback_id="refused"
@@ -143,14 +163,18 @@ def programme_of(context: BoltContext) -> int | None:
 
 
 def _refuse(
-    services: Services, body: dict[str, Any], context: BoltContext, user_id: str | None
+    services: Services,
+    body: dict[str, Any],
+    context: BoltContext,
+    user_id: str | None,
+    reason: Callable[[Translator], dict[str, Any]] = common.admins_only,
 ) -> BoltResponse:
     kind = str(body.get("type") or "")
     log.info("admin action refused", extra={"user": user_id, "payload_type": kind})
     if user_id is None or kind == "view_closed":
         return BoltResponse(status=200, body="")
     _ = services.translator_for(user_id)
-    message = common.admins_only(_)
+    message = reason(_)
     if kind == "view_submission":  # the refusal is the modal's answer
         view = refusal_modal(message["text"], _)
         return BoltResponse(status=200, body={"response_action": "update", "view": view})
@@ -162,3 +186,28 @@ def _refuse(
     else:
         tell(services, body, respond, message)
     return BoltResponse(status=200, body="")
+
+
+def super_admins_only() -> list[Callable[..., BoltResponse | None]]:
+    """Listener middleware for what spans every programme (the cross-programme report): only
+    a super-admin's click reaches the listener; anyone else is told why."""
+
+    def super_admin(
+        body: dict[str, Any],
+        context: BoltContext,
+        next: Callable[[], BoltResponse],  # noqa: A002 - Bolt's name
+    ) -> BoltResponse | None:
+        services = services_of(context)
+        user_id = user_of(body)
+        try:
+            allowed = user_id is not None and services.is_super_admin(user_id)
+        except Exception as error:  # noqa: BLE001 - answered like a listener's failure
+            answer = failed_before_listener(services, body, context.respond, error)
+            return BoltResponse(status=200, body=answer or "")
+        if allowed:
+            return next()
+        owner = user_id is not None and services.is_admin(user_id)
+        reason = super_admins_only_message if owner else common.admins_only
+        return _refuse(services, body, context, user_id, reason)
+
+    return [super_admin]
