@@ -76,7 +76,7 @@ def figure_lines(comparison: Comparison, _: Translator) -> list[tuple[str, list[
         pooled_text = _("no programme's pulse figure is shown yet")
     else:
         pooled_text = _(
-            "NPS {nps}, value {value} (n={n}, {count} programmes)",
+            "NPS {nps}, value {value} (n={n}; programmes counted: {count})",
             nps=_nps(pooled.nps, _),
             value=_num(pooled.value, _),
             n=_.number(pooled.respondents),
