@@ -21,7 +21,7 @@ from sqlmodel import Session
 from bot.domain import pulse
 from bot.domain.report import Report, build_report
 from storage import repositories as repo
-from storage.models import CycleStatus, ParticipantStatus, Program, ProgramStatus
+from storage.models import CycleStatus, ParticipantStatus, Program, ProgramStatus, PulseTally
 
 ACTIVE = (ParticipantStatus.WAITING, ParticipantStatus.PAIRED)
 
@@ -102,11 +102,13 @@ def _average(counts: dict[int, int]) -> float | None:
 
 
 def pulse_figure(results: Sequence[pulse.RoundResult]) -> PulseFigure | None:
-    """The latest closed survey round's overall figure (hidden below the threshold)."""
+    """The latest closed survey round's overall figure (hidden below the threshold), from a
+    programme's full report."""
     closed = [r for r in results if r.round.status == CycleStatus.CLOSED and r.round.invited]
-    if not closed:
-        return None
-    latest = closed[-1]
+    return _figure(closed[-1]) if closed else None
+
+
+def _figure(latest: pulse.RoundResult) -> PulseFigure:
     overall = latest.overall
     if overall is None:
         return PulseFigure(latest.round.period, latest.threshold, shown=False)
@@ -122,8 +124,27 @@ def pulse_figure(results: Sequence[pulse.RoundResult]) -> PulseFigure | None:
     )
 
 
-def programme_figures(report: Report) -> ProgrammeFigures:
-    """The headline figures of one programme, from its own report."""
+def latest_pulse_figures(session: Session, programs: Sequence[Program]) -> dict[int, PulseFigure]:
+    """Each programme's latest closed survey figure, read for every programme at once (its
+    round and that round's overall cells): the same result `pulse_figure` gets from a full
+    report, through the same rule (bot.domain.pulse.round_result with the programme's own
+    threshold)."""
+    rounds = repo.latest_closed_rounds(session, [p.id or 0 for p in programs], pulse.SURVEY_KINDS)
+    cells: dict[int, list[PulseTally]] = {}
+    for cell in repo.overall_tallies(session, [r.id or 0 for r in rounds.values()]):
+        cells.setdefault(cell.round_id, []).append(cell)
+    out = {}
+    for program in programs:
+        latest = rounds.get(program.id or 0)
+        if latest is not None:
+            threshold = pulse.threshold_of(program)
+            result = pulse.round_result(latest, cells.get(latest.id or 0, []), threshold, {})
+            out[program.id or 0] = _figure(result)
+    return out
+
+
+def programme_figures(report: Report, latest: PulseFigure | None) -> ProgrammeFigures:
+    """The headline figures of one programme, from its own report and its latest survey."""
     people = report.by_role_status
     last = report.cycles[-1] if report.cycles else None
     goals = report.goals
@@ -143,7 +164,7 @@ def programme_figures(report: Report) -> ProgrammeFigures:
         goal_progress=report.goal_progress,
         completed=report.completion.reached,
         completion_pairs=report.completion.pairs,
-        pulse=pulse_figure(report.surveys),
+        pulse=latest,
     )
 
 
@@ -175,9 +196,14 @@ def compared_programmes(session: Session) -> list[Program]:
 
 
 def build_comparison(session: Session, at: datetime) -> Comparison:
+    programs = compared_programmes(session)
+    latest = latest_pulse_figures(session, programs)
     programmes = [
-        programme_figures(build_report(session, program, at))
-        for program in compared_programmes(session)
+        programme_figures(
+            build_report(session, program, at, surveys=False, topics=False),
+            latest.get(program.id or 0),
+        )
+        for program in programs
     ]
     return Comparison(programmes, pooled_pulse(programmes))
 
