@@ -239,6 +239,11 @@ def _figure(n: int, threshold: int, nps: dict[int, int]) -> PulseFigure:
         threshold,
         shown,
         respondents=n if shown else None,
+        nps=100.0
+        * (sum(c for v, c in nps.items() if v >= 9) - sum(c for v, c in nps.items() if v <= 6))
+        / n
+        if shown
+        else None,
         nps_counts=nps if shown else {},
         value_counts={4: n} if shown else {},
     )
@@ -265,3 +270,38 @@ def test_pooling_follows_each_programmes_own_threshold() -> None:
     assert pooled.respondents == 8
     assert pooled.nps == pytest.approx(100.0 * (3 - 5) / 8)
     assert pooled_pulse([hidden, silent]) is None
+
+
+def test_comparison_charts_keep_fixed_axes_and_mark_a_hidden_figure_instead_of_a_zero() -> None:
+    from bot.domain.comparison import ProgrammeFigures
+    from bot.i18n import translator
+    from bot.views.comparison import comparison_figures
+
+    def programme(number: int, figure: PulseFigure) -> ProgrammeFigures:
+        program = Program(id=number, name=f"P{number}")
+        return ProgrammeFigures(
+            program, 4, 5, 1, 4, 1, 0, "2027-01", 50.0, 75.0, 2, 4, 70.0, 1, 4, figure
+        )
+
+    figures = [programme(1, _figure(6, 5, {10: 4, 3: 2})), programme(2, _figure(3, 5, {0: 3}))]
+    comparison = Comparison(figures, pooled_pulse(figures))
+    charts = {chart.name: chart for chart in comparison_figures(comparison, translator("en"))}
+    assert set(charts) == {
+        "pairs-by-programme.png",
+        "checkins-by-programme.png",
+        "pulse-by-programme.png",
+    }
+    rates = charts["checkins-by-programme.png"].figure.axes[0]
+    assert rates.get_ylim() == (0, 100)
+    nps = charts["pulse-by-programme.png"]
+    axes = nps.figure.axes[0]
+    assert axes.get_ylim() == (-100, 100)
+    assert [t.get_text() for t in axes.get_xticklabels()] == ["P1", "P2", "All (pooled)"]
+    # P1 and the pooled figure get a bar each (the same +33), P2 none but the word "hidden".
+    assert len(axes.patches) == 2
+    assert [round(p.get_height()) for p in axes.patches] == [33, 33]
+    assert "hidden" in [t.get_text() for t in axes.texts]
+    assert nps.data == {"programmes": ["P1", "P2", "All (pooled)"], "NPS": [33, None, 33]}
+    counts = charts["pairs-by-programme.png"].figure.axes[0]
+    assert counts.get_ylim()[0] == 0
+    assert all(float(t).is_integer() for t in counts.get_yticks())
