@@ -232,6 +232,12 @@ def test_the_pooled_pulse_figure_gives_nothing_away_to_a_differencing_attack(
     assert rows[1]["pulse_shown"] is False
 
 
+def _score(nps: dict[int, int]) -> float:
+    promoters = sum(c for v, c in nps.items() if v >= 9)
+    detractors = sum(c for v, c in nps.items() if v <= 6)
+    return 100.0 * (promoters - detractors) / sum(nps.values())
+
+
 def _figure(n: int, threshold: int, nps: dict[int, int]) -> PulseFigure:
     shown = n >= threshold
     return PulseFigure(
@@ -239,11 +245,7 @@ def _figure(n: int, threshold: int, nps: dict[int, int]) -> PulseFigure:
         threshold,
         shown,
         respondents=n if shown else None,
-        nps=100.0
-        * (sum(c for v, c in nps.items() if v >= 9) - sum(c for v, c in nps.items() if v <= 6))
-        / n
-        if shown
-        else None,
+        nps=_score(nps) if shown else None,
         nps_counts=nps if shown else {},
         value_counts={4: n} if shown else {},
     )
