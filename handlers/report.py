@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from bot.domain import pulse
 from bot.domain.comparison import Comparison, build_comparison
@@ -89,17 +90,28 @@ def report_command(ctx: CommandContext) -> None:
     send_charts(ctx.services, ctx.user_id, report)
 
 
-def cross_programme_report(services: Services) -> Comparison:
-    """Every programme's figures side by side (super-admins only: callers check first)."""
-    with services.db.session() as session:
-        return build_comparison(session, services.clock.now())
+COMPARE_ACTION = "report.compare"  # the audit log's name for it
+
+
+def cross_programme_report(services: Services, user_id: str) -> Comparison:
+    """Every programme's figures side by side (super-admins only: callers check first),
+    recorded in the audit log in the same transaction (the programmes' count only): its CSV
+    and JSON take every programme's figures out of Slack."""
+
+    def work(session: Session) -> Comparison:
+        comparison = build_comparison(session, services.clock.now())
+        detail = {"programmes": len(comparison.programmes)}
+        repo.record_audit(session, actor=user_id, action=COMPARE_ACTION, detail=detail)
+        return comparison
+
+    return services.db.run(work)
 
 
 def send_comparison(services: Services, user_id: str, answer: Any) -> None:
     """The cross-programme report through `answer` (a reply), then its charts and its CSV
     and JSON into the super-admin's DM."""
     _ = services.translator_for(user_id)
-    comparison = cross_programme_report(services)
+    comparison = cross_programme_report(services, user_id)
     answer(comparison_views.comparison_message(comparison, _))
     if not comparison.programmes:
         return

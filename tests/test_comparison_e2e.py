@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from bot import clock
 from bot.i18n import translator
@@ -20,6 +21,7 @@ from bot.views import common
 from bot.views import comparison as comparison_views
 from bot.views.programmes import CHOOSE_PROGRAMME_ACTION
 from handlers.authorize import super_admins_only_message
+from storage.models import AuditEvent
 from tests.conftest import ADMIN, RunningApp
 from tests.flows import command_reply, eventually
 from tests.test_comparison import DACH, OPENED, VIETNAM, Shape, seed_programme
@@ -81,6 +83,12 @@ def _uploads(app: RunningApp, user_id: str) -> dict[str, bytes]:
         )
     )
     return {f["name"]: bytes(f["bytes"]) for f in files}
+
+
+def _audited(app: RunningApp) -> list[tuple[str | None, dict[str, Any]]]:
+    with app.db.session() as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "report.compare"))
+        return [(event.actor_slack_id, event.detail) for event in events.all()]
 
 
 def _assert_side_by_side(text: str) -> None:
@@ -150,6 +158,7 @@ def test_a_super_admin_sees_two_programmes_side_by_side(
     assert message["text"] == "Report across programmes"
     _assert_side_by_side(_text(message))
     _assert_files(_uploads(app, ADMIN))
+    assert _audited(app) == [(ADMIN, {"programmes": 2})]
 
 
 def test_the_owner_of_one_programme_is_refused_with_the_reason(
@@ -177,6 +186,7 @@ def test_the_owner_of_one_programme_is_refused_with_the_reason(
     # Someone who runs nothing is told what anyone is told about admin commands.
     assert command_reply(app, OUTSIDER, "report all")["text"] == common.admins_only(_)["text"]
     assert not any("Report across programmes" in t for t in app.fake.dm_texts(OWNER))
+    assert _audited(app) == []
     assert not any(
         f["channel"] in (app.fake.dm_channel(OWNER), app.fake.dm_channel(OUTSIDER))
         and f["name"] in FILES
