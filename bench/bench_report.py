@@ -1,4 +1,5 @@
-"""The admin report at scale: 5,000 participants, 12 check-in cycles and 12 pulse rounds.
+"""The admin report at scale: 5,000 participants, 12 check-in cycles and 12 pulse rounds; or
+(`--programmes 10 --participants 500`) ten programmes side by side.
 
 Seeds a fresh database (2,500 pairs, 12 cycles of check-ins from both partners, goals, 12
 closed pulse rounds with their aggregate tallies), then times the report's figures
@@ -7,6 +8,10 @@ sample of anonymous answers through the real write path. Reports peak Python mem
 (tracemalloc) of each step.
 
     python -m bench.bench_report [--participants 5000] [--database-url postgresql+psycopg://…]
+    python -m bench.bench_report --programmes 10 --participants 500 [--database-url …]
+
+With several programmes it times one programme's report figures (target < 1 s), the
+cross-programme report's figures (every programme side by side, < 2 s) and its charts (< 2 s).
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ from sqlmodel import select
 
 from bench.databases import bench_database
 from bot.domain import pulse
+from bot.domain.comparison import build_comparison
 from bot.domain.export import export_files
 from bot.domain.programs import DEFAULT_TOPICS, ProgramForm, save_program, topic_id
 from bot.domain.report import build_report
 from bot.i18n import translator
+from bot.views.comparison import comparison_charts, comparison_files, comparison_message
 from bot.views.report import report_charts, report_message
 from storage.db import Database
 from storage.models import (
@@ -69,10 +76,12 @@ def measure(label: str, work: Callable[[], T], *, memory: bool = True) -> tuple[
     return result, elapsed
 
 
-def seed(db: Database, size: int, rng: random.Random) -> int:
+def seed(
+    db: Database, size: int, rng: random.Random, name: str = "Bench", prefix: str = "UR"
+) -> int:
     topics = [topic_id(label) for label in DEFAULT_TOPICS]
     form = ProgramForm(
-        name="Bench", goals=["80% of leaders complete 6 sessions"],
+        name=name, goals=["80% of leaders complete 6 sessions"],
         start_date=date(2027, 1, 1), end_date=date(2027, 12, 31), anonymity_threshold=5,
     )  # fmt: skip
     with db.session() as session:
@@ -85,7 +94,7 @@ def seed(db: Database, size: int, rng: random.Random) -> int:
             chosen = rng.sample(topics, 3)
             rows.append(
                 {
-                    "program_id": program_id, "slack_user_id": f"UR{index:06d}", "role": role,
+                    "program_id": program_id, "slack_user_id": f"{prefix}{index:06d}", "role": role,
                     "status": "paired", "department": f"Dept {index % 9}",
                     "topics_offered": chosen if role == "mentor" else [],
                     "topics_wanted": chosen[:2] if role == "mentee" else [],
@@ -95,7 +104,13 @@ def seed(db: Database, size: int, rng: random.Random) -> int:
                 }
             )  # fmt: skip
         session.execute(insert(Participant), rows)
-        ids = list(session.exec(select(Participant.id).order_by(Participant.id)).all())  # type: ignore[arg-type]
+        ids = list(
+            session.exec(
+                select(Participant.id)
+                .where(Participant.program_id == program_id)
+                .order_by(Participant.id)  # type: ignore[arg-type]
+            ).all()
+        )
         pairs = [
             {"program_id": program_id, "mentor_id": ids[i], "mentee_id": ids[half + i],
              "status": "active", "score": 5, "reasons": [], "created_at": START,
@@ -103,7 +118,11 @@ def seed(db: Database, size: int, rng: random.Random) -> int:
             for i in range(half)
         ]  # fmt: skip
         session.execute(insert(Pair), pairs)
-        pair_ids = list(session.exec(select(Pair.id).order_by(Pair.id)).all())  # type: ignore[arg-type]
+        pair_ids = list(
+            session.exec(
+                select(Pair.id).where(Pair.program_id == program_id).order_by(Pair.id)  # type: ignore[arg-type]
+            ).all()
+        )
         goals = [
             {"pair_id": pair_id, "title": "Goal", "progress": rng.randint(0, 100),
              "status": rng.choice(["open", "done"]), "created_at": START, "updated_at": START}
@@ -126,7 +145,9 @@ def seed(db: Database, size: int, rng: random.Random) -> int:
                          "answered_at": START + timedelta(days=30 * month)}
                     )  # fmt: skip
             session.execute(insert(CheckInRequest), responses)
-            people = list(session.exec(select(Participant)).all())
+            people = list(
+                session.exec(select(Participant).where(Participant.program_id == program_id)).all()
+            )
             opened = pulse.open_round(
                 session,
                 program,
@@ -145,9 +166,58 @@ def seed(db: Database, size: int, rng: random.Random) -> int:
 def _fill_tallies(session: Any, opened: PulseRound, rng: random.Random) -> None:
     """Aggregate counts as if 80% had answered (answers themselves are timed separately)."""
     cells = session.exec(select(PulseTally).where(PulseTally.round_id == opened.id)).all()
+    # As many answers per invited person whatever the programme's size (5,000: 400 and 60).
+    overall = max(1, opened.invited * 400 // 5000)
+    group = max(1, opened.invited * 60 // 5000)
     for cell in cells:
-        cell.n = rng.randint(0, 400) if cell.dimension == "all" else rng.randint(0, 60)
+        cell.n = rng.randint(0, overall) if cell.dimension == "all" else rng.randint(0, group)
     session.flush()
+
+
+def several_programmes(args: argparse.Namespace, rng: random.Random) -> int:
+    """N programmes of M people each: one programme's figures (< 1 s), every programme side
+    by side (< 2 s) and the comparison charts (< 2 s)."""
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        bench_database(args.database_url, Path(folder)) as url,
+    ):
+        db = Database(url)
+        db.migrate()
+        started = time.perf_counter()
+        ids = [
+            seed(db, args.participants, rng, name=f"Bench {n + 1}", prefix=f"U{n:02d}R")
+            for n in range(args.programmes)
+        ]
+        print(f"seeded {args.programmes} programmes × {args.participants} participants, "
+              f"12 cycles and 12 rounds each in {time.perf_counter() - started:.1f} s "
+              f"({db.engine.dialect.name})")  # fmt: skip
+        _ = translator("en")
+        at = START + timedelta(days=365)
+
+        def figures() -> Any:
+            with db.session() as session:
+                program = session.get(Program, ids[len(ids) // 2])
+                assert program is not None
+                return build_report(session, program, at)
+
+        def compared() -> Any:
+            with db.session() as session:
+                return build_comparison(session, at)
+
+        _report, figures_time = measure("one programme's report figures", figures)
+        comparison, compared_time = measure("cross-programme report figures", compared)
+        assert len(comparison.programmes) == args.programmes
+        measure("cross-programme text (Block Kit)", lambda: comparison_message(comparison, _))
+        charts, charts_time = measure(
+            "comparison charts (PNGs)", lambda: comparison_charts(comparison, _)
+        )
+        measure("comparison CSV + JSON", lambda: comparison_files(comparison))
+        verdict = {True: "yes", False: "NO"}
+        print(f"one programme < 1 s: {verdict[figures_time < 1]}; across programmes < 2 s: "
+              f"{verdict[compared_time < 2]}; charts < 2 s: {verdict[charts_time < 2]} "
+              f"({len(charts)} charts)")  # fmt: skip
+        db.dispose()
+    return 0
 
 
 def main() -> int:
@@ -156,8 +226,17 @@ def main() -> int:
     parser.add_argument("--answers", type=int, default=300, help="answers timed through storage")
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--programmes",
+        type=int,
+        default=1,
+        help="more than 1: that many programmes of --participants each (e.g. 10 × 500), timing "
+        "one programme's report, the cross-programme report and its charts",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    if args.programmes > 1:
+        return several_programmes(args, rng)
     with (
         tempfile.TemporaryDirectory() as folder,
         bench_database(args.database_url, Path(folder)) as url,

@@ -100,7 +100,8 @@ def on_export_json(
 
 
 def register(app: App, services: Services) -> None:
-    app.action(views.OLDER_ACTION, middleware=super_admins_only())(on_audit_page)
-    app.action(views.NEWER_ACTION, middleware=super_admins_only())(on_audit_page)
-    app.action(views.EXPORT_CSV_ACTION, middleware=super_admins_only())(on_export_csv)
-    app.action(views.EXPORT_JSON_ACTION, middleware=super_admins_only())(on_export_json)
+    only_super_admins = super_admins_only(views.refused, others=views.refused)
+    app.action(views.OLDER_ACTION, middleware=only_super_admins)(on_audit_page)
+    app.action(views.NEWER_ACTION, middleware=only_super_admins)(on_audit_page)
+    app.action(views.EXPORT_CSV_ACTION, middleware=only_super_admins)(on_export_csv)
+    app.action(views.EXPORT_JSON_ACTION, middleware=only_super_admins)(on_export_json)

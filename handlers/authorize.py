@@ -31,6 +31,8 @@ from handlers.guard import failed_before_listener, tell, user_of
 from storage import repositories as repo
 from storage.models import MatchRun, Pair, PulseRound, RematchRequest, ShoutOut, SuccessStory
 
+# What a refusal says, in the reader's language.
+Reason = Callable[[Translator], dict[str, Any]]
 log = logging.getLogger(__name__)
 ADMIN_SUBCOMMANDS = frozenset({"match", "report", "shoutout", "program", "hold"})
 # The workspace's super-admins only (ADMIN_USER_IDS, Slack admins): the audit log.
@@ -46,6 +48,26 @@ def command_refusal(services: Services, user_id: str, name: str) -> dict[str, An
         log.info("super-admin command refused", extra={"user": user_id, "subcommand": name})
         return audit_views.refused(services.translator_for(user_id))
     return None
+
+
+def super_admins_only_message(_: Translator) -> dict[str, Any]:
+    """Why a programme owner who is not a super-admin does not get the cross-programme
+    report: it shows programmes they do not run."""
+    return kit.message(
+        _(
+            "Only super-admins see the report across programmes: it shows programmes you do "
+            "not run. Your own programmes' reports: `/mentoring report`."
+        )
+    )
+
+
+def cross_programme_refusal(services: Services, user_id: str) -> dict[str, Any] | None:
+    """Why `user_id` may not see every programme side by side, or None when they may."""
+    if services.is_super_admin(user_id):
+        return None
+    log.info("cross-programme report refused", extra={"user": user_id})
+    _ = services.translator_for(user_id)
+    return super_admins_only_message(_) if services.is_admin(user_id) else common.admins_only(_)
 
 
 def refusal_modal(text: str, _: Translator) -> dict[str, Any]:
@@ -149,14 +171,18 @@ def programme_of(context: BoltContext) -> int | None:
 
 
 def _refuse(
-    services: Services, body: dict[str, Any], context: BoltContext, user_id: str | None
+    services: Services,
+    body: dict[str, Any],
+    context: BoltContext,
+    user_id: str | None,
+    reason: Reason = common.admins_only,
 ) -> BoltResponse:
     kind = str(body.get("type") or "")
     log.info("admin action refused", extra={"user": user_id, "payload_type": kind})
     if user_id is None or kind == "view_closed":
         return BoltResponse(status=200, body="")
     _ = services.translator_for(user_id)
-    message = common.admins_only(_)
+    message = reason(_)
     if kind == "view_submission":  # the refusal is the modal's answer
         view = refusal_modal(message["text"], _)
         return BoltResponse(status=200, body={"response_action": "update", "view": view})
@@ -170,27 +196,28 @@ def _refuse(
     return BoltResponse(status=200, body="")
 
 
-def super_admins_only() -> list[Callable[..., BoltResponse | None]]:
-    """Listener middleware: the listener runs only for a super-admin (the audit log's
-    buttons); anyone else is told why."""
+def super_admins_only(
+    reason: Reason = super_admins_only_message, *, others: Reason = common.admins_only
+) -> list[Callable[..., BoltResponse | None]]:
+    """Listener middleware for what only a super-admin may do (what spans every programme:
+    the cross-programme report, the audit log): anyone else is told why, an owner by
+    `reason`, anyone else by `others`."""
 
-    def super_admins(
+    def super_admin(
         body: dict[str, Any],
         context: BoltContext,
         next: Callable[[], BoltResponse],  # noqa: A002 - Bolt's name
     ) -> BoltResponse | None:
         services = services_of(context)
         user_id = user_of(body)
-        if user_id is not None and services.is_super_admin(user_id):
+        try:
+            allowed = user_id is not None and services.is_super_admin(user_id)
+        except Exception as error:  # noqa: BLE001 - answered like a listener's failure
+            answer = failed_before_listener(services, body, context.respond, error)
+            return BoltResponse(status=200, body=answer or "")
+        if allowed:
             return next()
-        log.info("super-admin action refused", extra={"user": user_id})
-        if user_id is not None:
-            message = audit_views.refused(services.translator_for(user_id))
-            pool = services.listener_executor
-            if pool is not None:
-                pool.submit(tell, services, body, context.respond, message)
-            else:
-                tell(services, body, context.respond, message)
-        return BoltResponse(status=200, body="")
+        owner = user_id is not None and services.is_admin(user_id)
+        return _refuse(services, body, context, user_id, reason if owner else others)
 
-    return [super_admins]
+    return [super_admin]

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from bot.domain import programs
 from bot.services import Services
-from bot.views import common, kit
+from bot.views import common, comparison, kit
 from bot.views import programmes as views
 from handlers import audit, enrollment, journey, matching, payloads, program, recognition, report
 from handlers.authorize import command_refusal
@@ -140,6 +140,9 @@ def route(ctx: CommandContext, name: str, chosen: int | None = None) -> None:
     button's value is the client's word."""
     services = ctx.services
     scope = SCOPES[name]
+    if name == "report" and ctx.args.strip().lower() == comparison.ALL:
+        report.all_programmes_command(ctx)  # every programme side by side (super-admins)
+        return
     with services.db.session() as session:
         candidates = _candidates(services, session, ctx.user_id, name, scope)
     if chosen is not None:
@@ -155,7 +158,8 @@ def route(ctx: CommandContext, name: str, chosen: int | None = None) -> None:
         ctx.reply(_nothing_for(services, ctx, scope))
         return
     if len(candidates) > 1:
-        ctx.reply(views.which_programme(candidates, name, ctx.args, ctx._))
+        everything = name == "report" and services.is_super_admin(ctx.user_id)
+        ctx.reply(views.which_programme(candidates, name, ctx.args, ctx._, everything=everything))
         return
     ctx.program_id = candidates[0].id
     ROUTES[name](ctx)

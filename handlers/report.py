@@ -11,15 +11,25 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
 
 from bot.domain import pulse
+from bot.domain.comparison import Comparison, build_comparison
 from bot.domain.export import export_files
 from bot.domain.report import Report, build_report
 from bot.services import Services
+from bot.views import comparison as comparison_views
 from bot.views import kit
 from bot.views import report as views
 from handlers import payloads
-from handlers.authorize import owners_only, programme_in_value, programme_of, round_in_value
+from handlers.authorize import (
+    cross_programme_refusal,
+    owners_only,
+    programme_in_value,
+    programme_of,
+    round_in_value,
+    super_admins_only,
+)
 from handlers.context import CommandContext, services_of
 from handlers.guard import listener
 from handlers.replies import reply_dm
@@ -80,6 +90,58 @@ def report_command(ctx: CommandContext) -> None:
     send_charts(ctx.services, ctx.user_id, report)
 
 
+COMPARE_ACTION = "report.compare"  # the audit log's name for it
+
+
+def cross_programme_report(services: Services, user_id: str) -> Comparison:
+    """Every programme's figures side by side (super-admins only: callers check first),
+    recorded in the audit log in the same transaction (the programmes' count only): its CSV
+    and JSON take every programme's figures out of Slack."""
+
+    def work(session: Session) -> Comparison:
+        comparison = build_comparison(session, services.clock.now())
+        detail = {"programmes": len(comparison.programmes)}
+        repo.record_audit(session, actor=user_id, action=COMPARE_ACTION, detail=detail)
+        return comparison
+
+    return services.db.run(work)
+
+
+def send_comparison(services: Services, user_id: str, answer: Any) -> None:
+    """The cross-programme report through `answer` (a reply), then its charts and its CSV
+    and JSON into the super-admin's DM."""
+    _ = services.translator_for(user_id)
+    comparison = cross_programme_report(services, user_id)
+    answer(comparison_views.comparison_message(comparison, _))
+    if not comparison.programmes:
+        return
+    files = comparison_views.comparison_charts(comparison, _)
+    files += [(name, name, data) for name, data in comparison_views.comparison_files(comparison)]
+    upload(
+        services,
+        user_id,
+        files,
+        _("Charts and data of the report across programmes (the figures are in its text)."),
+    )
+
+
+def all_programmes_command(ctx: CommandContext) -> None:
+    """`/mentoring report all`: every programme side by side, for super-admins."""
+    refused = cross_programme_refusal(ctx.services, ctx.user_id)
+    if refused is not None:
+        ctx.reply(refused)
+        return
+    send_comparison(ctx.services, ctx.user_id, ctx.reply)
+
+
+@listener
+def on_cross_report_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    ack()
+    services = services_of(context)
+    user_id = str(body["user"]["id"])
+    send_comparison(services, user_id, lambda message: reply_dm(services, user_id, message))
+
+
 @listener
 def on_report_clicked(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     ack()
@@ -133,3 +195,6 @@ def register(app: App, services: Services) -> None:
     app.action(views.REPORT_ACTION, middleware=owners_only(programme_in_value))(on_report_clicked)
     app.action(views.EXPORT_ACTION, middleware=owners_only(programme_in_value))(on_export_clicked)
     app.action(views.CLOSE_ROUND_ACTION, middleware=owners_only(round_in_value))(on_close_round)
+    app.action(comparison_views.CROSS_REPORT_ACTION, middleware=super_admins_only())(
+        on_cross_report_clicked
+    )

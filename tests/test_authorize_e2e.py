@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from bot.i18n import translator
 from bot.views import common
+from bot.views import comparison as comparison_views
 from bot.views import home as home_views
 from bot.views import journey as journey_views
 from bot.views import matching as matching_views
@@ -45,6 +46,7 @@ ADMIN_ACTIONS = [
     report_views.REPORT_ACTION,
     report_views.EXPORT_ACTION,
     report_views.CLOSE_ROUND_ACTION,
+    comparison_views.CROSS_REPORT_ACTION,
     recognition_views.THANKS_APPROVE_ACTION,
     recognition_views.THANKS_REJECT_ACTION,
     recognition_views.STORY_APPROVE_ACTION,

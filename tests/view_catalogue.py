@@ -190,7 +190,43 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
         ),
         **journey_views(program, _),
         **recognition_catalogue(program, _),
+        "cross_programme_report": comparison_catalogue(_),
     }
+
+
+def comparison_catalogue(_: Translator) -> dict[str, Any]:
+    """Twenty long-named programmes side by side, half of their pulse figures hidden."""
+    from bot.domain.comparison import Comparison, ProgrammeFigures, PulseFigure, pooled_pulse
+    from bot.views import comparison
+
+    figures = []
+    for n in range(1, 21):
+        shown = n % 2 == 0
+        pulse = PulseFigure(
+            "2027-03-01", 5, shown, 40 if shown else None, 12.5 if shown else None,
+            4.2 if shown else None, {9: 30, 3: 10} if shown else {}, {4: 40} if shown else {},
+        )  # fmt: skip
+        figures.append(
+            ProgrammeFigures(
+                sample_program_numbered(n),
+                250,
+                250,
+                12,
+                240,
+                7,
+                3,
+                "2027-03",
+                71.0,
+                88.0,
+                120,
+                480,
+                64.0,
+                30,
+                243,
+                pulse,
+            )  # fmt: skip
+        )
+    return comparison.comparison_message(Comparison(figures, pooled_pulse(figures)), _)
 
 
 def journey_views(program: Program, _: Translator) -> dict[str, dict[str, Any]]:

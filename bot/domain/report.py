@@ -16,7 +16,7 @@ from bot.domain import milestones, pulse
 from bot.domain.overview import TopicBalance
 from bot.domain.programs import all_topics, growth_catalogue, is_archived
 from storage import repositories as repo
-from storage.models import PairStatus, Program, PulseKind
+from storage.models import PairStatus, Program
 
 AT_RISK_AFTER = timedelta(days=45)  # an active pair that has not met for this long
 
@@ -87,7 +87,11 @@ def topic_balance(session: Session, program: Program) -> list[TopicBalance]:
     return topics
 
 
-def build_report(session: Session, program: Program, at: datetime) -> Report:
+def build_report(
+    session: Session, program: Program, at: datetime, *, surveys: bool = True, topics: bool = True
+) -> Report:
+    """The programme's report; `surveys`/`topics` False leaves those parts empty (the
+    cross-programme report reads each programme's latest survey in one query of its own)."""
     program_id = program.id or 0
     states = repo.pair_states(session, program_id)
     met = repo.last_met(session, program_id)
@@ -129,7 +133,7 @@ def build_report(session: Session, program: Program, at: datetime) -> Report:
         goals=goals,
         goal_progress=progress,
         completion=Completion(needed, reached, len(introduced)),
-        surveys=pulse.results(session, program, [PulseKind.PULSE, PulseKind.FINAL]),
-        match_checks=pulse.results(session, program, [PulseKind.MATCH_CHECK]),
-        topics=topic_balance(session, program),
+        surveys=pulse.results(session, program, pulse.SURVEY_KINDS) if surveys else [],
+        match_checks=pulse.results(session, program, pulse.MATCH_CHECK_KINDS) if surveys else [],
+        topics=topic_balance(session, program) if topics else [],
     )

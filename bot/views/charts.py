@@ -24,6 +24,7 @@ matplotlib.use("Agg")  # headless: no display, no GUI toolkit
 
 from matplotlib.axes import Axes  # noqa: E402 - after choosing the backend
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 Series = Sequence[tuple[str, float | None]]
@@ -186,3 +187,69 @@ def line_chart(title: str, series: dict[str, Series], y_label: str, scale: Scale
 def bar_chart(title: str, rows: Sequence[tuple[str, int, int]], names: tuple[str, str]) -> bytes:
     data = [[label, a, b] for label, a, b in rows]
     return png(bar_figure(title, rows, names), data, title)
+
+
+def count_scale(values: Sequence[float | None]) -> Scale:
+    """A count axis from 0 with room above the highest bar for its label."""
+    most = max((v for v in values if v is not None), default=0)
+    high = float(most + max(1, math.ceil(most * 0.15)))
+    # A round step (1, 2, 5, 10, 20, 50 …) giving at most six ticks.
+    step = next(s * 10**e for e in range(12) for s in (1, 2, 5) if high / (s * 10**e) <= 5)
+    return Scale(0, high, tuple(float(t) for t in range(0, int(high) + 1, int(step))), 0)
+
+
+def grouped_bar_figure(
+    title: str,
+    groups: Sequence[str],
+    series: dict[str, Sequence[float | None]],
+    scale: Scale,
+    missing: str = "—",
+) -> Figure:
+    """Vertical bars side by side: one group per programme (`groups`), one bar per named
+    series in each, on `scale`'s fixed axis, each bar with its value; a value that is None
+    (hidden or not measured) gets no bar but the `missing` mark, so it is not read as 0."""
+    wide = max(7.0, 0.6 * len(groups) * max(len(series), 1))
+    figure = Figure(figsize=(min(wide, 12.0), 4), layout="constrained")
+    axes = figure.add_subplot()
+    width = 0.8 / max(len(series), 1)
+    for index, values in enumerate(series.values()):
+        colour = PALETTE[index % len(PALETTE)]
+        offset = (index - (len(series) - 1) / 2) * width
+        for position, value in enumerate(values):
+            x = position + offset
+            if value is None:
+                axes.annotate(
+                    missing, (x, scale.base), textcoords="offset points", xytext=(0, 4),
+                    ha="center", va="bottom", fontsize=9, color="#222222",
+                )  # fmt: skip
+                continue
+            axes.bar(
+                [x],
+                [float(value) - scale.base],
+                width=width * 0.9,
+                bottom=scale.base,
+                color=colour,
+            )
+            _value_label(axes, x, float(value), scale, inside_bar=True)
+    slanted = len(groups) > 4
+    axes.set_xticks(
+        range(len(groups)),
+        list(groups),
+        rotation=30 if slanted else 0,
+        ha="right" if slanted else "center",
+        fontsize=8,
+    )
+    axes.set_xlim(-0.6, max(len(groups), 1) - 0.4)
+    axes.set_ylim(scale.low, scale.high)
+    axes.set_yticks(scale.ticks, [scale.label(t) for t in scale.ticks])
+    if scale.low < 0 < scale.high:
+        axes.axhline(0, color="#888888", linewidth=0.8)
+    axes.grid(axis="y", alpha=0.3)
+    axes.set_axisbelow(True)
+    axes.set_title(title)
+    if len(series) > 1:  # one entry per series, whether or not its first bar is drawn
+        handles = [
+            Patch(color=PALETTE[i % len(PALETTE)], label=name) for i, name in enumerate(series)
+        ]
+        figure.legend(handles=handles, loc="outside lower center", ncols=len(series), frameon=False)
+    return figure

@@ -15,6 +15,7 @@ from bot.domain.overview import (
 )
 from bot.domain.report import Report
 from bot.i18n import Translator
+from bot.views import comparison as comparison_views
 from bot.views import journey as journey_views
 from bot.views import kit
 from bot.views import report as report_views
@@ -257,6 +258,8 @@ def home_view(
             blocks.extend(_admin_blocks(HomeState(None, None, [], True), _))
     for state in shown:
         blocks.extend(_programme_section(state, _))
+    if super_admin and len(shown) > 1:  # every programme side by side
+        blocks.extend(comparison_views.home_button(_))
     if len([s for s in states if s.program is not None]) > MAX_PROGRAMMES:
         blocks.append(kit.context(_("More programmes: use `/mentoring status`.")))
     return kit.home(blocks)

@@ -25,9 +25,15 @@ class ProgrammeChoice:
 
 
 def which_programme(
-    programs: Sequence[Program], command: str, args: str, _: Translator
+    programs: Sequence[Program],
+    command: str,
+    args: str,
+    _: Translator,
+    *,
+    everything: bool = False,
 ) -> dict[str, Any]:
-    """ "Which programme?" with a button per programme that runs `/mentoring command args`."""
+    """ "Which programme?" with a button per programme that runs `/mentoring command args`
+    (`everything`: and one for all programmes side by side, `/mentoring command all`)."""
     text = _("You take part in or run several programmes. Which one is this about?")
     buttons = [
         kit.button(
@@ -37,6 +43,9 @@ def which_programme(
         )
         for program in programs[:MAX_CHOICES]
     ]
+    if everything:
+        value = json.dumps({"c": command, "a": "all", "p": 0})
+        buttons.append(kit.button(_("All programmes"), CHOOSE_PROGRAMME_ACTION, value))
     return kit.message(text, [kit.section(text), kit.actions(*buttons)])
 
 

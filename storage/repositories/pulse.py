@@ -193,6 +193,38 @@ def pulse_tallies(session: Session, round_ids: Iterable[int]) -> Sequence[PulseT
     return session.exec(fresh(select(PulseTally).where(col(PulseTally.round_id).in_(ids)))).all()
 
 
+def latest_closed_rounds(
+    session: Session, program_ids: Iterable[int], kinds: Iterable[str]
+) -> dict[int, PulseRound]:
+    """Per programme, its latest closed round of these kinds that anyone was invited to (in
+    the order `pulse_rounds` lists them)."""
+    ids = list(program_ids)
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(PulseRound)
+        .where(
+            col(PulseRound.program_id).in_(ids),
+            among(PulseRound.kind, kinds),
+            PulseRound.status == "closed",
+            col(PulseRound.invited) > 0,
+        )
+        .order_by(col(PulseRound.opens_at), col(PulseRound.id))
+    ).all()
+    return {row.program_id: row for row in rows}  # the last one of each programme wins
+
+
+def overall_tallies(session: Session, round_ids: Iterable[int]) -> Sequence[PulseTally]:
+    """The rounds' cells of everyone (dimension "all"): what an overall figure needs."""
+    ids = list(round_ids)
+    if not ids:
+        return []
+    query = select(PulseTally).where(
+        col(PulseTally.round_id).in_(ids), PulseTally.dimension == "all"
+    )
+    return session.exec(fresh(query)).all()
+
+
 def pulse_texts(session: Session, round_id: int) -> Sequence[PulseText]:
     return session.exec(fresh(select(PulseText).where(PulseText.round_id == round_id))).all()
 
