@@ -115,6 +115,14 @@ from storage.repositories.recognition import (
     shoutouts_mentioning,
     story_to_publish,
 )
+from storage.repositories.roster import (
+    roster_entries,
+    roster_entry,
+    roster_import_with_digest,
+    roster_imports,
+    roster_managers,
+    roster_user_ids_by_email,
+)
 
 __all__ = [
     "audit_events",
@@ -201,6 +209,12 @@ __all__ = [
     "pulse_tallies",
     "pulse_texts",
     "recognised_pairs",
+    "roster_entries",
+    "roster_entry",
+    "roster_import_with_digest",
+    "roster_imports",
+    "roster_managers",
+    "roster_user_ids_by_email",
     "recognition_of",
     "record_event",
     "rematch_requests_by",
