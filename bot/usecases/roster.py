@@ -359,9 +359,9 @@ def apply_roster(
         "roster imported",
         extra={
             "import_id": applied.import_id,
-            "created": applied.created,
-            "changed": applied.changed,
-            "left": applied.left,
+            "entries_created": applied.created,
+            "entries_changed": applied.changed,
+            "entries_left": applied.left,
         },
     )
     return applied
