@@ -18,6 +18,7 @@ from handlers import (
     pulse,
     recognition,
     report,
+    roster,
 )
 from handlers.context import ProvideServices
 
@@ -35,4 +36,5 @@ def register_listeners(app: App, services: Services) -> None:
     pulse.register(app, services)
     report.register(app, services)
     recognition.register(app, services)
+    roster.register(app, services)
     fallback.register(app, services)  # last: only clicks no other listener matched

@@ -32,12 +32,17 @@ from storage.models import MatchRun, Pair, PulseRound, RematchRequest, ShoutOut,
 
 log = logging.getLogger(__name__)
 ADMIN_SUBCOMMANDS = frozenset({"match", "report", "shoutout", "program", "hold"})
+# Workspace-wide: only super-admins (ADMIN_USER_IDS, Slack admins and owners).
+SUPER_ADMIN_SUBCOMMANDS = frozenset({"roster"})
 
 
 def command_refusal(services: Services, user_id: str, name: str) -> dict[str, Any] | None:
     """Why `user_id` may not run `/mentoring name`, or None when they may."""
     if name in ADMIN_SUBCOMMANDS and not services.is_admin(user_id):
         log.info("admin command refused", extra={"user": user_id, "subcommand": name})
+        return common.admins_only(services.translator_for(user_id))
+    if name in SUPER_ADMIN_SUBCOMMANDS and not services.is_super_admin(user_id):
+        log.info("super-admin command refused", extra={"user": user_id, "subcommand": name})
         return common.admins_only(services.translator_for(user_id))
     return None
 
@@ -122,6 +127,23 @@ def owners_only(find: Finder) -> list[Callable[..., BoltResponse | None]]:
         return _refuse(services, body, context, user_id)
 
     return [owners_of_programme]
+
+
+def super_admins_only() -> list[Callable[..., BoltResponse | None]]:
+    """Listener middleware for workspace-wide forms (the roster): super-admins only."""
+
+    def super_admins(
+        body: dict[str, Any],
+        context: BoltContext,
+        next: Callable[[], BoltResponse],  # noqa: A002 - Bolt's name
+    ) -> BoltResponse | None:
+        services = services_of(context)
+        user_id = user_of(body)
+        if user_id is not None and services.is_super_admin(user_id):
+            return next()
+        return _refuse(services, body, context, user_id)
+
+    return [super_admins]
 
 
 def _may(
