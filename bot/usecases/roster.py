@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 
 LOOKUP_PER_MINUTE = 50  # users.lookupByEmail: Tier 3
 LIST_PER_MINUTE = 20  # users.list: Tier 2
-BURST = 3  # calls a quiet client may make at once before the pace applies
+BURST = 2  # calls a quiet client may make at once before the pace applies
 SCAN_ABOVE = 200  # more new emails than this: read the directory instead of looking each up
 LIST_PAGE = 1000
 MISSING_FROM_ROSTER = "missing_from_roster"
