@@ -82,6 +82,10 @@ BAD_CHARACTERS = N_("the {column} contains invisible control characters")
 DUPLICATE = N_("the same person as line {first} ({who})")
 OWN_MANAGER = N_("the person is their own manager")
 CYCLE = N_("the managers form a loop: {loop}")
+EVERYONE_LEAVES = N_(
+    "A full roster that matches nobody in Slack would take all {count} people off the roster. "
+    "Check the file (its emails, its columns) or import it without “full”."
+)
 
 
 @dataclass(frozen=True)
@@ -468,5 +472,7 @@ def plan_import(
             plan.unchanged += 1
     if full:
         plan.leaving = sorted(active_ids - set(wanted))
+        if plan.leaving and not wanted:  # the wrong file, surely: never empty the roster
+            plan.problems.append(Problem(EVERYONE_LEAVES, params={"count": len(plan.leaving)}))
     plan.problems.sort(key=lambda p: p.line or 0)
     return plan
