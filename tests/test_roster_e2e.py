@@ -184,3 +184,38 @@ def test_at_the_tier_3_pace_slack_never_answers_429() -> None:
     assert [c.status for c in fake.calls("users.lookupByEmail")] == [200] * 6
     assert directory.figures.rate_limited == 0
     assert took >= (6 - 2) * 60 / 50 - 0.1  # two at once, then 1.2 s apart
+
+
+def test_a_full_roster_from_the_modal_takes_people_missing_from_it_off_the_roster(
+    running_app: RunningApp,
+) -> None:
+    app = running_app
+    _people(app)
+    preview = _upload(app, ADMIN, ROSTER.encode())
+    _answer_view(app, app.slack.view_submission(ADMIN, preview, {}), preview["id"])
+    only_ada = "email,department\nada@example.com,Board\n"
+    preview = _upload(app, ADMIN, only_ada.encode(), full=True)
+    assert "Full roster: 1 people not in it leave the programme." in _texts(preview)
+    outcome = _answer_view(app, app.slack.view_submission(ADMIN, preview, {}), preview["id"])
+    assert "1 changed, 1 left the roster" in _texts(outcome)
+    bo = _entries(app)["UROSE002"]
+    assert bo.left_reason == "missing_from_roster" and bo.left_at is not None
+
+
+def test_a_file_over_20_mb_or_not_utf8_is_refused_in_the_modal(running_app: RunningApp) -> None:
+    app = running_app
+    _people(app)
+    view = open_modal(app, ADMIN, "roster")
+    huge = app.fake.share_file(ADMIN, "huge.csv", b"email\n")
+    huge["size"] = 25 * 1024 * 1024  # what Slack says of the file
+    values = sr.values_from({FILE_FIELD: sr.file_input([huge]), FULL_FIELD: sr.checkboxes([])})
+    preview = _answer_view(app, app.slack.view_submission(ADMIN, view, values), view["id"])
+    assert "The file is 25.0 MB; a roster may be at most 20 MB." in _texts(preview)
+    assert "submit" not in preview
+    assert app.fake.calls("files.download") == []  # refused unread
+
+    latin = "email,office\nada@example.com,Düsseldorf\n".encode("latin-1")
+    preview = _upload(app, ADMIN, latin)
+    assert "The file is not UTF-8: line 2 has the byte 0xFC" in _texts(preview)
+    assert "submit" not in preview
+    assert _entries(app) == {}
