@@ -156,3 +156,15 @@ def test_the_review_and_the_why_never_show_roster_fields_the_person_did_not_shar
     shown = json.dumps(view) + reasons + json.dumps([b.to_dict() for b in intro])
     for secret in ("Secret Roster", '"level"'):
         assert secret not in shown
+
+
+def test_mydata_includes_what_the_roster_says_about_the_person(database: Database) -> None:
+    program = _program(database)
+    person = _join(database, program, "UMENTEE", "mentee")
+    with database.session() as session:
+        assert enrollment.personal_data(session, person)["roster"] is None
+    _roster(database, {"UMENTEE": "ULEAD"})
+    with database.session() as session:
+        roster = enrollment.personal_data(session, person)["roster"]
+    assert roster["manager_slack_id"] == "ULEAD"
+    assert roster["department"] == "Secret Roster Department" and roster["level"] == 7
