@@ -344,3 +344,14 @@ def test_an_unreadable_file_and_a_missing_scope_are_clear_one_liners(
     code, _out = roster_cli("roster", "import", _file(tmp_path, ROSTER))
     assert code == 2
     assert _count(database, RosterEntry) == 0
+
+
+def test_slack_out_of_reach_is_one_line_and_nothing_is_imported(
+    roster_cli: Any, database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api/")  # nothing listens there
+    code, out = roster_cli("roster", "import", _file(tmp_path, ROSTER))
+    assert code == 2
+    assert "Slack could not be reached for users.lookupByEmail" in out
+    assert "nothing was imported" in out
+    assert _count(database, RosterEntry) == 0

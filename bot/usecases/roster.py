@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     ServerErrorRetryHandler,
@@ -55,11 +55,13 @@ BURST = 2  # calls a quiet client may make at once before the pace applies
 SCAN_ABOVE = 200  # more new emails than this: read the directory instead of looking each up
 LIST_PAGE = 1000
 MISSING_FROM_ROSTER = "missing_from_roster"
+LIMITED_IN_A_ROW = 20  # 429s for one call before the import gives up (Slack is not itself)
 
 SLACK_REFUSED = N_(
     "Slack refused {method} ({error}). If it says missing_scope, add the scope "
     "users:read.email to the app and reinstall it."
 )
+UNREACHABLE = N_("Slack could not be reached for {method} ({error}). Try again in a while.")
 DOWNLOAD_FAILED = N_(
     "Slack did not hand over the file ({reason}). Upload it again; if this persists, the app "
     "needs the files:read scope."
@@ -151,12 +153,14 @@ class SlackDirectory:
         self, method: str, pace: _Pace, call: Callable[[], SlackResponse]
     ) -> dict[str, Any] | None:
         """The answer, None for users_not_found; a 429 is waited out and asked again."""
+        limited = 0
         while True:
             self.figures.waited += pace.take()
             try:
                 return dict(call().data)  # type: ignore[arg-type]
             except SlackApiError as error:
-                if error.response.status_code == 429:
+                if error.response.status_code == 429 and limited < LIMITED_IN_A_ROW:
+                    limited += 1
                     self.figures.rate_limited += 1
                     retry = float(error.response.headers.get("Retry-After", "1") or 1)
                     self.figures.waited += retry
@@ -167,6 +171,10 @@ class SlackDirectory:
                     return None
                 raise RosterSlackError(
                     Problem(SLACK_REFUSED, params={"method": method, "error": code})
+                ) from None
+            except (OSError, SlackClientError) as error:  # the network, after its retries
+                raise RosterSlackError(
+                    Problem(UNREACHABLE, params={"method": method, "error": type(error).__name__})
                 ) from None
             finally:
                 if method == "users.lookupByEmail":
