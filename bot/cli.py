@@ -101,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--format", choices=("table", "json"), default="table")
     _sandbox_switch(listing)
     _audit_options(commands)
+    _roster_options(commands)
     return parser
 
 
@@ -111,6 +112,24 @@ def _since(value: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an ISO-8601 date or time") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _roster_options(commands: Any) -> None:
+    roster = commands.add_parser("roster", help="the HR roster (departments, managers, …)")
+    roster_commands = roster.add_subparsers(dest="roster_command", required=True)
+    imports = roster_commands.add_parser(
+        "import",
+        help="import a roster file (CSV or JSON); shows what changes, then applies it",
+        description="Columns: slack_id or email, department, manager (id or email), title, "
+        "office, country, hire_date (ISO), level. See README, The roster.",
+    )
+    imports.add_argument("file", help="the roster: .csv (UTF-8, `,` or `;`) or .json")
+    imports.add_argument("--dry-run", action="store_true", help="show the preview; write nothing")
+    imports.add_argument(
+        "--full",
+        action="store_true",
+        help="the whole roster: people on the stored roster but not in the file leave",
+    )
 
 
 def _audit_options(commands: Any) -> None:
@@ -400,6 +419,66 @@ def _run_job_for(
     return 0
 
 
+def _roster(args: argparse.Namespace, settings: Settings) -> int:
+    """`roster import FILE [--dry-run] [--full]`: the preview, then (unless a dry run or a
+    problem stops it) the import in one transaction. Exit 1 when a problem stopped it."""
+    from pathlib import Path
+
+    from bot.domain.roster import MAX_BYTES
+    from bot.i18n import translator
+    from bot.services import build_services
+    from bot.usecases.roster import (
+        RosterSlackError,
+        SlackDirectory,
+        apply_roster,
+        preview_roster,
+        too_big,
+    )
+    from bot.views.roster import applied_text, cli_report
+
+    path = Path(args.file)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        return _fail(f"cannot read {args.file} ({error.strerror})")
+    if not settings.slack_bot_token:
+        return _fail("SLACK_BOT_TOKEN is missing: the roster's emails are looked up in Slack")
+    services = build_services(settings)
+    try:
+        if size > MAX_BYTES:
+            preview = too_big(size)
+            preview.name = path.name
+        else:
+            preview = preview_roster(
+                services.db,
+                SlackDirectory(services.client),
+                path.read_bytes(),
+                name=path.name,
+                full=args.full,
+            )
+        for line in cli_report(preview):
+            print(line)
+        if preview.plan.blocking:
+            print("Nothing was imported.")
+            return 1
+        if args.dry_run:
+            print("Dry run: nothing was written.")
+            return 0
+        applied = apply_roster(
+            services.delivery,
+            preview,
+            actor=None,
+            source=f"cli: {path.name}",
+            default_locale=settings.default_locale,
+        )
+        print(applied_text(applied, translator("en")))
+        return 0
+    except RosterSlackError as error:
+        return _fail(f"{error}; nothing was imported")
+    finally:
+        services.db.dispose()
+
+
 def _sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=_port, default=3000)
@@ -559,6 +638,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "jobs":
         return _jobs(args, settings)
+
+    if args.command == "roster":
+        return _roster(args, settings)
 
     problem = _check_slack(settings)
     if problem:

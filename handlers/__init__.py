@@ -19,6 +19,7 @@ from handlers import (
     pulse,
     recognition,
     report,
+    roster,
 )
 from handlers.context import ProvideServices
 
@@ -37,4 +38,5 @@ def register_listeners(app: App, services: Services) -> None:
     report.register(app, services)
     recognition.register(app, services)
     audit.register(app, services)
+    roster.register(app, services)
     fallback.register(app, services)  # last: only clicks no other listener matched

@@ -35,8 +35,9 @@ from storage.models import MatchRun, Pair, PulseRound, RematchRequest, ShoutOut,
 Reason = Callable[[Translator], dict[str, Any]]
 log = logging.getLogger(__name__)
 ADMIN_SUBCOMMANDS = frozenset({"match", "report", "shoutout", "program", "hold"})
-# The workspace's super-admins only (ADMIN_USER_IDS, Slack admins): the audit log.
-SUPER_ADMIN_SUBCOMMANDS = frozenset({"audit"})
+# The workspace's super-admins only (ADMIN_USER_IDS, Slack admins): the audit log and
+# the roster.
+SUPER_ADMIN_SUBCOMMANDS = frozenset({"audit", "roster"})
 
 
 def command_refusal(services: Services, user_id: str, name: str) -> dict[str, Any] | None:
@@ -46,7 +47,9 @@ def command_refusal(services: Services, user_id: str, name: str) -> dict[str, An
         return common.admins_only(services.translator_for(user_id))
     if name in SUPER_ADMIN_SUBCOMMANDS and not services.is_super_admin(user_id):
         log.info("super-admin command refused", extra={"user": user_id, "subcommand": name})
-        return audit_views.refused(services.translator_for(user_id))
+        if name == "audit":
+            return audit_views.refused(services.translator_for(user_id))
+        return common.admins_only(services.translator_for(user_id))
     return None
 
 

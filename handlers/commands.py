@@ -20,7 +20,17 @@ from bot.domain import programs
 from bot.services import Services
 from bot.views import common, comparison, kit
 from bot.views import programmes as views
-from handlers import audit, enrollment, journey, matching, payloads, program, recognition, report
+from handlers import (
+    audit,
+    enrollment,
+    journey,
+    matching,
+    payloads,
+    program,
+    recognition,
+    report,
+    roster,
+)
 from handlers.authorize import command_refusal
 from handlers.context import CommandContext, Route, services_of
 from handlers.guard import listener
@@ -52,6 +62,7 @@ SCOPES: dict[str, str] = {
     "thanks": MEMBER,
     "story": MEMBER,
     "audit": NONE,
+    "roster": NONE,
 }
 
 ROUTES: dict[str, Route] = {
@@ -71,6 +82,7 @@ ROUTES: dict[str, Route] = {
     "thanks": recognition.thanks_command,
     "story": recognition.story_command,
     "audit": audit.audit_command,
+    "roster": roster.roster_command,
 }
 
 

@@ -23,6 +23,7 @@ METHOD_SCOPES = {
     "conversations_history": "im:history",  # and the other kinds of conversation (below)
     "users_info": "users:read",
     "users_list": "users:read",
+    "users_lookupByEmail": "users:read.email",
     "files_upload_v2": "files:write",
     "files_getUploadURLExternal": "files:write",
     "files_completeUploadExternal": "files:write",
@@ -74,6 +75,8 @@ def test_scopes_are_exactly_those_the_code_uses() -> None:
         # The outbox looks for a message whose answer was lost in the conversation it was
         # posted to: a DM, the pair's group DM, or a public or private channel.
         needed |= {"mpim:history", "channels:history", "groups:history"}
+    if "url_private_download" in code:
+        needed.add("files:read")  # a roster shared in a modal's file_input is downloaded
     assert set(_manifest()["oauth_config"]["scopes"]["bot"]) == needed
 
 

@@ -377,7 +377,16 @@ def test_profile_managers_fill_in_when_the_map_is_silent() -> None:
     lead = mentee(user_id="lead", topics_wanted={"ai"})
     report = mentor(user_id="report", topics_offered={"ai"}, manager_user_id="lead")
     assert is_excluded(report, lead, managers={}, previous_pairs=set()) == "reporting_line"
-    assert is_excluded(report, lead, managers={"report": None}, previous_pairs=set()) is None
+    # The map (the roster) says nobody is above them: the manager they named stays excluded.
+    assert (
+        is_excluded(report, lead, managers={"report": None}, previous_pairs=set())
+        == "reporting_line"
+    )
+    # Their named manager's own chain is the map's: no skip level through it.
+    boss = mentor(user_id="boss", topics_offered={"ai"})
+    learner = mentee(user_id="learner", topics_wanted={"ai"}, manager_user_id="lead")
+    chain = {"lead": "boss", "learner": None}
+    assert is_excluded(boss, learner, managers=chain, previous_pairs=set()) is None
 
 
 def test_avoid_lists_work_both_ways() -> None:

@@ -191,6 +191,37 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
         **journey_views(program, _),
         **recognition_catalogue(program, _),
         "cross_programme_report": comparison_catalogue(_),
+        **roster_catalogue(_),
+    }
+
+
+def roster_catalogue(_: Translator) -> dict[str, dict[str, Any]]:
+    """The roster import's modals, the preview with a file full of problems."""
+    from bot.domain.roster import parse_roster, plan_import
+    from bot.usecases.roster import Applied, RosterPreview
+    from bot.views import roster as roster_views
+
+    bad = "email,manager,level\n" + "\n".join(
+        f"<b>{n}@example.com,boss{n}@example.com,{'x' * 80}" for n in range(400)
+    )
+    parsed = parse_roster(bad.encode())
+    good = parse_roster(("email\n" + "\n".join(f"p{n}@example.com" for n in range(300))).encode())
+    plan = plan_import(good, {}, {}, [], full=True)
+    named = "Personalliste Frankfurt am Main " * 8 + ".csv"
+
+    def preview(parsed_file: object, planned: object) -> RosterPreview:
+        return RosterPreview(named, "d" * 64, True, parsed_file, planned)  # type: ignore[arg-type]
+
+    metadata = {"url": "https://files.slack.com/" + "x" * 400, "name": named, "full": True}
+    return {
+        "roster_upload": roster_views.upload_modal(_),
+        "roster_problems": roster_views.preview_modal(
+            preview(parsed, plan_import(parsed, {}, {}, [], full=False)), {}, _
+        ),
+        "roster_preview": roster_views.preview_modal(preview(good, plan), metadata, _),
+        "roster_done": roster_views.outcome_modal(
+            roster_views.applied_text(Applied(1, 9000, 900, 100), _), _
+        ),
     }
 
 

@@ -411,4 +411,11 @@ def personal_data(session: Session, participant: Participant) -> dict[str, Any]:
         **repo.recognition_of(session, participant.id or 0),
         # How long the programme keeps this (bot/domain/retention.py).
         "retention": retention.of(session.get(Program, participant.program_id)).as_setting(),
+        # What HR's roster says about them (used for matching's reporting line only).
+        "roster": _roster_of(session, participant.slack_user_id),
     }
+
+
+def _roster_of(session: Session, user_id: str) -> dict[str, Any] | None:
+    entry = repo.roster_entry(session, user_id)
+    return entry.model_dump(mode="json", exclude={"id", "import_id"}) if entry else None

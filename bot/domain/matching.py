@@ -483,6 +483,9 @@ def is_excluded(
         mentee.user_id in reporting_chain(mentor.user_id, lookup)
     ):
         return EXCLUDED_REPORTING_LINE
+    # The manager a person named themselves stays excluded when the roster says otherwise.
+    if mentee.manager_user_id == mentor.user_id or mentor.manager_user_id == mentee.user_id:
+        return EXCLUDED_REPORTING_LINE
     if mentee.user_id in mentor.avoid_user_ids or mentor.user_id in mentee.avoid_user_ids:
         return EXCLUDED_AVOID
     if frozenset((mentor.user_id, mentee.user_id)) in previous_pairs:
@@ -521,10 +524,15 @@ def excluded_pairs(
             mentor.user_id,
             *reporting_chain(mentor.user_id, lookup),
             *mentor.avoid_user_ids,
+            *_named_manager(mentor),
         ):
             forbid(mentor.user_id, other)
     for mentee in mentees:
-        for other in (*reporting_chain(mentee.user_id, lookup), *mentee.avoid_user_ids):
+        for other in (
+            *reporting_chain(mentee.user_id, lookup),
+            *mentee.avoid_user_ids,
+            *_named_manager(mentee),
+        ):
             forbid(other, mentee.user_id)
     for pair in previous_pairs:
         if len(pair) == 2:
@@ -532,6 +540,12 @@ def excluded_pairs(
             forbid(first, second)
             forbid(second, first)
     return np.asarray(found_rows, dtype=np.int64), np.asarray(found_cols, dtype=np.int64)
+
+
+def _named_manager(profile: MatchProfile) -> tuple[str, ...]:
+    """The manager the person named themselves (an exclusion even where the roster's chain,
+    which `managers` carries, names someone else)."""
+    return (profile.manager_user_id,) if profile.manager_user_id else ()
 
 
 def _positions_by_user(profiles: Sequence[MatchProfile]) -> dict[str, list[int]]:

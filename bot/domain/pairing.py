@@ -141,11 +141,18 @@ def _match(
         [profile_of(m, program, program.mentor_capacity) for m in mentors],
         [profile_of(m, program, 1) for m in mentees],
         weights=weights_for(program),
-        managers=repo.manager_map(session),
+        managers=reporting_lines(session),
         previous_pairs=repo.earlier_pairs(session) | (forbidden or set()),
         existing_load=repo.active_load(session, program.id or 0),
         week=matching_week(program),
     )
+
+
+def reporting_lines(session: Session) -> dict[str, str | None]:
+    """Person -> manager for matching's reporting-line exclusion (skip levels included): the
+    roster's chain wins; what people named themselves fills in for anyone not on the roster
+    (and stays an extra exclusion: see matching.is_excluded)."""
+    return {**repo.manager_map(session), **repo.roster_managers(session)}
 
 
 def _claim_open_run(session: Session, program: Program) -> MatchRun | None:

@@ -340,6 +340,9 @@ def element_html(
             return f'<textarea {common} placeholder="{_e(hint)}" rows="3">{_e(value)}</textarea>'
         input_type = {"number_input": "number", "email_text_input": "email"}.get(kind, "text")
         return f"<input {common} {_attrs(type=input_type, value=value, placeholder=hint)}>"
+    if kind == "file_input":  # the sandbox uploads no files: the CLI imports a roster
+        accept = ",".join(f".{t}" for t in element.get("filetypes") or [])
+        return f"<input {common} {_attrs(type='file', accept=accept)} disabled>"
     if kind == "datepicker":
         return f"<input {common} {_attrs(type='date', value=element.get('initial_date'))}>"
     if kind == "timepicker":

@@ -493,6 +493,11 @@ def checkboxes(values: Sequence[str]) -> dict[str, Any]:
     return {"type": "checkboxes", "selected_options": [_option(v) for v in values]}
 
 
+def file_input(files: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A ``file_input``'s state: the files the person uploaded (``FakeSlack.share_file``)."""
+    return {"type": "file_input", "files": [dict(f) for f in files]}
+
+
 def users_select(user_id: str | None) -> dict[str, Any]:
     return {"type": "users_select", "selected_user": user_id}
 

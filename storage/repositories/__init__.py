@@ -117,6 +117,14 @@ from storage.repositories.recognition import (
     shoutouts_mentioning,
     story_to_publish,
 )
+from storage.repositories.roster import (
+    roster_entries,
+    roster_entry,
+    roster_import_with_digest,
+    roster_imports,
+    roster_managers,
+    roster_user_ids_by_email,
+)
 
 __all__ = [
     "audit_events",
@@ -205,6 +213,12 @@ __all__ = [
     "latest_closed_rounds",
     "overall_tallies",
     "recognised_pairs",
+    "roster_entries",
+    "roster_entry",
+    "roster_import_with_digest",
+    "roster_imports",
+    "roster_managers",
+    "roster_user_ids_by_email",
     "recognition_of",
     "record_event",
     "rematch_requests_by",

@@ -43,6 +43,7 @@ class FakeSlack(
         "auth.test": UsersMethods._auth_test,
         "users.info": UsersMethods._users_info,
         "users.list": UsersMethods._users_list,
+        "users.lookupByEmail": UsersMethods._users_lookup_by_email,
         "conversations.open": ConversationsMethods._conversations_open,
         "conversations.members": ConversationsMethods._conversations_members,
         "conversations.info": ConversationsMethods._conversations_info,
@@ -104,6 +105,8 @@ class FakeSlack(
             return self._handle_api(path[len("/api/") :], query, headers, body)
         if path.startswith("/upload/") and verb == "POST":
             return self._handle_upload(path[len("/upload/") :], body)
+        if path.startswith("/files-pri/") and verb == "GET":
+            return self._handle_file_download(path[len("/files-pri/") :], headers)
         if path.startswith("/response/") and verb == "POST":
             return self._handle_response_url(path[len("/response/") :], headers, body)
         return Reply(404, b"not found", {"Content-Type": "text/plain"})

@@ -1,4 +1,6 @@
-"""File uploads: ``files.getUploadURLExternal``, the upload, ``files.completeUploadExternal``.
+"""File uploads: ``files.getUploadURLExternal``, the upload, ``files.completeUploadExternal``;
+and files people share (a modal's ``file_input``), downloaded from ``url_private_download``
+with the bot token as Slack serves them.
 
 Completing an upload into a conversation shares the files there as Slack does: one message in
 the conversation's history (the ``initial_comment`` as its text, the files in ``files``), so
@@ -7,6 +9,7 @@ the conversation's history (the ``initial_comment`` as its text, the files in ``
 
 from __future__ import annotations
 
+from email.message import Message
 from typing import Any
 
 from bot.simulated_slack.web_api.clocks import real_time
@@ -17,6 +20,46 @@ from bot.simulated_slack.web_api.state import Upload
 
 class FilesMethods(Faults):
     """Uploads: a URL per file, the POST of its bytes, then completion into a channel."""
+
+    def share_file(
+        self, user_id: str, name: str, data: bytes, filetype: str = "csv"
+    ) -> dict[str, Any]:
+        """A file `user_id` uploads (into a modal's ``file_input``): the file object a
+        view_submission's state carries, with its ``url_private_download``."""
+        with self._lock:
+            file_id = f"F{next(self._id_counter):010d}"
+            self._user_files[file_id] = (name, data)
+        url = f"{self.base_url}/files-pri/{self.team_id}-{file_id}/{name}"
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "filetype": filetype,
+            "size": len(data),
+            "user": user_id,
+            "url_private": url,
+            "url_private_download": f"{url}?download=1",
+        }
+
+    def _handle_file_download(self, path: str, headers: Message) -> Reply:
+        """GET of a shared file: needs the bot token and ``files:read``, like Slack (which
+        answers a login page, not a 401, to a request without them)."""
+        at = real_time()
+        key, _, _name = path.partition("/")
+        file_id = key.rsplit("-", 1)[-1]
+        auth = headers.get("Authorization") or ""
+        params: dict[str, Any] = {"file": file_id}
+        with self._lock:
+            found = self._user_files.get(file_id)
+            if auth != f"Bearer {self.bot_token}" or "files:read" not in self.scopes:
+                self._record(Call("files.download", params, at, False, "not_authed", 200, None))
+                page = b"<!DOCTYPE html><html><body>Sign in to Slack</body></html>"
+                return Reply(200, page, {"Content-Type": "text/html"})
+            if found is None:
+                self._record(Call("files.download", params, at, False, "file_not_found", 404, None))
+                return Reply(404, b"file not found", {"Content-Type": "text/plain"})
+            self._record(Call("files.download", params, at, True, None, 200, None))
+        return Reply(200, found[1], {"Content-Type": "application/octet-stream"})
 
     def _handle_upload(self, file_id: str, body: bytes) -> Reply:
         at = real_time()

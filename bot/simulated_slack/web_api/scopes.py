@@ -34,6 +34,7 @@ METHOD_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "conversations.join": ("channels:join",),
     "users.info": ("users:read",),
     "users.list": ("users:read",),
+    "users.lookupByEmail": ("users:read.email",),
     "reactions.add": ("reactions:write",),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),

@@ -132,6 +132,8 @@ class Workspace:
         self._views: dict[str, dict[str, Any]] = {}
         self._homes: dict[str, str] = {}
         self._uploads: dict[str, Upload] = {}
+        # Files people shared (a modal's file_input): id -> (name, bytes), served to the bot
+        self._user_files: dict[str, tuple[str, bytes]] = {}
         # user id -> the error every message to them answers (see refuse_messages_to)
         self._refused: dict[str, str] = {}
         self._completed: list[dict[str, Any]] = []
@@ -185,10 +187,15 @@ class Workspace:
         is_owner: bool = False,
         is_bot: bool = False,
         deleted: bool = False,
+        email: str | None = None,
     ) -> dict[str, Any]:
-        """Add (or replace) a user in the directory; returns the user object (with locale)."""
+        """Add (or replace) a user in the directory; returns the user object (with locale).
+        ``email``: the profile's (default ``<handle>@example.com``; ``""`` for none, as a bot
+        has); the Web API shows it only to a token with ``users:read.email``."""
         handle = name if name is not None else user_id.lower()
         full = real_name if real_name is not None else handle
+        if email is None:
+            email = "" if is_bot else f"{handle}@example.com"
         user: dict[str, Any] = {
             "id": user_id,
             "team_id": self.team_id,
@@ -204,6 +211,7 @@ class Workspace:
                 "display_name": handle,
                 "display_name_normalized": handle,
                 "team": self.team_id,
+                "email": email,
             },
             "is_admin": is_admin,
             "is_owner": is_owner,
@@ -246,6 +254,8 @@ class Workspace:
         result = copy.deepcopy(user)
         if not include_locale:
             result.pop("locale", None)
+        if "users:read.email" not in self.scopes or not result["profile"].get("email"):
+            result["profile"].pop("email", None)  # Slack shows it only with that scope
         return result
 
     # ---------------------------------------------------------------- triggers, DM ids

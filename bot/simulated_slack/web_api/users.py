@@ -1,4 +1,4 @@
-"""Web API methods ``auth.test``, ``users.info`` and ``users.list``."""
+"""Web API methods ``auth.test``, ``users.info``, ``users.list`` and ``users.lookupByEmail``."""
 
 from __future__ import annotations
 
@@ -59,3 +59,14 @@ class UsersMethods(Workspace):
             "cache_ts": 1700000000,
             "response_metadata": {"next_cursor": next_cursor},
         }
+
+    def _users_lookup_by_email(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Like Slack: the user whose profile has this email (any case), else
+        ``users_not_found``; a deactivated account is found too (``deleted`` true)."""
+        email = str(params.get("email") or "").strip().lower()
+        if not email:
+            raise ApiError("invalid_arguments", errors=["missing required field: email"])
+        for user in self._users.values():
+            if str(user["profile"].get("email") or "").lower() == email:
+                return {"user": self._public_user(user, False)}
+        raise ApiError("users_not_found")
