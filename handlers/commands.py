@@ -20,7 +20,16 @@ from bot.domain import programs
 from bot.services import Services
 from bot.views import common, kit
 from bot.views import programmes as views
-from handlers import enrollment, journey, matching, payloads, program, recognition, report
+from handlers import (
+    directory,
+    enrollment,
+    journey,
+    matching,
+    payloads,
+    program,
+    recognition,
+    report,
+)
 from handlers.authorize import command_refusal
 from handlers.context import CommandContext, Route, services_of
 from handlers.guard import listener
@@ -71,6 +80,16 @@ ROUTES: dict[str, Route] = {
     "story": recognition.story_command,
 }
 
+# `/mentoring <name> <argument>` whose argument picks the route (before SCOPES and ROUTES):
+# workspace-wide admin forms about no programme in particular.
+ARGUMENT_ROUTES: dict[tuple[str, str], Route] = {
+    ("roster", "fields"): directory.roster_fields_command,
+}
+
+
+def argument_route(name: str, args: str) -> Route | None:
+    return ARGUMENT_ROUTES.get((name, args.strip().lower()))
+
 
 def text_answer(services: Services, user_id: str, name: str) -> dict[str, Any] | None:
     """The answer to a subcommand that needs nothing but the person's language and role
@@ -99,7 +118,10 @@ def immediate_answer(services: Services, command: dict[str, Any]) -> dict[str, A
     user_id = str(command.get("user_id") or "")
     if command.get("command") != "/mentoring" or not services.people.is_known(user_id):
         return None
-    return text_answer(services, user_id, subcommand(str(command.get("text") or ""))[0])
+    name, args = subcommand(str(command.get("text") or ""))
+    if argument_route(name, args) is not None:
+        return None
+    return text_answer(services, user_id, name)
 
 
 @listener  # any failure is answered through the response_url (handlers.guard)
@@ -124,6 +146,10 @@ def on_mentoring_command(
         client=client,
         _=_,
     )
+    by_argument = argument_route(name, args)
+    if by_argument is not None:
+        by_argument(ctx)
+        return
     answer = text_answer(services, user_id, name)
     if answer is not None:
         ctx.reply(answer)

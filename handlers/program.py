@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.clock import today_in
+from bot.domain import eligibility
 from bot.domain.programs import (
     DEFAULT_GOALS,
     DEFAULT_TOPICS,
@@ -184,6 +185,9 @@ def on_program_submitted(sub: Submission) -> Answer:
     errors = validate_program(form)
     if errors:
         return Answer(errors={FIELD_BLOCKS.get(f, f): _(message) for f, message in errors.items()})
+    refused = _ineligible_invitees(services, form.invited or [], _)
+    if refused is not None:
+        return Answer(errors={"invited": refused})
 
     program_id = payloads.number(sub.metadata, "program_id") or None
     alumni = "yes" in payloads.selected_many(sub.values, "invite_alumni")
@@ -205,6 +209,23 @@ def on_program_submitted(sub: Submission) -> Answer:
         done=_("The programme settings are saved."),
         after=lambda: publish_home(services, user_id),
     )
+
+
+def _ineligible_invitees(services: Services, user_ids: list[str], _: Translator) -> str | None:
+    """Why the first invitee who may not take part (a guest, a bot, a deactivated account)
+    cannot be invited; None when everyone may."""
+    for user_id in user_ids:
+        person = services.person(user_id)
+        if person is None:
+            continue  # unknown to Slack just now: they are refused when they try to join
+        reason = eligibility.ineligibility(person)
+        if reason is not None:
+            return _(
+                "{name} can't be invited: {reason}",
+                name=person.real_name or person.name,
+                reason=eligibility.explain(reason, _),
+            )
+    return None
 
 
 @listener

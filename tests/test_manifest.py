@@ -23,6 +23,8 @@ METHOD_SCOPES = {
     "conversations_history": "im:history",  # and the other kinds of conversation (below)
     "users_info": "users:read",
     "users_list": "users:read",
+    "users_profile_get": "users.profile:read",
+    "team_profile_get": "users.profile:read",
     "files_upload_v2": "files:write",
     "files_getUploadURLExternal": "files:write",
     "files_completeUploadExternal": "files:write",

@@ -34,6 +34,8 @@ METHOD_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "conversations.join": ("channels:join",),
     "users.info": ("users:read",),
     "users.list": ("users:read",),
+    "users.profile.get": ("users.profile:read",),
+    "team.profile.get": ("users.profile:read",),
     "reactions.add": ("reactions:write",),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
