@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from bot.i18n import N_
+
 DEPARTMENT: Final = "department"
 MANAGER: Final = "manager"
 OFFICE: Final = "office"
@@ -51,9 +53,9 @@ def mapping_errors(mapping: dict[str, Any], known: dict[str, str]) -> dict[str, 
         if field_id is None:
             continue
         if field_id not in known:
-            errors[name] = "That profile field no longer exists; pick another."
+            errors[name] = N_("That profile field no longer exists; pick another.")
         elif name == MANAGER and known[field_id] != USER_FIELD:
-            errors[name] = "The manager field must be a person field (it holds a Slack user)."
+            errors[name] = N_("The manager field must be a person field (it holds a Slack user).")
     return errors
 
 
