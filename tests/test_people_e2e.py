@@ -5,6 +5,7 @@ Slack's profile fields mapped by a super-admin fill the roster without overwriti
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from sqlmodel import select
 from bot import clock
 from bot.i18n import translator
 from bot.simulated_slack import signed_requests as sr
+from bot.simulated_slack.rate_limits import SLACK_LIKE
 from bot.usecases import directory
 from bot.views.enrollment import partner_unreachable_message
 from scheduler import runner
@@ -345,3 +347,29 @@ def test_roster_fields_without_the_profile_scope_says_how_to_fix_it(
     app.fake.scopes = app.fake.scopes - {"users.profile:read"}
     answer = command_reply(app, ADMIN, "roster fields")
     assert "users.profile:read" in answer["text"]
+
+
+def test_people_refresh_keeps_to_slacks_tier_2_limit_and_reads_every_page(
+    running_app: RunningApp, app_clock: clock.ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Slack's own limits (users.list: Tier 2, 20 a minute, a short burst), the refresh
+    waits out each 429's Retry-After and still reads every page once."""
+    app = running_app
+    monkeypatch.setattr(directory, "USERS_PAGE_SIZE", 3)
+    seed(app, [(Member("UTIERMR01", "mentor"), Member("UTIERME01", "mentee"))])
+    for i in range(7):  # ten accounts with the admin and the pair: four pages of three
+        app.fake.add_user(f"UCROWD{i:03d}")
+    app.fake.update_user("UTIERME01", deleted=True)
+    pages_needed = -(-len(app.fake.users()) // 3)
+    app.fake.set_rate_limits(SLACK_LIKE)
+    started = time.monotonic()
+    report = runner.run_job(app.services, "people_refresh", app_clock.now())
+    took = time.monotonic() - started
+    app.fake.set_rate_limits(None)
+    assert report is not None
+    calls = app.fake.calls("users.list")
+    limited = [c for c in calls if c.status == 429]
+    assert len([c for c in calls if c.ok]) == pages_needed == 4
+    assert limited, "Slack's burst is two calls: the third waits"
+    assert took >= 2.5  # Retry-After honoured (3 s at 20 a minute)
+    assert _people(app)["UTIERME01"].left_reason == "deactivated"
