@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -16,9 +17,11 @@ from bot import clock
 from bot.i18n import translator
 from bot.simulated_slack import signed_requests as sr
 from bot.simulated_slack.rate_limits import SLACK_LIKE
+from bot.simulated_slack.web_api import FakeSlack
 from bot.usecases import directory
 from bot.views.enrollment import partner_unreachable_message
 from scheduler import runner
+from storage.db import Database
 from storage.models import (
     AuditEvent,
     OutboxMessage,
@@ -30,6 +33,9 @@ from storage.models import (
 from tests.conftest import ADMIN, RunningApp
 from tests.flows import command_reply, eventually, open_modal, program_values, setup_program
 from tests.test_journey_e2e import Member, seed
+from tests.test_scheduled_jobs import MEMBERS as JOB_MEMBERS
+from tests.test_scheduled_jobs import cli  # noqa: F401 - the `jobs` command-line fixture
+from tests.test_scheduled_jobs import seed as seed_jobs
 
 GUEST_REASON = "Guest accounts can't take part"
 
@@ -373,3 +379,26 @@ def test_people_refresh_keeps_to_slacks_tier_2_limit_and_reads_every_page(
     assert limited, "Slack's burst is two calls: the third waits"
     assert took >= 2.5  # Retry-After honoured (3 s at 20 a minute)
     assert _people(app)["UTIERME01"].left_reason == "deactivated"
+
+
+def test_jobs_run_people_refresh_from_the_command_line(
+    database: Database,
+    fake_slack: FakeSlack,
+    cli: Any,  # noqa: F811 - the fixture imported above
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seed_jobs(database, fake_slack)
+    mentor, mentee = JOB_MEMBERS
+    fake_slack.update_user(mentee, deleted=True)
+    assert cli("jobs", "run", "people_refresh", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "1 left (1 pair(s) ended)" in out and "1 would be queued, nothing sent" in out
+    with database.session() as session:  # a dry run changes nothing
+        assert {p.status for p in session.exec(select(Participant)).all()} == {"paired"}
+    assert cli("jobs", "run", "people_refresh") == 0
+    assert "1 left (1 pair(s) ended)" in capsys.readouterr().out
+    with database.session() as session:
+        people = {p.slack_user_id: p for p in session.exec(select(Participant)).all()}
+    assert (people[mentee].status, people[mentee].left_reason) == ("left", "deactivated")
+    assert people[mentor].status == "waiting"
+    assert any("no longer available" in t for t in fake_slack.dm_texts(mentor))
