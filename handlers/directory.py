@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
@@ -14,6 +15,7 @@ from bot.delivery import Owed
 from bot.domain import eligibility
 from bot.domain import profile_fields as pf
 from bot.services import Services
+from bot.usecases import directory
 from bot.usecases.departure import DEACTIVATED, NOT_ELIGIBLE, person_departed
 from bot.views import common
 from bot.views import directory as views
@@ -106,6 +108,36 @@ def on_roster_fields_submitted(sub: Submission) -> Answer:
     return Answer(view=views.saved_modal(mapping, _), done=views.mapping_saved(mapping, _))
 
 
+@listener
+def on_refresh_now(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """The saved modal's "Refresh now": the daily refresh, now (Slack's limits pace it); the
+    modal says it is running, then what it did."""
+    ack()
+    services = services_of(context)
+    user_id = str((body.get("user") or {}).get("id") or "")
+    view = body.get("view") or {}
+    if not services.is_super_admin(user_id) or not view.get("id"):
+        return
+    _ = services.translator_for(user_id)
+    mapping = payloads.metadata(body).get("mapping")
+    mapping = mapping if isinstance(mapping, dict) else {}
+
+    def show(status: str) -> None:
+        try:
+            client.views_update(
+                view_id=view["id"], view=views.saved_modal(mapping, _, status=status)
+            )
+        except SlackApiError as error:  # closed meanwhile: the refresh went on regardless
+            log.info("refresh status not shown", extra={"error": error.response.get("error")})
+
+    show(_("Refreshing… this can take a few minutes in a large workspace."))
+    refresh, dones = directory.refresh_people(services, services.clock.now())
+    for done in dones:
+        services.delivery.deliver(done.keys)
+    show(views.refresh_status(len(refresh.departed), refresh.profiles, refresh.complete, _))
+
+
 def register(app: App, services: Services) -> None:
     app.event("user_change")(on_user_change)
     app.view(views.CALLBACK_ID)(on_roster_fields_submitted)
+    app.action(views.REFRESH_ACTION)(on_refresh_now)

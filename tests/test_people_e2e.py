@@ -402,3 +402,29 @@ def test_jobs_run_people_refresh_from_the_command_line(
     assert (people[mentee].status, people[mentee].left_reason) == ("left", "deactivated")
     assert people[mentor].status == "waiting"
     assert any("no longer available" in t for t in fake_slack.dm_texts(mentor))
+
+
+def test_refresh_now_from_the_saved_mapping_reads_profiles_at_once(
+    running_app: RunningApp, app_clock: clock.ManualClock
+) -> None:
+    app = running_app
+    _profile_workspace(app)
+    seed(app, [(Member("UNOWMR001", "mentor"), Member("UNOWME001", "mentee"))])
+    app.fake.set_profile("UNOWMR001", title="Analyst", Xf03="Da Nang")
+    view = open_modal(app, ADMIN, "roster fields")
+    mapping = {"office": sr.static_select("Xf03"), "title": sr.checkboxes(["yes"])}
+    saved = app.slack.view_submission(ADMIN, view, sr.values_from(mapping)).json()
+    assert saved["response_action"] == "update"
+    shown = dict(saved["view"], id=view["id"])
+    assert "roster_refresh_now" in str(shown["blocks"])
+    # Someone else's click (a forwarded view) does nothing.
+    app.fake.add_user("UNOTADMIN")
+    app.slack.block_action("UNOTADMIN", "roster_refresh_now", view=shown)
+    app.slack.block_action(ADMIN, "roster_refresh_now", view=shown)
+    done = app.fake.wait_for("views.update", lambda c: "Refreshed:" in str(c.params))
+    assert "created 2" in str(done.params["view"]), done.params
+    with app.db.session() as session:
+        entries = {e.slack_user_id: e for e in session.exec(select(RosterEntry)).all()}
+    assert (entries["UNOWMR001"].title, entries["UNOWMR001"].office) == ("Analyst", "Da Nang")
+    assert entries["UNOWME001"].source == "slack"
+    assert len(app.fake.calls("users.profile.get")) == 2  # the other click read nothing

@@ -12,6 +12,7 @@ from bot.i18n import Translator
 from bot.views import kit
 
 CALLBACK_ID: Final = "roster_fields"
+REFRESH_ACTION: Final = "roster_refresh_now"
 
 
 def _select(fields: list[pf.ProfileField], current: str | None) -> StaticSelectElement | None:
@@ -95,10 +96,34 @@ def mapping_saved(mapping: dict[str, Any], _: Translator) -> str:
     )
 
 
-def saved_modal(mapping: dict[str, Any], _: Translator) -> dict[str, Any]:
-    return kit.notice_modal(
+def saved_modal(mapping: dict[str, Any], _: Translator, *, status: str = "") -> dict[str, Any]:
+    """The confirmation, with a button that refreshes now rather than tomorrow; `status`: what
+    a refresh started here is doing or did."""
+    blocks: list[Any] = [kit.section(mapping_saved(mapping, _))]
+    if status:
+        blocks.append(kit.context(status))
+    else:
+        blocks.append(kit.actions(kit.button(_("Refresh now"), REFRESH_ACTION, style="primary")))
+    return kit.modal(
         title=_("Roster from Slack"),
-        text=mapping_saved(mapping, _),
         close=_("Close"),
         callback_id="roster_saved",
+        blocks=blocks,
+        private_metadata=json.dumps({"mapping": mapping}),
     )
+
+
+def refresh_status(departed: int, profiles: dict[str, int], complete: bool, _: Translator) -> str:
+    """What a refresh did, in counts."""
+    text = _(
+        "Refreshed: {departed} left the programme; roster entries created {created}, "
+        "changed {changed}, unchanged {unchanged}, kept from a file {kept}.",
+        departed=departed,
+        created=profiles.get("created", 0),
+        changed=profiles.get("changed", 0),
+        unchanged=profiles.get("unchanged", 0),
+        kept=profiles.get("kept", 0),
+    )
+    if not complete:
+        text += " " + _("Slack's directory could not be read to the end; the next run goes on.")
+    return text
