@@ -125,5 +125,7 @@ def refresh_status(departed: int, profiles: dict[str, int], complete: bool, _: T
         kept=profiles.get("kept", 0),
     )
     if not complete:
-        text += " " + _("Slack's directory could not be read to the end; the next run goes on.")
+        text += " " + _(
+            "Slack's directory could not be read to the end; tomorrow's run reads it again."
+        )
     return text
