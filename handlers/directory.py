@@ -37,7 +37,8 @@ def on_user_change(event: dict[str, Any], context: BoltContext) -> None:
     if not isinstance(user, dict) or not isinstance(user.get("id"), str):
         return
     services = services_of(context)
-    services.people.remember(user)  # answers from the cache now match Slack's
+    # The next lookup asks Slack afresh (the event's object carries no locale to cache).
+    services.people.forget(user["id"])
     reason = eligibility.ineligibility_of_member(user)
     if reason is None:
         return
@@ -46,8 +47,8 @@ def on_user_change(event: dict[str, Any], context: BoltContext) -> None:
     default_locale = services.settings.default_locale
 
     def depart(session: Session, owed: Owed) -> int:
-        if user_id not in repo.active_user_ids(session):
-            return 0
+        # Also for someone in no programme: what is queued for them (an invitation) is
+        # cancelled and their roster entry notes it. Idempotent.
         return person_departed(session, owed, user_id, why, default_locale=default_locale)
 
     services.delivery.run_and_deliver(depart)

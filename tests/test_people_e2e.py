@@ -202,6 +202,9 @@ def test_people_refresh_pages_users_list_through_a_429_and_finds_who_left(
     seed(app, pairs)
     for i in range(3):
         app.fake.add_user(f"UBYSTAND{i}")  # not taking part
+    with app.db.session() as session:  # on HR's roster, not in the programme
+        session.add(RosterEntry(slack_user_id="UBYSTAND1", department="Ops", source="file"))
+    app.fake.update_user("UBYSTAND1", deleted=True)
     app.fake.update_user("UREFME001", deleted=True)  # deactivated while no event came
     app.fake.update_user("UREFMR002", is_ultra_restricted=True)  # made a guest
     users = len(app.fake.users())
@@ -222,7 +225,10 @@ def test_people_refresh_pages_users_list_through_a_429_and_finds_who_left(
     assert people["UREFMR001"].status == "waiting" and people["UREFME002"].status == "waiting"
     assert partner_unreachable_message(translator("en"))["text"] in app.fake.dm_texts("UREFMR001")
     assert any("left the programme" in t for t in app.fake.dm_texts("UREFME002"))
-    assert any("2 left (2 pair(s) ended)" in note for note in report.notes)
+    assert any("3 left (2 pair(s) ended)" in note for note in report.notes), report.notes
+    with app.db.session() as session:
+        roster = session.exec(select(RosterEntry)).one()
+    assert (roster.left_reason, roster.department) == ("deactivated", "Ops")
     # Once a day; the next day's run finds nobody new and tells nobody again.
     assert runner.run_job(app.services, "people_refresh", app_clock.now()) is None
     app_clock.advance(timedelta(days=1))

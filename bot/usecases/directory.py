@@ -176,11 +176,14 @@ def refresh_people(
     the job's report: what they queued is delivered by the caller)."""
     refresh = Refresh()
     with services.db.session() as session:
-        wanted = set(repo.active_user_ids(session))
+        taking_part = set(repo.active_user_ids(session))
+        # The roster's people too: one deactivated before they ever joined is marked as left
+        # (and is never invited).
+        wanted = taking_part | set(repo.roster_user_ids(session))
         mapping = repo.workspace_setting(session, repo.SLACK_FIELDS_SETTING)
     dones: list[Any] = []
     if not wanted:
-        refresh.notes.append("nobody is taking part: nothing to refresh")
+        refresh.notes.append("nobody is taking part or on the roster: nothing to refresh")
         return refresh, dones
     departures = ineligible_members(services, wanted, refresh, page_size=page_size)
     if departures:
@@ -192,7 +195,7 @@ def refresh_people(
         refresh.departed = departures
         refresh.pairs_ended = int(done.result or 0)
         dones.append(done)
-    staying = sorted(wanted - set(departures))
+    staying = sorted(taking_part - set(departures))
     if profile_fields.is_mapped(mapping) and staying:
         values = read_profiles(services.client, staying, mapping, refresh)
         dones.append(

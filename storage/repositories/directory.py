@@ -56,6 +56,16 @@ def active_user_ids(session: Session) -> list[str]:
     return list(rows)
 
 
+def roster_user_ids(session: Session) -> list[str]:
+    """Everyone the roster lists who has not left."""
+    rows = session.exec(
+        select(RosterEntry.slack_user_id)
+        .where(col(RosterEntry.left_at).is_(None))
+        .order_by(RosterEntry.slack_user_id)
+    ).all()
+    return list(rows)
+
+
 def roster_entry(session: Session, user_id: str) -> RosterEntry | None:
     return session.exec(select(RosterEntry).where(RosterEntry.slack_user_id == user_id)).first()
 
