@@ -216,8 +216,9 @@ def _ineligible_invitees(services: Services, user_ids: list[str], _: Translator)
     cannot be invited; None when everyone may."""
     for user_id in user_ids:
         person = services.person(user_id)
-        if person is None:
-            continue  # unknown to Slack just now: they are refused when they try to join
+        if person is None:  # unknown to Slack just now: checked again when they join
+            services.people.forget(user_id)  # (not remembered as nobody meanwhile)
+            continue
         reason = eligibility.ineligibility(person)
         if reason is not None:
             return _(
