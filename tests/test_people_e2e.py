@@ -27,6 +27,7 @@ from storage.models import (
     OutboxMessage,
     Pair,
     Participant,
+    Program,
     RosterEntry,
     WorkspaceSetting,
 )
@@ -393,7 +394,9 @@ def test_jobs_run_people_refresh_from_the_command_line(
     cli: Any,  # noqa: F811 - the fixture imported above
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    seed_jobs(database, fake_slack)
+    first = seed_jobs(database, fake_slack)
+    with database.session() as session:  # a second live programme, with nobody in it yet
+        session.add(Program(name="Second", timezone="Europe/Berlin"))
     mentor, mentee = JOB_MEMBERS
     fake_slack.update_user(mentee, deleted=True)
     assert cli("jobs", "run", "people_refresh", "--dry-run") == 0
@@ -402,7 +405,10 @@ def test_jobs_run_people_refresh_from_the_command_line(
     with database.session() as session:  # a dry run changes nothing
         assert {p.status for p in session.exec(select(Participant)).all()} == {"paired"}
     assert cli("jobs", "run", "people_refresh") == 0
-    assert "1 left (1 pair(s) ended)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    # The workspace's people are refreshed once, with the oldest live programme's run.
+    assert out.count("1 left (1 pair(s) ended)") == 1
+    assert f"the workspace's people are refreshed with programme {first}" in out
     with database.session() as session:
         people = {p.slack_user_id: p for p in session.exec(select(Participant)).all()}
     assert (people[mentee].status, people[mentee].left_reason) == ("left", "deactivated")
