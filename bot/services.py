@@ -24,7 +24,7 @@ from bot.i18n import Translator, translator
 from bot.listener_pool import ListenerPool
 from bot.settings import Settings
 from bot.slack_api import PeopleDirectory, SlackUser, make_web_client
-from bot.usecases.unreachable import person_unreachable
+from bot.usecases.departure import person_unreachable
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import Participant

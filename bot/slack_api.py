@@ -91,6 +91,9 @@ class SlackUser:
     is_workspace_admin: bool
     is_bot: bool
     deleted: bool
+    # Guests (single- and multi-channel) and app users never take part (bot.domain.eligibility).
+    is_guest: bool = False
+    is_app_user: bool = False
 
 
 class PeopleDirectory:
@@ -205,4 +208,13 @@ class PeopleDirectory:
             is_workspace_admin=bool(data.get("is_admin") or data.get("is_owner")),
             is_bot=bool(data.get("is_bot")),
             deleted=bool(data.get("deleted")),
+            is_guest=bool(data.get("is_restricted") or data.get("is_ultra_restricted")),
+            is_app_user=bool(data.get("is_app_user")),
         )
+
+    def remember(self, data: dict[str, Any]) -> SlackUser:
+        """Caches a user object Slack sent (a `user_change` event, a `users.list` page)."""
+        person = self._user_of(data)
+        with self._lock:
+            self._cache[person.id] = (time.monotonic(), person)
+        return person

@@ -9,6 +9,7 @@ from bot.services import Services
 from handlers import (
     audit,
     commands,
+    directory,
     enrollment,
     events,
     fallback,
@@ -39,4 +40,5 @@ def register_listeners(app: App, services: Services) -> None:
     recognition.register(app, services)
     audit.register(app, services)
     roster.register(app, services)
+    directory.register(app, services)
     fallback.register(app, services)  # last: only clicks no other listener matched

@@ -22,6 +22,7 @@ from bot.views import common, comparison, kit
 from bot.views import programmes as views
 from handlers import (
     audit,
+    directory,
     enrollment,
     journey,
     matching,
@@ -85,6 +86,16 @@ ROUTES: dict[str, Route] = {
     "roster": roster.roster_command,
 }
 
+# `/mentoring <name> <argument>` whose argument picks the route (before SCOPES and ROUTES):
+# workspace-wide admin forms about no programme in particular.
+ARGUMENT_ROUTES: dict[tuple[str, str], Route] = {
+    ("roster", "fields"): directory.roster_fields_command,
+}
+
+
+def argument_route(name: str, args: str) -> Route | None:
+    return ARGUMENT_ROUTES.get((name, args.strip().lower()))
+
 
 def text_answer(services: Services, user_id: str, name: str) -> dict[str, Any] | None:
     """The answer to a subcommand that needs nothing but the person's language and role
@@ -113,7 +124,10 @@ def immediate_answer(services: Services, command: dict[str, Any]) -> dict[str, A
     user_id = str(command.get("user_id") or "")
     if command.get("command") != "/mentoring" or not services.people.is_known(user_id):
         return None
-    return text_answer(services, user_id, subcommand(str(command.get("text") or ""))[0])
+    name, args = subcommand(str(command.get("text") or ""))
+    if argument_route(name, args) is not None:
+        return None
+    return text_answer(services, user_id, name)
 
 
 @listener  # any failure is answered through the response_url (handlers.guard)
@@ -138,6 +152,10 @@ def on_mentoring_command(
         client=client,
         _=_,
     )
+    by_argument = argument_route(name, args)
+    if by_argument is not None:
+        by_argument(ctx)
+        return
     answer = text_answer(services, user_id, name)
     if answer is not None:
         ctx.reply(answer)

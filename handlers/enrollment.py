@@ -12,8 +12,8 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.delivery import Owed
+from bot.domain import eligibility, notices, programs
 from bot.domain import enrollment as domain
-from bot.domain import notices, programs
 from bot.i18n import Translator
 from bot.services import Services
 from bot.views import common, kit
@@ -90,6 +90,9 @@ def enrollment_view(
     nothing to open). `typed`: what the open modal holds, to show it again."""
     _ = services.translator_for(user_id)
     person = services.person(user_id)
+    refused = eligibility.ineligibility(person) if person is not None else None
+    if refused is not None:  # a guest, a bot, a deactivated account: told why, nothing opens
+        return None, kit.message(eligibility.explain(refused, _))
     program, participant, invited = _current(services, user_id, program_id)
     if program is None:
         return None, common.no_program(_, is_admin=services.is_admin(user_id))
@@ -228,6 +231,9 @@ def on_enrollment_submitted(sub: Submission) -> Answer:
         return Answer(errors={"role": common.no_program(_, is_admin=False)["text"]})
     if slack_user is None:
         return Answer(errors={"role": common.unknown_user(_)["text"]})
+    refused = eligibility.ineligibility(slack_user)
+    if refused is not None:  # became a guest (or was deactivated) while the form was open
+        return Answer(errors={"role": eligibility.explain(refused, _)})
     form = parse_enrollment_form(sub.values)
     errors = domain.validate_enrollment(
         form, program, user_id, user_exists=lambda other: services.person(other) is not None

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.clock import today_in
-from bot.domain import retention
+from bot.domain import eligibility, retention
 from bot.domain.programs import (
     DEFAULT_GOALS,
     DEFAULT_TOPICS,
@@ -196,6 +196,9 @@ def on_program_submitted(sub: Submission) -> Answer:
     errors = validate_program(form)
     if errors:
         return Answer(errors={FIELD_BLOCKS.get(f, f): _(message) for f, message in errors.items()})
+    refused = _ineligible_invitees(services, form.invited or [], _)
+    if refused is not None:
+        return Answer(errors={"invited": refused})
 
     program_id = payloads.number(sub.metadata, "program_id") or None
     alumni = "yes" in payloads.selected_many(sub.values, "invite_alumni")
@@ -217,6 +220,24 @@ def on_program_submitted(sub: Submission) -> Answer:
         done=_("The programme settings are saved."),
         after=lambda: publish_home(services, user_id),
     )
+
+
+def _ineligible_invitees(services: Services, user_ids: list[str], _: Translator) -> str | None:
+    """Why the first invitee who may not take part (a guest, a bot, a deactivated account)
+    cannot be invited; None when everyone may."""
+    for user_id in user_ids:
+        person = services.person(user_id)
+        if person is None:  # unknown to Slack just now: checked again when they join
+            services.people.forget(user_id)  # (not remembered as nobody meanwhile)
+            continue
+        reason = eligibility.ineligibility(person)
+        if reason is not None:
+            return _(
+                "{name} can't be invited: {reason}",
+                name=person.real_name or person.name,
+                reason=eligibility.explain(reason, _),
+            )
+    return None
 
 
 @listener

@@ -24,6 +24,7 @@ from bot.delivery.sender import refused_for_good
 from bot.domain import journey, notices, programs, subjects
 from bot.i18n import translator
 from bot.services import Services
+from bot.usecases import directory
 from bot.views import journey as views
 from scheduler.job_report import JobReport, live_program
 from scheduler.pulse import run_match_check, run_pulse
@@ -197,6 +198,33 @@ def run_delivery_report(
     return JobReport("delivery_report").add(services.delivery.run(work, at=at, dry_run=dry_run))
 
 
+def run_people_refresh(
+    services: Services, at: datetime, *, program_id: int | None = None, dry_run: bool = False
+) -> JobReport:
+    """Who can take part, checked against Slack's directory once a day for the whole workspace
+    (bot.usecases.directory): departures of deactivated accounts and guests, and roster entries
+    from mapped profile fields. The workspace's people are everyone's, so only the oldest live
+    programme's run does the work; the other programmes' runs say so."""
+    report = JobReport("people_refresh")
+    with services.db.session() as session:
+        live = sorted(p.id or 0 for p in repo.live_programs(session))
+    if program_id is not None and live and program_id != live[0]:
+        report.notes.append(f"the workspace's people are refreshed with programme {live[0]}")
+        return report
+    refresh, dones = directory.refresh_people(services, at, dry_run=dry_run)
+    for done in dones:
+        report.add(done)
+    report.notes.extend(refresh.notes)
+    report.notes.append(
+        f"{refresh.members} accounts on {refresh.pages} page(s); "
+        f"{len(refresh.departed)} left ({refresh.pairs_ended} pair(s) ended)"
+    )
+    if refresh.profiles:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(refresh.profiles.items()))
+        report.notes.append(f"roster entries from Slack profiles: {counts}")
+    return report
+
+
 JOBS: dict[str, JobSpec] = {
     spec.name: spec
     for spec in (
@@ -243,6 +271,13 @@ JOBS: dict[str, JobSpec] = {
             "the monthly community highlight in the recognition channel (once per month)",
             run_digest,
             "0 10 1-7 * mon",
+        ),
+        JobSpec(
+            "people_refresh",
+            "checks Slack's directory for participants deactivated or now guests (they leave "
+            "kindly) and reads mapped profile fields into the roster (every day)",
+            run_people_refresh,
+            "30 6 * * *",
         ),
     )
 }

@@ -738,6 +738,18 @@ class RosterEntry(SQLModel, table=True):
     left_reason: str | None = Field(default=None, max_length=40)
 
 
+class WorkspaceSetting(SQLModel, table=True):
+    """A setting of the whole workspace rather than of one programme, e.g. which custom Slack
+    profile fields hold the department, manager and office (`roster.slack_fields`)."""
+
+    __tablename__ = "workspace_setting"
+
+    key: str = Field(primary_key=True, max_length=60)
+    value: dict[str, Any] = _json({})
+    updated_by: str | None = Field(default=None, max_length=32)
+    updated_at: datetime = _created()
+
+
 class RosterImport(SQLModel, table=True):
     """One applied roster import: the file's digest makes re-importing the same file a no-op."""
 

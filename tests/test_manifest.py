@@ -24,6 +24,8 @@ METHOD_SCOPES = {
     "users_info": "users:read",
     "users_list": "users:read",
     "users_lookupByEmail": "users:read.email",
+    "users_profile_get": "users.profile:read",
+    "team_profile_get": "users.profile:read",
     "files_upload_v2": "files:write",
     "files_getUploadURLExternal": "files:write",
     "files_completeUploadExternal": "files:write",

@@ -158,6 +158,7 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
         ),
         "leave_modal": enrollment_views.leave_modal(program, _, paired=True),
         "partner_unreachable": enrollment_views.partner_unreachable_message(_),
+        "partner_departed": enrollment_views.partner_departed_message(_),
         "review_modal": matching.review_modal(program, 1, [pair] * 40, waiting, people, _, page=1),
         "intro": matching.intro_message(program, pair, mentor, mentee, [_, translator("en")]),
         "goals_modal": matching.goals_modal(1, _),

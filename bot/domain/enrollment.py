@@ -307,10 +307,11 @@ def leave(session: Session, participant: Participant, *, erase: bool) -> list[En
 UNREACHABLE = "unreachable"
 
 
-def leave_unreachable(session: Session, user_id: str) -> list[EndedPair]:
-    """Slack refuses every message to the person for good (a deactivated account): they leave
-    every programme they are in with that reason, their active pairs end (partners go back to
-    the pool) and their proposals drop. Nothing happens where they had left already."""
+def leave_every_programme(session: Session, user_id: str, reason: str) -> list[EndedPair]:
+    """The person can no longer take part (Slack refuses their messages, their account was
+    deactivated or became a guest's, the roster no longer lists them): they leave every
+    programme they are in with `reason`, their active pairs end (partners go back to the
+    pool) and their proposals drop. Nothing happens where they had left already."""
     ended: list[EndedPair] = []
     for participant in repo.participations_of_user(session, user_id):
         if not repo.transition(
@@ -319,16 +320,21 @@ def leave_unreachable(session: Session, user_id: str) -> list[EndedPair]:
             [ParticipantStatus.WAITING, ParticipantStatus.PAIRED],
             status=ParticipantStatus.LEFT,
             left_at=utcnow(),
-            left_reason=UNREACHABLE,
+            left_reason=reason,
         ):
             continue
         for pair in repo.pairs_of(session, participant.id or 0, [PairStatus.ACTIVE]):
-            members = end_pair(session, pair, reason=UNREACHABLE, actor=None)
+            members = end_pair(session, pair, reason=reason, actor=None)
             if members is not None:
                 mentor, mentee = members
                 ended.append(EndedPair(pair, mentee if mentor.id == participant.id else mentor))
-        repo.discard_proposed_pairs(session, reason=UNREACHABLE, participant_id=participant.id)
+        repo.discard_proposed_pairs(session, reason=reason, participant_id=participant.id)
     return ended
+
+
+def leave_unreachable(session: Session, user_id: str) -> list[EndedPair]:
+    """Slack refuses every message to the person for good (a deactivated account)."""
+    return leave_every_programme(session, user_id, UNREACHABLE)
 
 
 def erase_personal_data(

@@ -37,6 +37,8 @@ METHOD_TIERS: Final[Mapping[str, int]] = MappingProxyType(
         "views.publish": 4,
         "users.info": 4,
         "users.list": 2,
+        "users.profile.get": 4,
+        "team.profile.get": 3,
         "users.lookupByEmail": 3,
         "files.getUploadURLExternal": 4,
         "files.completeUploadExternal": 4,

@@ -441,6 +441,14 @@ class SlackRequests:
                 event["view"] = home
         return self.event(event)
 
+    def user_change(self, user: Mapping[str, Any], *, event_id: str | None = None) -> Response:
+        """``user_change``: Slack sends the whole user object after any change to it
+        (deactivation: ``deleted`` true; a guest: ``is_restricted``)."""
+        return self.event(
+            {"type": "user_change", "user": dict(user), "cache_ts": int(self._now())},
+            event_id=event_id,
+        )
+
     def url_verification(self, challenge: str) -> Response:
         return self._send_json(
             {"token": self.verification_token, "challenge": challenge, "type": "url_verification"}

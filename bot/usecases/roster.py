@@ -42,7 +42,7 @@ from bot.domain.roster import (
 )
 from bot.i18n import N_
 from bot.slack_api import with_retries
-from bot.usecases.unreachable import person_unreachable
+from bot.usecases.departure import MISSING_FROM_ROSTER, person_departed
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import RosterEntry, RosterImport, RosterSource, utcnow
@@ -54,7 +54,6 @@ LIST_PER_MINUTE = 20  # users.list: Tier 2
 BURST = 2  # calls a quiet client may make at once before the pace applies
 SCAN_ABOVE = 50  # more new emails than this (a minute of lookups): read the directory instead
 LIST_PAGE = 1000
-MISSING_FROM_ROSTER = "missing_from_roster"
 LIMITED_IN_A_ROW = 20  # 429s for one call before the import gives up (Slack is not itself)
 
 SLACK_REFUSED = N_(
@@ -377,9 +376,8 @@ def apply_roster(
 
 def leave_programmes(session: Session, owed: Owed, user_id: str, *, default_locale: str) -> None:
     """A person the full roster no longer lists leaves every programme kindly: their pairs
-    end, partners are told and go back to the pool, what was queued for them is cancelled.
-    (The one place a roster departure is wired: the departure use case plugs in here.)"""
-    person_unreachable(session, owed, user_id, MISSING_FROM_ROSTER, default_locale=default_locale)
+    end, partners are told and go back to the pool, what was queued for them is cancelled."""
+    person_departed(session, owed, user_id, MISSING_FROM_ROSTER, default_locale=default_locale)
 
 
 # ---------------------------------------------------------------- a file shared in Slack

@@ -503,6 +503,18 @@ def partner_unreachable_message(_: Translator) -> dict[str, Any]:
     )
 
 
+def partner_departed_message(_: Translator) -> dict[str, Any]:
+    """To the partner of someone who can no longer take part (not on the roster any more, or
+    their account changed): kind, and nothing about why."""
+    return kit.message(
+        _(
+            "Your mentoring partner has left the programme, so your pair has come to an end. "
+            "Thank you for the time you spent together! You're back in the matching pool and "
+            "will hear from us when we have a new match for you."
+        )
+    )
+
+
 def mydata_message(data: dict[str, Any], _: Translator) -> dict[str, Any]:
     profile = data["profile"]
     lines = [

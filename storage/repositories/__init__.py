@@ -13,6 +13,16 @@ from storage.repositories.delivery import (
     record_event,
     unreported_failures,
 )
+from storage.repositories.directory import (
+    SLACK_FIELDS_SETTING,
+    active_user_ids,
+    mark_roster_left,
+    roster_entries_of,
+    roster_user_ids,
+    set_workspace_setting,
+    upsert_slack_roster_entry,
+    workspace_setting,
+)
 from storage.repositories.erasure import forget_user
 from storage.repositories.journey import (
     ANSWERED_CHECKINS,
@@ -127,6 +137,14 @@ from storage.repositories.roster import (
 )
 
 __all__ = [
+    "SLACK_FIELDS_SETTING",
+    "active_user_ids",
+    "mark_roster_left",
+    "roster_entries_of",
+    "roster_user_ids",
+    "set_workspace_setting",
+    "upsert_slack_roster_entry",
+    "workspace_setting",
     "audit_events",
     "record_audit",
     "achieved_goals",

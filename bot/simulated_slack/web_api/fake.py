@@ -44,6 +44,8 @@ class FakeSlack(
         "users.info": UsersMethods._users_info,
         "users.list": UsersMethods._users_list,
         "users.lookupByEmail": UsersMethods._users_lookup_by_email,
+        "users.profile.get": UsersMethods._users_profile_get,
+        "team.profile.get": UsersMethods._team_profile_get,
         "conversations.open": ConversationsMethods._conversations_open,
         "conversations.members": ConversationsMethods._conversations_members,
         "conversations.info": ConversationsMethods._conversations_info,

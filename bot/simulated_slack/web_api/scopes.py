@@ -35,6 +35,8 @@ METHOD_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "users.info": ("users:read",),
     "users.list": ("users:read",),
     "users.lookupByEmail": ("users:read.email",),
+    "users.profile.get": ("users.profile:read",),
+    "team.profile.get": ("users.profile:read",),
     "reactions.add": ("reactions:write",),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),

@@ -125,6 +125,10 @@ class Workspace:
         self._cond = threading.Condition(self._lock)
         self._calls: list[Call] = []
         self._users: dict[str, dict[str, Any]] = {}
+        # user id -> custom profile field id -> value (users.profile.get), and the team's
+        # custom field definitions (team.profile.get)
+        self._profile_fields: dict[str, dict[str, str]] = {}
+        self._team_fields: list[dict[str, Any]] = []
         self._members: dict[str, list[str]] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._reactions: dict[tuple[str, str], set[str]] = {}
@@ -188,10 +192,18 @@ class Workspace:
         is_bot: bool = False,
         deleted: bool = False,
         email: str | None = None,
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
+        is_app_user: bool = False,
+        title: str = "",
+        fields: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Add (or replace) a user in the directory; returns the user object (with locale).
+
         ``email``: the profile's (default ``<handle>@example.com``; ``""`` for none, as a bot
-        has); the Web API shows it only to a token with ``users:read.email``."""
+        has); the Web API shows it only to a token with ``users:read.email``.
+        ``is_restricted``/``is_ultra_restricted``: a multi-/single-channel guest. ``title`` and
+        ``fields`` (custom profile field id -> value) are what ``users.profile.get`` shows."""
         handle = name if name is not None else user_id.lower()
         full = real_name if real_name is not None else handle
         if email is None:
@@ -212,23 +224,72 @@ class Workspace:
                 "display_name_normalized": handle,
                 "team": self.team_id,
                 "email": email,
+                "title": title,
             },
             "is_admin": is_admin,
             "is_owner": is_owner,
             "is_primary_owner": False,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
+            "is_restricted": is_restricted or is_ultra_restricted,
+            "is_ultra_restricted": is_ultra_restricted,
             "is_bot": is_bot,
-            "is_app_user": False,
+            "is_app_user": is_app_user,
             "updated": 1700000000,
             "locale": locale,
         }
         with self._lock:
             self._users[user_id] = user
+            self._profile_fields[user_id] = dict(fields or {})
             general = self._members.setdefault(GENERAL_CHANNEL, [])
             if user_id not in general and not deleted:
                 general.append(user_id)
         return copy.deepcopy(user)
+
+    def update_user(self, user_id: str, **changes: Any) -> dict[str, Any]:
+        """Changes a user as an admin would (``deleted=True`` deactivates, ``is_restricted``
+        makes a guest); returns the user object a ``user_change`` event carries."""
+        with self._lock:
+            user = self._users[user_id]
+            user.update(changes)
+            if changes.get("is_ultra_restricted"):
+                user["is_restricted"] = True
+            user["updated"] = int(user.get("updated") or 0) + 1
+            if user.get("deleted"):
+                general = self._members.get(GENERAL_CHANNEL, [])
+                if user_id in general:
+                    general.remove(user_id)
+            found = copy.deepcopy(user)
+        found.pop("locale", None)
+        return found
+
+    def add_profile_field(self, field_id: str, label: str, *, kind: str = "text") -> None:
+        """A custom profile field of the team (``team.profile.get``); ``kind`` is Slack's
+        field type: ``text``, ``user`` (holds a user id), ``options_list``, ..."""
+        with self._lock:
+            self._team_fields = [f for f in self._team_fields if f["id"] != field_id]
+            self._team_fields.append(
+                {
+                    "id": field_id,
+                    "ordering": len(self._team_fields),
+                    "label": label,
+                    "hint": "",
+                    "type": kind,
+                    "possible_values": None,
+                    "options": None,
+                    "is_hidden": False,
+                }
+            )
+
+    def set_profile(self, user_id: str, *, title: str | None = None, **fields: str) -> None:
+        """Sets a person's profile title and custom fields (field id -> value; "" clears)."""
+        with self._lock:
+            if title is not None:
+                self._users[user_id]["profile"]["title"] = title
+            stored = self._profile_fields.setdefault(user_id, {})
+            for field_id, value in fields.items():
+                if value:
+                    stored[field_id] = value
+                else:
+                    stored.pop(field_id, None)
 
     def refuse_messages_to(self, user_id: str, error: str = "account_inactive") -> None:
         """From now on every message or file shared to the person's DM answers ``error``

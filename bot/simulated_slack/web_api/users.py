@@ -1,8 +1,10 @@
-"""Web API methods ``auth.test``, ``users.info``, ``users.list`` and ``users.lookupByEmail``."""
+"""Web API methods ``auth.test``, ``users.info``, ``users.list``, ``users.lookupByEmail``,
+``users.profile.get`` and ``team.profile.get``."""
 
 from __future__ import annotations
 
 import base64
+import copy
 from typing import Any
 
 from bot.simulated_slack.web_api.protocol import ApiError, truthy
@@ -70,3 +72,18 @@ class UsersMethods(Workspace):
             if str(user["profile"].get("email") or "").lower() == email:
                 return {"user": self._public_user(user, False)}
         raise ApiError("users_not_found")
+
+    def _users_profile_get(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Like Slack: the standard profile with ``title``, and ``fields`` holding only the
+        custom fields the person has filled in (each ``{"value", "alt"}``)."""
+        user = self._users.get(str(params.get("user") or ""))
+        if user is None:
+            raise ApiError("user_not_found")
+        profile = copy.deepcopy(user["profile"])
+        profile.setdefault("title", "")
+        filled = self._profile_fields.get(user["id"], {})
+        profile["fields"] = {key: {"value": value, "alt": ""} for key, value in filled.items()}
+        return {"profile": profile}
+
+    def _team_profile_get(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"profile": {"fields": copy.deepcopy(self._team_fields), "sections": []}}
