@@ -7,6 +7,7 @@ from slack_bolt import App
 
 from bot.services import Services
 from handlers import (
+    campaigns,
     commands,
     enrollment,
     events,
@@ -35,4 +36,5 @@ def register_listeners(app: App, services: Services) -> None:
     pulse.register(app, services)
     report.register(app, services)
     recognition.register(app, services)
+    campaigns.register(app, services)
     fallback.register(app, services)  # last: only clicks no other listener matched

@@ -31,7 +31,7 @@ from storage import repositories as repo
 from storage.models import MatchRun, Pair, PulseRound, RematchRequest, ShoutOut, SuccessStory
 
 log = logging.getLogger(__name__)
-ADMIN_SUBCOMMANDS = frozenset({"match", "report", "shoutout", "program", "hold"})
+ADMIN_SUBCOMMANDS = frozenset({"match", "report", "shoutout", "program", "hold", "campaign"})
 
 
 def command_refusal(services: Services, user_id: str, name: str) -> dict[str, Any] | None:

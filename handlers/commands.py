@@ -20,7 +20,16 @@ from bot.domain import programs
 from bot.services import Services
 from bot.views import common, kit
 from bot.views import programmes as views
-from handlers import enrollment, journey, matching, payloads, program, recognition, report
+from handlers import (
+    campaigns,
+    enrollment,
+    journey,
+    matching,
+    payloads,
+    program,
+    recognition,
+    report,
+)
 from handlers.authorize import command_refusal
 from handlers.context import CommandContext, Route, services_of
 from handlers.guard import listener
@@ -51,6 +60,7 @@ SCOPES: dict[str, str] = {
     "shoutout": OWNER,
     "thanks": MEMBER,
     "story": MEMBER,
+    "campaign": OWNER,
 }
 
 ROUTES: dict[str, Route] = {
@@ -69,6 +79,7 @@ ROUTES: dict[str, Route] = {
     "shoutout": recognition.shoutout_command,
     "thanks": recognition.thanks_command,
     "story": recognition.story_command,
+    "campaign": campaigns.campaign_command,
 }
 
 

@@ -62,6 +62,30 @@ def enqueue(
     return row
 
 
+def enqueue_many(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Queues many messages in one batched INSERT (a campaign's thousands of invitations);
+    returns the rows added, leaving out those whose key was queued before. A concurrent
+    transaction queuing one of the same keys makes this one fail on the unique key, and its
+    retry then finds that key queued."""
+    keys = [row.dedupe_key for row in rows]
+    known: set[str] = set()
+    for start in range(0, len(keys), 500):
+        known.update(
+            session.exec(
+                select(OutboxMessage.dedupe_key).where(
+                    col(OutboxMessage.dedupe_key).in_(keys[start : start + 500])
+                )
+            ).all()
+        )
+    added: dict[str, OutboxMessage] = {}
+    for row in rows:
+        if row.dedupe_key not in known and row.dedupe_key not in added:
+            added[row.dedupe_key] = row
+    session.add_all(added.values())
+    session.flush()
+    return list(added.values())
+
+
 def not_held() -> ColumnElement[bool]:
     """Rows of no programme, or of a programme whose messages are not held (the kill switch:
     a held programme's messages stay queued until an admin releases them)."""
