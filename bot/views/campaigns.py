@@ -29,6 +29,18 @@ JOIN_ACTION = "campaign_join"
 DECLINE_ACTION = "campaign_decline"
 MAX_OPTIONS = 100  # Slack's limit for a static select
 ROLES_INVITED = {"mentor": N_("Mentors"), "mentee": N_("Mentees")}
+INVITED_AS = {
+    "mentor": N_("Hi! You are invited to join *{programme}* as a mentor."),
+    "mentee": N_("Hi! You are invited to join *{programme}* as a mentee."),
+}
+REMINDED_AS = {
+    "mentor": N_(
+        "A gentle reminder: you are invited to *{programme}* as a mentor. Would you like to join?"
+    ),
+    "mentee": N_(
+        "A gentle reminder: you are invited to *{programme}* as a mentee. Would you like to join?"
+    ),
+}
 
 
 @dataclass
@@ -153,16 +165,8 @@ def invitation_message(
 ) -> dict[str, Any]:
     """The DM inviting someone to a programme in a role; the reminder says it is one."""
     name = kit.escape(program_name(program, _))
-    role_name = _(ROLE[role]).lower() if role in ROLE else kit.escape(role)
-    if reminder:
-        text = _(
-            "A gentle reminder: you are invited to *{programme}* as a {role}. "
-            "Would you like to join?"
-        ).format(programme=name, role=role_name)
-    else:
-        text = _("Hi! You are invited to join *{programme}* as a {role}.").format(
-            programme=name, role=role_name
-        )
+    wording = (REMINDED_AS if reminder else INVITED_AS).get(role, INVITED_AS["mentee"])
+    text = _(wording, programme=name)
     about = _(
         "Reverse mentoring pairs younger colleagues, who coach, with senior leaders, who learn "
         "about technology and new ways of working; both sides learn."
