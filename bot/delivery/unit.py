@@ -27,7 +27,6 @@ from bot.delivery import outbox
 from bot.delivery.kinds import Catalogue, MessageKey
 from bot.delivery.sender import Pacer, Sender
 from storage.db import Database
-from storage.models import OutboxMessage
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -114,22 +113,22 @@ class Owed:
             if kind.quiet_hours is not None:
                 when = kind.quiet_hours(self.session, start, item.timezone, item.program_id)
             rows.append(
-                OutboxMessage(
-                    dedupe_key=item.key.value,
-                    kind=kind.name,
-                    recipient=item.recipient,
-                    payload={"message": item.message, **(item.extra or {})},
-                    program_id=item.program_id,
-                    subject=item.subject,
-                    not_before=when,
-                )
+                {
+                    "key": item.key.value,
+                    "kind": kind.name,
+                    "recipient": item.recipient,
+                    "payload": {"message": item.message, **(item.extra or {})},
+                    "program_id": item.program_id,
+                    "subject": item.subject,
+                    "not_before": when,
+                }
             )
         added = outbox.enqueue_many(self.session, rows)
         self.skipped += len(rows) - len(added)
         for row in added:
-            text = str(row.payload["message"].get("text") or "")
+            text = str(row["payload"]["message"].get("text") or "")
             self.planned.append(
-                Planned(row.dedupe_key, row.kind, row.recipient, row.not_before, text)
+                Planned(row["key"], row["kind"], row["recipient"], row["not_before"], text)
             )
         return len(added)
 

@@ -8,18 +8,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
 from bot.i18n import N_
 from storage import repositories as repo
-from storage.models import Role, RosterEntry
+from storage.models import Role
 
 SAMPLE_SIZE = 5
 DEFAULT_REMINDER_DAYS = 7
 ROLES = (Role.MENTOR.value, Role.MENTEE.value)
+
+
+class RosterPerson(Protocol):
+    """What a segment reads of a roster entry (storage.models.RosterEntry, or a row of it)."""
+
+    slack_user_id: str
+    department: str | None
+    title: str | None
+    office: str | None
+    country: str | None
+    hire_date: date | None
+    level: int | None
+    left_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -64,7 +77,7 @@ def _same(wanted: str | None, value: str | None) -> bool:
     return wanted is None or (value or "").strip().casefold() == wanted.strip().casefold()
 
 
-def matches(entry: RosterEntry, segment: Segment) -> bool:
+def matches(entry: RosterPerson, segment: Segment) -> bool:
     """Whether a roster entry is in the segment. An entry with no value for a filter that is
     set (no level, no hire date) is not in it: the admin asked for something it cannot show."""
     if not (_same(segment.department, entry.department) and _same(segment.country, entry.country)):
@@ -83,7 +96,7 @@ def matches(entry: RosterEntry, segment: Segment) -> bool:
     )
 
 
-def eligible(entries: Iterable[RosterEntry], segment: Segment, excluded: set[str]) -> list[str]:
+def eligible(entries: Iterable[RosterPerson], segment: Segment, excluded: set[str]) -> list[str]:
     """The Slack ids of the segment's people who may be invited, in a stable order: not left
     the roster, not in `excluded` (already in the programme, invited to it and not answered,
     or said "not for me" to any campaign)."""

@@ -44,9 +44,21 @@ def roster_values(session: Session) -> dict[str, list[str]]:
     return found
 
 
-def active_roster(session: Session) -> Sequence[RosterEntry]:
-    """Everyone on the roster who has not left it."""
-    return session.exec(select(RosterEntry).where(col(RosterEntry.left_at).is_(None))).all()
+def active_roster(session: Session) -> Sequence[Any]:
+    """Everyone on the roster who has not left it: rows with the fields a segment reads
+    (plain rows, not entities: a campaign may read tens of thousands)."""
+    fields = [
+        RosterEntry.slack_user_id,
+        RosterEntry.department,
+        RosterEntry.title,
+        RosterEntry.office,
+        RosterEntry.country,
+        RosterEntry.hire_date,
+        RosterEntry.level,
+        RosterEntry.left_at,
+    ]
+    query = select(*fields).where(col(RosterEntry.left_at).is_(None))
+    return list(session.execute(query).all())
 
 
 def campaign_exclusions(session: Session, program_id: int) -> set[str]:
