@@ -265,7 +265,7 @@ JOBS: dict[str, JobSpec] = {
             "one reminder to people a recruiting campaign invited who have not answered "
             "after its reminder delay (7 days)",
             run_campaign_reminders,
-            "30 9 * * *",
+            "0 9 * * *",
         ),
     )
 }
