@@ -6,11 +6,14 @@ simulated Slack, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from bot import clock
@@ -351,3 +354,48 @@ def test_only_owners_may_run_a_campaign(running_app: RunningApp) -> None:
         assert response.status == 200
         assert "Only programme admins" in json.dumps(response.json())
         assert invites(app) == {}
+
+
+def test_the_reminder_job_runs_from_the_command_line(
+    running_app: RunningApp,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    app = running_app
+    with manual_clock(SENT_AT):
+        seed(app)
+        send(app, department="Engineering")
+    for name, value in {
+        "SLACK_BOT_TOKEN": app.settings.slack_bot_token,
+        "SLACK_SIGNING_SECRET": app.settings.slack_signing_secret,
+        "SLACK_API_URL": app.fake.api_url,
+        "DATABASE_URL": app.db.url,
+        "ADMIN_USER_IDS": ADMIN,
+    }.items():
+        monkeypatch.setenv(name, value)
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    previous, root = clock.current(), logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    at = (SENT_AT + timedelta(days=8)).isoformat()
+    try:
+        argv = ["--env-file", str(empty), "jobs", "run", "campaign_reminders", "--at", at]
+        assert main([*argv, "--dry-run"]) == 0
+        dry = capsys.readouterr().out
+        assert main(argv) == 0
+        ran = capsys.readouterr().out
+    finally:
+        clock.install(previous)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    # In each person's language, at their working hours (Vietnam's the next morning).
+    assert "3 would be queued, nothing sent" in dry
+    assert "would send to UCAMP02 at 2027-01-13T02:00:00+00:00: Nhắc nhẹ" in dry
+    assert "Eine kleine Erinnerung" in dry
+    assert "3 queued" in ran and "2 delivered now" in ran
+    with app.db.session() as session:
+        reminded = session.exec(select(CampaignInvite.reminded_at)).all()
+    assert len(reminded) == 3 and all(reminded)
