@@ -216,6 +216,8 @@ def test_the_preview_counts_the_segment_and_send_queues_one_invitation_each(
         again = send(app, department="Engineering")
         assert again["response_action"] == "errors"
         assert "Nobody" in again["errors"]["role"]
+        with app.db.session() as session:
+            assert len(session.exec(select(Campaign)).all()) == 1  # no empty campaign stored
 
 
 def test_join_and_not_for_me_are_recorded_and_later_campaigns_respect_them(

@@ -142,6 +142,8 @@ def send(
         if program is None or not takes_people(program, now):
             return Sent(None, 0, [], closed=True)
         people = segment_people(session, program_id, segment)
+        if not people:  # nothing to record: the form says nobody can be invited
+            return Sent(None, 0, [])
         campaign = repo.create_campaign(
             session,
             program_id=program_id,
