@@ -2,9 +2,9 @@
 the workspace's posting cap.
 
 Seeds a roster of N people in the segment (plus 10% outside it, left out by the filter) and
-a programme open for enrollment, with every person in the simulated Slack (their zones and
-languages, Berlin, Hanoi and New York in turn; the bench starts at a moment inside all three
-working days is impossible, so everyone works in Berlin's zone here and all are due at once).
+a programme open for enrollment, with every person in the simulated Slack (German, English and
+Vietnamese in turn; all in Berlin's zone, since no moment is inside the working day of Berlin,
+Hanoi and New York at once, and the bench starts on a Monday at 09:00 there, so all are due).
 The people directory is preloaded from users.list first, as the served app does at start (not
 timed). Then:
 
