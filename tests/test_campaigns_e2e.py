@@ -342,10 +342,38 @@ def test_invitations_still_waiting_are_cancelled_when_enrollment_closes(
         assert "open its enrollment first" in reply["text"]
 
 
+def test_an_invitation_to_someone_who_left_the_roster_meanwhile_is_not_sent(
+    running_app: RunningApp,
+) -> None:
+    app = running_app
+    with manual_clock(SENT_AT) as manual:
+        seed(app)
+        send(app, department="Engineering")
+        with app.db.session() as session:
+            entry = session.exec(
+                select(RosterEntry).where(RosterEntry.slack_user_id == "UCAMP02")
+            ).one()
+            entry.left_at = SENT_AT + timedelta(hours=1)
+            session.add(entry)
+        manual.set(VIETNAM_MORNING)
+        deliver(app)
+        assert not invitations_to(app, "UCAMP02")
+        with app.db.session() as session:
+            row = session.exec(
+                select(OutboxMessage).where(OutboxMessage.recipient == "UCAMP02")
+            ).one()
+        assert (row.status, row.cancelled_because) == ("cancelled", "the person left the roster")
+
+
 def test_only_owners_may_run_a_campaign(running_app: RunningApp) -> None:
     app = running_app
     with manual_clock(SENT_AT):
         seed(app)
+        # An owner who is not a super-admin may.
+        app.fake.add_user("UOWNER01", real_name="Olga Owner", locale="en-US")
+        setup_program(app, start="2027-01-01", end="2027-12-31", owners=[ADMIN, "UOWNER01"])
+        view = open_modal(app, "UOWNER01", "campaign")
+        assert view["callback_id"] == "campaign"
         reply = command_reply(app, "UCAMP05", "campaign")
         assert "Only programme admins" in reply["text"]
         # A copy of the owner's modal submitted by someone else is refused, nothing stored.
