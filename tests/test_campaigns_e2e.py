@@ -342,6 +342,25 @@ def test_invitations_still_waiting_are_cancelled_when_enrollment_closes(
         assert "open its enrollment first" in reply["text"]
 
 
+def test_erasing_ones_data_keeps_the_invitation_counted_without_the_person(
+    running_app: RunningApp,
+) -> None:
+    app = running_app
+    with manual_clock(SENT_AT):
+        seed(app)
+        send(app, department="Engineering")
+        assert enroll(app, Person("UCAMP03", "mentee", wanted=["ai_tools"])).status == 200
+        eventually(lambda: invites(app).get("UCAMP03") == "joined")
+        view = open_modal(app, "UCAMP03", "leave")
+        values = sr.values_from({"erase": sr.checkboxes(["erase"])})
+        assert app.slack.view_submission("UCAMP03", view, values).status == 200
+        eventually(lambda: "UCAMP03" not in invites(app))
+        statuses = sorted(invites(app).values())
+        assert statuses == ["invited", "invited", "joined"]
+        report = json.dumps(command_reply(app, ADMIN, "report").get("blocks"), ensure_ascii=False)
+        assert "3 invited → 1 joined → 0 matched → 0 met" in report
+
+
 def test_an_invitation_to_someone_who_left_the_roster_meanwhile_is_not_sent(
     running_app: RunningApp,
 ) -> None:

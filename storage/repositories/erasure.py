@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from sqlalchemy import String, func, or_
 from sqlmodel import Session, col, select
 
 from storage.models import (
+    CampaignInvite,
     CheckInRequest,
     Goal,
     OutboxMessage,
@@ -53,6 +55,12 @@ def forget_user(session: Session, user_id: str) -> None:
         request.resolved_by = None
         session.add(request)
     forget_recognition(session, user_id)
+    # Campaign invitations stay counted in their funnel, naming nobody.
+    for invite in session.exec(
+        select(CampaignInvite).where(CampaignInvite.slack_user_id == user_id)
+    ).all():
+        invite.slack_user_id = f"erased-{uuid.uuid4().hex[:20]}"
+        session.add(invite)
     session.flush()
 
 
