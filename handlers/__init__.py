@@ -8,6 +8,7 @@ from slack_bolt import App
 from bot.services import Services
 from handlers import (
     audit,
+    campaigns,
     commands,
     directory,
     enrollment,
@@ -41,4 +42,5 @@ def register_listeners(app: App, services: Services) -> None:
     audit.register(app, services)
     roster.register(app, services)
     directory.register(app, services)
+    campaigns.register(app, services)
     fallback.register(app, services)  # last: only clicks no other listener matched

@@ -34,7 +34,7 @@ from storage.models import MatchRun, Pair, PulseRound, RematchRequest, ShoutOut,
 # What a refusal says, in the reader's language.
 Reason = Callable[[Translator], dict[str, Any]]
 log = logging.getLogger(__name__)
-ADMIN_SUBCOMMANDS = frozenset({"match", "report", "shoutout", "program", "hold"})
+ADMIN_SUBCOMMANDS = frozenset({"match", "report", "shoutout", "program", "hold", "campaign"})
 # The workspace's super-admins only (ADMIN_USER_IDS, Slack admins): the audit log and
 # the roster.
 SUPER_ADMIN_SUBCOMMANDS = frozenset({"audit", "roster"})

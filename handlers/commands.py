@@ -22,6 +22,7 @@ from bot.views import common, comparison, kit
 from bot.views import programmes as views
 from handlers import (
     audit,
+    campaigns,
     directory,
     enrollment,
     journey,
@@ -64,6 +65,7 @@ SCOPES: dict[str, str] = {
     "story": MEMBER,
     "audit": NONE,
     "roster": NONE,
+    "campaign": OWNER,
 }
 
 ROUTES: dict[str, Route] = {
@@ -84,6 +86,7 @@ ROUTES: dict[str, Route] = {
     "story": recognition.story_command,
     "audit": audit.audit_command,
     "roster": roster.roster_command,
+    "campaign": campaigns.campaign_command,
 }
 
 # `/mentoring <name> <argument>` whose argument picks the route (before SCOPES and ROUTES):

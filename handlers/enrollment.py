@@ -19,6 +19,7 @@ from bot.services import Services
 from bot.views import common, kit
 from bot.views import enrollment as views
 from bot.views import programmes as programme_views
+from bot.views.campaigns import JOIN_ACTION as CAMPAIGN_JOIN_ACTION
 from bot.views.home import EDIT_ACTION, JOIN_ACTION, LEAVE_ACTION
 from bot.views.labels import program_name
 from handlers import payloads
@@ -116,13 +117,24 @@ def enrollment_view(
 
 
 def open_enrollment(
-    services: Services, client: WebClient, user_id: str, trigger_id: str, program_id: int | None
+    services: Services,
+    client: WebClient,
+    user_id: str,
+    trigger_id: str,
+    program_id: int | None,
+    role: str | None = None,
 ) -> dict[str, Any] | None:
-    """Opens the join (or, when enrolled, the prefilled profile) modal of a programme.
+    """Opens the join (or, when enrolled, the prefilled profile) modal of a programme;
+    `role`: preselected in the join form (a campaign's invitation names it).
 
     Returns a message for the person instead when there is nothing to open.
     """
-    view, message = enrollment_view(services, user_id, program_id)
+    typed = None
+    if role:
+        _program, participant, _invited = _current(services, user_id, program_id)
+        if not domain.is_enrolled(participant):  # the enrolled see their profile as stored
+            typed = domain.EnrollmentForm(role=role)
+    view, message = enrollment_view(services, user_id, program_id, typed)
     if view is None:
         return message
     # A kickoff's rush can meet views.open's rate limit: the reply's button tries again.
@@ -219,6 +231,26 @@ def on_join_clicked(
             log.info("could not remove the note with the button")
 
 
+@listener
+def on_invitation_join(
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond | None, context: BoltContext
+) -> None:
+    """Join on a campaign's invitation: the programme's join form, its role picked."""
+    ack()
+    services = services_of(context)
+    click = payloads.click_of(context, body)
+    user_id = click.user.id
+    with services.db.session() as session:
+        campaign = repo.campaign(session, payloads.action_number(body))
+        found = (campaign.program_id, campaign.role) if campaign is not None else None
+    if found is None:
+        tell(services, body, respond, _which_programme(services, user_id, "join"))
+        return
+    reply = open_enrollment(services, client, user_id, click.trigger_id, found[0], role=found[1])
+    if reply is not None:
+        tell(services, body, respond, reply)
+
+
 @submission
 def on_enrollment_submitted(sub: Submission) -> Answer:
     services, user_id = sub.services, sub.user_id
@@ -250,6 +282,8 @@ def on_enrollment_submitted(sub: Submission) -> Answer:
 
     def enroll(session: Session, owed: Owed) -> domain.EnrollmentResult:
         result = domain.enroll(session, program, person, form)
+        # Invited by a campaign (whichever way they came to the form): they joined.
+        repo.mark_joined(session, program.id or 0, user_id, services.clock.now())
         queue_enrollment_messages(session, owed, program, result, _, sub.view_id)
         return result
 
@@ -428,4 +462,5 @@ def register(app: App, services: Services) -> None:
     app.action(views.ROLE_ACTION)(on_role_picked)
     app.action(views.TRAINING_READ_ACTION)(on_training_read)
     app.action(LEAVE_ACTION)(on_leave_clicked)
+    app.action(CAMPAIGN_JOIN_ACTION)(on_invitation_join)
     app.view(views.LEAVE_CALLBACK_ID)(on_leave_submitted)

@@ -24,7 +24,7 @@ from bot.delivery.sender import refused_for_good
 from bot.domain import journey, notices, programs, subjects
 from bot.i18n import translator
 from bot.services import Services
-from bot.usecases import directory
+from bot.usecases import campaigns, directory
 from bot.views import journey as views
 from scheduler.job_report import JobReport, live_program
 from scheduler.pulse import run_match_check, run_pulse
@@ -225,6 +225,24 @@ def run_people_refresh(
     return report
 
 
+def run_campaign_reminders(
+    services: Services, at: datetime, *, program_id: int | None = None, dry_run: bool = False
+) -> JobReport:
+    """One reminder to each person a campaign invited who has not answered after its
+    `reminder_after_days` (7 by default); never a second one (the key names campaign and
+    person), never to people who joined or said "not for me"."""
+
+    def work(session: Session, owed: Owed) -> None:
+        program = live_program(session, program_id)
+        if program is None:
+            owed.notes.append("the programme is not live")
+            return
+        campaigns.remind(services, session, owed, program, at)
+
+    report = JobReport("campaign_reminders")
+    return report.add(services.delivery.run(work, at=at, dry_run=dry_run))
+
+
 JOBS: dict[str, JobSpec] = {
     spec.name: spec
     for spec in (
@@ -278,6 +296,13 @@ JOBS: dict[str, JobSpec] = {
             "kindly) and reads mapped profile fields into the roster (every day)",
             run_people_refresh,
             "30 6 * * *",
+        ),
+        JobSpec(
+            "campaign_reminders",
+            "one reminder to people a recruiting campaign invited who have not answered "
+            "after its reminder delay (7 days)",
+            run_campaign_reminders,
+            "0 9 * * *",
         ),
     )
 }

@@ -193,6 +193,37 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
         **recognition_catalogue(program, _),
         "cross_programme_report": comparison_catalogue(_),
         **roster_catalogue(_),
+        **campaign_views(program, _),
+    }
+
+
+def campaign_views(program: Program, _: Translator) -> dict[str, dict[str, Any]]:
+    from bot.domain.campaigns import Segment
+    from bot.views import campaigns
+
+    choices = {
+        "department": [f"Abteilung für Digitalisierung {i} " * 4 for i in range(150)],
+        "country": ["Deutschland", "Việt Nam"],
+        "office": [f"Büro {i}" for i in range(30)],
+    }
+    form = campaigns.CampaignForm(
+        role="mentee",
+        segment=Segment(department=choices["department"][3], title_contains="Leiter " * 14),
+        level_text="5",
+    )
+    sample = [f"U{i:05d}" for i in range(5)]
+    return {
+        "campaign_modal": campaigns.campaign_modal(program, choices, campaigns.CampaignForm(), _),
+        "campaign_modal_preview": campaigns.campaign_modal(
+            program, choices, form, _, campaigns.Preview(12345, sample)
+        ),
+        "campaign_modal_nobody": campaigns.campaign_modal(
+            program, {}, form, _, campaigns.Preview(0, [])
+        ),
+        "campaign_sent": campaigns.sent_modal(12345, _),
+        "campaign_invitation": campaigns.invitation_message(program, 1, "mentor", _),
+        "campaign_reminder": campaigns.invitation_message(program, 1, "mentee", _, reminder=True),
+        "campaign_declined": campaigns.declined_message(_),
     }
 
 

@@ -9,13 +9,22 @@ remembers Slack's event ids so a re-delivered event is handled once.
 
 from bot.delivery.kinds import MessageKey, MessageKind, OutgoingFile
 from bot.delivery.sender import Pacer
-from bot.delivery.unit import Delivery, Done, Owed, OwingWork, Planned, RecipientGoneRule
+from bot.delivery.unit import (
+    Delivery,
+    Done,
+    Outgoing,
+    Owed,
+    OwingWork,
+    Planned,
+    RecipientGoneRule,
+)
 
 __all__ = [
     "Delivery",
     "Done",
     "MessageKey",
     "MessageKind",
+    "Outgoing",
     "OutgoingFile",
     "Owed",
     "OwingWork",

@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, update
+from sqlalchemy import ColumnElement, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.clock import utcnow
 from storage.models import OutboxMessage, OutboxStatus, Program
 
 BATCH = 50
@@ -60,6 +61,50 @@ def enqueue(
     except IntegrityError:
         return None
     return row
+
+
+def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Queues many messages in one batched INSERT (a campaign's thousands of invitations);
+    each row holds `enqueue`'s fields (key, kind, recipient, payload, not_before, program_id,
+    subject). Returns the rows added, leaving out those whose key was queued before. A
+    concurrent transaction queuing one of the same keys makes this one fail on the unique key,
+    and its retry then finds that key queued."""
+    keys = [row["key"] for row in rows]
+    known: set[str] = set()
+    for start in range(0, len(keys), 500):
+        known.update(
+            session.exec(
+                select(OutboxMessage.dedupe_key).where(
+                    col(OutboxMessage.dedupe_key).in_(keys[start : start + 500])
+                )
+            ).all()
+        )
+    added: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["key"] not in known and row["key"] not in added:
+            added[row["key"]] = row
+    if added:
+        now = utcnow()
+        session.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "dedupe_key": row["key"],
+                    "kind": row["kind"],
+                    "recipient": row["recipient"],
+                    "payload": row["payload"],
+                    "program_id": row.get("program_id"),
+                    "subject": row.get("subject"),
+                    "not_before": row["not_before"],
+                    "status": OutboxStatus.PENDING.value,
+                    "attempts": 0,
+                    "uncertain": False,
+                    "created_at": now,
+                }
+                for row in added.values()
+            ],
+        )
+    return list(added.values())
 
 
 def not_held() -> ColumnElement[bool]:

@@ -24,9 +24,13 @@ from bot.domain.working_hours import next_good_time, working_hours
 from bot.i18n import translator
 from storage.models import (
     LIVE_STATUSES,
+    Campaign,
+    CampaignInvite,
+    CampaignStatus,
     Certificate,
     CertificateStatus,
     CycleStatus,
+    InviteStatus,
     OutboxMessage,
     Pair,
     PairStatus,
@@ -34,6 +38,7 @@ from storage.models import (
     ParticipantStatus,
     Program,
     PulseRound,
+    RosterEntry,
 )
 
 # When a message may arrive -----------------------------------------------------------------
@@ -97,6 +102,40 @@ def _round_closed(session: Session, row: OutboxMessage) -> str | None:
     found = session.get(PulseRound, round_id)
     if found is None or found.status != CycleStatus.OPEN:
         return "the survey has closed"
+    return None
+
+
+def _invitation_moot(session: Session, row: OutboxMessage) -> str | None:
+    """A campaign's invitation or reminder leaves only while the campaign goes on, the
+    invitation waits for an answer, the programme still takes people in and the person is
+    still on the roster."""
+    campaign_id = _number(row, "campaign_id")
+    if campaign_id is None:
+        return None
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status == CampaignStatus.CANCELLED:
+        return "the campaign was cancelled"
+    invite = session.exec(
+        select(CampaignInvite).where(
+            CampaignInvite.campaign_id == campaign_id,
+            CampaignInvite.slack_user_id == row.recipient,
+        )
+    ).first()
+    if invite is None or invite.status != InviteStatus.INVITED:
+        return "the invitation was answered"
+    program = session.get(Program, campaign.program_id)
+    if (
+        program is None
+        or program.status not in LIVE_STATUSES
+        or not program.enrollment_open
+        or programs.is_over(program, utcnow())
+    ):
+        return "the programme no longer takes people in"
+    entry = session.exec(
+        select(RosterEntry).where(RosterEntry.slack_user_id == row.recipient)
+    ).first()
+    if entry is not None and entry.left_at is not None:
+        return "the person left the roster"
     return None
 
 
@@ -253,6 +292,20 @@ STORY_PARTNER = MessageKind("story_partner", ("story",))
 STORY_REVIEW = MessageKind("story_review", ("story", "admin"))
 STORY_DECIDED = MessageKind("story_decided", ("story", "participant"))
 
+# Recruiting campaigns: started by an admin for many people, inside each one's working day.
+CAMPAIGN_INVITE = MessageKind(
+    "campaign_invite",
+    ("campaign", "person"),
+    quiet_hours=during_working_hours,
+    stale_because=_invitation_moot,
+)
+CAMPAIGN_REMINDER = MessageKind(
+    "campaign_reminder",
+    ("campaign", "person"),
+    quiet_hours=during_working_hours,
+    stale_because=_invitation_moot,
+)
+
 # The running journey: what stops being sent once the programme has ended.
 RUNNING_JOURNEY = (CHECKIN.name, NUDGE.name, ESCALATION.name, MATCH_CHECK.name)
 
@@ -286,5 +339,7 @@ KINDS = catalogue(
         STORY_PARTNER,
         STORY_REVIEW,
         STORY_DECIDED,
+        CAMPAIGN_INVITE,
+        CAMPAIGN_REMINDER,
     ]
 )

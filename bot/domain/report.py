@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.domain import milestones, pulse
+from bot.domain.campaigns import Funnel, funnels
 from bot.domain.overview import TopicBalance
 from bot.domain.programs import all_topics, growth_catalogue, is_archived
 from storage import repositories as repo
@@ -64,6 +65,8 @@ class Report:
     surveys: list[pulse.RoundResult] = field(default_factory=list)
     match_checks: list[pulse.RoundResult] = field(default_factory=list)
     topics: list[TopicBalance] = field(default_factory=list)
+    # Recruiting campaigns: invited → joined → matched → met, oldest first.
+    campaigns: list[Funnel] = field(default_factory=list)
 
     @property
     def threshold(self) -> int:
@@ -136,4 +139,5 @@ def build_report(
         surveys=pulse.results(session, program, pulse.SURVEY_KINDS) if surveys else [],
         match_checks=pulse.results(session, program, pulse.MATCH_CHECK_KINDS) if surveys else [],
         topics=topic_balance(session, program) if topics else [],
+        campaigns=funnels(session, program_id),
     )

@@ -34,6 +34,7 @@ COMMANDS: tuple[tuple[str, str, bool], ...] = (
         True,
     ),
     ("shoutout", N_("Thank people in the recognition channel"), True),
+    ("campaign", N_("Invite a segment of the HR roster to join, as mentors or mentees"), True),
 )
 
 

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from bot.domain import pulse
 from bot.domain.report import Report
 from bot.i18n import N_, Translator
+from bot.views import campaigns as campaign_views
 from bot.views import charts, kit
 from bot.views.labels import ROLE, STATUS, label, program_goals, program_name, topic_name
 
@@ -218,6 +219,7 @@ def report_message(report: Report, _: Translator) -> dict[str, Any]:
     for heading, lines in report_sections(report, _):
         text = "*" + heading + "*\n" + "\n".join(lines)
         blocks.append(kit.section(kit.clip(text, kit.SECTION_TEXT_LIMIT)))
+    blocks.extend(campaign_views.funnel_blocks(report.campaigns, _))
     open_rounds = [
         r.round
         for r in shown_rounds(report.surveys + report.match_checks)

@@ -5,6 +5,23 @@ public query is re-exported here."""
 from __future__ import annotations
 
 from storage.repositories.audit import audit_events, record_audit
+from storage.repositories.campaigns import (
+    active_roster,
+    add_invites,
+    answer_invite,
+    campaign,
+    campaign_exclusions,
+    campaigns_of,
+    create_campaign,
+    finish_campaigns,
+    funnel_counts,
+    invite_of,
+    invite_to_programme,
+    invites_to_remind,
+    mark_invites_reminded,
+    mark_joined,
+    roster_values,
+)
 from storage.repositories.common import export_rows, lock, save, transition
 from storage.repositories.delivery import (
     failed_messages,
@@ -145,6 +162,21 @@ __all__ = [
     "set_workspace_setting",
     "upsert_slack_roster_entry",
     "workspace_setting",
+    "active_roster",
+    "add_invites",
+    "answer_invite",
+    "campaign",
+    "campaign_exclusions",
+    "campaigns_of",
+    "create_campaign",
+    "finish_campaigns",
+    "funnel_counts",
+    "invite_of",
+    "invite_to_programme",
+    "invites_to_remind",
+    "mark_invites_reminded",
+    "mark_joined",
+    "roster_values",
     "audit_events",
     "record_audit",
     "achieved_goals",
