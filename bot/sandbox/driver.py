@@ -25,6 +25,7 @@ from bot import clock as app_clock
 from bot.delivery import outbox
 from bot.domain.working_hours import next_good_time, working_hours
 from bot.sandbox import DEFAULT_DATABASE_URL
+from bot.sandbox import example as example_workspace
 from bot.sandbox.composer import Mentionable, with_mentions
 from bot.sandbox.deliveries import Addressee, local_time, outbox_report
 from bot.sandbox.forms import fill
@@ -83,10 +84,16 @@ class Driver:
         host: str = "127.0.0.1",
         start_at: datetime | None = None,
         with_scheduler: bool = True,
+        example: bool = False,
     ) -> None:
         self.host = host
         self.database_url = database_url
-        self.people = seed_people(people, seed)
+        # --example: the example's people (also on a restart of a database it was seeded in).
+        self.example = example
+        self.people = example_workspace.example_people() if example else seed_people(people, seed)
+        self.channels = (COMMUNITY_CHANNEL, GENERAL_CHANNEL) + (
+            example_workspace.EXAMPLE_CHANNELS if example else ()
+        )
         self.sessions: dict[str, MemberSession] = {p.user_id: MemberSession() for p in self.people}
         self._lock = threading.RLock()
         self._seen_calls = 0
@@ -122,6 +129,7 @@ class Driver:
         )
         database = Database(settings.database_url)
         database.migrate()
+        seeding = self.example and not example_workspace.holds_example(database)
         database.dispose()
         self.runtime = Runtime(settings, clock=self.clock, with_scheduler=self.with_scheduler)
         self.runtime.start()
@@ -129,6 +137,8 @@ class Driver:
         self._servers.append(app_server)
         app_url = f"http://{self.host}:{app_server.server_port}/slack/events"
         self.slack = SlackRequests(app_url, secret, fake=self.fake, clock=time.time)
+        if seeding:
+            example_workspace.seed_example(self)
 
     def stop(self) -> None:
         for server in self._servers:
@@ -157,7 +167,7 @@ class Driver:
     def _add_channels(self) -> None:
         members = [p.user_id for p in self.people]
         add_channel = getattr(self.fake, "add_channel", None)
-        for channel_id, name in (COMMUNITY_CHANNEL, GENERAL_CHANNEL):
+        for channel_id, name in self.channels:
             if add_channel is not None:
                 add_channel(channel_id, name, members=members, bot_is_member=True)
 

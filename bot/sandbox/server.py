@@ -36,6 +36,7 @@ class Sandbox(Driver):
         start_at: datetime | None = None,
         with_scheduler: bool = True,
         serve_page: bool = True,
+        example: bool = False,
     ) -> None:
         super().__init__(
             people=people,
@@ -44,6 +45,7 @@ class Sandbox(Driver):
             host=host,
             start_at=start_at,
             with_scheduler=with_scheduler,
+            example=example,
         )
         self.port = port
         self.serve_page = serve_page
