@@ -118,6 +118,7 @@ def test_the_example_is_two_regional_programmes_a_month_in(box: Sandbox) -> None
         # A month in: the first check-ins answered (all pairs but one met), goals set.
         assert sum(p.last_met_at is not None for p in mine) >= 2
         assert {g.pair_id for g in goals} >= {p.id for p in mine}
+        assert sum(p.training_read_at is not None for p in enrolled) == 5
     assert sum(p.last_met_at is None for p in pairs) == 1
     assert shout_outs, "the DACH owner thanked a pair"
     evergreen_people = [p for p in people.values() if p.program_id == evergreen.id]

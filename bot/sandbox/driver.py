@@ -34,6 +34,7 @@ from bot.sandbox.render import RenderContext
 from bot.sandbox.workspace import (
     ADMIN_ID,
     COMMUNITY_CHANNEL,
+    EXAMPLE_CHANNELS,
     GENERAL_CHANNEL,
     SeedPerson,
     seed_people,
@@ -91,9 +92,7 @@ class Driver:
         # --example: the example's people (also on a restart of a database it was seeded in).
         self.example = example
         self.people = example_workspace.example_people() if example else seed_people(people, seed)
-        self.channels = (COMMUNITY_CHANNEL, GENERAL_CHANNEL) + (
-            example_workspace.EXAMPLE_CHANNELS if example else ()
-        )
+        self.channels = (COMMUNITY_CHANNEL, GENERAL_CHANNEL) + (EXAMPLE_CHANNELS if example else ())
         self.sessions: dict[str, MemberSession] = {p.user_id: MemberSession() for p in self.people}
         self._lock = threading.RLock()
         self._seen_calls = 0

@@ -25,7 +25,14 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel, select
 
 from bot.sandbox.forms import option_values
-from bot.sandbox.workspace import ADMIN_ID, COMMUNITY_CHANNEL, OFFICES, SeedPerson
+from bot.sandbox.workspace import (
+    ADMIN_ID,
+    COMMUNITY_CHANNEL,
+    DACH_CHANNEL,
+    OFFICES,
+    VIETNAM_CHANNEL,
+    SeedPerson,
+)
 from storage.models import Participant, Program, RosterEntry, RosterImport, RosterSource
 
 if TYPE_CHECKING:
@@ -36,9 +43,6 @@ if TYPE_CHECKING:
 ROSTER_SOURCE = "sandbox: example"
 BERLIN, HANOI, NEW_YORK = OFFICES
 DACH, VIETNAM, EVERGREEN = "DACH", "Việt Nam", "AI for executives"
-DACH_CHANNEL = ("C0DACH", "mentoring-dach")
-VIETNAM_CHANNEL = ("C0VIETNAM", "mentoring-vietnam")
-EXAMPLE_CHANNELS = (DACH_CHANNEL, VIETNAM_CHANNEL)
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ def _c(
 
 
 # The reporting chain: New York's chief executive at the top; each region's managing director
-# below; leaders below them; younger colleagues in their teams. Two of the mentors work under
+# below; leaders below them; younger colleagues in their teams. Every mentor works under
 # a leader of their own programme: the reporting-line exclusion keeps those apart.
 COLLEAGUES: tuple[Colleague, ...] = (
     _c(
@@ -417,8 +421,11 @@ class ExampleSeeder:
         for programme in (DACH, VIETNAM):
             self.match(OWNERS[programme])
         box.run_job("deliver_outbox")
+        unread = {"UBE0OPS05", "UHN0DEV07"}  # one in each programme has not read it yet
         for programme in (DACH, VIETNAM):
             for colleague in self.by_programme[programme]:
+                if colleague.person.user_id not in unread:
+                    box.click(colleague.person.user_id, "training_read")
                 if colleague.role == "mentee":
                     self.set_goals(colleague)
         # Four weeks on: the first check-in; all but one pair met (that one picks a slot).

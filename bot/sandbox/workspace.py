@@ -12,6 +12,10 @@ from dataclasses import dataclass
 ADMIN_ID = "UADMIN0001"
 COMMUNITY_CHANNEL = ("C0MENTORING", "reverse-mentoring")
 GENERAL_CHANNEL = ("C0GENERAL", "general")
+# The regional programmes' channels of `sandbox --example` (bot/sandbox/example.py).
+DACH_CHANNEL = ("C0DACH", "mentoring-dach")
+VIETNAM_CHANNEL = ("C0VIETNAM", "mentoring-vietnam")
+EXAMPLE_CHANNELS = (DACH_CHANNEL, VIETNAM_CHANNEL)
 
 
 @dataclass(frozen=True)
