@@ -37,6 +37,7 @@ from bot.sandbox.workspace import (
     EXAMPLE_CHANNELS,
     GENERAL_CHANNEL,
     SeedPerson,
+    channel_members,
     seed_people,
 )
 from bot.settings import parse_settings
@@ -86,13 +87,21 @@ class Driver:
         start_at: datetime | None = None,
         with_scheduler: bool = True,
         example: bool = False,
+        cast: list[SeedPerson] | None = None,
+        channels: tuple[tuple[str, str], ...] = (),
     ) -> None:
+        """`cast`: the workspace's people, instead of `people` seeded ones (the demo's);
+        `channels`: (id, name) of channels besides the community's and #general."""
         self.host = host
         self.database_url = database_url
         # --example: the example's people (also on a restart of a database it was seeded in).
         self.example = example
-        self.people = example_workspace.example_people() if example else seed_people(people, seed)
-        self.channels = (COMMUNITY_CHANNEL, GENERAL_CHANNEL) + (EXAMPLE_CHANNELS if example else ())
+        if example:
+            cast = example_workspace.example_people()
+        self.people = cast if cast is not None else seed_people(people, seed)
+        self.channels = (COMMUNITY_CHANNEL, GENERAL_CHANNEL) + (
+            EXAMPLE_CHANNELS if example else channels
+        )
         self.sessions: dict[str, MemberSession] = {p.user_id: MemberSession() for p in self.people}
         self._lock = threading.RLock()
         self._seen_calls = 0
@@ -164,10 +173,10 @@ class Driver:
         )
 
     def _add_channels(self) -> None:
-        members = [p.user_id for p in self.people]
         add_channel = getattr(self.fake, "add_channel", None)
         for channel_id, name in self.channels:
             if add_channel is not None:
+                members = channel_members(channel_id, self.people)
                 add_channel(channel_id, name, members=members, bot_is_member=True)
 
     # ------------------------------------------------------------------ acting as Slack's client

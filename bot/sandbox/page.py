@@ -67,8 +67,8 @@ def conversations(
                 {"id": channel, "name": ", ".join(others), "kind": "group", "messages": items}
             )
     for channel_id, name in ctx.channels.items():
-        if fake.channel(channel_id) is None:
-            continue  # a channel of the example, in a workspace without it
+        if fake.channel(channel_id) is None or user_id not in fake.conversation_members(channel_id):
+            continue  # a channel not in this workspace, or one the member is not in
         result.append(
             {
                 "id": channel_id,

@@ -22,6 +22,7 @@ from bot.sandbox import DEFAULT_DATABASE_URL
 from bot.sandbox.driver import Driver, serve
 from bot.sandbox.page import file_bytes, member_list, member_state, member_times
 from bot.sandbox.routes import PageRoutes
+from bot.sandbox.workspace import SeedPerson
 
 
 class Sandbox(Driver):
@@ -37,6 +38,8 @@ class Sandbox(Driver):
         with_scheduler: bool = True,
         serve_page: bool = True,
         example: bool = False,
+        cast: list[SeedPerson] | None = None,
+        channels: tuple[tuple[str, str], ...] = (),
     ) -> None:
         super().__init__(
             people=people,
@@ -46,6 +49,8 @@ class Sandbox(Driver):
             start_at=start_at,
             with_scheduler=with_scheduler,
             example=example,
+            cast=cast,
+            channels=channels,
         )
         self.port = port
         self.serve_page = serve_page
