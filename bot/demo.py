@@ -539,11 +539,17 @@ class Demo:
         progress.step("matched and introduced")
         self.pairs_set_goals()
         progress.step("pair goals set")
-        pairs = self.pairs()
-        # Both partners of one pair go quiet, as long as another pair shows the journey.
-        silent = set(pairs[0]) if len(pairs) > 1 else set()
-        late = {pairs[1][1]} if len(pairs) > 1 else set()
-        asker = pairs[2][1] if len(pairs) > 2 else None  # asks for help in its first match check
+        offices = {p.user_id: p.office for p in self.members()}
+        dach, vietnam = (
+            [pair for pair in self.pairs() if offices[pair[0]] == region.office]
+            for region in REGIONS
+        )
+        # In DACH both partners of one pair go quiet and another answers "not yet" first; in
+        # Việt Nam a mentee asks for help in its first match check: each as long as another
+        # pair of the programme shows the journey.
+        silent = set(dach[0]) if len(dach) > 1 else set()
+        late = {dach[1][1]} if len(dach) > 1 else set()
+        asker = vietnam[0][1] if len(vietnam) > 1 else None
         help_month = min(2, self.months)  # the first match check comes at day 30 of a pair
         for month in range(1, self.months + 1):
             first_day = first_monday(month)
