@@ -18,11 +18,13 @@ from sqlmodel import select
 
 from bot.domain.matching import reporting_chain
 from bot.domain.overview import enrollment_overview
+from bot.domain.report import build_report
 from bot.i18n import translator
 from bot.sandbox import example
 from bot.sandbox.run import prepare_database
 from bot.sandbox.server import Sandbox
 from bot.sandbox.workspace import ADMIN_ID
+from bot.views.report import report_sections
 from storage import repositories as repo
 from storage.db import Database
 from storage.models import (
@@ -98,6 +100,14 @@ def test_the_example_is_two_regional_programmes_a_month_in(box: Sandbox) -> None
         goals = list(session.exec(select(Goal)))
         shout_outs = list(session.exec(select(ShoutOut)))
         overview = enrollment_overview(session, dach)
+        # The owner's report has a month to show: the first check-in cycle's meetings.
+        en = translator("en")
+        report = [
+            row
+            for program in (dach, vietnam)
+            for _title, rows in report_sections(build_report(session, program, NOW), en)
+            for row in rows
+        ]
 
     # Everyone enrolled in both roles, matched, approved and introduced, in their programme.
     for programme, office in ((dach, "Berlin"), (vietnam, "Hanoi")):
@@ -146,6 +156,8 @@ def test_the_example_is_two_regional_programmes_a_month_in(box: Sandbox) -> None
         )
     ]
     assert len(mentors_under_a_leader) == 6
+    met = [row for row in report if "% met (" in row]
+    assert len(met) == 2 and any("100% met (3 of 3 pairs asked" in row for row in met), met
     # The overview's departments are filled.
     assert {name for name, _count in overview.by_department} >= {"Finance", "Sales", "Marketing"}
 

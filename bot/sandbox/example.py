@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel, select
 
 from bot.sandbox.forms import option_values
@@ -31,6 +31,7 @@ from bot.sandbox.workspace import (
     DACH_CHANNEL,
     OFFICES,
     VIETNAM_CHANNEL,
+    Office,
     SeedPerson,
 )
 from storage.models import Participant, Program, RosterEntry, RosterImport, RosterSource
@@ -62,7 +63,7 @@ class Colleague:
 def _c(
     user_id: str,
     name: str,
-    office: Any,
+    office: Office,
     department: str,
     manager: str | None,
     title: str,
@@ -357,7 +358,7 @@ def example_people() -> list[SeedPerson]:
 
 
 def holds_data(database: Database) -> str | None:
-    """What the database already holds, as a phrase ("2 programmes, 14 people"), or None
+    """What the database already holds, as a phrase ("2 programmes, 14 people enrolled"), or None
     when it is empty or new."""
     engine = database.engine
     if not inspect(engine).has_table(Program.__tablename__):
@@ -381,8 +382,6 @@ def holds_example(database: Database) -> bool:
 
 def wipe(database: Database) -> None:
     """Starts over (`--fresh`): every table of the app goes, the migrations make them again."""
-    from sqlalchemy import text
-
     SQLModel.metadata.drop_all(database.engine)
     with database.engine.begin() as connection:
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
