@@ -443,4 +443,11 @@ def test_the_example_workspace_in_german_and_vietnamese(example_sandbox: Sandbox
         p.wait_for_selector("#messages .msg")
         assert "Social-Media-Leitfaden" in p.inner_text("#messages")
         _shot(p, "26-example-dach-channel")
+        # Hanoi's people are in their programme's channel, not in DACH's.
+        _as(p, example.OWNERS[example.VIETNAM])
+        assert p.locator(f'[data-conversation="{example.DACH_CHANNEL[0]}"]').count() == 0
+        p.click(f'[data-conversation="{example.VIETNAM_CHANNEL[0]}"]')
+        p.wait_for_selector("#messages .msg")
+        assert "Bảng điều khiển AI" in p.inner_text("#messages")
+        _shot(p, "27-example-vietnam-channel")
         browser.close()

@@ -23,7 +23,7 @@ from bot.i18n import translator
 from bot.sandbox import example
 from bot.sandbox.run import prepare_database
 from bot.sandbox.server import Sandbox
-from bot.sandbox.workspace import ADMIN_ID
+from bot.sandbox.workspace import ADMIN_ID, DACH_CHANNEL, VIETNAM_CHANNEL
 from bot.views.report import report_sections
 from storage import repositories as repo
 from storage.db import Database
@@ -183,11 +183,14 @@ def test_a_member_sees_their_home_in_their_language_and_an_owner_their_programme
     assert f"admin_actions_{vietnam}" in owner and f"admin_actions_{dach}" not in owner
     admin = _text(_home(box, ADMIN_ID))
     assert all(f"admin_actions_{i}" in admin for i in ids.values())
-    # The community channels speak each programme's language.
-    dach_channel = " ".join(
-        str(m.get("text")) for m in box.fake.posted_messages(example.DACH_CHANNEL[0])
-    )
-    assert dach_channel, "the shout-out reached the DACH channel"
+    # Each owner's shout-out reached their programme's channel, in its language.
+    for channel, language, praise in (
+        (DACH_CHANNEL[0], "de", "Social-Media-Leitfaden"),
+        (VIETNAM_CHANNEL[0], "vi", "Bảng điều khiển AI"),
+    ):
+        posted = [str(m.get("text")) for m in box.fake.posted_messages(channel)]
+        assert any(praise in text for text in posted), posted
+        assert any(translator(language)("Shout-out") in text for text in posted), posted
 
 
 def _other_data(url: str) -> None:

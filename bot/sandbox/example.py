@@ -440,7 +440,16 @@ class ExampleSeeder:
                 else:
                     self.log_meeting(colleague.person.user_id)
         box.clock.set(self.start + timedelta(days=29))
-        self.shout_out(OWNERS[DACH], "UBE0MKT06", "UBE0VPS04")
+        self.shout_out(
+            OWNERS[DACH],
+            ("UBE0MKT06", "UBE0VPS04"),
+            "Euer Social-Media-Leitfaden ist ein Volltreffer!",
+        )
+        self.shout_out(
+            OWNERS[VIETNAM],
+            ("UHN0DEV07", "UHN0FIN03"),
+            "Bảng điều khiển AI của hai bạn giúp cả phòng tài chính!",
+        )
         # An evergreen programme for leaders anywhere, open for enrollment.
         self.new_programme(
             EVERGREEN, EVERGREEN, "America/New_York", "en", COMMUNITY_CHANNEL, None, everyone=True
@@ -580,10 +589,10 @@ class ExampleSeeder:
         box.answer_modal(user_id, answers)
         self.close(user_id)
 
-    def shout_out(self, owner: str, *people: str) -> None:
+    def shout_out(self, owner: str, people: tuple[str, ...], praise: str) -> None:
+        """An owner thanks people of their programme, in their programme's language."""
         mentions = " ".join(f"<@{p}>" for p in people)
-        text = f"/mentoring shoutout {mentions} Euer Social-Media-Leitfaden ist ein Volltreffer!"
-        self.box.command(owner, text, "")
+        self.box.command(owner, f"/mentoring shoutout {mentions} {praise}", "")
 
     def close(self, user_id: str) -> None:
         """Closes what is left open (a "thank you" modal), as a person would."""
