@@ -242,7 +242,7 @@ def test_the_cli_refuses_to_mix_then_starts_the_example_and_a_restart_continues_
     )
     try:
         found = terminal.read_until(START_LINE, timeout=120)
-        assert "the example workspace" in terminal.text
+        assert "with the example: two programmes a month in" in terminal.text
         members = _members(found.group(1))
         assert {KATRIN, HA, JUERGEN, LAN} <= set(members)
     finally:
@@ -252,6 +252,7 @@ def test_the_cli_refuses_to_mix_then_starts_the_example_and_a_restart_continues_
     terminal = _Terminal(["sandbox", "--port", str(_free_port()), "--database-url", url], tmp_path)
     try:
         found = terminal.read_until(START_LINE, timeout=120)
+        assert "with the example" in terminal.text
         assert {KATRIN, HA} <= set(_members(found.group(1)))
     finally:
         terminal.stop()

@@ -91,9 +91,9 @@ def run_sandbox(
             file=sys.stderr,
         )
         return 2
-    what = "the example workspace, two programmes a month in, " if example else ""
+    what = " with the example: two programmes a month in;" if example else ","
     print(
-        f"Sandbox (a simulated Slack workspace, {what}nothing reaches Slack) at {address} "
+        f"Sandbox (a simulated Slack workspace{what} nothing reaches Slack) at {address} "
         f"— ready in {time.monotonic() - started:.1f} s. "
         f"{database_line(url)} To connect a real workspace "
         "instead, put SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET in .env (see README).",
