@@ -274,3 +274,27 @@ def _members(url: str) -> list[str]:
     token = re.search(r'<meta name="sandbox-token" content="([^"]+)">', page)
     assert token is not None
     return [m["id"] for m in _call(url, "/api/members", token.group(1))["members"]]
+
+
+def test_seeding_that_goes_wrong_stops_with_the_step_that_failed(tmp_path: Path) -> None:
+    """Slack refuses to open the admin's form (an expired trigger): the example says which
+    step failed rather than start a half-seeded workspace."""
+    box = Sandbox(
+        port=0,
+        database_url=f"sqlite:///{tmp_path}/sandbox.db",
+        example=True,
+        start_at=NOW,
+        with_scheduler=False,
+        serve_page=False,
+    )
+    box.fake.fail_next("views.open", status=200, error="expired_trigger_id", times=20)
+    try:
+        with pytest.raises(example.SeedingFailed, match="new-programme form did not open"):
+            box.start()
+    finally:
+        box.stop()
+    # Nothing was stored: the next `--example` seeds it.
+    assert prepare_database(f"sqlite:///{tmp_path}/sandbox.db", example=True, fresh=False) == (
+        True,
+        None,
+    )

@@ -46,6 +46,10 @@ BERLIN, HANOI, NEW_YORK = OFFICES
 DACH, VIETNAM, EVERGREEN = "DACH", "Việt Nam", "AI for executives"
 
 
+class SeedingFailed(RuntimeError):
+    """A step of the example did not do what a person would have seen it do."""
+
+
 @dataclass(frozen=True)
 class Colleague:
     """One person of the example: who they are in Slack and what HR's roster says."""
@@ -478,7 +482,7 @@ class ExampleSeeder:
         box.command(ADMIN_ID, "/mentoring program new", "")
         view = box.top_modal(ADMIN_ID)
         if view is None:
-            raise RuntimeError(f"the new-programme form did not open for {name}")
+            raise SeedingFailed(f"the new-programme form did not open for {name}")
         people = self.by_programme[key]
         goals = {
             "de": "80 % der Tandems treffen sich jeden Monat\n"
@@ -504,7 +508,7 @@ class ExampleSeeder:
         box.answer_modal(ADMIN_ID, answers)
         left = box.top_modal(ADMIN_ID)
         if left is not None and left.get("submit"):  # the form again, with its errors
-            raise RuntimeError(f"{name} was not saved: {box.sessions[ADMIN_ID].errors}")
+            raise SeedingFailed(f"{name} was not saved: {box.sessions[ADMIN_ID].errors}")
         self.close(ADMIN_ID)  # the "programme is set up" confirmation
 
     def enroll(self, colleague: Colleague) -> None:
@@ -512,7 +516,7 @@ class ExampleSeeder:
         box.command(person.user_id, "/mentoring join", "")
         view = box.top_modal(person.user_id)
         if view is None:
-            raise RuntimeError(f"the enrollment form did not open for {person.user_id}")
+            raise SeedingFailed(f"the enrollment form did not open for {person.user_id}")
         growth = [t for t in option_values(view, "development_areas") if t.startswith("growth_")]
         offered = [t for t in option_values(view, "topics_offered") if t in colleague.topics]
         answers: dict[str, Any] = {
@@ -543,7 +547,7 @@ class ExampleSeeder:
         box.command(owner, "/mentoring match", "")
         view = box.top_modal(owner)
         if view is None or not view.get("submit"):
-            raise RuntimeError(f"no matches to review for {owner}")
+            raise SeedingFailed(f"no matches to review for {owner}")
         box.answer_modal(owner, {})
         self.close(owner)
 

@@ -91,6 +91,14 @@ def run_sandbox(
             file=sys.stderr,
         )
         return 2
+    except example_workspace.SeedingFailed as error:
+        sandbox.stop()
+        print(
+            f"reverse-mentoring: the example could not be seeded ({error}); "
+            "start over with --example --fresh",
+            file=sys.stderr,
+        )
+        return 2
     what = " with the example: two programmes a month in;" if example else ","
     print(
         f"Sandbox (a simulated Slack workspace{what} nothing reaches Slack) at {address} "
