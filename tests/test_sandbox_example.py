@@ -298,3 +298,18 @@ def test_seeding_that_goes_wrong_stops_with_the_step_that_failed(tmp_path: Path)
         True,
         None,
     )
+
+
+def test_plain_sandbox_still_starts_empty(database_url: str) -> None:
+    box = Sandbox(
+        port=0, people=4, seed=2, database_url=database_url, with_scheduler=False, serve_page=False
+    )
+    box.start()
+    try:
+        with box.runtime.services.db.session() as session:
+            assert session.exec(select(Program)).all() == []
+            assert session.exec(select(RosterEntry)).all() == []
+        assert KATRIN not in {p.user_id for p in box.people}
+        assert {c for c, _name in box.channels} == {"C0MENTORING", "C0GENERAL"}
+    finally:
+        box.stop()
