@@ -487,6 +487,15 @@ def _sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url", default=None, help="default: sqlite:///sandbox.db in this folder"
     )
+    parser.add_argument(
+        "--example",
+        action="store_true",
+        help="start with two regional programmes a month in (refused on a database holding "
+        "other data)",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="delete what the database holds and start over"
+    )
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -502,6 +511,8 @@ def _sandbox(args: argparse.Namespace) -> int:
         people=args.people,
         seed=args.seed,
         database_url=args.database_url,
+        example=args.example,
+        fresh=args.fresh,
     )
 
 

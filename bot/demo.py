@@ -1,4 +1,9 @@
-"""`reverse-mentoring demo`: a whole programme, simulated months, in one command.
+"""`reverse-mentoring demo`: two programmes side by side, simulated months, in one command.
+
+"DACH 2027" (Berlin's people, German in its channel, Berlin's zone, owned by Berlin's HR lead)
+and "Việt Nam 2027" (Hanoi's people, Vietnamese, Hanoi's zone, owned by Hanoi's HR partner)
+run their whole loop at once: set-up, enrollment, matching, check-ins, surveys, a re-match
+request, a shout-out, milestones, certificates, the end and each programme's report.
 
 The real app (the sandbox's set-up: same Bolt app, listeners, jobs and storage, against the
 packaged simulated Slack) is driven the way people would drive it: signed slash commands, modal
@@ -23,16 +28,23 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlmodel import Session
-
 from bot.domain.export import export_files
 from bot.domain.report import build_report
 from bot.i18n import translator
+from bot.sandbox.example import example_people
 from bot.sandbox.forms import option_values
 from bot.sandbox.page import conversations as page_conversations
 from bot.sandbox.render import RenderContext
 from bot.sandbox.server import Sandbox
-from bot.sandbox.workspace import ADMIN_ID, COMMUNITY_CHANNEL, OFFICES, SeedPerson
+from bot.sandbox.workspace import (
+    ADMIN_ID,
+    DACH_CHANNEL,
+    OFFICES,
+    VIETNAM_CHANNEL,
+    Office,
+    SeedPerson,
+    seed_people,
+)
 from bot.transcript import (
     Conversation,
     Entry,
@@ -44,7 +56,7 @@ from bot.transcript import (
 from bot.views.report import report_sections
 from storage import repositories as repo
 from storage.db import Database
-from storage.models import PairStatus, Program
+from storage.models import PairStatus
 
 DEFAULT_START = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)  # a Monday morning
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
@@ -154,6 +166,42 @@ def _button_label(messages: list[dict[str, Any]], action_id: str) -> tuple[str, 
     return None
 
 
+@dataclass(frozen=True)
+class Region:
+    """One of the demo's two programmes: whose office it is for, its language, its owner."""
+
+    name: str
+    office: Office
+    timezone: str
+    language: str
+    channel: tuple[str, str]
+    owner: SeedPerson
+
+
+def _colleague(user_id: str) -> SeedPerson:
+    return next(p for p in example_people() if p.user_id == user_id)
+
+
+REGIONS = (
+    Region("DACH 2027", OFFICES[0], "Europe/Berlin", "de", DACH_CHANNEL, _colleague("UBE0HR002")),
+    Region(
+        "Việt Nam 2027",
+        OFFICES[1],
+        "Asia/Ho_Chi_Minh",
+        "vi",
+        VIETNAM_CHANNEL,
+        _colleague("UHN0HR002"),
+    ),
+)
+
+
+def demo_people(people: int, seed: int) -> list[SeedPerson]:
+    """The admin, the two programmes' owners (HR in Berlin and in Hanoi), and `people`
+    members in Berlin and Hanoi."""
+    seeded = seed_people(people, seed, offices=tuple(r.office for r in REGIONS))
+    return [seeded[0], *(r.owner for r in REGIONS), *seeded[1:]]
+
+
 @dataclass
 class DemoResult:
     out: Path
@@ -174,19 +222,23 @@ class Demo:
         self.out = out
         self.box = Sandbox(
             port=0,
-            people=people,
-            seed=seed,
             database_url=database_url,
             start_at=DEFAULT_START,
             with_scheduler=False,
             serve_page=False,
+            cast=demo_people(people, seed),
+            channels=tuple(r.channel for r in REGIONS),
         )
+        self.owners = {r.owner.user_id: r for r in REGIONS}
         self.roles: dict[str, str] = {}
         self.actions: list[Action] = []
         self.file_times: dict[str, datetime] = {}  # file id -> when it reached Slack
 
     def members(self) -> list[SeedPerson]:
-        return [p for p in self.box.people if not p.is_admin]
+        return [p for p in self.box.people if not p.is_admin and p.user_id not in self.owners]
+
+    def region_of(self, person: SeedPerson) -> Region:
+        return next(r for r in REGIONS if r.office == person.office)
 
     # ------------------------------------------------------------------ acting, recorded
 
@@ -231,43 +283,54 @@ class Demo:
 
     # ------------------------------------------------------------------ the story
 
-    def set_up_programme(self) -> None:
+    def set_up_programmes(self) -> None:
+        """The admin sets up both programmes, each for its office's people (invited), in its
+        zone and language, with its owner."""
         box = self.box
-        self.command(ADMIN_ID, "/mentoring program")
         start = box.clock.now().date()
         end = date(
             start.year + (start.month + self.months) // 12,
             (start.month + self.months) % 12 or 12,
             28,
         )
-        self.answer(
-            ADMIN_ID,
-            {
-                "name": "Digital Leaders 2027",
-                # Goals that fit the demo's length (and its completion rule, below).
-                "goals": f"80% of pairs meet in each of the programme's {self.months} months\n"
-                "Every pair achieves at least one of its goals",
-                "start_date": start.isoformat(),
-                "end_date": end.isoformat(),
-                "community_channel": COMMUNITY_CHANNEL[0],
-                "checkin_cadence": "monthly",
-                "pulse_cadence": "monthly",
-                "offices": "\n".join(office.city for office in OFFICES),
-            },
-        )
+        for region in REGIONS:
+            self.command(ADMIN_ID, "/mentoring program new")
+            invited = [p.user_id for p in self.members() if p.office == region.office]
+            self.answer(
+                ADMIN_ID,
+                {
+                    "name": region.name,
+                    # Goals that fit the demo's length (and its completion rule, below).
+                    "goals": f"80% of pairs meet in each of the programme's {self.months} "
+                    "months\nEvery pair achieves at least one of its goals",
+                    "start_date": start.isoformat(),
+                    "end_date": end.isoformat(),
+                    "community_channel": region.channel[0],
+                    "channel_language": region.language,
+                    "timezone": region.timezone,
+                    "owners": [region.owner.user_id],
+                    "join_policy": "invited",
+                    "invited": invited,
+                    "checkin_cadence": "monthly",
+                    "pulse_cadence": "monthly",
+                    "offices": region.office.city,
+                },
+            )
+            self.close_modals(ADMIN_ID)  # "the programme is set up"
         # The completion rule, a programme setting without a form field yet: a pair completes
         # after meeting in as many months as the demo runs (the default is six), so the
         # certificates, the milestones and the report's "Completed" line follow one rule.
         with self.db.session() as session:
-            program = _the_programme(session)
-            if program is not None:
+            for program in repo.all_programs(session):
                 program.settings = {**program.settings, "completion_cycles": self.months}
                 session.add(program)
 
     def enroll_everyone(self, progress: Progress) -> None:
         box = self.box
+        seen: dict[str, int] = {}  # per office: mentors and mentees alternate in each
         for index, person in enumerate(self.members()):
-            role = "mentor" if index % 2 == 0 else "mentee"
+            nth = seen[person.office.city] = seen.get(person.office.city, -1) + 1
+            role = "mentor" if nth % 2 == 0 else "mentee"
             self.roles[person.user_id] = role
             self.command(person.user_id, "/mentoring join")
             view = box.top_modal(person.user_id)
@@ -279,7 +342,10 @@ class Demo:
             growth = [
                 t for t in option_values(view, "development_areas") if t.startswith("growth_")
             ]
-            chosen = self.rng.sample(topics, k=min(2, len(topics)))
+            # The catalogue's first topics are the sought-after ones; mentors offer a few more
+            # than mentees ask for, so most of each programme's people find a partner.
+            popular = topics[:5]
+            chosen = self.rng.sample(popular, k=min(3 if role == "mentor" else 2, len(popular)))
             answers: dict[str, Any] = {
                 "role": role,
                 "department": person.department,
@@ -305,11 +371,15 @@ class Demo:
             progress.step(f"enrolled {index + 1}/{len(self.members())}")
 
     def match_and_approve(self) -> None:
+        """Each owner matches their own programme and approves the pairs."""
         box = self.box
-        self.command(ADMIN_ID, "/mentoring match")
-        view = box.top_modal(ADMIN_ID)
-        if view is not None and view.get("submit"):
-            self.answer(ADMIN_ID, {})
+        for region in REGIONS:
+            owner = region.owner.user_id
+            self.command(owner, "/mentoring match")
+            view = box.top_modal(owner)
+            if view is not None and view.get("submit"):
+                self.answer(owner, {})
+            self.close_modals(owner)
 
     def pairs_set_goals(self) -> None:
         for person in self.members():
@@ -340,7 +410,8 @@ class Demo:
             if self.box.top_modal(asker) is None:
                 return
             self.answer(asker, {"reason": "Our schedules never line up."})
-        self.click(ADMIN_ID, "rematch_end")
+        person = next(p for p in self.members() if p.user_id == asker)
+        self.click(self.region_of(person).owner.user_id, "rematch_end")  # its owner hears
 
     @property
     def db(self) -> Database:
@@ -349,10 +420,11 @@ class Demo:
     def pairs(self) -> list[tuple[str, str]]:
         """(mentor, mentee) user ids of the active pairs, oldest first."""
         with self.db.session() as session:
-            program = _the_programme(session)
-            if program is None:
-                return []
-            pairs = repo.pairs(session, program.id or 0, [PairStatus.ACTIVE])
+            pairs = [
+                pair
+                for program in repo.all_programs(session)
+                for pair in repo.pairs(session, program.id or 0, [PairStatus.ACTIVE])
+            ]
             people = repo.participants_by_ids(
                 session, [p.mentor_id for p in pairs] + [p.mentee_id for p in pairs]
             )
@@ -436,16 +508,23 @@ class Demo:
             self.click(person.user_id, "match_check_yes")
 
     def admin_shout_out(self) -> None:
-        pairs = self.pairs()
-        if not pairs:
-            return
-        mentor, mentee = pairs[-1]
-        praise = "Your AI prompt library is now used by the whole team!"
-        text = f"/mentoring shoutout <@{mentor}> <@{mentee}> {praise}"
-        self.command(ADMIN_ID, text)
+        """Each owner thanks the newest pair of their programme, in its language."""
+        praise = {
+            "de": "Eure KI-Prompt-Bibliothek nutzt jetzt das ganze Team!",
+            "vi": "Thư viện prompt AI của các bạn giờ cả nhóm đều dùng!",
+        }
+        by_id = {p.user_id: p for p in self.members()}
+        for region in REGIONS:
+            mine = [pair for pair in self.pairs() if by_id[pair[0]].office == region.office]
+            if not mine:
+                continue
+            mentor, mentee = mine[-1]
+            text = f"/mentoring shoutout <@{mentor}> <@{mentee}> {praise[region.language]}"
+            self.command(region.owner.user_id, text)
 
     def admin_reviews(self) -> None:
-        self.command(ADMIN_ID, "/mentoring report")
+        for region in REGIONS:
+            self.command(region.owner.user_id, "/mentoring report")
         export = self.out / "export"
         export.mkdir(parents=True, exist_ok=True)
         for fmt in ("json", "csv"):
@@ -453,18 +532,24 @@ class Demo:
                 (export / name).write_bytes(data)
 
     def run(self, progress: Progress) -> DemoResult:
-        self.set_up_programme()
-        progress.step("programme set up")
+        self.set_up_programmes()
+        progress.step("programmes set up")
         self.enroll_everyone(progress)
         self.match_and_approve()
         progress.step("matched and introduced")
         self.pairs_set_goals()
         progress.step("pair goals set")
-        pairs = self.pairs()
-        # Both partners of one pair go quiet, as long as another pair shows the journey.
-        silent = set(pairs[0]) if len(pairs) > 1 else set()
-        late = {pairs[1][1]} if len(pairs) > 1 else set()
-        asker = pairs[2][1] if len(pairs) > 2 else None  # asks for help in its first match check
+        offices = {p.user_id: p.office for p in self.members()}
+        dach, vietnam = (
+            [pair for pair in self.pairs() if offices[pair[0]] == region.office]
+            for region in REGIONS
+        )
+        # In DACH both partners of one pair go quiet and another answers "not yet" first; in
+        # Việt Nam a mentee asks for help in its first match check: each as long as another
+        # pair of the programme shows the journey.
+        silent = set(dach[0]) if len(dach) > 1 else set()
+        late = {dach[1][1]} if len(dach) > 1 else set()
+        asker = vietnam[0][1] if len(vietnam) > 1 else None
         help_month = min(2, self.months)  # the first match check comes at day 30 of a pair
         for month in range(1, self.months + 1):
             first_day = first_monday(month)
@@ -551,6 +636,8 @@ class Demo:
         )
 
     def _role(self, person: SeedPerson) -> str:
+        if person.user_id in self.owners:
+            return f"owner of {self.owners[person.user_id].name}"
         return "admin" if person.is_admin else self.roles.get(person.user_id, "")
 
     def transcript(self, figures: list[str], uploads: list[dict[str, Any]]) -> Transcript:
@@ -605,29 +692,30 @@ class Demo:
 
     def _count_pairs(self) -> int:
         with self.db.session() as session:
-            program = _the_programme(session)
-            if program is None:
-                return 0
-            return len(repo.pairs(session, program.id or 0, [PairStatus.ACTIVE, PairStatus.ENDED]))
+            return sum(
+                len(repo.pairs(session, program.id or 0, [PairStatus.ACTIVE, PairStatus.ENDED]))
+                for program in repo.all_programs(session)
+            )
 
     def figures(self) -> list[str]:
         return programme_figures(self.db, self.box.clock.now())
 
 
 def programme_figures(db: Database, at: datetime) -> list[str]:
-    """The programme's figures as the admin report computes them from the stored data."""
-    with db.session() as session:
-        program = _the_programme(session)  # ended by now, once its last digest went out
-        if program is None:
-            return []
-        report = build_report(session, program, at)
-        milestones = repo.milestones_between(session, program.id or 0, DEFAULT_START, at)
+    """Each programme's figures as the admin report computes them from the stored data,
+    under the programme's name."""
     lines = []
-    for title, rows in report_sections(report, translator("en")):
-        lines.append(title)
-        # The report's lines are mrkdwn for Slack; the summary is plain text.
-        lines.extend("  " + html.unescape(row).replace("*", "") for row in rows)
-    lines.append(f"Milestones: {len(milestones)}")
+    with db.session() as session:
+        programs = repo.all_programs(session)  # ended by now, once their last digest went out
+        for program in programs:
+            report = build_report(session, program, at)
+            milestones = repo.milestones_between(session, program.id or 0, DEFAULT_START, at)
+            lines.append(f"== {program.name}")
+            for title, rows in report_sections(report, translator("en")):
+                lines.append(title)
+                # The report's lines are mrkdwn for Slack; the summary is plain text.
+                lines.extend("  " + html.unescape(row).replace("*", "") for row in rows)
+            lines.append(f"Milestones: {len(milestones)}")
     return lines
 
 
@@ -685,9 +773,3 @@ def run_demo(
         encoding="utf-8",
     )
     return result
-
-
-def _the_programme(session: Session) -> Program | None:
-    """The demo's programme (it sets up one)."""
-    programs = repo.all_programs(session)
-    return programs[-1] if programs else None

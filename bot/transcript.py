@@ -56,7 +56,7 @@ class Reader:
 
     user_id: str
     name: str
-    role: str  # "admin" | "mentor" | "mentee" | ""
+    role: str  # "admin" | "owner of <programme>" | "mentor" | "mentee" | ""
     city: str
     locale: str
     timezone: str
@@ -273,10 +273,17 @@ def _reader_page(reader: Reader, names: RenderContext) -> str:
 
 
 def _member_links(readers: Sequence[Reader]) -> str:
-    groups = (("Admin", "admin"), ("Mentors", "mentor"), ("Mentees", "mentee"), ("Others", ""))
+    groups = (
+        ("Admin", "admin"),
+        ("Programme owners", "owner"),
+        ("Mentors", "mentor"),
+        ("Mentees", "mentee"),
+        ("Others", ""),
+    )
     out = []
     for title, role in groups:
-        members = [r for r in readers if r.role == role]
+        # An owner's role names the programme: "owner of DACH 2027".
+        members = [r for r in readers if r.role.split(" ")[0] == role]
         if not members:
             continue
         out.append(f"<h2>{_e(title)}</h2>")
@@ -288,21 +295,24 @@ def _member_links(readers: Sequence[Reader]) -> str:
 
 
 def overview_html(figures: Sequence[str], charts: Sequence[tuple[str, str]]) -> str:
-    """The programme at a glance: the report's charts (file, title), then its figures; a
-    line without indent is a section's title, the indented ones its rows."""
+    """The programmes at a glance: the reports' charts (file, title), then their figures; a
+    line "== name" starts a programme's, a line without indent is a section's title, the
+    indented ones its rows."""
     images = "".join(f'<img src="{_e(src)}" alt="{_e(title)}">' for src, title in charts)
     parts: list[str] = []
     for line in figures:
         if line.startswith("  "):
             parts.append(f"<li>{_e(line.strip().removeprefix('• '))}</li>")
+        elif line.startswith("== "):  # a programme's name: its sections follow
+            parts.append(f"</ul><h2>{_e(line.removeprefix('== '))}</h2><ul>")
         else:
             parts.append(f"</ul><h3>{_e(line)}</h3><ul>")
     rows = "".join(parts).removeprefix("</ul>") + "</ul>"
     return (
-        '<div class="overview"><p>A whole programme played through the real app and a '
-        "simulated Slack. Pick a person on the left to read what they saw, conversation by "
+        '<div class="overview"><p>Two programmes played side by side through the real app and '
+        "a simulated Slack. Pick a person on the left to read what they saw, conversation by "
         "conversation, in their language and time zone, with the screens they filled in. "
-        "Below: the programme's charts and figures, as the admin report computes them from "
+        "Below: each programme's charts and figures, as the admin report computes them from "
         f'the stored data.</p><div class="charts">{images}</div>{rows}</div>'
     )
 

@@ -352,3 +352,102 @@ def test_another_sites_page_cannot_drive_the_sandbox(
         f"() => !document.querySelector('#clock').textContent.includes('{START.date()}')"
     )
     assert clock.utcnow() - before >= timedelta(days=28)
+
+
+@pytest.fixture
+def example_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """`reverse-mentoring sandbox --example`, its clock a month into the programmes."""
+    box = Sandbox(
+        port=0,
+        database_url=f"sqlite:///{tmp_path}/sandbox.db",
+        start_at=datetime(2027, 2, 10, 9, 0, tzinfo=UTC),  # a Wednesday morning
+        example=True,
+    )
+    box.start()
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+def _programme_ids(box: Sandbox) -> dict[str, int]:
+    from sqlmodel import select
+
+    from storage.models import Program
+
+    with box.runtime.services.db.session() as session:
+        return {p.name: p.id or 0 for p in session.exec(select(Program))}
+
+
+def test_the_example_workspace_in_german_and_vietnamese(example_sandbox: Sandbox) -> None:
+    """The example's people: a Berlin leader and a Hanoi leader see their Home in their own
+    language, a month into their programme; each owner sees their programme's admin view."""
+    from bot.sandbox import example
+
+    box = example_sandbox
+    ids = _programme_ids(box)
+    dach, vietnam = ids["DACH 2027"], ids["Việt Nam 2027"]
+    de, vi = translator("de"), translator("vi")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        p: Any = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        p.goto(box.url)
+        p.wait_for_selector("#member option", state="attached")
+        names = p.eval_on_selector_all("#member option", "os => os.map(o => o.value)")
+        assert {"UBE0CFO03", "UHN0SAL04", "UBE0HR002", "UHN0HR002"} <= set(names)
+        _as(p, ADMIN_ID)
+        p.wait_for_selector("#clock:has-text('2027-02-10 09:00')")  # a month in
+
+        # A DACH leader: Home in German, their partner, their programme only.
+        _as(p, "UBE0CFO03")
+        p.wait_for_selector(f'[data-block-id="participant_actions_{dach}"]')
+        home = p.inner_text("#messages")
+        assert de("Your partner") in home and "DACH 2027" in home, home[:600]
+        assert "Việt Nam 2027" not in home
+        _shot(p, "20-example-dach-leader-home")
+        # The pair's group DM: the introduction and the goals, in German.
+        p.locator('[data-conversation^="G"]').first.click()
+        p.wait_for_selector(".msg")
+        _shot(p, "21-example-dach-pair")
+
+        # A Hanoi leader: Home in Vietnamese.
+        _as(p, "UHN0SAL04")
+        p.wait_for_selector(f'[data-block-id="participant_actions_{vietnam}"]')
+        home = p.inner_text("#messages")
+        assert vi("Your partner") in home and "Việt Nam 2027" in home, home[:600]
+        assert "DACH 2027" not in home
+        _shot(p, "22-example-hanoi-leader-home")
+
+        # The DACH owner (Berlin HR): the enrollment overview of DACH, not of Việt Nam.
+        _as(p, example.OWNERS[example.DACH])
+        p.wait_for_selector(f'[data-block-id="admin_actions_{dach}"]')
+        assert p.locator(f'[data-block-id="admin_actions_{vietnam}"]').count() == 0
+        home = p.inner_text("#messages")
+        assert de("You run this programme: enrollment overview") in home, home[:600]
+        _shot(p, "23-example-dach-owner-home")
+        p.locator("#messages [data-surface='home']").evaluate("el => el.scrollIntoView(false)")
+        p.mouse.wheel(0, 900)
+        _shot(p, "24-example-dach-owner-overview")
+
+        # The Việt Nam owner (Hanoi HR): hers, in Vietnamese.
+        _as(p, example.OWNERS[example.VIETNAM])
+        p.wait_for_selector(f'[data-block-id="admin_actions_{vietnam}"]')
+        assert p.locator(f'[data-block-id="admin_actions_{dach}"]').count() == 0
+        assert vi("You run this programme: enrollment overview") in p.inner_text("#messages")
+        _shot(p, "25-example-vietnam-owner-home")
+
+        # The DACH community channel: the owner's shout-out, in German.
+        _as(p, example.OWNERS[example.DACH])
+        p.click(f'[data-conversation="{example.DACH_CHANNEL[0]}"]')
+        p.wait_for_selector("#messages .msg")
+        assert "Social-Media-Leitfaden" in p.inner_text("#messages")
+        _shot(p, "26-example-dach-channel")
+        # Hanoi's people are in their programme's channel, not in DACH's.
+        _as(p, example.OWNERS[example.VIETNAM])
+        assert p.locator(f'[data-conversation="{example.DACH_CHANNEL[0]}"]').count() == 0
+        p.click(f'[data-conversation="{example.VIETNAM_CHANNEL[0]}"]')
+        p.wait_for_selector("#messages .msg")
+        assert "Bảng điều khiển AI" in p.inner_text("#messages")
+        _shot(p, "27-example-vietnam-channel")
+        browser.close()

@@ -25,6 +25,7 @@ from bot import clock as app_clock
 from bot.delivery import outbox
 from bot.domain.working_hours import next_good_time, working_hours
 from bot.sandbox import DEFAULT_DATABASE_URL
+from bot.sandbox import example as example_workspace
 from bot.sandbox.composer import Mentionable, with_mentions
 from bot.sandbox.deliveries import Addressee, local_time, outbox_report
 from bot.sandbox.forms import fill
@@ -33,8 +34,10 @@ from bot.sandbox.render import RenderContext
 from bot.sandbox.workspace import (
     ADMIN_ID,
     COMMUNITY_CHANNEL,
+    EXAMPLE_CHANNELS,
     GENERAL_CHANNEL,
     SeedPerson,
+    channel_members,
     seed_people,
 )
 from bot.settings import parse_settings
@@ -83,10 +86,22 @@ class Driver:
         host: str = "127.0.0.1",
         start_at: datetime | None = None,
         with_scheduler: bool = True,
+        example: bool = False,
+        cast: list[SeedPerson] | None = None,
+        channels: tuple[tuple[str, str], ...] = (),
     ) -> None:
+        """`cast`: the workspace's people, instead of `people` seeded ones (the demo's);
+        `channels`: (id, name) of channels besides the community's and #general."""
         self.host = host
         self.database_url = database_url
-        self.people = seed_people(people, seed)
+        # --example: the example's people (also on a restart of a database it was seeded in).
+        self.example = example
+        if example:
+            cast = example_workspace.example_people()
+        self.people = cast if cast is not None else seed_people(people, seed)
+        self.channels = (COMMUNITY_CHANNEL, GENERAL_CHANNEL) + (
+            EXAMPLE_CHANNELS if example else channels
+        )
         self.sessions: dict[str, MemberSession] = {p.user_id: MemberSession() for p in self.people}
         self._lock = threading.RLock()
         self._seen_calls = 0
@@ -122,6 +137,7 @@ class Driver:
         )
         database = Database(settings.database_url)
         database.migrate()
+        seeding = self.example and not example_workspace.holds_example(database)
         database.dispose()
         self.runtime = Runtime(settings, clock=self.clock, with_scheduler=self.with_scheduler)
         self.runtime.start()
@@ -129,6 +145,8 @@ class Driver:
         self._servers.append(app_server)
         app_url = f"http://{self.host}:{app_server.server_port}/slack/events"
         self.slack = SlackRequests(app_url, secret, fake=self.fake, clock=time.time)
+        if seeding:
+            example_workspace.seed_example(self)
 
     def stop(self) -> None:
         for server in self._servers:
@@ -155,10 +173,10 @@ class Driver:
         )
 
     def _add_channels(self) -> None:
-        members = [p.user_id for p in self.people]
         add_channel = getattr(self.fake, "add_channel", None)
-        for channel_id, name in (COMMUNITY_CHANNEL, GENERAL_CHANNEL):
+        for channel_id, name in self.channels:
             if add_channel is not None:
+                members = channel_members(channel_id, self.people)
                 add_channel(channel_id, name, members=members, bot_is_member=True)
 
     # ------------------------------------------------------------------ acting as Slack's client

@@ -12,7 +12,12 @@ from typing import Any
 from bot.clock import zone
 from bot.domain.working_hours import next_good_time
 from bot.sandbox.render import RenderContext, message_html, view_html
-from bot.sandbox.workspace import COMMUNITY_CHANNEL, GENERAL_CHANNEL, SeedPerson
+from bot.sandbox.workspace import (
+    COMMUNITY_CHANNEL,
+    EXAMPLE_CHANNELS,
+    GENERAL_CHANNEL,
+    SeedPerson,
+)
 from bot.simulated_slack import FakeSlack
 
 
@@ -31,6 +36,7 @@ def render_context(people: Sequence[SeedPerson]) -> RenderContext:
     channels = {
         COMMUNITY_CHANNEL[0]: COMMUNITY_CHANNEL[1],
         GENERAL_CHANNEL[0]: GENERAL_CHANNEL[1],
+        **dict(EXAMPLE_CHANNELS),  # the example's programme channels (`sandbox --example`)
     }
     return RenderContext(users=users, channels=channels)
 
@@ -60,7 +66,9 @@ def conversations(
             result.append(
                 {"id": channel, "name": ", ".join(others), "kind": "group", "messages": items}
             )
-    for channel_id, name in (COMMUNITY_CHANNEL, GENERAL_CHANNEL):
+    for channel_id, name in ctx.channels.items():
+        if fake.channel(channel_id) is None or user_id not in fake.conversation_members(channel_id):
+            continue  # a channel not in this workspace, or one the member is not in
         result.append(
             {
                 "id": channel_id,

@@ -22,6 +22,7 @@ from bot.sandbox import DEFAULT_DATABASE_URL
 from bot.sandbox.driver import Driver, serve
 from bot.sandbox.page import file_bytes, member_list, member_state, member_times
 from bot.sandbox.routes import PageRoutes
+from bot.sandbox.workspace import SeedPerson
 
 
 class Sandbox(Driver):
@@ -36,6 +37,9 @@ class Sandbox(Driver):
         start_at: datetime | None = None,
         with_scheduler: bool = True,
         serve_page: bool = True,
+        example: bool = False,
+        cast: list[SeedPerson] | None = None,
+        channels: tuple[tuple[str, str], ...] = (),
     ) -> None:
         super().__init__(
             people=people,
@@ -44,6 +48,9 @@ class Sandbox(Driver):
             host=host,
             start_at=start_at,
             with_scheduler=with_scheduler,
+            example=example,
+            cast=cast,
+            channels=channels,
         )
         self.port = port
         self.serve_page = serve_page

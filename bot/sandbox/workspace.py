@@ -12,6 +12,17 @@ from dataclasses import dataclass
 ADMIN_ID = "UADMIN0001"
 COMMUNITY_CHANNEL = ("C0MENTORING", "reverse-mentoring")
 GENERAL_CHANNEL = ("C0GENERAL", "general")
+# The regional programmes' channels of `sandbox --example` (bot/sandbox/example.py).
+DACH_CHANNEL = ("C0DACH", "mentoring-dach")
+VIETNAM_CHANNEL = ("C0VIETNAM", "mentoring-vietnam")
+EXAMPLE_CHANNELS = (DACH_CHANNEL, VIETNAM_CHANNEL)
+# A regional channel's members: that office's people (and the admins); the rest: everyone.
+CHANNEL_OFFICES = {DACH_CHANNEL[0]: "Berlin", VIETNAM_CHANNEL[0]: "Hanoi"}
+
+
+def channel_members(channel_id: str, people: list[SeedPerson]) -> list[str]:
+    office = CHANNEL_OFFICES.get(channel_id)
+    return [p.user_id for p in people if office is None or p.is_admin or p.office.city == office]
 
 
 @dataclass(frozen=True)
@@ -83,8 +94,8 @@ class SeedPerson:
         return f"{self.name} ({self.office.city})"
 
 
-def seed_people(count: int, seed: int) -> list[SeedPerson]:
-    """The admin plus `count` members spread over the three offices."""
+def seed_people(count: int, seed: int, offices: tuple[Office, ...] = OFFICES) -> list[SeedPerson]:
+    """The admin plus `count` members spread over the offices (the three by default)."""
     rng = random.Random(seed)
     people = [
         SeedPerson(ADMIN_ID, "Hannah Admin", OFFICES[0], "HR", None, is_admin=True),
@@ -92,7 +103,7 @@ def seed_people(count: int, seed: int) -> list[SeedPerson]:
     heads: dict[str, str] = {}
     used: set[str] = set()
     for index in range(count):
-        office = OFFICES[index % len(OFFICES)]
+        office = offices[index % len(offices)]
         first = rng.choice(office.first_names)
         last = rng.choice(office.last_names)
         # Vietnamese names put the family name first.
