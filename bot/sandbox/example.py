@@ -14,8 +14,8 @@ there: a restart (whose clock is today) continues a month in.
 
 from __future__ import annotations
 
-import hashlib
-import json
+import csv
+import io
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -34,7 +34,8 @@ from bot.sandbox.workspace import (
     Office,
     SeedPerson,
 )
-from storage.models import Participant, Program, RosterEntry, RosterImport, RosterSource
+from bot.usecases.roster import SlackDirectory, apply_roster, preview_roster
+from storage.models import Participant, Program, RosterImport
 
 if TYPE_CHECKING:
     from bot.sandbox.driver import Driver
@@ -612,41 +613,44 @@ class ExampleSeeder:
     # ------------------------------------------------------------------ HR's roster
 
     def write_roster(self) -> None:
-        """HR's roster of everyone in the example, as an applied import of a file."""
-        rows = [
-            {
-                "slack_user_id": c.person.user_id,
-                "email": _email(c.person),
-                "department": c.person.department,
-                "manager_slack_id": c.person.manager_id,
-                "title": c.title,
-                "office": c.person.office.city,
-                "country": COUNTRIES[c.person.office.city],
-                "hire_date": c.hired,
-                "level": c.level,
-            }
-            for c in COLLEAGUES
-        ]
-        digest = hashlib.sha256(json.dumps(rows, default=str).encode()).hexdigest()
-        with self.box.runtime.services.db.session() as session:
-            applied = RosterImport(
-                source=ROSTER_SOURCE,
-                digest=digest,
-                full=True,
-                rows=len(rows),
-                created=len(rows),
-                created_by=ADMIN_ID,
-                created_at=self.box.clock.now(),
-            )
-            session.add(applied)
-            session.flush()
-            now = self.box.clock.now()
-            for row in rows:
-                session.add(
-                    RosterEntry(
-                        **row, source=RosterSource.FILE, import_id=applied.id, updated_at=now
-                    )
+        """HR's roster of everyone in the example, imported as a CSV file the way `roster
+        import` does it (parsed, previewed, applied in one transaction)."""
+        columns = ("slack_id", "email", "department", "manager", "title", "office", "country")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow((*columns, "hire_date", "level"))
+        for c in COLLEAGUES:
+            person = c.person
+            writer.writerow(
+                (
+                    person.user_id,
+                    _email(person),
+                    person.department,
+                    person.manager_id or "",
+                    c.title,
+                    person.office.city,
+                    COUNTRIES[person.office.city],
+                    c.hired.isoformat(),
+                    c.level,
                 )
+            )
+        services = self.box.runtime.services
+        preview = preview_roster(
+            services.db,
+            SlackDirectory(services.client),
+            buffer.getvalue().encode(),
+            name="hr-roster.csv",
+            full=True,
+        )
+        if preview.plan.blocking:
+            raise SeedingFailed(f"HR's roster: {preview.plan.problems[0].text()}")
+        apply_roster(
+            services.delivery,
+            preview,
+            actor=ADMIN_ID,
+            source=ROSTER_SOURCE,
+            default_locale=services.settings.default_locale,
+        )
 
 
 def _email(person: SeedPerson) -> str:
