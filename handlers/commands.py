@@ -108,7 +108,9 @@ def text_answer(services: Services, user_id: str, name: str) -> dict[str, Any] |
         return refused
     _ = services.translator_for(user_id)
     if name == "help":
-        return common.help_message(_, is_admin=services.is_admin(user_id))
+        return common.help_message(
+            _, is_admin=services.is_admin(user_id), is_super_admin=services.is_super_admin(user_id)
+        )
     if name not in ROUTES:
         return common.unknown_command(_, name)
     return None

@@ -130,7 +130,7 @@ def all_views(_: Translator) -> dict[str, dict[str, Any]]:
     ] * 300
     people = {1: mentor, 2: mentee}
     return {
-        "help": common.help_message(_, is_admin=True),
+        "help": common.help_message(_, is_admin=True, is_super_admin=True),
         "program_modal": program_views.program_modal(
             form_from_program(None, date(2027, 1, 1)), _, is_new=True
         ),

@@ -9,46 +9,58 @@ from typing import Any
 from bot.i18n import N_, Translator
 from bot.views import kit
 
-# (subcommand, description, admin only) in the order the help lists them.
-COMMANDS: tuple[tuple[str, str, bool], ...] = (
-    ("join", N_("Join the programme: a short survey about what you offer and want"), False),
-    ("profile", N_("Edit your profile and expectations"), False),
-    ("rematch", N_("Privately ask for a different partner"), False),
-    ("goals", N_("Set your pair's goals"), False),
-    ("status", N_("Your pair, goals, meetings and next check-in"), False),
+EVERYONE, OWNERS, SUPER_ADMINS = 0, 1, 2  # who the help shows a command to
+
+# (subcommand, description, who) in the order the help lists them.
+COMMANDS: tuple[tuple[str, str, int], ...] = (
+    ("join", N_("Join the programme: a short survey about what you offer and want"), EVERYONE),
+    ("profile", N_("Edit your profile and expectations"), EVERYONE),
+    ("rematch", N_("Privately ask for a different partner"), EVERYONE),
+    ("goals", N_("Set your pair's goals"), EVERYONE),
+    ("status", N_("Your pair, goals, meetings and next check-in"), EVERYONE),
     (
         "pause",
         N_("Pause check-ins until a date, e.g. `pause 2027-02-01` (`pause off` resumes)"),
-        False,
+        EVERYONE,
     ),
-    ("thanks", N_("Thank your partner publicly (after an admin approves)"), False),
-    ("story", N_("Share your pair's success story in the monthly digest"), False),
-    ("mydata", N_("Get a copy of everything stored about you"), False),
-    ("leave", N_("Leave the programme (you can delete your data)"), False),
-    ("help", N_("Show this list"), False),
-    ("program", N_("Set up the programme: goals, dates, topics, cadence"), True),
-    ("match", N_("Propose pairs, review and approve them"), True),
+    ("thanks", N_("Thank your partner publicly (after an admin approves)"), EVERYONE),
+    ("story", N_("Share your pair's success story in the monthly digest"), EVERYONE),
+    ("mydata", N_("Get a copy of everything stored about you"), EVERYONE),
+    ("leave", N_("Leave the programme (you can delete your data)"), EVERYONE),
+    ("help", N_("Show this list"), EVERYONE),
+    ("program", N_("Set up the programme: goals, dates, topics, cadence"), OWNERS),
+    ("match", N_("Propose pairs, review and approve them"), OWNERS),
     (
         "hold",
         N_("Hold every message of the programme (`hold on`) or release them (`hold off`)"),
-        True,
+        OWNERS,
     ),
-    ("shoutout", N_("Thank people in the recognition channel"), True),
-    ("campaign", N_("Invite a segment of the HR roster to join, as mentors or mentees"), True),
+    ("shoutout", N_("Thank people in the recognition channel"), OWNERS),
+    ("campaign", N_("Invite a segment of the HR roster to join, as mentors or mentees"), OWNERS),
+    (
+        "report",
+        N_("The programme's report: figures, charts and the export"),
+        OWNERS,
+    ),
+    ("report all", N_("Every programme's figures side by side"), SUPER_ADMINS),
+    ("roster", N_("Import the HR roster (departments, managers, offices)"), SUPER_ADMINS),
+    ("roster fields", N_("Map Slack profile fields to the roster"), SUPER_ADMINS),
+    ("audit", N_("Read and export the audit log of admin actions"), SUPER_ADMINS),
 )
 
 
-def help_message(_: Translator, *, is_admin: bool) -> dict[str, Any]:
+def help_message(_: Translator, *, is_admin: bool, is_super_admin: bool = False) -> dict[str, Any]:
     # The most frequent reply, the same for everyone of a language and role: built once.
-    return json.loads(_help_json(_, is_admin))
+    reader = SUPER_ADMINS if is_super_admin else OWNERS if is_admin else EVERYONE
+    return json.loads(_help_json(_, reader))
 
 
 @lru_cache(maxsize=32)
-def _help_json(_: Translator, is_admin: bool) -> str:
+def _help_json(_: Translator, reader: int) -> str:
     lines = [
         f"• `/mentoring {name}`: {_(description)}"
-        for name, description, admin_only in COMMANDS
-        if is_admin or not admin_only
+        for name, description, audience in COMMANDS
+        if audience <= reader
     ]
     blocks = [
         kit.section("*" + _("Reverse mentoring: what you can do") + "*\n" + "\n".join(lines)),
