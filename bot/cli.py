@@ -357,8 +357,9 @@ def _run_job(services: Services, args: argparse.Namespace, at: datetime | None) 
 
 
 def _run_workspace_job(services: Services, args: argparse.Namespace, when: datetime) -> int:
-    """A workspace job (retention): one run for every programme; a dry run says what it
-    would do, in counts, and changes nothing."""
+    """A workspace job (retention, people_refresh): one run for every programme; a dry run
+    says what it would do, in counts, and changes nothing; what a real run owes people is
+    delivered before the command exits."""
     from scheduler.runner import run_job
 
     report = run_job(services, args.name, when, program_id=args.program, dry_run=args.dry_run)
@@ -368,7 +369,13 @@ def _run_workspace_job(services: Services, args: argparse.Namespace, when: datet
     suffix = " (dry run)" if args.dry_run else ""
     for note in report.notes:
         print(f"{args.name}{suffix}: {note}")
-    print(f"{args.name}{suffix}: " + ("nothing changed" if args.dry_run else "done"))
+    if args.dry_run:
+        owed = f"{report.queued} would be queued, " if report.queued else ""
+        print(f"{args.name}{suffix}: {owed}nothing changed, nothing sent")
+        return 0
+    sent = services.delivery.deliver_now(report.keys, budget_seconds=float(args.wait))
+    owed = f"{report.queued} queued, {sent} delivered now; " if report.queued else ""
+    print(f"{args.name}: {owed}done")
     return 0
 
 

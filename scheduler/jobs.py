@@ -203,14 +203,9 @@ def run_people_refresh(
 ) -> JobReport:
     """Who can take part, checked against Slack's directory once a day for the whole workspace
     (bot.usecases.directory): departures of deactivated accounts and guests, and roster entries
-    from mapped profile fields. The workspace's people are everyone's, so only the oldest live
-    programme's run does the work; the other programmes' runs say so."""
+    from mapped profile fields. A workspace job: the people are everyone's (`program_id` is
+    ignored)."""
     report = JobReport("people_refresh")
-    with services.db.session() as session:
-        live = sorted(p.id or 0 for p in repo.live_programs(session))
-    if program_id is not None and live and program_id != live[0]:
-        report.notes.append(f"the workspace's people are refreshed with programme {live[0]}")
-        return report
     refresh, dones = directory.refresh_people(services, at, dry_run=dry_run)
     for done in dones:
         report.add(done)
@@ -291,13 +286,6 @@ JOBS: dict[str, JobSpec] = {
             "0 10 1-7 * mon",
         ),
         JobSpec(
-            "people_refresh",
-            "checks Slack's directory for participants deactivated or now guests (they leave "
-            "kindly) and reads mapped profile fields into the roster (every day)",
-            run_people_refresh,
-            "30 6 * * *",
-        ),
-        JobSpec(
             "campaign_reminders",
             "one reminder to people a recruiting campaign invited who have not answered "
             "after its reminder delay (7 days)",
@@ -311,6 +299,13 @@ JOBS: dict[str, JobSpec] = {
 # Jobs that run once for the whole workspace (not per programme), on a UTC schedule.
 WORKSPACE_JOBS: dict[str, JobSpec] = {
     "retention": JobSpec("retention", RETENTION_DESCRIPTION, run_retention, RETENTION_SCHEDULE),
+    "people_refresh": JobSpec(
+        "people_refresh",
+        "checks Slack's directory for participants deactivated or now guests (they leave "
+        "kindly) and reads mapped profile fields into the roster (every day)",
+        run_people_refresh,
+        "30 6 * * *",
+    ),
 }
 ALL_JOBS: dict[str, JobSpec] = {**JOBS, **WORKSPACE_JOBS}
 

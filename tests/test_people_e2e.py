@@ -394,21 +394,21 @@ def test_jobs_run_people_refresh_from_the_command_line(
     cli: Any,  # noqa: F811 - the fixture imported above
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    first = seed_jobs(database, fake_slack)
+    seed_jobs(database, fake_slack)
     with database.session() as session:  # a second live programme, with nobody in it yet
         session.add(Program(name="Second", timezone="Europe/Berlin"))
     mentor, mentee = JOB_MEMBERS
     fake_slack.update_user(mentee, deleted=True)
     assert cli("jobs", "run", "people_refresh", "--dry-run") == 0
     out = capsys.readouterr().out
-    assert "1 left (1 pair(s) ended)" in out and "1 would be queued, nothing sent" in out
+    assert "1 left (1 pair(s) ended)" in out and "1 would be queued, nothing changed" in out
     with database.session() as session:  # a dry run changes nothing
         assert {p.status for p in session.exec(select(Participant)).all()} == {"paired"}
     assert cli("jobs", "run", "people_refresh") == 0
     out = capsys.readouterr().out
-    # The workspace's people are refreshed once, with the oldest live programme's run.
+    # A workspace job: the people are refreshed once for both programmes, the partner told.
     assert out.count("1 left (1 pair(s) ended)") == 1
-    assert f"the workspace's people are refreshed with programme {first}" in out
+    assert "people_refresh: 1 queued, 1 delivered now; done" in out
     with database.session() as session:
         people = {p.slack_user_id: p for p in session.exec(select(Participant)).all()}
     assert (people[mentee].status, people[mentee].left_reason) == ("left", "deactivated")
