@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlmodel import Session
 
 from bot.delivery import outbox
 from bot.domain import retention, validation
+from bot.domain.erasure import erase_personal_data
 from bot.domain.places import MAX_EXTRA_LANGUAGES, MEETING_LANGUAGES, office_choice_error
 from bot.domain.programs import enrollment_choices
 from bot.domain.subjects import pair_subject
@@ -335,44 +335,6 @@ def leave_every_programme(session: Session, user_id: str, reason: str) -> list[E
 def leave_unreachable(session: Session, user_id: str) -> list[EndedPair]:
     """Slack refuses every message to the person for good (a deactivated account)."""
     return leave_every_programme(session, user_id, UNREACHABLE)
-
-
-def erase_personal_data(
-    session: Session, participant: Participant, *, everywhere: bool = True
-) -> None:
-    """Removes everything that identifies the person; role and dates stay for anonymous counts.
-
-    `everywhere` False (retention, while the person still takes part in another programme):
-    only this enrollment is erased, so their other programme keeps working for them."""
-    if everywhere:
-        repo.forget_user(session, participant.slack_user_id)
-    participant.slack_user_id = f"erased-{uuid.uuid4().hex[:20]}"
-    participant.display_name = None
-    participant.department = None
-    participant.seniority = None
-    participant.topics_offered = []
-    participant.topics_wanted = []
-    participant.development_areas = []
-    participant.personal_goals = None
-    participant.success_definition = None
-    participant.meeting_frequency = None
-    participant.meeting_format = None
-    participant.available_days = []
-    participant.time_of_day = None
-    participant.manager_slack_id = None
-    participant.avoid_slack_ids = []
-    participant.shoutout_consent = False
-    participant.office = None
-    participant.languages = []
-    participant.timezone = None
-    participant.utc_offset_minutes = 0
-    participant.erased_at = utcnow()
-    for checkin in repo.checkins_of(session, participant.id or 0):
-        checkin.notes = checkin.learned = checkin.taught = checkin.topics_covered = None
-        repo.save(session, checkin)
-    for request in repo.rematch_requests_by(session, participant.id or 0):
-        request.reason = None
-        repo.save(session, request)
 
 
 def personal_data(session: Session, participant: Participant) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.clock import zone
+from bot.domain.erasure import erase_personal_data
 from bot.i18n import N_
 from storage import repositories as repo
 from storage.models import (
@@ -163,8 +164,6 @@ def _still_taking_part(session: Session, participant: Participant) -> bool:
 
 
 def _erase(session: Session, participant: Participant) -> None:
-    from bot.domain.enrollment import erase_personal_data  # enrollment imports programmes
-
     erase_personal_data(
         session, participant, everywhere=not _still_taking_part(session, participant)
     )

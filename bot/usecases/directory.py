@@ -17,7 +17,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -25,10 +25,12 @@ from sqlmodel import Session
 
 from bot.delivery import Owed, Pacer
 from bot.domain import eligibility, profile_fields
-from bot.services import Services
 from bot.usecases.departure import DEACTIVATED, NOT_ELIGIBLE, person_departed
 from storage import repositories as repo
 from storage.models import RosterImport
+
+if TYPE_CHECKING:  # bot.services wires the use cases: imported for types only
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

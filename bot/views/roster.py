@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.blocks.block_elements import CheckboxesElement, FileInputElement
 
 from bot.domain.roster import COLUMNS, Problem
 from bot.i18n import Translator, translator
-from bot.usecases.roster import Applied, RosterPreview
 from bot.views import kit
+
+if TYPE_CHECKING:  # views render what the use case found; they do not call it
+    from bot.usecases.roster import Applied, RosterPreview
 
 UPLOAD_CALLBACK = "roster_upload"
 APPLY_CALLBACK = "roster_apply"
