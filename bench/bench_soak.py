@@ -459,8 +459,8 @@ class People:
         from bot.domain import pulse
 
         view = next((v for v in (self.modal(user, r) for r in responses) if v), None)
-        if view is None:
-            return
+        if view is None or view.get("callback_id") != "pulse_answer":
+            return  # not opened, or a notice (already answered, closed): it has no submit
         kind = "pulse"
         values: dict[str, Any] = {}
         for question in pulse.QUESTIONS[kind]:
@@ -799,10 +799,6 @@ def checks(soak: Soak, database: Any) -> tuple[dict[str, Any], list[str]]:
 
 
 def soak(args: argparse.Namespace) -> int:
-    from bot.services import build_services
-    from bot.settings import parse_settings
-    from storage import repositories as repo
-
     logging.getLogger("scheduler").setLevel(logging.CRITICAL)  # failed runs are counted here
     rng = random.Random(args.seed)
     started = time.perf_counter()
@@ -814,25 +810,24 @@ def soak(args: argparse.Namespace) -> int:
             postgres = PrivatePostgres(folder, args.postgres_port)
             server_url = postgres.start()
         try:
-            return _soak(
-                args,
-                folder,
-                server_url,
-                postgres,
-                rng,
-                started,
-                build_services,
-                parse_settings,
-                repo,
-            )
+            return _soak(args, folder, server_url, postgres, rng, started)
         finally:
             if postgres is not None:
                 postgres.stop()
 
 
 def _soak(
-    args, folder, server_url, postgres, rng, started, build_services, parse_settings, repo
-) -> int:  # type: ignore[no-untyped-def]
+    args: argparse.Namespace,
+    folder: Path,
+    server_url: str | None,
+    postgres: PrivatePostgres | None,
+    rng: random.Random,
+    started: float,
+) -> int:
+    from bot.services import build_services
+    from bot.settings import parse_settings
+    from storage import repositories as repo
+
     limits = SLACK_LIKE.with_changes(post_per_minute=POSTS_PER_MINUTE)
     per_minute = dict(SLACK_LIKE.per_minute)
     per_minute["views.open"] = 0  # the people here click far faster than 100 a minute
@@ -880,11 +875,10 @@ def _soak(
                 month = event.at.strftime("%Y-%m")
                 if month != last_month:
                     last_month = month
-                    print(
-                        f"  {month}: {time.perf_counter() - started:.0f} s, posts "
-                        f"{len(fake.calls('chat.postMessage'))}, faults {sum(run.tally.faults.values())}",
-                        flush=True,
-                    )
+                    posts = len(fake.calls("chat.postMessage"))
+                    faults = sum(run.tally.faults.values())
+                    elapsed = time.perf_counter() - started
+                    print(f"  {month}: {elapsed:.0f} s, posts {posts}, faults {faults}", flush=True)
                 if event.what.startswith("fault:"):
                     run.fault(event.what.removeprefix("fault:"), services, rng)
                     continue
@@ -921,14 +915,14 @@ def _soak(
 
 
 def report(
-    args,
+    args: argparse.Namespace,
     run: Soak,
     figures: dict[str, Any],
     violations: list[str],
     wall: float,
     database_url: str,
     folder: Path,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     where = (
         "SQLite"
         if database_url.startswith("sqlite")
