@@ -27,7 +27,8 @@ def bench_database(database_url: str | None, folder: Path) -> Iterator[str]:
         yield database_url
         return
     name = f"bench_{os.getpid()}"
-    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    # pre-ping: the server may have restarted meanwhile (bench_soak restarts its own)
+    server = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with server.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))

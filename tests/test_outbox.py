@@ -564,3 +564,41 @@ def test_erasure_scrubs_the_persons_messages_and_keeps_their_keys(database: Data
     assert (unrelated.recipient, unrelated.status) == ("UKEEP01", "pending")
     everything = "\n".join(str(row.model_dump()) for row in (digest, nudge, checkin))
     assert "UERASE1" not in everything
+
+
+@pytest.mark.parametrize("posted", [True, False])
+@pytest.mark.parametrize("how", ["its kind says stale", "cancel_pending"])
+def test_a_message_that_may_have_been_posted_is_looked_for_before_it_is_cancelled(
+    database: Database, fake_slack: FakeSlack, posted: bool, how: str
+) -> None:
+    """Its post's answer was lost (or Slack failed before posting), then its reason went (the
+    pair ended): found in Slack it is marked sent, not "cancelled" while the person has it;
+    absent, it is cancelled with the reason. (bench_soak found nudges cancelled yet posted.)"""
+    from bot.delivery.kinds import MessageKind
+
+    reason: list[str] = []
+    stale = MessageKind("test", ("n",), stale_because=lambda _s, _r: next(iter(reason), None))
+    kinds = {**KINDS, "test": stale}
+    client = make_web_client(BOT_TOKEN, fake_slack.api_url)
+    _queue(database, 1)
+    if posted:
+        fake_slack.lose_answer_next("chat.postMessage")
+    else:
+        fake_slack.fail_next("chat.postMessage", status=500, times=10)
+    with freeze_time(utcnow()) as frozen:
+        assert sender.Sender(database, client, kinds).flush() == 0  # type: ignore[arg-type]
+        (row,) = _rows(database)
+        assert row.status == "pending" and row.uncertain
+        if how == "cancel_pending":
+            with database.session() as session:
+                outbox.cancel_pending(session, "the pair has ended", recipient="U00000")
+        else:
+            reason.append("the pair has ended")
+        frozen.tick(timedelta(minutes=3))
+        sender.Sender(database, client, kinds).flush()  # type: ignore[arg-type]
+    (row,) = _rows(database)
+    assert len(_posts(fake_slack)) == int(posted)  # never posted again
+    if posted:
+        assert (row.status, row.cancelled_because) == ("sent", None)
+    else:
+        assert (row.status, row.cancelled_because) == ("cancelled", "the pair has ended")

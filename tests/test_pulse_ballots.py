@@ -137,3 +137,80 @@ def test_a_changed_secret_keeps_the_round_open_instead_of_losing_answers(
         assert result.overall.respondents == 3 and result.answered == 3
     finally:
         clock.install(previous)
+
+
+def test_answers_sent_at_once_by_one_person_are_counted_once(database: Database) -> None:
+    """A double click sends the same answer twice at the same moment: both pass the "has this
+    person answered?" check, one ballot must be cast. (On PostgreSQL the insert's rowcount was
+    -1, so every concurrent answer cast a ballot and the tallies counted people twice.)"""
+    import threading
+
+    manual = clock.ManualClock(START)
+    previous = clock.install(manual)
+    try:
+        with database.session() as session:
+            program = Program(name="P", anonymity_threshold=3)
+            session.add(program)
+            session.flush()
+            people = [
+                Participant(
+                    program_id=program.id or 0,
+                    slack_user_id=f"UTWICE{i}",
+                    role="mentee",
+                    status="waiting",
+                    enrolled_at=START - timedelta(days=30),
+                )
+                for i in range(3)
+            ]
+            session.add_all(people)
+            session.flush()
+            opened = pulse.open_round(
+                session, program, PulseKind.PULSE, START, people, secret=SECRET
+            )
+            round_id, program_id = opened.id or 0, program.id or 0
+        clicks = 4
+        outcomes: dict[str, list[str]] = {p.slack_user_id: [] for p in people}
+        for person in people:
+            together = threading.Barrier(clicks)
+
+            def click(
+                user_id: str = person.slack_user_id, start: threading.Barrier = together
+            ) -> None:
+                def answer(session: Session) -> str:
+                    start.wait(10)
+                    return pulse.record_answer(
+                        session, SECRET, round_id, user_id, pulse.SURVEY_KINDS,
+                        {"value": 4, "nps": 9, "pairing": 4}, {},
+                    )  # fmt: skip
+
+                try:
+                    outcomes[user_id].append(database.run(answer))
+                except Exception as error:  # noqa: BLE001 - SQLite may refuse a writer: shown below
+                    outcomes[user_id].append(type(error).__name__)
+
+            threads = [threading.Thread(target=click) for _ in range(clicks)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        for user_id, seen in outcomes.items():
+            assert seen.count(pulse.RECORDED) == 1, (user_id, seen)
+            assert set(seen) <= {pulse.RECORDED, pulse.ALREADY}, (user_id, seen)
+        with database.session() as session:
+            assert len(session.exec(select(PulseBallot)).all()) == 3
+        later = START + timedelta(days=8)
+
+        def close(session: Session) -> list[PulseRound]:
+            found = session.get(Program, program_id)
+            assert found is not None
+            return pulse.close_due(session, found, later, secret=SECRET)
+
+        assert [r.id for r in database.run(close)] == [round_id]
+        with database.session() as session:
+            program = session.get(Program, program_id)
+            assert program is not None
+            (result,) = pulse.results(session, program, [PulseKind.PULSE])
+        assert result.overall is not None
+        assert result.overall.respondents == 3 and result.answered == 3
+    finally:
+        clock.install(previous)

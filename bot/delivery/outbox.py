@@ -230,6 +230,7 @@ def mark_sent(row: OutboxMessage, channel_id: str, ts: str, now: datetime) -> No
     row.message_ts = ts or None
     row.attempts += 1
     row.uncertain = False
+    row.cancelled_because = None  # cancelled while uncertain, then found in Slack: it was sent
 
 
 def mark_cancelled(row: OutboxMessage, reason: str, now: datetime) -> None:
@@ -269,11 +270,19 @@ def cancel_pending(
     if kinds is not None:
         query = query.where(col(OutboxMessage.kind).in_(list(kinds)))
     result = session.execute(
-        query.values(
-            status=OutboxStatus.CANCELLED, cancelled_because=reason[:200]
-        ).execution_options(synchronize_session=False)
+        query.where(col(OutboxMessage.uncertain).is_(False))
+        .values(status=OutboxStatus.CANCELLED, cancelled_because=reason[:200])
+        .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # A row whose last post may have reached Slack (uncertain) is not cancelled blind: it
+    # keeps the reason and the sender looks for it first. Found, it was sent; absent, it is
+    # cancelled with this reason.
+    deferred = session.execute(
+        query.where(col(OutboxMessage.uncertain).is_(True))
+        .values(cancelled_because=reason[:200])
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0) + int(deferred.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def is_queued(session: Session, key: str) -> bool:

@@ -359,6 +359,10 @@ class Sender:
                 log.info("outbox message found in Slack", extra={"outbox_id": message_id})
                 return self._mark_sent(message_id, token, *found), 0.0
             checked = True
+            # Not in Slack: now it may be cancelled, if its reason went meanwhile.
+            row = self.db.run(lambda session: self._still_owed(session, message_id, token))
+            if row is None:
+                return False, 0.0
         file = self._file_of(row, token)
         if file is None:
             return False, 0.0
@@ -382,8 +386,24 @@ class Sender:
         row = outbox.own_row(session, message_id, token)
         if row is None:
             return None
+        if row.uncertain:
+            # Its last post may have reached Slack: looked for first (`_deliver`), so a
+            # message the person has is marked sent, never cancelled.
+            return row
+        return self._still_owed(session, message_id, token, row)
+
+    def _still_owed(
+        self, session: Session, message_id: int, token: str, row: OutboxMessage | None = None
+    ) -> OutboxMessage | None:
+        """The claimed row, or None after cancelling it: cancelled while uncertain
+        (`outbox.cancel_pending` left the reason), or its kind says it no longer holds."""
+        row = row or outbox.own_row(session, message_id, token)
+        if row is None:
+            return None
         kind = self._kind(row)
-        reason = kind.stale_because(session, row) if kind and kind.stale_because else None
+        reason = row.cancelled_because
+        if reason is None and kind is not None and kind.stale_because is not None:
+            reason = kind.stale_because(session, row)
         if reason is not None:
             self._cancel(session, row, reason)
             return None

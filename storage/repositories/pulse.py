@@ -84,15 +84,18 @@ def mark_reminded(session: Session, pulse: PulseRound, when: datetime) -> bool:
 
 
 def _insert_new(session: Session, model: Any, rows: list[dict[str, Any]]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING on the primary key; how many rows were new."""
+    """INSERT … ON CONFLICT DO NOTHING on the primary key; how many rows were new.
+
+    Counted from RETURNING, not `rowcount`: psycopg reports -1 for this multi-row INSERT, which
+    let every concurrent answer of one person cast a ballot (counted several times)."""
     if not rows:
         return 0
     table = model.__table__
     dialect = session.get_bind().dialect.name
     statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
     keys = [c.name for c in table.primary_key.columns]
-    result = session.execute(statement.values(rows).on_conflict_do_nothing(index_elements=keys))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    new = statement.values(rows).on_conflict_do_nothing(index_elements=keys)
+    return len(session.execute(new.returning(*table.primary_key.columns)).all())
 
 
 def add_markers(session: Session, model: Markers, round_id: int, markers: Iterable[str]) -> None:
