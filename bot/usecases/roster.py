@@ -51,7 +51,11 @@ log = logging.getLogger(__name__)
 
 LOOKUP_PER_MINUTE = 50  # users.lookupByEmail: Tier 3
 LIST_PER_MINUTE = 20  # users.list: Tier 2
-BURST = 2  # calls a quiet client may make at once before the pace applies
+# Calls a quiet client may make at once before the pace applies: Slack tolerates short bursts
+# of a few seconds' worth of its tier; one call of it is left for the latency (Tier 3: 4
+# lookups, Tier 2: 2 pages).
+LOOKUP_BURST = 4
+LIST_BURST = 2
 SCAN_ABOVE = 50  # more new emails than this (a minute of lookups): read the directory instead
 LIST_PAGE = 1000
 LIMITED_IN_A_ROW = 20  # 429s for one call before the import gives up (Slack is not itself)
@@ -120,7 +124,8 @@ class SlackDirectory:
         *,
         lookup_per_minute: float = LOOKUP_PER_MINUTE,
         list_per_minute: float = LIST_PER_MINUTE,
-        burst: int = BURST,
+        burst: int = LOOKUP_BURST,
+        list_burst: int = LIST_BURST,
         scan_above: int = SCAN_ABOVE,
         sleep: SleepFn = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -138,7 +143,7 @@ class SlackDirectory:
         self.sleep = sleep
         self.figures = LookupFigures()
         self._lookup_pace = _Pace(lookup_per_minute, burst, clock, sleep)
-        self._list_pace = _Pace(list_per_minute, burst, clock, sleep)
+        self._list_pace = _Pace(list_per_minute, list_burst, clock, sleep)
 
     def resolve(self, emails: Iterable[str]) -> dict[str, str | None]:
         """Each email's active Slack user (None: nobody, or a deactivated account)."""
