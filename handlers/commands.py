@@ -159,6 +159,10 @@ def on_mentoring_command(
     )
     by_argument = argument_route(name, args)
     if by_argument is not None:
+        refused = command_refusal(services, user_id, name)
+        if refused is not None:
+            ctx.reply(refused)
+            return
         by_argument(ctx)
         return
     answer = text_answer(services, user_id, name)

@@ -20,6 +20,7 @@ from bot.usecases.departure import DEACTIVATED, NOT_ELIGIBLE, person_departed
 from bot.views import common
 from bot.views import directory as views
 from handlers import payloads
+from handlers.authorize import super_admins_only
 from handlers.context import CommandContext, services_of
 from handlers.guard import Answer, Submission, listener, submission
 from handlers.replies import open_modal, too_slow
@@ -55,11 +56,9 @@ def on_user_change(event: dict[str, Any], context: BoltContext) -> None:
 
 
 def roster_fields_command(ctx: CommandContext) -> None:
-    """`/mentoring roster fields`: a super-admin maps custom profile fields to the roster."""
+    """`/mentoring roster fields`: a super-admin maps custom profile fields to the roster
+    (`roster` is a super-admins' subcommand: the dispatcher refused anyone else)."""
     services = ctx.services
-    if not services.is_super_admin(ctx.user_id):
-        ctx.reply(common.admins_only(ctx._))
-        return
     try:
         answer = services.client.team_profile_get()
     except SlackApiError as error:
@@ -78,8 +77,6 @@ def roster_fields_command(ctx: CommandContext) -> None:
 @submission
 def on_roster_fields_submitted(sub: Submission) -> Answer:
     services, user_id, _ = sub.services, sub.user_id, sub._
-    if not services.is_super_admin(user_id):  # checked again: the modal is the client's word
-        return Answer(errors={pf.TITLE: common.admins_only(_)["text"]})
     known = sub.metadata.get("fields")
     known = {str(k): str(v) for k, v in known.items()} if isinstance(known, dict) else {}
     typed: dict[str, Any] = {name: payloads.selected(sub.values, name) for name in pf.MAPPED}
@@ -117,7 +114,7 @@ def on_refresh_now(ack: Ack, body: dict[str, Any], client: WebClient, context: B
     services = services_of(context)
     user_id = str((body.get("user") or {}).get("id") or "")
     view = body.get("view") or {}
-    if not services.is_super_admin(user_id) or not view.get("id"):
+    if not view.get("id"):  # the button lives in the modal: nothing to update without it
         return
     _ = services.translator_for(user_id)
     mapping = payloads.metadata(body).get("mapping")
@@ -140,5 +137,8 @@ def on_refresh_now(ack: Ack, body: dict[str, Any], client: WebClient, context: B
 
 def register(app: App, services: Services) -> None:
     app.event("user_change")(on_user_change)
-    app.view(views.CALLBACK_ID)(on_roster_fields_submitted)
-    app.action(views.REFRESH_ACTION)(on_refresh_now)
+    # The mapping is workspace-wide: super-admins only, an owner is refused like anyone else
+    # (the modal and its button are the client's word, so the middleware checks again).
+    only_super_admins = super_admins_only(common.admins_only)
+    app.view(views.CALLBACK_ID, middleware=only_super_admins)(on_roster_fields_submitted)
+    app.action(views.REFRESH_ACTION, middleware=only_super_admins)(on_refresh_now)

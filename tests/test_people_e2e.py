@@ -277,6 +277,14 @@ def test_profile_fields_mapped_by_a_super_admin_fill_the_roster_but_never_a_file
     view = open_modal(app, ADMIN, "roster fields")
     shown = str(view["blocks"])
     assert "Department" in shown and "Pronouns" in shown
+    # The admin's form submitted by someone else is refused in the modal, and nothing is saved.
+    forged = app.slack.view_submission(
+        "UNOTADMIN", view, sr.values_from({"department": sr.static_select("Xf01")})
+    ).json()
+    assert forged["response_action"] == "update"
+    assert "Only programme admins" in str(forged["view"]["blocks"])
+    with app.db.session() as session:
+        assert session.get(WorkspaceSetting, "roster.slack_fields") is None
     # The manager field must hold a person: a text field is refused with the reason.
     wrong = app.slack.view_submission(
         ADMIN, view, sr.values_from({"manager": sr.static_select("Xf01")})
