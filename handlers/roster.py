@@ -45,10 +45,7 @@ log = logging.getLogger(__name__)
 
 
 def roster_command(ctx: CommandContext) -> None:
-    """`/mentoring roster` (super-admins: command_refusal checked it already)."""
-    if not ctx.services.is_super_admin(ctx.user_id):
-        ctx.reply(common.admins_only(ctx._))
-        return
+    """`/mentoring roster` (super-admins: the dispatcher's command_refusal refused anyone else)."""
     if open_modal(ctx.client, ctx.trigger_id, upload_modal(ctx._)) is None:
         ctx.reply(too_slow(ctx._))
 
