@@ -132,11 +132,19 @@ shoutout_in_value = _owner_of(ShoutOut)
 story_in_value = _owner_of(SuccessStory)
 
 
-def owners_only(find: Finder) -> list[Callable[..., BoltResponse | None]]:
-    """Listener middleware: the listener runs only for an owner of the programme `find`
-    names (`app.action(ID, middleware=owners_only(pair_in_value))(listener)`)."""
+# Whether the person may go on (services, user id, payload, context); it may note what it
+# found in the context (the programme) for the listener.
+Check = Callable[[Services, str, dict[str, Any], BoltContext], bool]
+# Why not, for the person (services, user id).
+Refusal = Callable[[Services, str | None], Reason]
+Middleware = Callable[..., BoltResponse | None]
 
-    def owners_of_programme(
+
+def _only(name: str, allowed: Check, refusal: Refusal) -> list[Middleware]:
+    """Listener middleware: the listener runs only when `allowed` says so; anyone else is told
+    why, and a failure to decide (the database) is answered like a listener's failure."""
+
+    def middleware(
         body: dict[str, Any],
         context: BoltContext,
         next: Callable[[], BoltResponse],  # noqa: A002 - Bolt's name
@@ -144,15 +152,27 @@ def owners_only(find: Finder) -> list[Callable[..., BoltResponse | None]]:
         services = services_of(context)
         user_id = user_of(body)
         try:
-            allowed = user_id is not None and _may(services, user_id, find, body, context)
+            may = user_id is not None and allowed(services, user_id, body, context)
+            reason = None if may else refusal(services, user_id)
         except Exception as error:  # noqa: BLE001 - answered like a listener's failure
             answer = failed_before_listener(services, body, context.respond, error)
             return BoltResponse(status=200, body=answer or "")
-        if allowed:
+        if reason is None:
             return next()
-        return _refuse(services, body, context, user_id)
+        return _refuse(services, body, context, user_id, reason)
 
-    return [owners_of_programme]
+    middleware.__name__ = name
+    return [middleware]
+
+
+def owners_only(find: Finder) -> list[Middleware]:
+    """Listener middleware: the listener runs only for an owner of the programme `find`
+    names (`app.action(ID, middleware=owners_only(pair_in_value))(listener)`)."""
+    return _only(
+        "owners_of_programme",
+        lambda services, user_id, body, context: _may(services, user_id, find, body, context),
+        lambda services, user_id: common.admins_only,
+    )
 
 
 def _may(
@@ -201,26 +221,14 @@ def _refuse(
 
 def super_admins_only(
     reason: Reason = super_admins_only_message, *, others: Reason = common.admins_only
-) -> list[Callable[..., BoltResponse | None]]:
+) -> list[Middleware]:
     """Listener middleware for what only a super-admin may do (what spans every programme:
-    the cross-programme report, the audit log): anyone else is told why, an owner by
-    `reason`, anyone else by `others`."""
-
-    def super_admin(
-        body: dict[str, Any],
-        context: BoltContext,
-        next: Callable[[], BoltResponse],  # noqa: A002 - Bolt's name
-    ) -> BoltResponse | None:
-        services = services_of(context)
-        user_id = user_of(body)
-        try:
-            allowed = user_id is not None and services.is_super_admin(user_id)
-        except Exception as error:  # noqa: BLE001 - answered like a listener's failure
-            answer = failed_before_listener(services, body, context.respond, error)
-            return BoltResponse(status=200, body=answer or "")
-        if allowed:
-            return next()
-        owner = user_id is not None and services.is_admin(user_id)
-        return _refuse(services, body, context, user_id, reason if owner else others)
-
-    return [super_admin]
+    the cross-programme report, the audit log, the roster): an owner is told `reason`,
+    anyone else `others`."""
+    return _only(
+        "super_admin",
+        lambda services, user_id, body, context: services.is_super_admin(user_id),
+        lambda services, user_id: (
+            reason if user_id is not None and services.is_admin(user_id) else others
+        ),
+    )

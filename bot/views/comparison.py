@@ -13,7 +13,7 @@ from bot.domain.export import csv_bytes
 from bot.i18n import N_, Translator
 from bot.views import charts, kit
 from bot.views.labels import program_name
-from bot.views.report import Chart
+from bot.views.report import Chart, nps_text, number_text, percent_text
 
 CROSS_REPORT_ACTION = "home_cross_report"
 ALL = "all"  # `/mentoring report all`
@@ -21,18 +21,6 @@ POOLED_RULE = N_(
     "Pooled pulse figures count only the programmes whose own figure is shown (each programme "
     "keeps its own anonymity threshold); a programme with a hidden figure is left out of them."
 )
-
-
-def _num(value: float | None, _: Translator, digits: int = 1) -> str:
-    return "—" if value is None else _.decimal(value, digits)
-
-
-def _percent(value: float | None, _: Translator) -> str:
-    return "—" if value is None else _.percent(value)
-
-
-def _nps(value: float | None, _: Translator) -> str:
-    return "—" if value is None else _.signed(value)
 
 
 def names(comparison: Comparison, _: Translator) -> list[str]:
@@ -46,8 +34,8 @@ def _pulse_cell(f: ProgrammeFigures, _: Translator) -> str:
         return _("hidden (fewer than {n} answers)", n=_.number(f.pulse.threshold))
     return _(
         "NPS {nps}, value {value} (n={n}, {period})",
-        nps=_nps(f.pulse.nps, _),
-        value=_num(f.pulse.value, _),
+        nps=nps_text(f.pulse.nps, _),
+        value=number_text(f.pulse.value, _),
         n=_.number(f.pulse.respondents or 0),
         period=_.period(f.pulse.period),
     )
@@ -69,7 +57,7 @@ def figure_lines(comparison: Comparison, _: Translator) -> list[tuple[str, list[
     def cycle(f: ProgrammeFigures, rate: float | None) -> str:
         if f.period is None:
             return "—"
-        return f"{_percent(rate, _)} ({_.period(f.period)})"
+        return f"{percent_text(rate, _)} ({_.period(f.period)})"
 
     pooled = comparison.pooled
     if pooled is None:
@@ -77,8 +65,8 @@ def figure_lines(comparison: Comparison, _: Translator) -> list[tuple[str, list[
     else:
         pooled_text = _(
             "NPS {nps}, value {value} (n={n}; programmes counted: {count})",
-            nps=_nps(pooled.nps, _),
-            value=_num(pooled.value, _),
+            nps=nps_text(pooled.nps, _),
+            value=number_text(pooled.value, _),
             n=_.number(pooled.respondents),
             count=_.number(len(pooled.included)),
         )
@@ -111,7 +99,7 @@ def figure_lines(comparison: Comparison, _: Translator) -> list[tuple[str, list[
                     "{done} of {total}, average progress {p}",
                     done=_.number(f.goals_done),
                     total=_.number(f.goals_total),
-                    p=_percent(f.goal_progress, _),
+                    p=percent_text(f.goal_progress, _),
                 ),
                 _.number(comparison.total("goals_done")),
             ),

@@ -29,16 +29,16 @@ COMPLETION_RULE = N_(
 )
 
 
-def _num(value: float | None, _: Translator, digits: int = 1) -> str:
+def number_text(value: float | None, _: Translator, digits: int = 1) -> str:
     """A figure in the reader's locale (5.0 / 5,0), or a dash when there is none."""
     return "—" if value is None else _.decimal(value, digits)
 
 
-def _percent(value: float | None, _: Translator) -> str:
+def percent_text(value: float | None, _: Translator) -> str:
     return "—" if value is None else _.percent(value)
 
 
-def _nps(value: float | None, _: Translator) -> str:
+def nps_text(value: float | None, _: Translator) -> str:
     return "—" if value is None else _.signed(value)
 
 
@@ -76,9 +76,9 @@ def _group_line(name: str, group: pulse.GroupResult | None, _: Translator) -> st
     parts = [f"n={_.number(group.respondents)}"]
     for key, title in (("value", _("value")), ("pairing", _("pairing"))):
         if key in group.averages:
-            parts.append(f"{title} {_num(group.averages[key], _)}")
+            parts.append(f"{title} {number_text(group.averages[key], _)}")
     if group.nps is not None:
-        parts.append(f"NPS {_nps(group.nps, _)}")
+        parts.append(f"NPS {nps_text(group.nps, _)}")
     if "again" in group.averages:
         parts.append(_("would join again: {share}", share=_.percent(100 * group.averages["again"])))
     if "match" in group.distribution:
@@ -149,11 +149,11 @@ def report_sections(report: Report, _: Translator) -> list[tuple[str, list[str]]
             "{period}: {rate} met ({met} of {asked} pairs asked; {silent} did not answer), "
             "rating {rating}",
             period=_.period(c.period),
-            rate=_percent(c.meeting_rate, _),
+            rate=percent_text(c.meeting_rate, _),
             met=_.number(c.pairs_met),
             asked=_.number(c.pairs_asked),
             silent=_.number(c.pairs_silent),
-            rating=_num(c.average_rating, _),
+            rating=number_text(c.average_rating, _),
         )
         for c in report.cycles
     ]
@@ -161,13 +161,13 @@ def report_sections(report: Report, _: Translator) -> list[tuple[str, list[str]]
         meetings.insert(0, _(MEETING_RATE_RULE))
     completion = report.completion
     goals = [
-        _("Average session rating: {rating}", rating=_num(report.average_rating, _)),
+        _("Average session rating: {rating}", rating=number_text(report.average_rating, _)),
         _(
             "Pair goals: {done} done, {open} open, {dropped} dropped; average progress {p}",
             done=_.number(report.goals.get("done", 0)),
             open=_.number(report.goals.get("open", 0)),
             dropped=_.number(report.goals.get("dropped", 0)),
-            p=_percent(report.goal_progress, _),
+            p=percent_text(report.goal_progress, _),
         ),
         _(COMPLETION_RULE, n=completion.cycles),
         _(
@@ -323,14 +323,14 @@ def home_blocks(
                 risk=_.number(report.pairs["at_risk"]),
                 ended=_.number(report.pairs["ended"]),
             ),
-            _("Average session rating: {rating}", rating=_num(report.average_rating, _)),
+            _("Average session rating: {rating}", rating=number_text(report.average_rating, _)),
         ]
         if latest is not None and latest.overall is not None:
             lines.append(
                 _(
                     "Latest pulse ({period}): NPS {nps}",
                     period=_.period(latest.round.period),
-                    nps=_nps(latest.overall.nps, _),
+                    nps=nps_text(latest.overall.nps, _),
                 )
             )
         blocks.append(kit.section("\n".join(lines)))
